@@ -1,0 +1,13 @@
+//! swapref: what does a hot-path device lookup cost when it must never touch a device that
+//! `swapoff` is tearing down?
+//!
+//! The data path, in module order: `rcu` and `percpu_ref` (the primitives) → `swap` (the
+//! device model) → `strategy` (one file per design) → driver, measurements, results, reports.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod completion;
+pub mod percpu_ref;
+pub mod rcu;
+pub(crate) mod sync;

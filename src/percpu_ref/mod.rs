@@ -1,0 +1,696 @@
+//! A userspace port of the kernel's percpu reference counter
+//! (`include/linux/percpu-refcount.h`, `lib/percpu-refcount.c`).
+//!
+//! # What it is
+//!
+//! A refcount with two modes. In *percpu mode* `get`/`put` add to or subtract from a counter
+//! private to the calling thread, inside an RCU read-side section: no atomic read-modify-write,
+//! no fence, no cache line shared with another writer. Nobody can tell when the count reaches
+//! zero, so before the initial reference is dropped the ref is *killed*: it is marked `DEAD`,
+//! switched to *atomic mode* (one shared counter), and after an RCU grace period the per-thread
+//! counters are summed into the shared one. From then on `put` can see zero and run the release
+//! callback, exactly once.
+//!
+//! `swapref` uses it the way `mm/swapfile.c` does since v5.14: `si->users` is killed by
+//! swapoff, the release callback completes `si->comp`, and swapon *resurrects* the same ref on
+//! the same long-lived `swap_info_struct`. That reuse is what the thread in
+//! `shared/seed/` is about: the ref doubles as the "device is initialised" flag, so the live
+//! check must order the reads of the device after it.
+//!
+//! # The kernel, function by function
+//!
+//! | kernel | here | note |
+//! | --- | --- | --- |
+//! | `percpu_ref_init(ref, release, flags, gfp)` | [`PercpuRef::new`] with [`Init`] | `-ENOMEM` becomes [`InitError::NoSlots`] when the domain's [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS) are used up |
+//! | `PERCPU_REF_INIT_ATOMIC`, `_DEAD`, `PERCPU_REF_ALLOW_REINIT` | [`Init::ATOMIC`], [`Init::DEAD`], [`Init::ALLOW_REINIT`] | same effects, including "ATOMIC or DEAD implies ALLOW_REINIT" |
+//! | `percpu_ref_exit` | `Drop` | the slot goes back to the domain once no callback needs it |
+//! | `percpu_ref_get` / `_get_many` | [`get`](PercpuRef::get) / [`get_many`](PercpuRef::get_many) | |
+//! | `percpu_ref_tryget` / `_many` | [`tryget`](PercpuRef::tryget) / [`tryget_many`](PercpuRef::tryget_many) | |
+//! | `percpu_ref_tryget_live` | [`tryget_live_relaxed`](PercpuRef::tryget_live_relaxed) | the kernel's: `READ_ONCE`, no ACQUIRE (the bug of the thread when the ref is a flag) |
+//! | RFC "Make percpu_ref_tryget*() ACQUIRE operations" | [`tryget_live_acquire`](PercpuRef::tryget_live_acquire) | `swapref`'s `percpu-acquire` |
+//! | `get_swap_device_info()`: `tryget_live` + `smp_rmb()` (v5.14, 63d8620ecf93) | [`tryget_live_fence`](PercpuRef::tryget_live_fence) | `swapref`'s `percpu-fence` |
+//! | `percpu_ref_put` / `_many` | [`put`](PercpuRef::put) / [`put_many`](PercpuRef::put_many) | |
+//! | `percpu_ref_kill` | [`kill`](PercpuRef::kill) | a second kill is refused ([`Misuse::KilledTwice`]) instead of WARN + extra put |
+//! | `percpu_ref_kill_and_confirm` | [`kill_and_confirm`](PercpuRef::kill_and_confirm) | |
+//! | `percpu_ref_switch_to_atomic` / `_sync` | [`switch_to_atomic`](PercpuRef::switch_to_atomic) / [`switch_to_atomic_sync`](PercpuRef::switch_to_atomic_sync) | |
+//! | `percpu_ref_switch_to_percpu` | [`switch_to_percpu`](PercpuRef::switch_to_percpu) | |
+//! | `percpu_ref_resurrect` | [`resurrect`](PercpuRef::resurrect) | resurrecting a live ref is refused ([`Misuse::ResurrectLive`]) |
+//! | `percpu_ref_reinit` | [`reinit`](PercpuRef::reinit) | a nonzero count is refused ([`Misuse::ReinitNonZero`]) |
+//! | `percpu_ref_is_zero` / `_is_dying` | [`is_zero`](PercpuRef::is_zero) / [`is_dying`](PercpuRef::is_dying) | |
+//! | `call_rcu_hurry(&data->rcu, percpu_ref_switch_to_atomic_rcu)` | [`Rcu::call`] | the grace period is the userspace RCU's (module [`crate::rcu`]) |
+//! | `rcu_read_lock()` around the fast path | [`RcuReadGuard`](crate::rcu::RcuReadGuard) from the caller's [`RcuReader`] | |
+//! | `this_cpu_inc(*percpu_count)` | plain load + store of the calling thread's slot in its reader record | one writer per slot, so no lock prefix |
+//! | `percpu_ref_switch_lock`, `percpu_ref_switch_waitq` (global) | a mutex and condvar per ref | |
+//! | `struct completion` for swap's release | [`Completion`](crate::completion::Completion) | |
+//!
+//! # What each operation orders, and what it does not
+//!
+//! - `get`, `tryget`, `put` in percpu mode order nothing: they touch only the caller's counter.
+//!   A `put` is ordered before the release callback by the grace period that precedes the sum,
+//!   and in atomic mode by its `AcqRel` decrement.
+//! - `tryget_live_relaxed` reads the mode word `Relaxed`, like the kernel's `READ_ONCE`. Seeing
+//!   the ref live then says nothing about fields written before it was made live.
+//! - `tryget_live_acquire` reads the mode word with `Acquire`; `tryget_live_fence` reads it
+//!   `Relaxed` and, on success, issues `fence(Acquire)` (`smp_rmb()`; `dmb ishld` on arm64).
+//!   Both pair with the `Release` stores that make the ref live in `resurrect` (the `DEAD` clear,
+//!   which stands in for the kernel's `spin_unlock()` after `setup_swap_info()`) and in
+//!   `switch_to_percpu` (the kernel's `smp_store_release`).
+//! - The "0 → live" case of the thread: after the release, `resurrect` takes the ref from zero
+//!   back to live on the same object. A reader that saw the ref dead before and sees it live now
+//!   must also see whatever was written before `resurrect`; only the two ordered variants give
+//!   that. `tests/loom.rs` and `tests/miri_ordering.rs` show the relaxed one failing.
+//! - `kill` orders nothing by itself: until the switch is confirmed, `tryget_live` may still
+//!   succeed on threads that have not seen `DEAD`. After confirmation (the grace period)
+//!   every new `tryget_live` fails.
+//!
+//! # One deliberate difference: no zeroing on the way back to percpu mode
+//!
+//! The kernel zeroes every CPU's counter in `__percpu_ref_switch_to_percpu` and relies on the
+//! address dependency from `percpu_count_ptr` to the counter (`READ_ONCE` then `this_cpu_inc`)
+//! to keep a CPU from incrementing a stale, unzeroed value. Rust has no dependency ordering (no
+//! `consume`), so a reader using the relaxed live check could legally read its counter from
+//! before the zeroing. This port never writes another thread's counter: it remembers the sum at
+//! the last switch (`base`) and folds `sum - base` the next time. The arithmetic is the same
+//! (wrapping, as in the kernel); the only writer of a counter is its owning thread.
+//!
+//! # Misuse
+//!
+//! What the kernel `WARN`s about is refused with a [`Misuse`] error and leaves the count as it
+//! was: killing twice, resurrecting a live ref, reinit with a nonzero count, and switching to
+//! percpu mode without `ALLOW_REINIT`. A `put` that would take the count below zero cannot be
+//! returned to anyone in percpu mode: it is caught when the counters are summed (the kernel's
+//! "percpu ref <= 0 after switching to atomic" WARN), or at the `put` itself in atomic mode, and
+//! is counted in [`PercpuRef::underflows`]; the release callback does not run on a negative
+//! count.
+
+use crate::rcu::{Rcu, RcuReader};
+use crate::sync::{
+    Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+    fence, lock, wait,
+};
+use std::fmt;
+
+/// The count's bias while in percpu mode: keeps the atomic count from reaching zero while
+/// per-thread counts are still being summed into it (`PERCPU_COUNT_BIAS`).
+pub const PERCPU_COUNT_BIAS: usize = 1 << (usize::BITS - 1);
+
+/// Mode bit: the ref uses the shared atomic count (`__PERCPU_REF_ATOMIC`).
+const ATOMIC: usize = 1;
+/// Mode bit: the ref has been killed (`__PERCPU_REF_DEAD`).
+const DEAD: usize = 2;
+
+/// `PERCPU_REF_INIT_*` flags for [`PercpuRef::new`]; combine with `|`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Init(u8);
+
+impl Init {
+    /// Live, percpu mode, count 1 (flags = 0).
+    pub const LIVE: Init = Init(0);
+    /// Start in atomic mode (`PERCPU_REF_INIT_ATOMIC`); implies `ALLOW_REINIT`.
+    pub const ATOMIC: Init = Init(1);
+    /// Start dead, count 0 (`PERCPU_REF_INIT_DEAD`): `resurrect` makes it live. Implies
+    /// `ALLOW_REINIT`. This is how swap creates `si->users`.
+    pub const DEAD: Init = Init(2);
+    /// Allow switching back to percpu mode after a kill (`PERCPU_REF_ALLOW_REINIT`).
+    pub const ALLOW_REINIT: Init = Init(4);
+
+    fn has(self, f: Init) -> bool {
+        self.0 & f.0 != 0
+    }
+}
+
+impl std::ops::BitOr for Init {
+    type Output = Init;
+    fn bitor(self, rhs: Init) -> Init {
+        Init(self.0 | rhs.0)
+    }
+}
+
+/// Why a [`PercpuRef`] could not be created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InitError {
+    /// Every percpu slot of the RCU domain is taken (the kernel's `-ENOMEM`).
+    NoSlots,
+}
+
+impl fmt::Display for InitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no free percpu slot in this RCU domain ({} in use)",
+            crate::rcu::PERCPU_SLOTS
+        )
+    }
+}
+
+impl std::error::Error for InitError {}
+
+/// Misuse that the kernel `WARN`s about; here the call is refused and the count kept intact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Misuse {
+    /// `kill` on a ref that is already dead ("called more than once").
+    KilledTwice,
+    /// `resurrect` on a ref that is not dead.
+    ResurrectLive,
+    /// `reinit` while the count is not zero.
+    ReinitNonZero,
+    /// Switching back to percpu mode on a ref created without `ALLOW_REINIT` (or its implied forms).
+    ReinitNotAllowed,
+}
+
+impl fmt::Display for Misuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Misuse::KilledTwice => "percpu_ref killed more than once",
+            Misuse::ResurrectLive => "percpu_ref resurrected while live",
+            Misuse::ReinitNonZero => "percpu_ref reinit with a nonzero count",
+            Misuse::ReinitNotAllowed => "percpu_ref switched back to percpu without ALLOW_REINIT",
+        })
+    }
+}
+
+impl std::error::Error for Misuse {}
+
+type ConfirmFn = Box<dyn FnOnce() + Send>;
+
+/// State the kernel keeps under `percpu_ref_switch_lock`.
+struct Switch {
+    /// A switch to atomic mode is waiting for its grace period (`data->confirm_switch != NULL`).
+    in_progress: bool,
+    /// The callback to run when it is confirmed.
+    confirm: Option<ConfirmFn>,
+    force_atomic: bool,
+    allow_reinit: bool,
+    /// Sum of the slot over all threads at the last fold; see "no zeroing" in the module docs.
+    base: usize,
+}
+
+/// What the kernel allocates as `struct percpu_ref_data`: everything the grace-period callback
+/// needs, shared with it.
+struct RefData {
+    count: AtomicUsize,
+    release: Box<dyn Fn() + Send + Sync>,
+    rcu: Rcu,
+    slot: usize,
+    switch: Mutex<Switch>,
+    waitq: Condvar,
+    underflows: AtomicUsize,
+}
+
+impl Drop for RefData {
+    fn drop(&mut self) {
+        self.rcu.free_slot(self.slot);
+    }
+}
+
+/// A percpu reference counter (`struct percpu_ref`).
+///
+/// ```
+/// use std::sync::Arc;
+/// use swapref::completion::Completion;
+/// use swapref::percpu_ref::{Init, PercpuRef};
+/// use swapref::rcu::Rcu;
+///
+/// let rcu = Rcu::new();
+/// let released = Arc::new(Completion::new());
+/// let r = released.clone();
+/// let users = PercpuRef::new(&rcu, move || r.complete(), Init::DEAD).unwrap();
+///
+/// users.resurrect().unwrap();                  // swapon: the device is usable
+/// let reader = rcu.register();
+/// assert!(users.tryget_live_acquire(&reader)); // get_swap_device
+/// users.put(&reader);                          // put_swap_device
+///
+/// users.kill().unwrap();                       // swapoff: percpu_ref_kill(&p->users)
+/// released.wait();                             // wait_for_completion(&p->comp)
+/// assert!(!users.tryget_live_acquire(&reader));
+/// assert!(users.is_zero());
+/// ```
+pub struct PercpuRef {
+    /// `ATOMIC | DEAD` bits; the hot word (the kernel's `percpu_count_ptr` flag bits).
+    /// Written only under `data.switch`.
+    mode: AtomicUsize,
+    /// Copy of `data.slot`, next to `mode` for the fast path.
+    slot: usize,
+    data: Arc<RefData>,
+}
+
+impl fmt::Debug for PercpuRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = self.mode.load(Relaxed);
+        f.debug_struct("PercpuRef")
+            .field("atomic", &(m & ATOMIC != 0))
+            .field("dead", &(m & DEAD != 0))
+            .field("count", &self.data.count.load(Relaxed))
+            .finish()
+    }
+}
+
+/// Which load makes the live check (see the module docs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LiveOrder {
+    Relaxed,
+    Acquire,
+    Fence,
+}
+
+impl PercpuRef {
+    /// Create a ref in `rcu`'s domain (`percpu_ref_init`). `release` runs once when the count
+    /// drops to zero after a kill, possibly on the domain's callback thread; it must not block.
+    pub fn new(
+        rcu: &Rcu,
+        release: impl Fn() + Send + Sync + 'static,
+        flags: Init,
+    ) -> Result<PercpuRef, InitError> {
+        let slot = rcu.alloc_slot().ok_or(InitError::NoSlots)?;
+        let mut start = 0usize;
+        let mut mode = 0usize;
+        let mut allow_reinit = flags.has(Init::ALLOW_REINIT);
+        if flags.has(Init::ATOMIC) || flags.has(Init::DEAD) {
+            mode |= ATOMIC;
+            allow_reinit = true;
+        } else {
+            start = start.wrapping_add(PERCPU_COUNT_BIAS);
+        }
+        if flags.has(Init::DEAD) {
+            mode |= DEAD;
+        } else {
+            start += 1;
+        }
+        // A previous owner of the slot may have left counts behind: they are our base.
+        // The slot came from the registry under its lock, after the previous owner's data was
+        // dropped, so no thread can be updating it now.
+        let base = rcu.sum_slot(slot);
+        Ok(PercpuRef {
+            mode: AtomicUsize::new(mode),
+            slot,
+            data: Arc::new(RefData {
+                count: AtomicUsize::new(start),
+                release: Box::new(release),
+                rcu: rcu.clone(),
+                slot,
+                switch: Mutex::new(Switch {
+                    in_progress: false,
+                    confirm: None,
+                    force_atomic: flags.has(Init::ATOMIC),
+                    allow_reinit,
+                    base,
+                }),
+                waitq: Condvar::new(),
+                underflows: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The RCU domain whose readers may use this ref.
+    pub fn domain(&self) -> &Rcu {
+        &self.data.rcu
+    }
+
+    #[inline]
+    fn check_reader(&self, r: &RcuReader) {
+        debug_assert!(
+            r.domain().same_domain(&self.data.rcu),
+            "reader registered with another RCU domain"
+        );
+    }
+
+    /// Add `nr` on the calling thread's counter (`this_cpu_add`). Caller is inside an RCU section.
+    #[inline]
+    fn this_cpu_add(&self, r: &RcuReader, nr: usize) {
+        let c = r.this_cpu(self.slot);
+        // Relaxed load + store, not fetch_add: only this thread writes its counter (the
+        // kernel's this_cpu_add is likewise not atomic against other CPUs). The sum reads it
+        // only after a grace period, which orders this store before the sum.
+        c.store(c.load(Relaxed).wrapping_add(nr), Relaxed);
+    }
+
+    /// Take `nr` references the caller knows to be allowed (`percpu_ref_get_many`).
+    #[inline]
+    pub fn get_many(&self, r: &RcuReader, nr: usize) {
+        self.check_reader(r);
+        let _rcu = r.read_lock();
+        // Relaxed: the caller already holds a reference, so there is nothing to order after.
+        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+            self.this_cpu_add(r, nr);
+        } else {
+            // Relaxed: like atomic_long_add, a get publishes nothing.
+            self.data.count.fetch_add(nr, Relaxed);
+        }
+    }
+
+    /// Take a reference (`percpu_ref_get`).
+    #[inline]
+    pub fn get(&self, r: &RcuReader) {
+        self.get_many(r, 1)
+    }
+
+    /// `atomic_long_add_unless(count, nr, 0)`; Relaxed on both outcomes: the live check's
+    /// ordering (if any) comes from the mode load, not from the count.
+    #[inline]
+    fn count_add_not_zero(&self, nr: usize) -> bool {
+        let mut c = self.data.count.load(Relaxed);
+        loop {
+            if c == 0 {
+                return false;
+            }
+            match self
+                .data
+                .count
+                .compare_exchange_weak(c, c.wrapping_add(nr), Relaxed, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => c = now,
+            }
+        }
+    }
+
+    /// Take `nr` references unless the count is zero, even if the ref is dying
+    /// (`percpu_ref_tryget_many`).
+    #[inline]
+    pub fn tryget_many(&self, r: &RcuReader, nr: usize) -> bool {
+        self.check_reader(r);
+        let _rcu = r.read_lock();
+        // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
+        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+            self.this_cpu_add(r, nr);
+            true
+        } else {
+            self.count_add_not_zero(nr)
+        }
+    }
+
+    /// Take a reference unless the count is zero (`percpu_ref_tryget`).
+    #[inline]
+    pub fn tryget(&self, r: &RcuReader) -> bool {
+        self.tryget_many(r, 1)
+    }
+
+    #[inline(always)]
+    fn tryget_live_with(&self, r: &RcuReader, order: LiveOrder) -> bool {
+        self.check_reader(r);
+        let rcu = r.read_lock();
+        let m = match order {
+            // Acquire: pairs with the Release stores that make the ref live (resurrect's DEAD
+            // clear, switch_to_percpu's ATOMIC clear), so the caller's later reads of the
+            // object see what was written before it was made live.
+            LiveOrder::Acquire => self.mode.load(Acquire),
+            // Relaxed: READ_ONCE in the kernel. For Fence the ordering comes after, below.
+            LiveOrder::Relaxed | LiveOrder::Fence => self.mode.load(Relaxed),
+        };
+        let ok = if m & (ATOMIC | DEAD) == 0 {
+            self.this_cpu_add(r, 1);
+            true
+        } else if m & DEAD == 0 {
+            self.count_add_not_zero(1)
+        } else {
+            false
+        };
+        drop(rcu);
+        if order == LiveOrder::Fence && ok {
+            // smp_rmb() of get_swap_device_info(): pairs with the same Release stores as the
+            // Acquire variant, through the Relaxed mode load above (fence-to-store synchronisation).
+            fence(Acquire);
+        }
+        ok
+    }
+
+    /// The kernel's `percpu_ref_tryget_live`: take a reference unless the ref is dying.
+    ///
+    /// The live check is a `Relaxed` load: **it does not order the caller's later reads**. This
+    /// is the variant the thread found insufficient when the ref doubles as an "initialised"
+    /// flag; it exists so the proofs can show that, and no strategy uses it.
+    #[inline]
+    pub fn tryget_live_relaxed(&self, r: &RcuReader) -> bool {
+        self.tryget_live_with(r, LiveOrder::Relaxed)
+    }
+
+    /// `tryget_live` as an ACQUIRE operation (Huang Ying's RFC): the mode word is loaded with
+    /// `Acquire`. Used by the `percpu-acquire` strategy.
+    #[inline]
+    pub fn tryget_live_acquire(&self, r: &RcuReader) -> bool {
+        self.tryget_live_with(r, LiveOrder::Acquire)
+    }
+
+    /// `tryget_live` followed, on success, by `fence(Acquire)` — `smp_rmb()` as in
+    /// `get_swap_device_info()` since v5.14. Used by the `percpu-fence` strategy.
+    #[inline]
+    pub fn tryget_live_fence(&self, r: &RcuReader) -> bool {
+        self.tryget_live_with(r, LiveOrder::Fence)
+    }
+
+    /// Drop `nr` references (`percpu_ref_put_many`); the last one after a kill runs `release`.
+    #[inline]
+    pub fn put_many(&self, r: &RcuReader, nr: usize) {
+        self.check_reader(r);
+        let _rcu = r.read_lock();
+        // Relaxed: a put orders the caller's accesses before the release by other means: the
+        // grace period before the sum (percpu mode) or the AcqRel decrement (atomic mode).
+        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+            self.this_cpu_add(r, nr.wrapping_neg());
+        } else {
+            self.data.put_atomic(nr);
+        }
+    }
+
+    /// Drop a reference (`percpu_ref_put`).
+    #[inline]
+    pub fn put(&self, r: &RcuReader) {
+        self.put_many(r, 1)
+    }
+
+    /// Whether the ref has been killed (`percpu_ref_is_dying`).
+    pub fn is_dying(&self) -> bool {
+        // Relaxed: a snapshot for the caller's information, as in the kernel.
+        self.mode.load(Relaxed) & DEAD != 0
+    }
+
+    /// Whether the count is zero (`percpu_ref_is_zero`). Always false in percpu mode.
+    pub fn is_zero(&self) -> bool {
+        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+            return false;
+        }
+        let _st = lock(&self.data.switch);
+        // Acquire: pairs with the AcqRel decrements, so a caller that sees zero sees what the
+        // last holders did.
+        self.data.count.load(Acquire) == 0
+    }
+
+    /// The shared count as it stands (biased by [`PERCPU_COUNT_BIAS`] in percpu mode). For
+    /// tests and diagnostics.
+    pub fn atomic_count(&self) -> usize {
+        self.data.count.load(Relaxed)
+    }
+
+    /// How many times a put took (or a sum found) the count below zero. Always 0 in correct use.
+    pub fn underflows(&self) -> usize {
+        self.data.underflows.load(Relaxed)
+    }
+
+    /// Bytes this ref costs: the struct, its shared data, and one counter in each reader record
+    /// of the domain (the kernel's `nr_cpu_ids * sizeof(unsigned long)`).
+    pub fn footprint_bytes(&self) -> usize {
+        std::mem::size_of::<PercpuRef>()
+            + std::mem::size_of::<RefData>()
+            + self.data.rcu.records() * std::mem::size_of::<usize>()
+    }
+
+    /// Kill the ref (`percpu_ref_kill`): no new `tryget_live` once every thread sees it, then
+    /// drop the initial reference. Returns at once; the switch completes after a grace period.
+    pub fn kill(&self) -> Result<(), Misuse> {
+        self.kill_and_confirm(|| {})
+    }
+
+    /// [`kill`](Self::kill), calling `confirm` once every thread sees the ref dead
+    /// (`percpu_ref_kill_and_confirm`). `confirm` runs on the callback thread; it must not block.
+    pub fn kill_and_confirm(&self, confirm: impl FnOnce() + Send + 'static) -> Result<(), Misuse> {
+        let st = lock(&self.data.switch);
+        let m = self.mode.load(Relaxed);
+        if m & DEAD != 0 {
+            return Err(Misuse::KilledTwice);
+        }
+        // Relaxed: a reader need not see DEAD at once; the grace period of the switch below is
+        // what guarantees that every later tryget_live sees it.
+        self.mode.store(m | DEAD, Relaxed);
+        let st = self.switch_mode(st, Some(Box::new(confirm)));
+        drop(st);
+        // The initial reference. The ref is in atomic mode now (switch_mode set ATOMIC).
+        self.data.put_atomic(1);
+        Ok(())
+    }
+
+    /// Switch to atomic mode and stay there until [`switch_to_percpu`](Self::switch_to_percpu)
+    /// (`percpu_ref_switch_to_atomic`). `confirm` runs once the switch is seen everywhere.
+    pub fn switch_to_atomic(&self, confirm: impl FnOnce() + Send + 'static) {
+        let mut st = lock(&self.data.switch);
+        st.force_atomic = true;
+        drop(self.switch_mode(st, Some(Box::new(confirm))));
+    }
+
+    /// [`switch_to_atomic`](Self::switch_to_atomic) and wait for the confirmation
+    /// (`percpu_ref_switch_to_atomic_sync`).
+    pub fn switch_to_atomic_sync(&self) {
+        self.switch_to_atomic(|| {});
+        let mut st = lock(&self.data.switch);
+        while st.in_progress {
+            st = wait(&self.data.waitq, st);
+        }
+    }
+
+    /// Go back to percpu mode unless the ref is dying (`percpu_ref_switch_to_percpu`).
+    pub fn switch_to_percpu(&self) -> Result<(), Misuse> {
+        let mut st = lock(&self.data.switch);
+        st.force_atomic = false;
+        let st = self.switch_mode(st, None);
+        if !st.allow_reinit && self.mode.load(Relaxed) & ATOMIC != 0 {
+            return Err(Misuse::ReinitNotAllowed);
+        }
+        Ok(())
+    }
+
+    /// Make a dead ref live again, in the mode it had (`percpu_ref_resurrect`). This is
+    /// swapon's `percpu_ref_resurrect(&p->users)`; everything written before it is visible to
+    /// readers that pass `tryget_live_acquire` or `tryget_live_fence`.
+    pub fn resurrect(&self) -> Result<(), Misuse> {
+        let st = lock(&self.data.switch);
+        let m = self.mode.load(Relaxed);
+        if m & DEAD == 0 {
+            return Err(Misuse::ResurrectLive);
+        }
+        debug_assert!(m & ATOMIC != 0, "a dead ref is always in atomic mode");
+        // Release: a reader that sees the ref live in atomic mode (before the switch below)
+        // must see the caller's set-up; pairs with the Acquire of tryget_live_acquire and the
+        // fence of tryget_live_fence. The kernel gets this from the spin_unlock() after
+        // setup_swap_info() in enable_swap_info().
+        self.mode.store(m & !DEAD, Release);
+        // percpu_ref_get(): the ref is in atomic mode, so this is the atomic add.
+        self.data.count.fetch_add(1, Relaxed);
+        drop(self.switch_mode(st, None));
+        Ok(())
+    }
+
+    /// Resurrect a ref whose count is zero (`percpu_ref_reinit`).
+    pub fn reinit(&self) -> Result<(), Misuse> {
+        if !self.is_zero() {
+            return Err(Misuse::ReinitNonZero);
+        }
+        self.resurrect()
+    }
+
+    /// `__percpu_ref_switch_mode`: wait for a switch in flight, then go where the flags say.
+    fn switch_mode<'a>(
+        &self,
+        mut st: MutexGuard<'a, Switch>,
+        confirm: Option<ConfirmFn>,
+    ) -> MutexGuard<'a, Switch> {
+        // "If the previous ATOMIC switching hasn't finished yet, wait for its completion."
+        while st.in_progress {
+            st = wait(&self.data.waitq, st);
+        }
+        if st.force_atomic || self.mode.load(Relaxed) & DEAD != 0 {
+            self.switch_to_atomic_locked(&mut st, confirm);
+        } else {
+            self.switch_to_percpu_locked(&mut st);
+        }
+        st
+    }
+
+    /// `__percpu_ref_switch_to_atomic`.
+    fn switch_to_atomic_locked(&self, st: &mut Switch, confirm: Option<ConfirmFn>) {
+        let m = self.mode.load(Relaxed);
+        if m & ATOMIC != 0 {
+            if let Some(c) = confirm {
+                c();
+            }
+            return;
+        }
+        // Relaxed: readers switch to the atomic count once they see this; the grace period
+        // before the sum makes sure every one of them has.
+        self.mode.store(m | ATOMIC, Relaxed);
+        st.in_progress = true;
+        st.confirm = confirm;
+        // percpu_ref_get(): held until the switch is confirmed, so the count cannot reach zero
+        // in between. Atomic mode now, so the atomic add.
+        self.data.count.fetch_add(1, Relaxed);
+        let data = self.data.clone();
+        self.data.rcu.call(move || data.switch_to_atomic_rcu());
+    }
+
+    /// `__percpu_ref_switch_to_percpu`.
+    fn switch_to_percpu_locked(&self, st: &mut Switch) {
+        let m = self.mode.load(Relaxed);
+        if m & ATOMIC == 0 || !st.allow_reinit {
+            return;
+        }
+        // Relaxed: ordered before the mode store below by its Release.
+        self.data.count.fetch_add(PERCPU_COUNT_BIAS, Relaxed);
+        // No zeroing of the per-thread counters: `base` already holds their sum (module docs).
+        // Release: the kernel's smp_store_release; pairs with tryget_live_acquire's Acquire and
+        // tryget_live_fence's fence, and publishes the bias before any percpu-mode access.
+        self.mode.store(m & !ATOMIC, Release);
+    }
+}
+
+impl RefData {
+    /// `atomic_long_sub_and_test` + `release`, refusing to go below zero.
+    fn put_atomic(&self, nr: usize) {
+        let mut c = self.count.load(Relaxed);
+        loop {
+            // In atomic mode after the sum the count is exact; while a switch is in flight it
+            // still carries the bias, so it cannot be below `nr` legitimately.
+            if c < nr {
+                self.underflows.fetch_add(1, Relaxed);
+                return;
+            }
+            // AcqRel: Release orders this holder's accesses before the release callback;
+            // Acquire (on the final put) makes every other holder's accesses visible to it.
+            match self.count.compare_exchange_weak(c, c - nr, AcqRel, Relaxed) {
+                Ok(_) => break,
+                Err(now) => c = now,
+            }
+        }
+        if c == nr {
+            (self.release)();
+        }
+    }
+
+    /// `percpu_ref_switch_to_atomic_rcu` + `percpu_ref_call_confirm_rcu`: runs after the grace
+    /// period that followed setting `ATOMIC`.
+    fn switch_to_atomic_rcu(self: Arc<Self>) {
+        let confirm = {
+            let mut st = lock(&self.switch);
+            // Every thread that could have updated the slot in percpu mode has left the RCU
+            // section it did so in (grace period), so the sum is final until a switch back.
+            let sum = self.rcu.sum_slot(self.slot);
+            let delta = sum.wrapping_sub(st.base);
+            st.base = sum;
+            // "It's crucial that we sum the percpu counters _before_ adding the sum to
+            // &ref->count"; the bias comes off in the same add.
+            // AcqRel: joins the chain of RMWs on count, so whoever reaches zero sees the sum.
+            let before = self
+                .count
+                .fetch_add(delta.wrapping_sub(PERCPU_COUNT_BIAS), AcqRel);
+            let after = before.wrapping_add(delta.wrapping_sub(PERCPU_COUNT_BIAS));
+            if (after as isize) <= 0 {
+                // "percpu ref (%ps) <= 0 (%ld) after switching to atomic". The switch reference
+                // is still held, so the count must be >= 1; anything less is a put too many.
+                self.underflows.fetch_add(1, Relaxed);
+            }
+            st.confirm.take()
+        };
+        if let Some(c) = confirm {
+            c();
+        }
+        {
+            let mut st = lock(&self.switch);
+            st.in_progress = false;
+            self.waitq.notify_all();
+        }
+        // Drop the reference taken by __percpu_ref_switch_to_atomic.
+        self.put_atomic(1);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests;
