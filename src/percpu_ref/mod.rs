@@ -317,9 +317,11 @@ impl PercpuRef {
     }
 
     /// Add `nr` on the calling thread's counter (`this_cpu_add`). Caller is inside an RCU section.
-    #[inline]
+    #[inline(always)]
     fn this_cpu_add(&self, r: &RcuReader, nr: usize) {
-        let c = r.this_cpu(self.slot);
+        // SAFETY: (1) `slot` came from `Rcu::alloc_slot`, which only returns indices below
+        // PERCPU_SLOTS, and `check_reader` asserts the reader is of the same domain.
+        let c = unsafe { r.this_cpu_unchecked(self.slot) };
         // Relaxed load + store, not fetch_add: only this thread writes its counter (the
         // kernel's this_cpu_add is likewise not atomic against other CPUs). The sum reads it
         // only after a grace period, which orders this store before the sum.
@@ -330,14 +332,14 @@ impl PercpuRef {
     #[inline]
     pub fn get_many(&self, r: &RcuReader, nr: usize) {
         self.check_reader(r);
-        let _rcu = r.read_lock();
-        // Relaxed: the caller already holds a reference, so there is nothing to order after.
-        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-            self.this_cpu_add(r, nr);
-        } else {
-            // Relaxed: like atomic_long_add, a get publishes nothing.
-            self.data.count.fetch_add(nr, Relaxed);
-        }
+        r.section(|| {
+            // Relaxed: the caller already holds a reference, so there is nothing to order after.
+            if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+                self.this_cpu_add(r, nr);
+            } else {
+                self.data.get_atomic(nr);
+            }
+        })
     }
 
     /// Take a reference (`percpu_ref_get`).
@@ -346,39 +348,20 @@ impl PercpuRef {
         self.get_many(r, 1)
     }
 
-    /// `atomic_long_add_unless(count, nr, 0)`; Relaxed on both outcomes: the live check's
-    /// ordering (if any) comes from the mode load, not from the count.
-    #[inline]
-    fn count_add_not_zero(&self, nr: usize) -> bool {
-        let mut c = self.data.count.load(Relaxed);
-        loop {
-            if c == 0 {
-                return false;
-            }
-            match self
-                .data
-                .count
-                .compare_exchange_weak(c, c.wrapping_add(nr), Relaxed, Relaxed)
-            {
-                Ok(_) => return true,
-                Err(now) => c = now,
-            }
-        }
-    }
-
     /// Take `nr` references unless the count is zero, even if the ref is dying
     /// (`percpu_ref_tryget_many`).
     #[inline]
     pub fn tryget_many(&self, r: &RcuReader, nr: usize) -> bool {
         self.check_reader(r);
-        let _rcu = r.read_lock();
-        // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
-        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-            self.this_cpu_add(r, nr);
-            true
-        } else {
-            self.count_add_not_zero(nr)
-        }
+        r.section(|| {
+            // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
+            if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+                self.this_cpu_add(r, nr);
+                true
+            } else {
+                self.data.add_not_zero(nr)
+            }
+        })
     }
 
     /// Take a reference unless the count is zero (`percpu_ref_tryget`).
@@ -390,24 +373,24 @@ impl PercpuRef {
     #[inline(always)]
     fn tryget_live_with(&self, r: &RcuReader, order: LiveOrder) -> bool {
         self.check_reader(r);
-        let rcu = r.read_lock();
-        let m = match order {
-            // Acquire: pairs with the Release stores that make the ref live (resurrect's DEAD
-            // clear, switch_to_percpu's ATOMIC clear), so the caller's later reads of the
-            // object see what was written before it was made live.
-            LiveOrder::Acquire => self.mode.load(Acquire),
-            // Relaxed: READ_ONCE in the kernel. For Fence the ordering comes after, below.
-            LiveOrder::Relaxed | LiveOrder::Fence => self.mode.load(Relaxed),
-        };
-        let ok = if m & (ATOMIC | DEAD) == 0 {
-            self.this_cpu_add(r, 1);
-            true
-        } else if m & DEAD == 0 {
-            self.count_add_not_zero(1)
-        } else {
-            false
-        };
-        drop(rcu);
+        let ok = r.section(|| {
+            let m = match order {
+                // Acquire: pairs with the Release stores that make the ref live (resurrect's
+                // DEAD clear, switch_to_percpu's ATOMIC clear), so the caller's later reads of
+                // the object see what was written before it was made live.
+                LiveOrder::Acquire => self.mode.load(Acquire),
+                // Relaxed: READ_ONCE in the kernel. For Fence the ordering comes after, below.
+                LiveOrder::Relaxed | LiveOrder::Fence => self.mode.load(Relaxed),
+            };
+            if m & (ATOMIC | DEAD) == 0 {
+                self.this_cpu_add(r, 1);
+                true
+            } else if m & DEAD == 0 {
+                self.data.add_not_zero(1)
+            } else {
+                false
+            }
+        });
         if order == LiveOrder::Fence && ok {
             // smp_rmb() of get_swap_device_info(): pairs with the same Release stores as the
             // Acquire variant, through the Relaxed mode load above (fence-to-store synchronisation).
@@ -444,14 +427,15 @@ impl PercpuRef {
     #[inline]
     pub fn put_many(&self, r: &RcuReader, nr: usize) {
         self.check_reader(r);
-        let _rcu = r.read_lock();
-        // Relaxed: a put orders the caller's accesses before the release by other means: the
-        // grace period before the sum (percpu mode) or the AcqRel decrement (atomic mode).
-        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-            self.this_cpu_add(r, nr.wrapping_neg());
-        } else {
-            self.data.put_atomic(nr);
-        }
+        r.section(|| {
+            // Relaxed: a put orders the caller's accesses before the release by other means:
+            // the grace period before the sum (percpu mode) or the AcqRel decrement (atomic).
+            if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+                self.this_cpu_add(r, nr.wrapping_neg());
+            } else {
+                self.data.put_atomic(nr);
+            }
+        })
     }
 
     /// Drop a reference (`percpu_ref_put`).
@@ -565,7 +549,7 @@ impl PercpuRef {
         // setup_swap_info() in enable_swap_info().
         self.mode.store(m & !DEAD, Release);
         // percpu_ref_get(): the ref is in atomic mode, so this is the atomic add.
-        self.data.count.fetch_add(1, Relaxed);
+        self.data.get_atomic(1);
         drop(self.switch_mode(st, None));
         Ok(())
     }
@@ -612,7 +596,7 @@ impl PercpuRef {
         st.confirm = confirm;
         // percpu_ref_get(): held until the switch is confirmed, so the count cannot reach zero
         // in between. Atomic mode now, so the atomic add.
-        self.data.count.fetch_add(1, Relaxed);
+        self.data.get_atomic(1);
         let data = self.data.clone();
         self.data.rcu.call(move || data.switch_to_atomic_rcu());
     }
@@ -633,7 +617,37 @@ impl PercpuRef {
 }
 
 impl RefData {
+    /// `atomic_long_add` in atomic mode. Relaxed: like atomic_long_add, a get publishes nothing.
+    /// Out of line: the fast paths stay small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn get_atomic(&self, nr: usize) {
+        self.count.fetch_add(nr, Relaxed);
+    }
+
+    /// `atomic_long_add_unless(count, nr, 0)`; Relaxed on both outcomes: the live check's
+    /// ordering (if any) comes from the mode load, not from the count.
+    #[cold]
+    #[inline(never)]
+    fn add_not_zero(&self, nr: usize) -> bool {
+        let mut c = self.count.load(Relaxed);
+        loop {
+            if c == 0 {
+                return false;
+            }
+            match self
+                .count
+                .compare_exchange_weak(c, c.wrapping_add(nr), Relaxed, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(now) => c = now,
+            }
+        }
+    }
+
     /// `atomic_long_sub_and_test` + `release`, refusing to go below zero.
+    #[cold]
+    #[inline(never)]
     fn put_atomic(&self, nr: usize) {
         let mut c = self.count.load(Relaxed);
         loop {

@@ -479,6 +479,24 @@ impl RcuReader {
         RcuReadGuard { reader: self }
     }
 
+    /// Run `f` inside a read-side section, for this crate's own short sections (percpu_ref's
+    /// fast paths). Unlike [`read_lock`](Self::read_lock) it never writes the nesting count:
+    /// `f` calls no user code, so it cannot nest a section of its own, and a section already
+    /// open around us keeps covering it. Keeping the count out of the fast path keeps a
+    /// store-to-load chain through it out of every get and put.
+    #[inline(always)]
+    pub(crate) fn section<R>(&self, f: impl FnOnce() -> R) -> R {
+        let outer = self.nest.get() != 0;
+        if !outer {
+            self.enter();
+        }
+        let r = f();
+        if !outer {
+            self.exit();
+        }
+        r
+    }
+
     /// The domain this reader belongs to.
     pub fn domain(&self) -> &Rcu {
         &self.rcu
@@ -489,7 +507,7 @@ impl RcuReader {
         self.nest.get() > 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn enter(&self) {
         let ctr = &self.record.ctr;
         #[cfg(loom)]
@@ -524,25 +542,32 @@ impl RcuReader {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn exit(&self) {
-        let ctr = &self.record.ctr;
-        match self.flavor {
-            Flavor::Membarrier => {
-                // Light barrier; the writer's membarrier at (B) completes it.
-                std::sync::atomic::compiler_fence(SeqCst);
-                ctr.store(0, Relaxed);
-            }
-            // Release: pairs with the Acquire scan in synchronize; our section's accesses
-            // happen-before whatever the writer does after the grace period.
-            Flavor::Fence => ctr.store(0, Release),
-        }
+        // Light barrier: the writer's membarrier at (B) of synchronize completes it.
+        std::sync::atomic::compiler_fence(SeqCst);
+        // Release: pairs with the Acquire scan in synchronize, so our section's accesses
+        // happen-before what the writer does after the grace period (needed by the Fence
+        // flavour). Used by both flavours: on x86-64 it is the same plain `mov`, and leaving
+        // the flavour test out of the unlock keeps one branch off every section.
+        self.record.ctr.store(0, Release);
     }
 
     /// This thread's counter for percpu slot `slot` (`this_cpu_ptr`).
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn this_cpu(&self, slot: usize) -> &AtomicUsize {
         &self.record.area[slot]
+    }
+
+    /// [`this_cpu`](Self::this_cpu) without the bounds check, for the fast path.
+    ///
+    /// # Safety
+    ///
+    /// 1. `slot < PERCPU_SLOTS` (true of every index [`Rcu::alloc_slot`] returns).
+    #[inline(always)]
+    pub(crate) unsafe fn this_cpu_unchecked(&self, slot: usize) -> &AtomicUsize {
+        // SAFETY: precondition 1.
+        unsafe { self.record.area.get_unchecked(slot) }
     }
 }
 

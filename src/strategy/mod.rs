@@ -1,0 +1,242 @@
+//! The lookup strategies: one trait, one file each, one registry.
+//!
+//! A [`Strategy`] guards the 32 slots of a [`SwapTable`](crate::swap::SwapTable). It is the
+//! ops table of refscale's `struct ref_scale_ops`: the table, the torture checker, the driver,
+//! the benches and the reports call only these methods and never name a strategy.
+//!
+//! | name | file | models |
+//! | --- | --- | --- |
+//! | `percpu-acquire` | [`percpu_acquire`] | `percpu_ref_tryget_live()` made ACQUIRE (Huang Ying's RFC) |
+//! | `percpu-fence` | [`percpu_fence`] | `percpu_ref_tryget_live()` + `smp_rmb()` (v5.14, merged) |
+//! | `arc-swap` | [`arc_swap`] | RCU-style replacement (Dennis Zhou's suggestion), with the `arc-swap` crate |
+//! | `hazard` | [`hazard`] | hazard pointers, with the `haphazard` crate |
+//! | `rcu-valid` | [`rcu_valid`] | `rcu_read_lock()` + `SWP_VALID` (eb085574a752, 2019) |
+//! | `atomic` | [`atomic`] | one shared atomic count (refscale's `refcnt`) |
+//! | `rwlock` | [`rwlock`] | a reader-writer lock (refscale's `rwlock`) |
+//! | `unprotected` | [`unprotected`] | nothing: the floor (refscale's `acqrel` role) |
+//!
+//! # Adding a strategy
+//!
+//! Write `src/strategy/<name>.rs` with a type implementing [`Strategy`] (start with a few lines
+//! saying which kernel code it models and what its reader and swapoff cost consist of), then
+//! add one line to the `registry!` invocation below. The torture test, the driver, the benches
+//! and the reports pick it up from [`ALL`] and [`visit`].
+
+pub mod arc_swap;
+pub mod atomic;
+#[doc(hidden)]
+pub mod broken;
+pub mod hazard;
+mod percpu;
+pub mod percpu_acquire;
+pub mod percpu_fence;
+pub mod rcu_valid;
+pub mod rwlock;
+pub mod unprotected;
+
+use crate::rcu::{Flavor, Rcu};
+use crate::swap::SwapMap;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
+
+/// What a strategy needs from its environment.
+#[derive(Debug, Clone, Default)]
+pub struct StrategyConfig {
+    /// RCU flavour for strategies that use the userspace RCU; `None` picks the best available.
+    pub rcu: Option<Flavor>,
+}
+
+impl StrategyConfig {
+    /// A fresh RCU domain with the configured flavour.
+    pub fn rcu_domain(&self) -> Result<Rcu, StrategyError> {
+        match self.rcu {
+            None => Ok(Rcu::new()),
+            Some(f) => Rcu::with_flavor(f).map_err(|e| StrategyError(e.to_string())),
+        }
+    }
+}
+
+/// Why a strategy could not be set up (an RCU flavour this machine lacks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategyError(pub String);
+
+impl fmt::Display for StrategyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StrategyError {}
+
+/// One way of guarding `swap_info[]` against a concurrent swapoff.
+///
+/// Slots are `0..MAX_SWAPFILES`; the table checks the range and the on/off state before it
+/// calls `publish` or `unpublish`, and never calls them concurrently for the same slot.
+pub trait Strategy: Send + Sync + Sized + 'static {
+    /// The name on the command line and in results.
+    const NAME: &'static str;
+    /// One line for `swapref list`.
+    const SUMMARY: &'static str;
+    /// Whether swapoff/swapon may run while readers do (false only for `unprotected`).
+    const CHURN: bool = true;
+
+    /// What each reader thread keeps: a hazard pointer, a registered RCU reader, or nothing.
+    /// Create it once per thread with [`reader`](Self::reader) and reuse it.
+    type Reader;
+    /// A held reference to a device; dropping it is `put_swap_device()`.
+    type Guard<'r>: Deref<Target = SwapMap>
+    where
+        Self: 'r;
+
+    /// A strategy with every slot off.
+    fn new(cfg: &StrategyConfig) -> Result<Self, StrategyError>;
+    /// A reader handle for the calling thread.
+    fn reader(&self) -> Self::Reader;
+    /// Take a reference to slot `ty`'s device, or `None` if it is off (`get_swap_device`).
+    fn get<'r>(&'r self, reader: &'r mut Self::Reader, ty: usize) -> Option<Self::Guard<'r>>;
+    /// swapon's publication of a fully built map in a slot that is off.
+    fn publish(&self, ty: usize, map: Arc<SwapMap>);
+    /// swapoff: unpublish slot `ty` and return its map once no reader holds it or can obtain it.
+    fn unpublish(&self, ty: usize) -> Arc<SwapMap>;
+    /// Bytes per device this strategy allocates for its protection (per-thread slots
+    /// included), excluding the map.
+    fn device_bytes(&self) -> usize;
+    /// The RCU domain, for strategies that use one (its flavour goes into the results).
+    fn rcu(&self) -> Option<&Rcu> {
+        None
+    }
+}
+
+/// Name and description of a registered strategy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Info {
+    /// `Strategy::NAME`.
+    pub name: &'static str,
+    /// `Strategy::SUMMARY`.
+    pub summary: &'static str,
+    /// `Strategy::CHURN`.
+    pub churn: bool,
+}
+
+/// Something to do with a strategy chosen by name at run time: the registry calls
+/// `visit::<S>()` with the concrete type, so hot loops are monomorphised per strategy.
+pub trait Visitor {
+    /// What the visit returns.
+    type Output;
+    /// Do it with strategy `S`.
+    fn visit<S: Strategy>(self) -> Self::Output;
+}
+
+/// The name was not found; the message lists every valid name (like refscale).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStrategy(pub String);
+
+impl fmt::Display for UnknownStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<_> = ALL.iter().map(|i| i.name).collect();
+        write!(
+            f,
+            "unknown strategy '{}' (valid: {})",
+            self.0,
+            names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownStrategy {}
+
+macro_rules! registry {
+    ($($ty:ty),* $(,)?) => {
+        /// Every strategy, in the order reports list them.
+        pub const ALL: &[Info] = &[$(Info {
+            name: <$ty as Strategy>::NAME,
+            summary: <$ty as Strategy>::SUMMARY,
+            churn: <$ty as Strategy>::CHURN,
+        }),*];
+
+        /// Run `v` with the strategy called `name`.
+        pub fn visit<V: Visitor>(name: &str, v: V) -> Result<V::Output, UnknownStrategy> {
+            $(if name == <$ty as Strategy>::NAME {
+                return Ok(v.visit::<$ty>());
+            })*
+            Err(UnknownStrategy(name.to_owned()))
+        }
+    };
+}
+
+registry! {
+    percpu_acquire::PercpuAcquire,
+    percpu_fence::PercpuFence,
+    arc_swap::ArcSwapStrategy,
+    hazard::Hazard,
+    rcu_valid::RcuValid,
+    atomic::Atomic,
+    rwlock::RwLockStrategy,
+    unprotected::Unprotected,
+}
+
+/// Look up a strategy's [`Info`] by name.
+pub fn info(name: &str) -> Result<Info, UnknownStrategy> {
+    ALL.iter()
+        .copied()
+        .find(|i| i.name == name)
+        .ok_or_else(|| UnknownStrategy(name.to_owned()))
+}
+
+/// The `si->swap_map` field of a long-lived device that strategies which reuse the device in
+/// place (percpu, rcu-valid, atomic, rwlock's sibling `unprotected`) share: a pointer that
+/// swapon sets and swapoff clears, owning one `Arc` count while set.
+///
+/// Loads and stores are `Relaxed`: each strategy's own acquire/release point orders them, which
+/// is exactly what the proofs and the torture checker test.
+#[derive(Debug, Default)]
+pub(crate) struct MapSlot(AtomicPtr<SwapMap>);
+
+impl MapSlot {
+    /// setup_swap_info(): set the map. The slot must be empty.
+    pub(crate) fn set(&self, map: Arc<SwapMap>) {
+        let old = self.0.swap(Arc::into_raw(map).cast_mut(), Relaxed);
+        debug_assert!(old.is_null(), "MapSlot::set on a slot that holds a map");
+    }
+
+    /// Take the map back (swapoff, after the drain).
+    pub(crate) fn take(&self) -> Arc<SwapMap> {
+        let p = self.0.swap(std::ptr::null_mut(), Relaxed);
+        assert!(!p.is_null(), "MapSlot::take on an empty slot");
+        // SAFETY: `p` came from `Arc::into_raw` in `set` and was swapped out exactly once, so
+        // this reclaims the count `set` leaked.
+        unsafe { Arc::from_raw(p) }
+    }
+
+    /// The current map, if any.
+    ///
+    /// # Safety
+    ///
+    /// 1. The caller holds the strategy's reference to this device (so the map cannot be taken
+    ///    and dropped before the returned reference's lifetime `'a` ends), and
+    /// 2. its acquire point orders this load after the `set` it must observe.
+    #[inline]
+    pub(crate) unsafe fn get<'a>(&self) -> Option<&'a SwapMap> {
+        let p = self.0.load(Relaxed);
+        // SAFETY: non-null pointers here come from `Arc::into_raw` and stay valid while the
+        // slot owns them; the caller's precondition 1 extends that to `'a`.
+        unsafe { p.as_ref() }
+    }
+}
+
+impl Drop for MapSlot {
+    fn drop(&mut self) {
+        let p = *self.0.get_mut();
+        if !p.is_null() {
+            // SAFETY: as in `take`; `&mut self` means no reader can hold the map.
+            drop(unsafe { Arc::from_raw(p) });
+        }
+    }
+}
+
+/// `[T; MAX_SWAPFILES]` built by a function, for the strategies' per-slot arrays.
+pub(crate) fn slots<T>(f: impl FnMut(usize) -> T) -> [T; crate::swap::MAX_SWAPFILES] {
+    std::array::from_fn(f)
+}

@@ -1,0 +1,340 @@
+//! The swap-device model, after `mm/swapfile.c`.
+//!
+//! - [`SwapTable`] is `swap_info[MAX_SWAPFILES]`: 32 long-lived slots that a swap entry
+//!   [`SwapEntry`] `(type, offset)` names indirectly. The slots never go away; what `swapoff`
+//!   tears down and `swapon` builds anew is the device's resources, here its [`SwapMap`].
+//! - [`SwapTable::get_swap_device`] is `get_swap_device()`: check the type, take a reference
+//!   through the [`Strategy`], check `offset < max`. Dropping the returned guard is
+//!   `put_swap_device()`.
+//! - [`SwapTable::swapoff`] keeps the kernel's contract: when it returns, no reader holds the
+//!   old device or can newly obtain it; only then is the map poisoned and freed.
+//! - [`SwapTable::swapon`] allocates and initialises a map, then publishes it.
+//!
+//! The table also keeps the bookkeeping the kernel keeps under `swap_lock` (which slots are on)
+//! and, when built [`checked`](TableConfig::checked), the evidence the torture checker needs:
+//! swapoff verifies that no reader still holds the map it is about to free, and freed maps are
+//! poisoned and quarantined (kept allocated) so that a broken strategy's late reader reads
+//! poison instead of freed memory.
+
+use crate::strategy::{Strategy, StrategyConfig};
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+/// Number of swap slots, as in the kernel (`MAX_SWAPFILES` without migration/hwpoison types).
+pub const MAX_SWAPFILES: usize = 32;
+
+/// What a freed map's bytes are overwritten with (the slab allocator's `POISON_FREE`). Never a
+/// valid [`SwapMap`] byte.
+pub const POISON: u8 = 0x6b;
+
+/// A swap entry: which device, which page on it (`swp_entry_t`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SwapEntry {
+    /// Swap type: the index into the table (`swp_type`).
+    pub ty: usize,
+    /// Page offset on the device (`swp_offset`).
+    pub offset: usize,
+}
+
+/// A device's resources: its `swap_map` (one byte per page) and, implied by its length, `max`.
+///
+/// Every byte holds [`SwapMap::expected`], a tag derived from the generation (which swapon
+/// built it), until swapoff poisons it. Bytes are atomics (loaded `Relaxed`, i.e. plain loads)
+/// so that a broken strategy's reader racing the poisoning is a detected violation rather
+/// than undefined behaviour.
+pub struct SwapMap {
+    generation: u64,
+    tag: u8,
+    map: Box<[AtomicU8]>,
+    holders: AtomicUsize,
+}
+
+impl fmt::Debug for SwapMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SwapMap")
+            .field("generation", &self.generation)
+            .field("max", &self.max())
+            .finish()
+    }
+}
+
+impl SwapMap {
+    /// A map of `pages` bytes for the given generation, every byte set to its tag.
+    pub fn new(generation: u64, pages: usize) -> SwapMap {
+        let tag = Self::tag_for(generation);
+        SwapMap {
+            generation,
+            tag,
+            map: (0..pages).map(|_| AtomicU8::new(tag)).collect(),
+            holders: AtomicUsize::new(0),
+        }
+    }
+
+    /// The byte value every page of generation `g` holds: 1..=100, never 0 or [`POISON`].
+    pub fn tag_for(g: u64) -> u8 {
+        1 + (g % 100) as u8
+    }
+
+    /// Which swapon built this map.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Number of pages (`si->max`).
+    #[inline]
+    pub fn max(&self) -> usize {
+        self.map.len()
+    }
+
+    /// `swap_map[offset]`. `Relaxed`: a plain load; whatever orders it after the device was
+    /// set up is the strategy's acquire point.
+    #[inline]
+    pub fn read(&self, offset: usize) -> u8 {
+        self.map[offset].load(Relaxed)
+    }
+
+    /// The value every byte holds while the device is on.
+    #[inline]
+    pub fn expected(&self) -> u8 {
+        self.tag
+    }
+
+    /// Overwrite every byte with [`POISON`] (swapoff's teardown, after the drain).
+    pub fn poison(&self) {
+        for b in self.map.iter() {
+            b.store(POISON, Relaxed);
+        }
+    }
+
+    /// Readers that announced they hold this map (torture checker only). `Relaxed` counter:
+    /// its accesses are ordered by the strategy, which is what the check tests.
+    pub fn holders(&self) -> &AtomicUsize {
+        &self.holders
+    }
+
+    /// Bytes the map occupies (the same for every strategy).
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of::<SwapMap>() + self.map.len()
+    }
+}
+
+/// Errors of [`SwapTable::swapon`] and [`SwapTable::swapoff`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SwapError {
+    /// The type is not below [`MAX_SWAPFILES`].
+    BadType(usize),
+    /// swapon of a slot that is on (or being switched): the kernel's `-EBUSY`.
+    Active(usize),
+    /// swapoff of a slot that is off (or being switched): the kernel's `-EINVAL`.
+    Inactive(usize),
+    /// swapon with zero pages.
+    NoPages,
+    /// The strategy cannot swapoff safely while readers run (`unprotected`).
+    NoChurn(&'static str),
+}
+
+impl fmt::Display for SwapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwapError::BadType(t) => write!(f, "swap type {t} out of range (max {MAX_SWAPFILES})"),
+            SwapError::Active(t) => write!(f, "swap type {t} is already on"),
+            SwapError::Inactive(t) => write!(f, "swap type {t} is not on"),
+            SwapError::NoPages => write!(f, "swapon needs at least one page"),
+            SwapError::NoChurn(s) => write!(f, "strategy {s} cannot swapoff under readers"),
+        }
+    }
+}
+
+impl std::error::Error for SwapError {}
+
+/// How a table is built.
+#[derive(Debug, Clone, Default)]
+pub struct TableConfig {
+    /// What the strategy needs (RCU flavour).
+    pub strategy: StrategyConfig,
+    /// Torture mode: check holders at swapoff, quarantine freed maps, count violations.
+    pub checked: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Off,
+    On,
+    /// A swapon or swapoff of this slot is in progress.
+    Busy,
+}
+
+/// `swap_info[]` with one [`Strategy`] guarding every slot.
+pub struct SwapTable<S: Strategy> {
+    strategy: S,
+    /// The kernel's `swap_lock` over which slots are on.
+    slots: Mutex<[Slot; MAX_SWAPFILES]>,
+    generations: AtomicU64,
+    checked: bool,
+    quarantine: Mutex<Vec<Arc<SwapMap>>>,
+    violations: AtomicU64,
+    first_violation: Mutex<Option<String>>,
+}
+
+impl<S: Strategy> fmt::Debug for SwapTable<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SwapTable")
+            .field("strategy", &S::NAME)
+            .field(
+                "slots",
+                &*self.slots.lock().unwrap_or_else(|e| e.into_inner()),
+            )
+            .finish()
+    }
+}
+
+impl<S: Strategy> SwapTable<S> {
+    /// An empty table (every slot off).
+    pub fn new(cfg: &TableConfig) -> Result<Self, crate::strategy::StrategyError> {
+        Ok(SwapTable {
+            strategy: S::new(&cfg.strategy)?,
+            slots: Mutex::new([Slot::Off; MAX_SWAPFILES]),
+            generations: AtomicU64::new(0),
+            checked: cfg.checked,
+            quarantine: Mutex::new(Vec::new()),
+            violations: AtomicU64::new(0),
+            first_violation: Mutex::new(None),
+        })
+    }
+
+    /// The strategy guarding the slots.
+    pub fn strategy(&self) -> &S {
+        &self.strategy
+    }
+
+    /// A per-thread reader handle; create one per reader thread and reuse it.
+    pub fn reader(&self) -> S::Reader {
+        self.strategy.reader()
+    }
+
+    /// `get_swap_device()`: a reference to the device `entry` names, or `None` if its type is
+    /// out of range, the device is off, or the offset is beyond `max`. Drop the guard to put it.
+    #[inline]
+    pub fn get_swap_device<'r>(
+        &'r self,
+        reader: &'r mut S::Reader,
+        entry: SwapEntry,
+    ) -> Option<S::Guard<'r>> {
+        if entry.ty >= MAX_SWAPFILES {
+            return None;
+        }
+        let dev = self.strategy.get(reader, entry.ty)?;
+        if entry.offset >= dev.max() {
+            return None;
+        }
+        Some(dev)
+    }
+
+    fn claim(&self, ty: usize, from: Slot, err: SwapError) -> Result<(), SwapError> {
+        if ty >= MAX_SWAPFILES {
+            return Err(SwapError::BadType(ty));
+        }
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if slots[ty] != from {
+            return Err(err);
+        }
+        slots[ty] = Slot::Busy;
+        Ok(())
+    }
+
+    fn settle(&self, ty: usize, to: Slot) {
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())[ty] = to;
+    }
+
+    /// Whether slot `ty` is on.
+    pub fn is_on(&self, ty: usize) -> bool {
+        ty < MAX_SWAPFILES && self.slots.lock().unwrap_or_else(|e| e.into_inner())[ty] == Slot::On
+    }
+
+    /// swapon: build a map of `pages` pages and publish it in slot `ty`. Returns its generation.
+    pub fn swapon(&self, ty: usize, pages: usize) -> Result<u64, SwapError> {
+        if pages == 0 {
+            return Err(SwapError::NoPages);
+        }
+        self.claim(ty, Slot::Off, SwapError::Active(ty))?;
+        let generation = self.generations.fetch_add(1, Relaxed) + 1;
+        self.strategy
+            .publish(ty, Arc::new(SwapMap::new(generation, pages)));
+        self.settle(ty, Slot::On);
+        Ok(generation)
+    }
+
+    /// swapoff: unpublish slot `ty`, wait until no reader holds it, then poison and free (or,
+    /// when checked, quarantine) its map.
+    pub fn swapoff(&self, ty: usize) -> Result<(), SwapError> {
+        if !S::CHURN {
+            return Err(SwapError::NoChurn(S::NAME));
+        }
+        self.claim(ty, Slot::On, SwapError::Inactive(ty))?;
+        let map = self.strategy.unpublish(ty);
+        self.teardown(map);
+        self.settle(ty, Slot::Off);
+        Ok(())
+    }
+
+    fn teardown(&self, map: Arc<SwapMap>) {
+        if self.checked {
+            let h = map.holders().load(Relaxed);
+            if h != 0 {
+                self.violation(format!(
+                    "swapoff freed generation {} while {h} reader(s) held it",
+                    map.generation()
+                ));
+            }
+        }
+        map.poison();
+        if self.checked {
+            self.quarantine
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(map);
+        }
+    }
+
+    /// Record a violated invariant (torture checker).
+    pub fn violation(&self, what: String) {
+        if self.violations.fetch_add(1, Relaxed) == 0 {
+            *self
+                .first_violation
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(what);
+        }
+    }
+
+    /// Violations recorded so far, and the first one's description.
+    pub fn violations(&self) -> (u64, Option<String>) {
+        (
+            self.violations.load(Relaxed),
+            self.first_violation
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        )
+    }
+
+    /// Bytes per device the strategy allocates for its protection (percpu slots included),
+    /// excluding the map itself.
+    pub fn device_bytes(&self) -> usize {
+        self.strategy.device_bytes()
+    }
+}
+
+impl<S: Strategy> Drop for SwapTable<S> {
+    fn drop(&mut self) {
+        // No guard can outlive the table (they borrow it), so unpublishing here cannot race a
+        // reader, even for strategies that refuse swapoff under readers.
+        let slots = *self.slots.get_mut().unwrap_or_else(|e| e.into_inner());
+        for (ty, s) in slots.iter().enumerate() {
+            if *s == Slot::On {
+                let map = self.strategy.unpublish(ty);
+                self.teardown(map);
+            }
+        }
+    }
+}

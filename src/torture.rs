@@ -1,0 +1,187 @@
+//! The torture checker, after rcutorture: readers hammer lookups and check everything they
+//! read while a swapper cycles swapoff/swapon as fast as it can.
+//!
+//! What is checked, and where:
+//!
+//! - reader, right after `get_swap_device`: the byte read is the map's tag (never [`POISON`]:
+//!   the map was not torn down under us);
+//! - reader, again after holding the reference for a random delay: still the tag (swapoff did
+//!   not free the map while we held it);
+//! - reader: the generation seen on a device never goes backwards (a stale map pointer from an
+//!   earlier swapon would);
+//! - swapoff, before poisoning: no reader announced (via [`SwapMap::holders`]) that it still
+//!   holds the map.
+//!
+//! Freed maps are poisoned and quarantined (kept allocated) by the checked table, so a broken
+//! strategy's late reader reads poison rather than freed memory: the checker can fail without
+//! undefined behaviour. [`crate::strategy::broken::NoWait`] is the negative control.
+//!
+//! [`POISON`]: crate::swap::POISON
+
+use crate::strategy::{Strategy, StrategyConfig, StrategyError};
+use crate::swap::{SwapEntry, SwapMap, SwapTable, TableConfig};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+/// How long and how hard to torture.
+#[derive(Debug, Clone)]
+pub struct TortureConfig {
+    /// Reader threads.
+    pub readers: usize,
+    /// Devices (swap types `0..devices`) readers look up and the swapper cycles.
+    pub devices: usize,
+    /// Pages per device.
+    pub pages: usize,
+    /// How long the swapper keeps cycling.
+    pub duration: Duration,
+    /// Upper bound of the random spin a reader holds a reference for, in loop iterations.
+    pub max_hold_spins: u32,
+    /// Strategy environment (RCU flavour).
+    pub strategy: StrategyConfig,
+}
+
+impl Default for TortureConfig {
+    fn default() -> Self {
+        TortureConfig {
+            readers: 3,
+            devices: 2,
+            pages: 64,
+            duration: Duration::from_secs(2),
+            max_hold_spins: 200,
+            strategy: StrategyConfig::default(),
+        }
+    }
+}
+
+/// What a torture run did and found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TortureReport {
+    /// swapoff + swapon cycles completed.
+    pub cycles: u64,
+    /// Successful lookups whose reads were checked.
+    pub lookups_checked: u64,
+    /// Lookups that found the device off.
+    pub lookups_failed: u64,
+    /// Violations found by readers and by swapoff.
+    pub violations: u64,
+    /// The first violation, described.
+    pub first_violation: Option<String>,
+    /// RCU flavour used, for strategies that have one.
+    pub rcu_flavor: Option<String>,
+}
+
+/// A small xorshift generator: readers need cheap, uncorrelated choices, not quality.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+}
+
+fn check(table: &SwapTable<impl Strategy>, map: &SwapMap, offset: usize, when: &str) -> bool {
+    let b = map.read(offset);
+    if b != map.expected() {
+        table.violation(format!(
+            "reader read {b:#04x} {when} on generation {} (expected {:#04x})",
+            map.generation(),
+            map.expected()
+        ));
+        return false;
+    }
+    true
+}
+
+/// Torture strategy `S`.
+pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyError> {
+    assert!(
+        S::CHURN,
+        "{} cannot be tortured: it refuses swapoff",
+        S::NAME
+    );
+    assert!(cfg.devices >= 1 && cfg.pages >= 1 && cfg.readers >= 1);
+    let table = Arc::new(SwapTable::<S>::new(&TableConfig {
+        strategy: cfg.strategy.clone(),
+        checked: true,
+    })?);
+    for ty in 0..cfg.devices {
+        table.swapon(ty, cfg.pages).expect("fresh slot");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Arc::new(Barrier::new(cfg.readers + 1));
+    let readers: Vec<_> = (0..cfg.readers)
+        .map(|i| {
+            let (table, stop, start, cfg) =
+                (table.clone(), stop.clone(), start.clone(), cfg.clone());
+            std::thread::spawn(move || {
+                let mut reader = table.reader();
+                let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1));
+                let mut last_gen = vec![0u64; cfg.devices];
+                let (mut ok, mut failed) = (0u64, 0u64);
+                start.wait();
+                while !stop.load(Relaxed) {
+                    let r = rng.next();
+                    let entry = SwapEntry {
+                        ty: (r % cfg.devices as u64) as usize,
+                        offset: ((r >> 16) % cfg.pages as u64) as usize,
+                    };
+                    let Some(dev) = table.get_swap_device(&mut reader, entry) else {
+                        failed += 1;
+                        continue;
+                    };
+                    dev.holders().fetch_add(1, Relaxed);
+                    let g = dev.generation();
+                    if g < last_gen[entry.ty] {
+                        table.violation(format!(
+                            "device {} went back from generation {} to {g}",
+                            entry.ty, last_gen[entry.ty]
+                        ));
+                    }
+                    last_gen[entry.ty] = g;
+                    if check(&table, &dev, entry.offset, "at get") {
+                        let spins = (r >> 40) as u32 % (cfg.max_hold_spins + 1);
+                        for s in 0..spins {
+                            black_box(s);
+                        }
+                        check(&table, &dev, entry.offset, "after holding");
+                    }
+                    dev.holders().fetch_sub(1, Relaxed);
+                    drop(dev);
+                    ok += 1;
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+    start.wait();
+    let deadline = Instant::now() + cfg.duration;
+    let mut cycles = 0u64;
+    while Instant::now() < deadline {
+        let ty = (cycles % cfg.devices as u64) as usize;
+        table.swapoff(ty).expect("device is on");
+        table.swapon(ty, cfg.pages).expect("device is off");
+        cycles += 1;
+    }
+    stop.store(true, Relaxed);
+    let mut report = TortureReport {
+        cycles,
+        rcu_flavor: table.strategy().rcu().map(|r| r.flavor().name().to_owned()),
+        ..Default::default()
+    };
+    for t in readers {
+        let (ok, failed) = t.join().expect("reader panicked");
+        report.lookups_checked += ok;
+        report.lookups_failed += failed;
+    }
+    let (n, first) = table.violations();
+    report.violations = n;
+    report.first_violation = first;
+    Ok(report)
+}
