@@ -17,3 +17,5 @@ pub mod swap;
 pub(crate) mod sync;
 #[cfg(not(loom))]
 pub mod torture;
+#[cfg(not(loom))]
+pub mod results;

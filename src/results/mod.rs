@@ -1,0 +1,492 @@
+//! The results file: what `swapref run` writes and `compare`, `plot` and `report` read.
+//!
+//! One JSON document per run, versioned ([`SCHEMA`], [`SCHEMA_VERSION`]); `results/README.md`
+//! documents every field. The fields marked *stable* below are the contract other tools rely
+//! on: they keep their name, type and meaning within a schema version.
+//!
+//! Files are written atomically ([`write_atomic`]): a reader sees the previous complete file or
+//! the new complete file, never a half-written one.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The `schema` field of every results file.
+pub const SCHEMA: &str = "swapref-results";
+/// The version this build writes and the only one it reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Names of the hardware counters a run can record, in report order.
+pub const COUNTERS: &[&str] = &[
+    "cache_misses",
+    "l1d_read_misses",
+    "llc_read_misses",
+    "cycles",
+    "instructions",
+];
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// Always [`SCHEMA_VERSION`] when written by this build.
+    pub schema_version: u32,
+    /// What produced the file.
+    pub tool: Tool,
+    /// When the run started, RFC 3339 UTC.
+    pub started: String,
+    /// Whether every planned point was attempted. False while a run is in progress and after
+    /// an interrupt; `interrupted` then says why.
+    pub complete: bool,
+    /// Why the run stopped early (`"SIGINT"`, a watchdog message), if it did.
+    pub interrupted: Option<String>,
+    /// The machine.
+    pub environment: Environment,
+    /// The configuration, as resolved (defaults filled in).
+    pub config: RunConfig,
+    /// One entry per measured point, in the order they finished.
+    pub points: Vec<Point>,
+}
+
+/// The program that wrote the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `swapref`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+    /// `git rev-parse HEAD` of the source tree at build time, if known.
+    pub git_commit: Option<String>,
+    /// Whether the tree had uncommitted changes at build time, if known.
+    pub git_dirty: Option<bool>,
+    /// `rustc --version` at build time, if known.
+    pub rustc: Option<String>,
+    /// Cargo profile (`release`, `debug`, `bench`).
+    pub profile: String,
+}
+
+/// The machine a run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    /// Free-form label the user gave (`--label`), e.g. "2-core VM, no PMU".
+    pub label: Option<String>,
+    /// `uname -n`.
+    pub hostname: Option<String>,
+    /// `uname -m`.
+    pub arch: String,
+    /// `uname -r`.
+    pub kernel: Option<String>,
+    /// `model name` from /proc/cpuinfo.
+    pub cpu_model: Option<String>,
+    /// Online CPUs as sysfs describes them.
+    pub topology: Vec<CpuTopology>,
+    /// The process's allowed CPU set at start-up (`sched_getaffinity`).
+    pub allowed_cpus: Vec<usize>,
+    /// cpufreq governor per distinct value, e.g. `{"performance": [0,1]}`; empty if unreadable.
+    pub governors: BTreeMap<String, Vec<usize>>,
+    /// /proc/sys/kernel/perf_event_paranoid, if readable.
+    pub perf_event_paranoid: Option<i32>,
+    /// Whether `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)` is usable, and why not if not.
+    pub membarrier: Availability,
+}
+
+/// One online CPU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CpuTopology {
+    /// Logical CPU number.
+    pub cpu: usize,
+    /// `topology/core_id`.
+    pub core: Option<usize>,
+    /// `topology/physical_package_id`.
+    pub package: Option<usize>,
+    /// NUMA node, if any.
+    pub node: Option<usize>,
+    /// `topology/thread_siblings_list` (includes `cpu`).
+    pub siblings: Vec<usize>,
+}
+
+/// Whether something is available, and why not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Availability {
+    /// Usable.
+    pub available: bool,
+    /// Why not, when not.
+    pub reason: Option<String>,
+}
+
+/// The run's configuration, resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Strategy names, in run order.
+    pub strategies: Vec<String>,
+    /// Reader counts swept.
+    pub readers: Vec<usize>,
+    /// Swap periods swept, in ns between the starts of two swap cycles; `None` = never.
+    pub periods_ns: Vec<Option<u64>>,
+    /// How long a device stays off in a cycle, ns.
+    pub off_time_ns: u64,
+    /// Devices readers look up (swap types `0..devices`).
+    pub devices: usize,
+    /// Pages per device.
+    pub pages: usize,
+    /// Work done while holding the reference, in loop iterations of a fixed spin.
+    pub hold: u64,
+    /// Measured window per repeat, ns.
+    pub duration_ns: u64,
+    /// Warm-up before each measured window, ns.
+    pub warmup_ns: u64,
+    /// Repeats per point.
+    pub repeats: usize,
+    /// CPUs readers and swapper may use, in placement order.
+    pub cpus: Vec<usize>,
+    /// Whether more readers than CPUs was allowed.
+    pub oversubscribe: bool,
+    /// Counters asked for.
+    pub counters: Vec<String>,
+    /// RCU flavour asked for: `auto`, `membarrier` or `fence`.
+    pub rcu: String,
+}
+
+/// `{median, min, max}` over repeats. *Stable*.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Median (mean of the two middle values for an even count).
+    pub median: f64,
+    /// Smallest.
+    pub min: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `samples`; `None` when empty or any sample is not finite.
+    pub fn of(samples: &[f64]) -> Option<Spread> {
+        if samples.is_empty() || samples.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        let mut v = samples.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: v[0],
+            max: v[n - 1],
+        })
+    }
+}
+
+/// Latency percentiles in ns. `p50`, `p99`, `max` are *stable*.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// Outcome of a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Measured.
+    Ok,
+    /// A reader panicked, an invariant broke, or the watchdog fired; see `error`.
+    Failed,
+}
+
+/// One repeat of a point, raw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repeat {
+    /// Measured window, ns (wall clock, same for all readers).
+    pub window_ns: u64,
+    /// Successful plus failed lookups per reader, in reader order.
+    pub lookups_per_reader: Vec<u64>,
+    /// Lookups that found the device off.
+    pub failed_lookups: u64,
+    /// Swap cycles completed in the window.
+    pub swap_cycles: u64,
+}
+
+/// One measured point: a strategy at a reader count and configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Strategy name. *Stable*.
+    pub strategy: String,
+    /// Reader threads. *Stable*.
+    pub readers: usize,
+    /// Swap period of this point, ns; `None` = never. Part of the point's identity.
+    pub period_ns: Option<u64>,
+    /// `ok` or `failed`.
+    pub status: Status,
+    /// What failed, for failed points.
+    pub error: Option<String>,
+    /// CPUs the readers were pinned to, in reader order.
+    pub reader_cpus: Vec<usize>,
+    /// CPU the swapper was pinned to; `None` when there was no swapper (`period` never).
+    pub swapper_cpu: Option<usize>,
+    /// Whether the swapper shares its CPU with a reader.
+    pub swapper_shares_cpu: bool,
+    /// RCU flavour the strategy used, for those that use RCU.
+    pub rcu_flavor: Option<String>,
+    /// Raw per-repeat data.
+    pub repeats: Vec<Repeat>,
+    /// Nanoseconds per lookup per reader (window × readers / lookups), over repeats. *Stable*.
+    pub ns_per_op: Spread,
+    /// Median total lookups per second over repeats, in millions. *Stable*.
+    pub mops: f64,
+    /// Lookups that found the device off, over all lookups. *Stable*.
+    pub failed_lookup_rate: f64,
+    /// swapoff drain latency (from the call until it returned), over all repeats; `None`
+    /// without cycles. *Stable* (`p50`, `p99`, `max`).
+    pub swapoff_latency_ns: Option<Percentiles>,
+    /// swapon latency, over all repeats; `None` without cycles.
+    pub swapon_latency_ns: Option<Percentiles>,
+    /// Bytes per device the strategy allocates for its protection (per-thread slots included).
+    pub device_bytes: usize,
+    /// Per-lookup hardware counter values, `null` where the counter could not be read.
+    /// Keys are [`COUNTERS`] names that were asked for. *Stable*.
+    pub counters: BTreeMap<String, Option<f64>>,
+    /// Why a counter is `null` (`"ENOENT: ..."`) or how it was scaled (`"multiplexed: 62%
+    /// running"`).
+    pub counter_notes: BTreeMap<String, String>,
+}
+
+impl Point {
+    /// What identifies a point across two runs: strategy, readers, period.
+    pub fn key(&self) -> (String, usize, Option<u64>) {
+        (self.strategy.clone(), self.readers, self.period_ns)
+    }
+}
+
+/// Why a results file could not be read or written.
+#[derive(Debug)]
+pub enum ResultsError {
+    /// Reading or writing failed.
+    Io(PathBuf, std::io::Error),
+    /// Not JSON, or not this schema's shape.
+    Malformed(PathBuf, String),
+    /// `schema` is not [`SCHEMA`].
+    NotResults(PathBuf, String),
+    /// A schema version this build does not know.
+    Version(PathBuf, u32),
+}
+
+impl fmt::Display for ResultsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ResultsError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            ResultsError::Malformed(p, e) => write!(f, "{}: malformed results: {e}", p.display()),
+            ResultsError::NotResults(p, s) => write!(
+                f,
+                "{}: not a swapref results file (schema '{s}', expected '{SCHEMA}')",
+                p.display()
+            ),
+            ResultsError::Version(p, v) => write!(
+                f,
+                "{}: results schema version {v} is not supported (this build reads {SCHEMA_VERSION})",
+                p.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ResultsError {}
+
+impl Results {
+    /// Parse and validate a results document.
+    pub fn from_json(path: &Path, text: &str) -> Result<Results, ResultsError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| ResultsError::Malformed(path.into(), e.to_string()))?;
+        let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+        if schema != SCHEMA {
+            return Err(ResultsError::NotResults(path.into(), schema.to_owned()));
+        }
+        let version = value
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .ok_or_else(|| ResultsError::Malformed(path.into(), "no schema_version".into()))?;
+        if version != u64::from(SCHEMA_VERSION) {
+            return Err(ResultsError::Version(
+                path.into(),
+                u32::try_from(version).unwrap_or(u32::MAX),
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| ResultsError::Malformed(path.into(), e.to_string()))
+    }
+
+    /// Read and validate a results file.
+    pub fn load(path: &Path) -> Result<Results, ResultsError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ResultsError::Io(path.into(), e))?;
+        Self::from_json(path, &text)
+    }
+
+    /// Write as pretty JSON, atomically.
+    pub fn save(&self, path: &Path) -> Result<(), ResultsError> {
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| ResultsError::Malformed(path.into(), e.to_string()))?;
+        text.push('\n');
+        write_atomic(path, text.as_bytes()).map_err(|e| ResultsError::Io(path.into(), e))
+    }
+}
+
+/// Write `bytes` to `path` so that readers see either the old or the new file: write a
+/// temporary file in the same directory, flush it to disk, rename it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests;
+
+/// Synthetic results for tests and examples: plausible, small, and fully specified.
+#[doc(hidden)]
+pub mod fixtures {
+    use super::*;
+
+    /// A point with the given ns/op samples (one per repeat) and nothing else remarkable.
+    pub fn point(strategy: &str, readers: usize, ns_per_op: &[f64]) -> Point {
+        let window_ns = 100_000_000u64;
+        let repeats: Vec<Repeat> = ns_per_op
+            .iter()
+            .map(|ns| Repeat {
+                window_ns,
+                lookups_per_reader: vec![(window_ns as f64 / ns) as u64; readers],
+                failed_lookups: 0,
+                swap_cycles: 10,
+            })
+            .collect();
+        let spread = Spread::of(ns_per_op).expect("finite samples");
+        Point {
+            strategy: strategy.into(),
+            readers,
+            period_ns: Some(1_000_000),
+            status: Status::Ok,
+            error: None,
+            reader_cpus: (0..readers).collect(),
+            swapper_cpu: Some(readers),
+            swapper_shares_cpu: false,
+            rcu_flavor: None,
+            repeats,
+            ns_per_op: spread,
+            mops: readers as f64 * 1e3 / spread.median,
+            failed_lookup_rate: 0.0,
+            swapoff_latency_ns: Some(Percentiles {
+                count: 10 * ns_per_op.len() as u64,
+                p50: 20_000,
+                p90: 30_000,
+                p99: 40_000,
+                max: 50_000,
+            }),
+            swapon_latency_ns: Some(Percentiles {
+                count: 10 * ns_per_op.len() as u64,
+                p50: 2_000,
+                p90: 3_000,
+                p99: 4_000,
+                max: 5_000,
+            }),
+            device_bytes: 128,
+            counters: COUNTERS.iter().map(|c| (c.to_string(), None)).collect(),
+            counter_notes: COUNTERS
+                .iter()
+                .map(|c| (c.to_string(), "ENOENT: no PMU (fixture)".to_string()))
+                .collect(),
+        }
+    }
+
+    /// A complete run holding `points`.
+    pub fn results(points: Vec<Point>) -> Results {
+        let mut strategies: Vec<String> = Vec::new();
+        let mut readers: Vec<usize> = Vec::new();
+        for p in &points {
+            if !strategies.contains(&p.strategy) {
+                strategies.push(p.strategy.clone());
+            }
+            if !readers.contains(&p.readers) {
+                readers.push(p.readers);
+            }
+        }
+        Results {
+            schema: SCHEMA.into(),
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: "swapref".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                git_commit: Some("0000000000000000000000000000000000000000".into()),
+                git_dirty: Some(false),
+                rustc: Some("rustc (fixture)".into()),
+                profile: "release".into(),
+            },
+            started: "2026-01-01T00:00:00Z".into(),
+            complete: true,
+            interrupted: None,
+            environment: Environment {
+                label: Some("fixture".into()),
+                hostname: Some("fixture".into()),
+                arch: "x86_64".into(),
+                kernel: Some("6.0.0".into()),
+                cpu_model: Some("Fixture CPU".into()),
+                topology: vec![],
+                allowed_cpus: vec![0, 1],
+                governors: BTreeMap::new(),
+                perf_event_paranoid: Some(2),
+                membarrier: Availability {
+                    available: true,
+                    reason: None,
+                },
+            },
+            config: RunConfig {
+                strategies,
+                readers,
+                periods_ns: vec![Some(1_000_000)],
+                off_time_ns: 0,
+                devices: 1,
+                pages: 64,
+                hold: 0,
+                duration_ns: 100_000_000,
+                warmup_ns: 10_000_000,
+                repeats: points.first().map_or(0, |p| p.repeats.len()),
+                cpus: vec![0, 1],
+                oversubscribe: false,
+                counters: COUNTERS.iter().map(|c| c.to_string()).collect(),
+                rcu: "auto".into(),
+            },
+            points,
+        }
+    }
+}
