@@ -11,11 +11,11 @@ pub mod completion;
 pub mod percpu_ref;
 pub mod rcu;
 #[cfg(not(loom))]
+pub mod results;
+#[cfg(not(loom))]
 pub mod strategy;
 #[cfg(not(loom))]
 pub mod swap;
 pub(crate) mod sync;
 #[cfg(not(loom))]
 pub mod torture;
-#[cfg(not(loom))]
-pub mod results;

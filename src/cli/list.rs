@@ -5,7 +5,11 @@ use swapref::strategy;
 
 /// Print the registry.
 pub fn main() -> ExitCode {
-    let w = strategy::ALL.iter().map(|i| i.name.len()).max().unwrap_or(0);
+    let w = strategy::ALL
+        .iter()
+        .map(|i| i.name.len())
+        .max()
+        .unwrap_or(0);
     for i in strategy::ALL {
         println!("{:w$}  {}", i.name, i.summary);
     }

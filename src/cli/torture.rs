@@ -43,7 +43,11 @@ pub fn main(args: Args) -> ExitCode {
         return usage_error("--secs and --readers must be positive");
     }
     let names: Vec<&str> = if args.strategies == "all" {
-        strategy::ALL.iter().filter(|i| i.churn).map(|i| i.name).collect()
+        strategy::ALL
+            .iter()
+            .filter(|i| i.churn)
+            .map(|i| i.name)
+            .collect()
     } else {
         args.strategies.split(',').map(str::trim).collect()
     };

@@ -671,7 +671,7 @@ impl RefData {
 
     /// `percpu_ref_switch_to_atomic_rcu` + `percpu_ref_call_confirm_rcu`: runs after the grace
     /// period that followed setting `ATOMIC`.
-    fn switch_to_atomic_rcu(self: Arc<Self>) {
+    fn switch_to_atomic_rcu(&self) {
         let confirm = {
             let mut st = lock(&self.switch);
             // Every thread that could have updated the slot in percpu mode has left the RCU

@@ -60,10 +60,12 @@
 pub mod membarrier;
 
 use crate::completion::Completion;
+#[cfg(not(loom))]
+use crate::sync::fence;
 use crate::sync::{
     Arc, AtomicU64, AtomicUsize, Backoff, Condvar, Mutex,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
-    fence, lock, thread,
+    lock, thread,
 };
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;

@@ -325,13 +325,13 @@ impl Results {
                 u32::try_from(version).unwrap_or(u32::MAX),
             ));
         }
-        serde_json::from_value(value).map_err(|e| ResultsError::Malformed(path.into(), e.to_string()))
+        serde_json::from_value(value)
+            .map_err(|e| ResultsError::Malformed(path.into(), e.to_string()))
     }
 
     /// Read and validate a results file.
     pub fn load(path: &Path) -> Result<Results, ResultsError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| ResultsError::Io(path.into(), e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| ResultsError::Io(path.into(), e))?;
         Self::from_json(path, &text)
     }
 

@@ -5,7 +5,10 @@ use super::*;
 fn a_results_file_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.json");
-    let r = results(vec![point("atomic", 1, &[5.0, 6.0, 7.0]), point("rwlock", 2, &[9.0])]);
+    let r = results(vec![
+        point("atomic", 1, &[5.0, 6.0, 7.0]),
+        point("rwlock", 2, &[9.0]),
+    ]);
     r.save(&path).unwrap();
     assert_eq!(Results::load(&path).unwrap(), r);
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -21,7 +24,10 @@ fn stable_fields_have_their_documented_names() {
         assert!(p["ns_per_op"][k].is_number(), "ns_per_op.{k}");
     }
     for k in ["p50", "p99", "max"] {
-        assert!(p["swapoff_latency_ns"][k].is_number(), "swapoff_latency_ns.{k}");
+        assert!(
+            p["swapoff_latency_ns"][k].is_number(),
+            "swapoff_latency_ns.{k}"
+        );
     }
     assert_eq!(p["strategy"], "atomic");
     assert_eq!(p["readers"], 1);
