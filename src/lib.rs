@@ -19,3 +19,4 @@ pub mod swap;
 pub(crate) mod sync;
 #[cfg(not(loom))]
 pub mod torture;
+pub mod docs;

@@ -1,0 +1,50 @@
+//! Documentation only: what swapref measures, what it does not, and the one invariant the
+//! unsafe code rests on. No code lives here.
+//!
+//! # Limitations
+//!
+//! ## x86-64 cannot show the ordering bug
+//!
+//! The thread's question — does `tryget_live` need ACQUIRE? — has the same machine code for
+//! all three variants on x86-64 (TSO): every load is an acquire. A stress test on x86 can
+//! therefore never see the relaxed reader fail, and the `percpu-acquire` / `percpu-fence`
+//! throughput difference can only show on weakly ordered machines (arm64, POWER). The ordering
+//! claims are proven with loom and Miri instead (`tests/loom.rs`, `tests/miri_ordering.rs`),
+//! and `results/codegen/` shows the instructions per architecture.
+//!
+//! ## The userspace RCU is not the kernel's
+//!
+//! In a kernel built without `CONFIG_PREEMPT`, `rcu_read_lock()` is free: a read-side
+//! section costs nothing at all. Userspace has no such thing; the membarrier flavour of
+//! [`crate::rcu`] costs one load and two plain stores per section (liburcu's memb flavour
+//! costs the same), and percpu_ref's `get` and `put` each open one. On the lead's 2-core VM
+//! that is the larger part of what `percpu-*` costs over `unprotected`. Restartable sequences
+//! (`rseq` critical sections aborted by `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`) would remove
+//! it; swapref does not implement them.
+//!
+//! ## Per-thread, not per-CPU, counters
+//!
+//! The kernel's `this_cpu_inc` updates the current CPU's counter with preemption implicitly
+//! harmless (a single instruction). Userspace cannot do that without `rseq`, so percpu_ref's
+//! counters are per registered reader thread. With one reader thread pinned per CPU — how
+//! `swapref run` places them — the two are the same layout. A thread that exits hands its
+//! record, counts included, to the next thread that registers.
+//!
+//! ## `unprotected` refuses churn
+//!
+//! It is the floor: the lookup's loads with no protection. It cannot survive a swapoff, so
+//! it is only ever measured without one.
+//!
+//! ## Timing on shared machines
+//!
+//! Only ratios measured in the same run are meaningful on a shared or virtualised machine.
+//! Results carry their spread over repeats; `swapref compare` calls a change only when it is
+//! larger than both a threshold and that spread.
+//!
+//! # Internal: the invariant the unsafe code rests on
+//!
+//! A device's map is reached through a raw pointer (`MapSlot`, the hazard slot, arc-swap's
+//! debt-protected pointer) and dereferenced without a lifetime the compiler can check. Every
+//! such dereference is sound for one reason: **a strategy's `unpublish` returns the map only
+//! after no reader holds it and none can newly obtain it**. The torture checker tests exactly
+//! that, and its negative control shows it would notice if a strategy broke it.
