@@ -8,6 +8,8 @@
 #![warn(missing_docs)]
 
 pub mod completion;
+#[cfg(not(loom))]
+pub mod measure;
 pub mod percpu_ref;
 pub mod rcu;
 #[cfg(not(loom))]
@@ -19,3 +21,5 @@ pub mod swap;
 pub(crate) mod sync;
 #[cfg(not(loom))]
 pub mod torture;
+#[cfg(not(loom))]
+pub mod workload;
