@@ -8,5 +8,6 @@
 //!   [`Tool`](crate::results::Tool) records of a results file.
 
 pub mod counters;
+pub mod env;
 pub mod latency;
 pub mod topology;

@@ -14,6 +14,7 @@
 //!   [`Point`](crate::results::Point), and the plan of points a run sweeps.
 
 pub mod placement;
+pub mod point;
 pub mod pool;
 pub mod reader;
 pub mod swapper;

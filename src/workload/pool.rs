@@ -36,6 +36,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// The least time readers get to start, get ready or stop before the pool calls them stuck
+/// (a tiny `--watchdog` aimed at the swapper must not fail readers that are merely scheduled).
+pub const READER_GRACE: Duration = Duration::from_secs(1);
+
 /// How a [`ReaderPool`] is built.
 #[derive(Clone)]
 pub struct PoolConfig {
@@ -49,7 +53,8 @@ pub struct PoolConfig {
     pub counters: Vec<String>,
     /// Where counters come from.
     pub counter_source: Arc<dyn CounterSource>,
-    /// How long a swapoff/swapon, or readers asked to stop, may take before the window fails.
+    /// How long a swapoff/swapon may take before the window fails. Readers get the same
+    /// limit, but at least [`READER_GRACE`], to start, to get ready and to stop.
     pub watchdog: Duration,
 }
 
@@ -325,7 +330,7 @@ impl<S: Strategy> ReaderPool<S> {
                 .map_err(|e| PoolError::Setup(format!("could not spawn reader {i}: {e}")))?;
             pool.threads.push(t);
         }
-        let deadline = Instant::now() + cfg.watchdog;
+        let deadline = Instant::now() + cfg.watchdog.max(READER_GRACE);
         let mut st = ctl.lock();
         while st.setup < n {
             let now = Instant::now();
@@ -436,7 +441,7 @@ impl<S: Strategy> ReaderPool<S> {
             return Err(PoolError::Wedged);
         }
         let n = self.threads.len();
-        let watchdog = self.cfg.watchdog;
+        let watchdog = self.cfg.watchdog.max(READER_GRACE);
         let ctl = self.ctl.clone();
         let epoch;
         {
@@ -828,7 +833,10 @@ mod tests {
         match &e {
             PoolError::SwapperStuck(s) => {
                 assert_eq!((s.op, s.device), ("swapoff", 0));
-                assert!(e.to_string().contains("swapoff of device 0 did not return"));
+                assert!(
+                    e.to_string()
+                        .contains("swapoff of device 0 has not returned after")
+                );
             }
             other => panic!("expected SwapperStuck, got {other:?}"),
         }

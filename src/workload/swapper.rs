@@ -53,14 +53,16 @@ pub struct Stuck {
     pub device: usize,
     /// How long it had been running when noticed.
     pub after: Duration,
+    /// The watchdog limit it exceeded.
+    pub limit: Duration,
 }
 
 impl std::fmt::Display for Stuck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of device {} did not return within {:.1?}",
-            self.op, self.device, self.after
+            "{} of device {} has not returned after {:.1?} (limit {:.1?})",
+            self.op, self.device, self.after, self.limit
         )
     }
 }
@@ -81,6 +83,7 @@ struct Shared {
 /// A running swapper thread.
 pub struct Swapper {
     shared: Arc<Shared>,
+    off_time: Duration,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -155,6 +158,7 @@ impl Swapper {
             .map_err(|e| format!("could not spawn the swapper: {e}"))?;
         Ok(Swapper {
             shared,
+            off_time: cfg.off_time,
             thread: Some(thread),
         })
     }
@@ -189,6 +193,7 @@ impl Swapper {
             op: if op & 1 == 0 { "swapoff" } else { "swapon" },
             device: (op / 2) as usize,
             after,
+            limit,
         })
     }
 
@@ -201,12 +206,13 @@ impl Swapper {
             .clone()
     }
 
-    /// Stop, waiting at most `limit` for the cycle in progress to finish. On success every
-    /// device is on again. On timeout the thread is left behind (it cannot be cancelled) and
-    /// the call that is stuck is returned.
+    /// Stop, waiting for the cycle in progress to finish: at most a swapoff and a swapon of
+    /// `limit` each plus the off-time (and at least a second). On success every device is on
+    /// again. On timeout the thread is left behind (it cannot be cancelled) and the call that
+    /// is stuck is returned.
     pub fn stop_within(mut self, limit: Duration) -> Result<(), StopError> {
         self.shared.stop.store(true, Relaxed);
-        let deadline = Instant::now() + limit;
+        let deadline = Instant::now() + (limit * 2 + self.off_time).max(Duration::from_secs(1));
         while !self.shared.finished.load(Relaxed) {
             if Instant::now() >= deadline {
                 let stuck = self.stuck(Duration::ZERO);
