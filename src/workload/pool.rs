@@ -579,7 +579,10 @@ impl<S: Strategy> ReaderPool<S> {
 impl<S: Strategy> Drop for ReaderPool<S> {
     fn drop(&mut self) {
         if let Some(s) = self.swapper.take() {
-            if s.stop_within(self.cfg.watchdog).is_err() {
+            if self.wedged {
+                // Already known stuck: Swapper's own drop waits briefly, then leaves it.
+                drop(s);
+            } else if s.stop_within(self.cfg.watchdog).is_err() {
                 self.wedged = true;
             }
         }

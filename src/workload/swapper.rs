@@ -61,7 +61,7 @@ impl std::fmt::Display for Stuck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} of device {} has not returned after {:.1?} (limit {:.1?})",
+            "{} of device {} has not returned after {:.1?}, over the {:.1?} limit",
             self.op, self.device, self.after, self.limit
         )
     }
