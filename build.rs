@@ -31,7 +31,9 @@ fn main() {
         return;
     };
     println!("cargo:rustc-env=SWAPREF_GIT_COMMIT={commit}");
-    if let Some(status) = run("git", &["status", "--porcelain"]) {
+    // --no-optional-locks: a plain `git status` may rewrite the index, which we watch below,
+    // and every build would then trigger the next one.
+    if let Some(status) = run("git", &["--no-optional-locks", "status", "--porcelain"]) {
         println!("cargo:rustc-env=SWAPREF_GIT_DIRTY={}", !status.is_empty());
     }
     // Rerun when HEAD moves or the index changes (commits, checkouts, `git add`).
