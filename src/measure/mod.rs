@@ -4,7 +4,7 @@
 //! - [`counters`]: hardware counters per reader thread (`perf_event_open`), scaled for
 //!   multiplexing, `null` with a reason where unavailable;
 //! - [`latency`]: swapoff/swapon latency histograms (`hdrhistogram`) and their percentiles;
-//! - [`env`]: the [`Environment`](crate::results::Environment) and
+//! - [`env`](mod@env): the [`Environment`](crate::results::Environment) and
 //!   [`Tool`](crate::results::Tool) records of a results file.
 
 pub mod counters;

@@ -8,7 +8,7 @@
 //! 2. Each reader acknowledges, enables its counters, then spins (with a yielding backoff) on
 //!    the `go` word. When every reader is ready the controller reads the clock and stores `go`:
 //!    all readers start together, and the clock starts only when all of them are ready.
-//! 3. Readers run the hot loop ([`reader`](super::reader)): exactly `n` lookups each, or until
+//! 3. Readers run the hot loop ([`reader`](mod@super::reader)): exactly `n` lookups each, or until
 //!    the stop flag (looked at every few hundred lookups). A timed window ends when the
 //!    controller raises the flag; an exact one when the last reader finishes (each reader reads
 //!    the clock once, at its end).
