@@ -8,6 +8,9 @@
 #![warn(missing_docs)]
 
 pub mod completion;
+pub mod docs;
+#[cfg(not(loom))]
+pub mod measure;
 pub mod percpu_ref;
 pub mod rcu;
 #[cfg(not(loom))]
@@ -19,4 +22,5 @@ pub mod swap;
 pub(crate) mod sync;
 #[cfg(not(loom))]
 pub mod torture;
-pub mod docs;
+#[cfg(not(loom))]
+pub mod workload;

@@ -20,14 +20,31 @@ struct Cli {
 enum Command {
     /// List the strategies: name, then a one-line description.
     List,
+    /// Measure: pinned readers against periodic swapoff/swapon (the default command).
+    Run(Box<cli::run::Args>),
     /// Run the torture checker (the test suite runs it 2 s per strategy; use this to soak).
     Torture(cli::torture::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Before any thread is pinned: the set the results record and placement draws from.
+    let allowed = swapref::measure::topology::allowed_cpus();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            let msg = e.to_string();
+            let first = msg.lines().next().unwrap_or("bad arguments");
+            return cli::usage_error(first.trim_start_matches("error: "));
+        }
+    };
     match cli.command {
-        None | Some(Command::List) => cli::list::main(),
+        None => match Cli::parse_from(["swapref", "run"]).command {
+            Some(Command::Run(a)) => cli::run::main(*a, allowed),
+            _ => unreachable!("`run` parses as the run command"),
+        },
+        Some(Command::Run(a)) => cli::run::main(*a, allowed),
+        Some(Command::List) => cli::list::main(),
         Some(Command::Torture(a)) => cli::torture::main(a),
     }
 }

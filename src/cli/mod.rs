@@ -2,6 +2,7 @@
 //! struct) and calls the library; the library never prints.
 
 pub mod list;
+pub mod run;
 pub mod torture;
 
 use std::process::ExitCode;

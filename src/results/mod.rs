@@ -13,6 +13,8 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub mod export;
+
 /// The `schema` field of every results file.
 pub const SCHEMA: &str = "swapref-results";
 /// The version this build writes and the only one it reads.

@@ -1,0 +1,576 @@
+//! `swapref run`: pinned readers against periodic swapoff/swapon; prints a table (or JSON,
+//! CSV, Markdown) and saves the results file after every point.
+//!
+//! Everything is validated before anything runs or is written: bad input is one line on stderr
+//! and exit code 2. Exit codes otherwise: 0 done, 1 a point failed (saved, marked failed),
+//! 130 interrupted by Ctrl-C (what finished is saved).
+
+use super::{parse_rcu, usage_error};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, Instant, SystemTime};
+use swapref::measure::counters::{CounterSource, FakeSource, PerfSource};
+use swapref::measure::{env, topology};
+use swapref::results::{self, COUNTERS, Results, RunConfig, SCHEMA, SCHEMA_VERSION};
+use swapref::strategy::{self, StrategyConfig};
+use swapref::workload::Work;
+use swapref::workload::placement::{self, Placement};
+use swapref::workload::point::{self, PointOutcome, PointSpec, duration_name};
+
+/// Options of `swapref run`. Durations take a unit: `ns`, `us`, `ms`, `s` (`1.5ms` is fine).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Strategies to measure: a comma list (see `swapref list`), or `all`.
+    #[arg(long, default_value = "all")]
+    strategies: String,
+    /// Reader counts to sweep, a comma list such as `1,2,4`. Default: the usable CPUs minus
+    /// one for the swapper (at least 1); all of them when the period is `never`.
+    #[arg(long)]
+    readers: Option<String>,
+    /// CPUs the readers and the swapper may use, a kernel CPU list such as `0-3,8`. Default:
+    /// every CPU this process may run on. Placement orders them: one per physical core
+    /// first, SMT siblings last.
+    #[arg(long)]
+    cores: Option<String>,
+    /// Time between the starts of two swap cycles (e.g. `1ms`; `0` = back to back), or
+    /// `never` for no swapper; a comma list sweeps. Strategies that refuse churn
+    /// (`unprotected`) are always measured with `never`.
+    #[arg(long, default_value = "1ms")]
+    period: String,
+    /// How long a device stays off between its swapoff and its swapon.
+    #[arg(long, default_value = "0s")]
+    off_time: String,
+    /// Swap devices (types 0..devices) readers look up and the swapper cycles in turn (1-32).
+    #[arg(long, default_value_t = 1)]
+    devices: usize,
+    /// Pages per device (bytes of its swap_map).
+    #[arg(long, default_value_t = 1024)]
+    pages: usize,
+    /// Work while holding the reference: iterations of a fixed spin (refscale's readdelay,
+    /// liburcu's -c).
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
+    /// Measured window of each repeat.
+    #[arg(long, default_value = "500ms")]
+    duration: String,
+    /// Warm-up before each measured window (not counted).
+    #[arg(long, default_value = "100ms")]
+    warmup: String,
+    /// Measured windows per point; the results give their median, min and max.
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Results file (JSON, written atomically after every point). Default:
+    /// `results/run-<UTC time>.json`; `none` writes no file.
+    #[arg(long)]
+    out: Option<String>,
+    /// What to print on stdout: `table`, `json`, `csv` or `markdown`.
+    #[arg(long, default_value = "table")]
+    format: String,
+    /// Hardware counters per lookup: a comma list of names, `all`, or `none`.
+    #[arg(long, default_value = "all")]
+    counters: String,
+    /// Free-form label recorded with the machine, e.g. "c7i.metal, SMT off".
+    #[arg(long)]
+    label: Option<String>,
+    /// Allow more readers than usable CPUs (they share CPUs round-robin).
+    #[arg(long)]
+    oversubscribe: bool,
+    /// RCU flavour for the strategies that use RCU: `auto`, `membarrier` or `fence`.
+    #[arg(long, default_value = "auto")]
+    rcu: String,
+    /// How long a swapoff/swapon may take before the point fails as stuck.
+    #[arg(long, default_value = "10s")]
+    watchdog: String,
+    /// Test hook: a fake PMU, `all` counters available or `none`.
+    #[arg(long, hide = true)]
+    fake_counters: Option<String>,
+}
+
+/// Parse `500ms`, `2s`, `1.5ms`, `250us`, `10ns` (also `µs`).
+pub fn parse_duration(flag: &str, s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration '{s}' for --{flag} (use e.g. 250us, 1ms, 2s)");
+    let t = s.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
+    let (num, unit) = t.split_at(split);
+    let x: f64 = num.parse().map_err(|_| bad())?;
+    let per_ns = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return Err(bad()),
+    };
+    let ns = x * per_ns;
+    if !ns.is_finite() || ns > 1e15 {
+        return Err(format!("duration '{s}' for --{flag} is too long"));
+    }
+    Ok(Duration::from_nanos(ns.round() as u64))
+}
+
+fn parse_periods(s: &str) -> Result<Vec<Option<Duration>>, String> {
+    let mut v = Vec::new();
+    for p in s.split(',') {
+        let p = p.trim();
+        let d = if p == "never" {
+            None
+        } else {
+            Some(parse_duration("period", p)?)
+        };
+        if !v.contains(&d) {
+            v.push(d);
+        }
+    }
+    Ok(v)
+}
+
+fn parse_readers(s: &str) -> Result<Vec<usize>, String> {
+    let mut v = Vec::new();
+    for r in s.split(',') {
+        let n: usize = r
+            .trim()
+            .parse()
+            .map_err(|_| format!("invalid reader count '{}' in --readers", r.trim()))?;
+        if n == 0 {
+            return Err("--readers: the reader count must be at least 1".into());
+        }
+        if !v.contains(&n) {
+            v.push(n);
+        }
+    }
+    Ok(v)
+}
+
+fn parse_strategies(s: &str) -> Result<Vec<strategy::Info>, String> {
+    if s.trim() == "all" {
+        return Ok(strategy::ALL.to_vec());
+    }
+    let mut v: Vec<strategy::Info> = Vec::new();
+    for n in s.split(',').map(str::trim) {
+        let i = strategy::info(n).map_err(|e| e.to_string())?;
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    }
+    Ok(v)
+}
+
+fn parse_counters(s: &str) -> Result<Vec<String>, String> {
+    match s.trim() {
+        "none" => return Ok(Vec::new()),
+        "all" => return Ok(COUNTERS.iter().map(|c| c.to_string()).collect()),
+        _ => {}
+    }
+    let mut v: Vec<String> = Vec::new();
+    for c in s.split(',').map(str::trim) {
+        if !COUNTERS.contains(&c) {
+            return Err(format!(
+                "unknown counter '{c}' (valid: {}, or all, none)",
+                COUNTERS.join(", ")
+            ));
+        }
+        if !v.iter().any(|x| x == c) {
+            v.push(c.to_owned());
+        }
+    }
+    Ok(v)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Ok(match s {
+        "table" => Format::Table,
+        "json" => Format::Json,
+        "csv" => Format::Csv,
+        "markdown" | "md" => Format::Markdown,
+        _ => {
+            return Err(format!(
+                "unknown format '{s}' (valid: table, json, csv, markdown)"
+            ));
+        }
+    })
+}
+
+/// Check that `path` can be written (atomically: a temporary file beside it, then a rename)
+/// without leaving anything behind. The default location's directory is created.
+fn check_writable(path: &Path, create_dir: bool) -> Result<(), String> {
+    let shown = path.display();
+    if path.is_dir() {
+        return Err(format!("--out {shown} is a directory"));
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| format!("--out {shown} has no file name"))?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        if create_dir {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        } else {
+            return Err(format!(
+                "cannot write --out {shown}: directory {} does not exist",
+                dir.display()
+            ));
+        }
+    }
+    let probe = dir.join(format!(
+        ".{}.probe.{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::File::create(&probe).map_err(|e| format!("cannot write --out {shown}: {e}"))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Everything the run needs, validated.
+struct Plan {
+    cfg: RunConfig,
+    points: Vec<(point::Planned, Placement)>,
+    spec: PointSpec,
+    out: Option<PathBuf>,
+    format: Format,
+    label: Option<String>,
+}
+
+fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
+    let strategies = parse_strategies(&args.strategies)?;
+    let periods = parse_periods(&args.period)?;
+    let off_time = parse_duration("off-time", &args.off_time)?;
+    let duration = parse_duration("duration", &args.duration)?;
+    if duration.is_zero() {
+        return Err("--duration must be longer than zero".into());
+    }
+    let warmup = parse_duration("warmup", &args.warmup)?;
+    let watchdog = parse_duration("watchdog", &args.watchdog)?;
+    if watchdog.is_zero() {
+        return Err("--watchdog must be longer than zero".into());
+    }
+    if args.repeats == 0 {
+        return Err("--repeats must be at least 1".into());
+    }
+    if !(1..=swapref::swap::MAX_SWAPFILES).contains(&args.devices) {
+        return Err(format!(
+            "--devices must be between 1 and {} (MAX_SWAPFILES)",
+            swapref::swap::MAX_SWAPFILES
+        ));
+    }
+    if args.pages == 0 || args.pages > u32::MAX as usize {
+        return Err("--pages must be between 1 and 4294967295".into());
+    }
+    let counters = parse_counters(&args.counters)?;
+    let format = parse_format(&args.format)?;
+    let rcu = parse_rcu(&args.rcu)?;
+    if rcu == Some(swapref::rcu::Flavor::Membarrier)
+        && let Err(why) = swapref::rcu::membarrier::available()
+    {
+        return Err(format!("--rcu membarrier is not available here: {why}"));
+    }
+    let cpus = match &args.cores {
+        None => allowed.to_vec(),
+        Some(list) => {
+            let cpus = topology::parse_cpu_list(list).map_err(|e| format!("--cores: {e}"))?;
+            if let Some(c) = cpus.iter().find(|c| !allowed.contains(c)) {
+                return Err(format!(
+                    "--cores: CPU {c} is not in this process's allowed set {}",
+                    topology::format_cpu_list(allowed)
+                ));
+            }
+            cpus
+        }
+    };
+    let order = placement::order(&topology::machine_topology(), &cpus);
+    let churn = periods.iter().any(Option::is_some);
+    let readers = match &args.readers {
+        Some(r) => parse_readers(r)?,
+        None => vec![if churn {
+            order.len().saturating_sub(1).max(1)
+        } else {
+            order.len().max(1)
+        }],
+    };
+    let planned = point::plan(&strategies, &readers, &periods);
+    let mut points = Vec::new();
+    for p in planned {
+        let pl = placement::place(&order, p.readers, p.period.is_some(), args.oversubscribe)
+            .map_err(|e| e.to_string())?;
+        points.push((p, pl));
+    }
+    let counter_source: Arc<dyn CounterSource> = match args.fake_counters.as_deref() {
+        None => Arc::new(PerfSource),
+        Some("all") => Arc::new(FakeSource::all()),
+        Some("none") => Arc::new(FakeSource::none()),
+        Some(o) => return Err(format!("--fake-counters: '{o}' (valid: all, none)")),
+    };
+    let out = match args.out.as_deref() {
+        Some("none") => None,
+        Some(p) => {
+            let p = PathBuf::from(p);
+            check_writable(&p, false)?;
+            Some(p)
+        }
+        None => {
+            let stamp = env::rfc3339(SystemTime::now()).replace([':', '-'], "");
+            let p = PathBuf::from(format!("results/run-{stamp}.json"));
+            check_writable(&p, true)?;
+            Some(p)
+        }
+    };
+    let work = Work {
+        devices: args.devices,
+        pages: args.pages,
+        hold: args.hold,
+    };
+    let cfg = RunConfig {
+        strategies: strategies.iter().map(|i| i.name.to_owned()).collect(),
+        readers: readers.clone(),
+        periods_ns: periods
+            .iter()
+            .map(|p| p.map(|d| d.as_nanos() as u64))
+            .collect(),
+        off_time_ns: off_time.as_nanos() as u64,
+        devices: args.devices,
+        pages: args.pages,
+        hold: args.hold,
+        duration_ns: duration.as_nanos() as u64,
+        warmup_ns: warmup.as_nanos() as u64,
+        repeats: args.repeats,
+        cpus: order.clone(),
+        oversubscribe: args.oversubscribe,
+        counters: counters.clone(),
+        rcu: args.rcu.clone(),
+    };
+    let spec = PointSpec {
+        strategy: StrategyConfig { rcu },
+        placement: points[0].1.clone(),
+        period: None,
+        off_time,
+        work,
+        warmup,
+        duration,
+        repeats: args.repeats,
+        counters,
+        counter_source,
+        watchdog,
+        checked: false,
+    };
+    Ok(Plan {
+        cfg,
+        points,
+        spec,
+        out,
+        format,
+        label: args.label.clone(),
+    })
+}
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+fn print(results: &Results, format: Format) {
+    match format {
+        Format::Table => print!("{}", results::export::table(results)),
+        Format::Markdown => print!("{}", results::export::markdown(results)),
+        Format::Csv => print!("{}", results::export::csv(results)),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(results).expect("results serialise")
+        ),
+    }
+}
+
+/// Run it. `allowed` is the process's allowed CPU set captured at start-up.
+pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
+    let plan = match validate(&args, &allowed) {
+        Ok(p) => p,
+        Err(e) => return usage_error(e),
+    };
+    let started = env::rfc3339(SystemTime::now());
+    let mut results = Results {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        tool: env::tool(),
+        started,
+        complete: false,
+        interrupted: None,
+        environment: env::environment(plan.label.clone(), allowed),
+        config: plan.cfg.clone(),
+        points: Vec::new(),
+    };
+    let save = |r: &Results| -> Result<(), String> {
+        match &plan.out {
+            Some(p) => r.save(p).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    };
+    if let Err(e) = save(&results) {
+        return usage_error(e);
+    }
+    if let Err(e) = ctrlc::set_handler(|| {
+        if CANCEL.swap(true, Relaxed) {
+            eprintln!("\nswapref: second Ctrl-C, aborting without saving the current point");
+            std::process::exit(130);
+        }
+        eprintln!("\nswapref: Ctrl-C, stopping after saving what finished (again to abort)");
+    }) {
+        eprintln!("swapref: warning: cannot catch Ctrl-C ({e}); it will end the run unsaved");
+    }
+
+    let total = plan.points.len() as u64 * plan.spec.repeats as u64;
+    let per_repeat = plan.spec.warmup + plan.spec.duration;
+    eprintln!(
+        "swapref run: {} point(s) x {} repeat(s), about {:.0} s{}",
+        plan.points.len(),
+        plan.spec.repeats,
+        (per_repeat * total as u32).as_secs_f64(),
+        plan.out
+            .as_ref()
+            .map_or(String::new(), |p| format!("; saving to {}", p.display()))
+    );
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Ok(s) = ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} windows  {msg}  [{elapsed_precise}, ~{eta} left]",
+        ) {
+            b.set_style(s);
+        }
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let t0 = Instant::now();
+    let mut failed = false;
+    for (planned, placement) in &plan.points {
+        if CANCEL.load(Relaxed) {
+            break;
+        }
+        bar.set_message(format!(
+            "{} readers={} period={}",
+            planned.strategy,
+            planned.readers,
+            point::period_name(planned.period)
+        ));
+        let spec = PointSpec {
+            placement: placement.clone(),
+            period: planned.period,
+            ..plan.spec.clone()
+        };
+        let outcome = point::measure_named(planned.strategy, &spec, &CANCEL, &mut || bar.inc(1))
+            .expect("names validated");
+        match outcome {
+            PointOutcome::Done(p) => results.points.push(p),
+            PointOutcome::Failed(p) => {
+                let e = p.error.clone().unwrap_or_default();
+                bar.suspend(|| eprintln!("swapref: point failed: {e}"));
+                results.interrupted = Some(e);
+                results.points.push(p);
+                failed = true;
+            }
+            PointOutcome::Cancelled => break,
+        }
+        if let Err(e) = save(&results) {
+            bar.finish_and_clear();
+            eprintln!("swapref: cannot save results: {e}");
+            return ExitCode::FAILURE;
+        }
+        if failed {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+    let cancelled = CANCEL.load(Relaxed) && !failed;
+    if cancelled {
+        results.interrupted = Some("SIGINT".into());
+    }
+    results.complete = !cancelled && !failed;
+    if let Err(e) = save(&results) {
+        eprintln!("swapref: cannot save results: {e}");
+        return ExitCode::FAILURE;
+    }
+    print(&results, plan.format);
+    let kept = format!(
+        "{} of {} point(s){}",
+        results.points.len(),
+        plan.points.len(),
+        plan.out
+            .as_ref()
+            .map_or(" (no file: --out none)".into(), |p| format!(
+                " in {}",
+                p.display()
+            ))
+    );
+    if cancelled {
+        eprintln!("swapref: interrupted: kept {kept}");
+        return ExitCode::from(130);
+    }
+    if failed {
+        eprintln!("swapref: stopped at a failed point: kept {kept}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "swapref: done in {}: {kept}",
+        duration_name(Duration::from_millis(t0.elapsed().as_millis() as u64))
+    );
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_need_a_unit() {
+        let d = |s| parse_duration("x", s);
+        assert_eq!(d("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(d("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(d("1.5ms"), Ok(Duration::from_micros(1500)));
+        assert_eq!(d("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(d("250µs"), Ok(Duration::from_micros(250)));
+        assert_eq!(d("10ns"), Ok(Duration::from_nanos(10)));
+        assert_eq!(d("0"), Ok(Duration::ZERO));
+        for bad in ["5xs", "5", "ms", "", "-1ms", "1e3ms", "1..2s", "1 s"] {
+            assert!(d(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(d("5xs").unwrap_err().contains("'5xs' for --x"));
+    }
+
+    #[test]
+    fn periods_readers_counters_parse() {
+        assert_eq!(
+            parse_periods("1ms,never,1ms").unwrap(),
+            vec![Some(Duration::from_millis(1)), None]
+        );
+        assert_eq!(parse_readers("1,2,2,4").unwrap(), vec![1, 2, 4]);
+        assert!(parse_readers("0").is_err());
+        assert!(parse_readers("1,,2").is_err());
+        assert_eq!(parse_counters("none").unwrap(), Vec::<String>::new());
+        assert_eq!(parse_counters("all").unwrap().len(), COUNTERS.len());
+        assert!(
+            parse_counters("cycles,bogus")
+                .unwrap_err()
+                .contains("bogus")
+        );
+        assert!(
+            parse_strategies("atomic,nope")
+                .unwrap_err()
+                .contains("valid:")
+        );
+    }
+}

@@ -1,0 +1,539 @@
+//! One measured point — a strategy at a reader count and swap period — and the plan of points
+//! a run sweeps.
+//!
+//! A point builds a fresh table (devices `0..devices` on), a [`ReaderPool`] pinned as placed,
+//! and, with a period, a swapper. Each repeat is a warm-up window (not counted) followed by a
+//! measured window; the swapper runs throughout. The repeats' raw data go into the point, and
+//! so do their spread (median, min, max) and the merged latency histograms.
+//!
+//! A point fails — and the run stops — when a reader panics, a reader reads a torn-down map,
+//! the swapper errs, or the watchdog fires; its error names the strategy and the point.
+
+use super::placement::Placement;
+use super::pool::{PoolConfig, PoolError, ReaderPool};
+use super::reader::Work;
+use super::swapper::SwapperConfig;
+use crate::measure::counters::{self, CounterSource};
+use crate::measure::latency::Latencies;
+use crate::results::{Point, Repeat, Spread, Status};
+use crate::strategy::{self, Strategy, StrategyConfig, UnknownStrategy, Visitor};
+use crate::swap::{SwapTable, TableConfig};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+/// Everything one point needs.
+#[derive(Clone)]
+pub struct PointSpec {
+    /// RCU flavour, for the strategies that use RCU.
+    pub strategy: StrategyConfig,
+    /// Where the readers and the swapper run; the reader count is `placement.readers.len()`.
+    pub placement: Placement,
+    /// Time between swap cycles; `None`: no swapper.
+    pub period: Option<Duration>,
+    /// How long a device stays off in a cycle.
+    pub off_time: Duration,
+    /// Devices, pages, hold.
+    pub work: Work,
+    /// Warm-up before each measured window.
+    pub warmup: Duration,
+    /// Each measured window.
+    pub duration: Duration,
+    /// Measured windows.
+    pub repeats: usize,
+    /// Counters to open in each reader.
+    pub counters: Vec<String>,
+    /// Where counters come from.
+    pub counter_source: Arc<dyn CounterSource>,
+    /// Watchdog limit for a swapoff/swapon, and for readers to stop.
+    pub watchdog: Duration,
+    /// Build the table checked (freed maps quarantined), for negative controls.
+    pub checked: bool,
+}
+
+impl std::fmt::Debug for PointSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PointSpec")
+            .field("placement", &self.placement)
+            .field("period", &self.period)
+            .field("work", &self.work)
+            .field("repeats", &self.repeats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a point ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointOutcome {
+    /// Measured (`status: ok`).
+    Done(Point),
+    /// Failed (`status: failed`, `error` says why); the run must stop.
+    Failed(Point),
+    /// Cancelled (Ctrl-C) before it finished; nothing to keep.
+    Cancelled,
+}
+
+/// `"1ms"`, `"250us"`, `"never"`: a period as written on the command line.
+pub fn period_name(p: Option<Duration>) -> String {
+    match p {
+        None => "never".into(),
+        Some(d) => duration_name(d),
+    }
+}
+
+/// A duration in the largest unit that keeps it whole (`1ms`, `250us`, `1.5s` as `1500ms`).
+pub fn duration_name(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0".into();
+    }
+    for (unit, per) in [("s", 1_000_000_000u128), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns >= per && ns % per == 0 {
+            return format!("{}{unit}", ns / per);
+        }
+    }
+    format!("{ns}ns")
+}
+
+/// Measure strategy `S` at `spec`. `cancel` aborts between and inside windows; `progress` is
+/// called after each repeat.
+pub fn measure<S: Strategy>(
+    spec: &PointSpec,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(),
+) -> PointOutcome {
+    let mut acc = Acc::new::<S>(spec);
+    match run::<S>(spec, cancel, progress, &mut acc) {
+        Ok(()) => PointOutcome::Done(acc.finish(spec, None)),
+        Err(PoolError::Cancelled) => PointOutcome::Cancelled,
+        Err(e) => {
+            let what = format!(
+                "{e} (strategy {}, {} reader(s), period {})",
+                S::NAME,
+                spec.placement.readers.len(),
+                period_name(spec.period)
+            );
+            PointOutcome::Failed(acc.finish(spec, Some(what)))
+        }
+    }
+}
+
+/// [`measure`] with the strategy named at run time.
+pub fn measure_named(
+    name: &str,
+    spec: &PointSpec,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(),
+) -> Result<PointOutcome, UnknownStrategy> {
+    struct V<'a> {
+        spec: &'a PointSpec,
+        cancel: &'a AtomicBool,
+        progress: &'a mut dyn FnMut(),
+    }
+    impl Visitor for V<'_> {
+        type Output = PointOutcome;
+        fn visit<S: Strategy>(self) -> PointOutcome {
+            measure::<S>(self.spec, self.cancel, self.progress)
+        }
+    }
+    strategy::visit(
+        name,
+        V {
+            spec,
+            cancel,
+            progress,
+        },
+    )
+}
+
+/// What the repeats gathered so far.
+struct Acc {
+    strategy: &'static str,
+    repeats: Vec<Repeat>,
+    swapoff: Latencies,
+    swapon: Latencies,
+    /// Per counter, per repeat: the per-lookup value or why not, and the running fraction.
+    counters: Vec<Vec<(Result<f64, String>, f64)>>,
+    device_bytes: usize,
+    rcu_flavor: Option<String>,
+}
+
+impl Acc {
+    fn new<S: Strategy>(spec: &PointSpec) -> Acc {
+        Acc {
+            strategy: S::NAME,
+            repeats: Vec::new(),
+            swapoff: Latencies::default(),
+            swapon: Latencies::default(),
+            counters: vec![Vec::new(); spec.counters.len()],
+            device_bytes: 0,
+            rcu_flavor: None,
+        }
+    }
+
+    fn finish(self, spec: &PointSpec, error: Option<String>) -> Point {
+        let readers = spec.placement.readers.len();
+        let total = |r: &Repeat| r.lookups_per_reader.iter().sum::<u64>();
+        let measured: Vec<&Repeat> = self.repeats.iter().filter(|r| total(r) > 0).collect();
+        let ns: Vec<f64> = measured
+            .iter()
+            .map(|r| r.window_ns as f64 * readers as f64 / total(r) as f64)
+            .collect();
+        let mops: Vec<f64> = measured
+            .iter()
+            .map(|r| total(r) as f64 * 1e3 / r.window_ns.max(1) as f64)
+            .collect();
+        let zero = Spread {
+            median: 0.0,
+            min: 0.0,
+            max: 0.0,
+        };
+        let lookups: u64 = self.repeats.iter().map(total).sum();
+        let failed: u64 = self.repeats.iter().map(|r| r.failed_lookups).sum();
+        let error = error.or_else(|| {
+            (measured.is_empty() && spec.repeats > 0)
+                .then(|| format!("no lookups completed (strategy {})", self.strategy))
+        });
+        let mut values = BTreeMap::new();
+        let mut notes = BTreeMap::new();
+        for (name, per_repeat) in spec.counters.iter().zip(&self.counters) {
+            let mut ok = Vec::new();
+            let mut why = None;
+            let mut frac = 1.0f64;
+            for (v, f) in per_repeat {
+                match v {
+                    Ok(x) => {
+                        ok.push(*x);
+                        frac = frac.min(*f);
+                    }
+                    Err(e) => {
+                        why.get_or_insert_with(|| e.clone());
+                    }
+                }
+            }
+            let value = match (why, Spread::of(&ok)) {
+                (Some(why), _) => {
+                    notes.insert(name.clone(), why);
+                    None
+                }
+                (None, None) => {
+                    notes.insert(name.clone(), "no measured window".into());
+                    None
+                }
+                (None, Some(s)) => {
+                    if frac < 0.999 {
+                        notes.insert(
+                            name.clone(),
+                            format!(
+                                "multiplexed: scaled, ran at least {:.0}% of each window",
+                                frac * 100.0
+                            ),
+                        );
+                    }
+                    Some(s.median)
+                }
+            };
+            values.insert(name.clone(), value);
+        }
+        Point {
+            strategy: self.strategy.into(),
+            readers,
+            period_ns: spec.period.map(|p| p.as_nanos() as u64),
+            status: if error.is_some() {
+                Status::Failed
+            } else {
+                Status::Ok
+            },
+            error,
+            reader_cpus: spec.placement.readers.clone(),
+            swapper_cpu: spec.period.and(spec.placement.swapper),
+            swapper_shares_cpu: spec.period.is_some() && spec.placement.swapper_shares,
+            rcu_flavor: self.rcu_flavor,
+            ns_per_op: Spread::of(&ns).unwrap_or(zero),
+            mops: Spread::of(&mops).map_or(0.0, |s| s.median),
+            failed_lookup_rate: if lookups == 0 {
+                0.0
+            } else {
+                failed as f64 / lookups as f64
+            },
+            swapoff_latency_ns: self.swapoff.percentiles(),
+            swapon_latency_ns: self.swapon.percentiles(),
+            device_bytes: self.device_bytes,
+            counters: values,
+            counter_notes: notes,
+            repeats: self.repeats,
+        }
+    }
+}
+
+fn run<S: Strategy>(
+    spec: &PointSpec,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(),
+    acc: &mut Acc,
+) -> Result<(), PoolError> {
+    let setup = |e: String| PoolError::Setup(e);
+    if spec.period.is_some() && !S::CHURN {
+        return Err(setup(format!(
+            "strategy {} refuses churn: measure it with period never",
+            S::NAME
+        )));
+    }
+    let table = SwapTable::<S>::new(&TableConfig {
+        strategy: spec.strategy.clone(),
+        checked: spec.checked,
+    })
+    .map_err(|e| setup(e.to_string()))?;
+    for ty in 0..spec.work.devices {
+        table
+            .swapon(ty, spec.work.pages)
+            .map_err(|e| setup(e.to_string()))?;
+    }
+    let table = Arc::new(table);
+    acc.rcu_flavor = table.strategy().rcu().map(|r| r.flavor().name().to_owned());
+    let mut pool = ReaderPool::new(
+        table.clone(),
+        PoolConfig {
+            reader_cpus: spec.placement.readers.clone(),
+            swapper_cpu: spec.placement.swapper,
+            work: spec.work,
+            counters: spec.counters.clone(),
+            counter_source: spec.counter_source.clone(),
+            watchdog: spec.watchdog,
+        },
+    )?;
+    // After the readers registered: per-thread slots count.
+    acc.device_bytes = table.device_bytes();
+    if let Some(period) = spec.period {
+        pool.start_swapper(SwapperConfig {
+            period,
+            off_time: spec.off_time,
+            devices: spec.work.devices,
+            pages: spec.work.pages,
+            cpu: spec.placement.swapper,
+        })?;
+    }
+    for _ in 0..spec.repeats {
+        if !spec.warmup.is_zero() {
+            pool.warm_up(spec.warmup, Some(cancel))?;
+        }
+        let w = pool.run_for(spec.duration, Some(cancel))?;
+        let sw = w.swapper.clone().unwrap_or_default();
+        acc.swapoff.merge(&sw.swapoff);
+        acc.swapon.merge(&sw.swapon);
+        let per_op = counters::per_lookup(&spec.counters, &w.counters, w.lookups());
+        for (slot, v) in acc.counters.iter_mut().zip(per_op) {
+            slot.push(v);
+        }
+        acc.repeats.push(Repeat {
+            window_ns: w.elapsed.as_nanos() as u64,
+            lookups_per_reader: w.tallies.iter().map(|t| t.lookups).collect(),
+            failed_lookups: w.failed(),
+            swap_cycles: sw.cycles,
+        });
+        progress();
+    }
+    pool.stop_swapper()?;
+    Ok(())
+}
+
+/// A point to measure: which strategy, how many readers, which period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    /// Strategy name.
+    pub strategy: &'static str,
+    /// Reader count.
+    pub readers: usize,
+    /// Swap period; `None`: no churn.
+    pub period: Option<Duration>,
+}
+
+/// The points of a sweep, in run order: reader counts outermost, then periods, then the
+/// strategies (so strategies measured side by side see the same machine state).
+///
+/// A strategy that refuses churn (`unprotected`) is measured once per reader count, with
+/// period never, whatever periods are asked for: it must never swapoff under readers.
+pub fn plan(
+    strategies: &[strategy::Info],
+    readers: &[usize],
+    periods: &[Option<Duration>],
+) -> Vec<Planned> {
+    let mut out: Vec<Planned> = Vec::new();
+    for &r in readers {
+        for &period in periods {
+            for s in strategies {
+                let period = if s.churn { period } else { None };
+                let p = Planned {
+                    strategy: s.name,
+                    readers: r,
+                    period,
+                };
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::counters::FakeSource;
+    use crate::workload::placement;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    fn spec(readers: usize, period: Option<Duration>) -> PointSpec {
+        let order = placement::order(
+            &crate::measure::topology::machine_topology(),
+            &crate::measure::topology::allowed_cpus(),
+        );
+        PointSpec {
+            strategy: StrategyConfig::default(),
+            placement: placement::place(&order, readers, period.is_some(), true).unwrap(),
+            period,
+            off_time: Duration::ZERO,
+            work: Work {
+                devices: 2,
+                pages: 64,
+                hold: 0,
+            },
+            warmup: Duration::from_millis(2),
+            duration: Duration::from_millis(20),
+            repeats: 3,
+            counters: crate::results::COUNTERS
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
+            counter_source: Arc::new(FakeSource::all()),
+            watchdog: Duration::from_secs(10),
+            checked: false,
+        }
+    }
+
+    #[test]
+    fn a_point_has_its_repeats_spread_latencies_and_counters() {
+        let s = spec(1, Some(Duration::from_micros(200)));
+        let mut ticks = 0;
+        let out = measure_named("rcu-valid", &s, &AtomicBool::new(false), &mut || ticks += 1);
+        let PointOutcome::Done(p) = out.unwrap() else {
+            panic!("not measured")
+        };
+        assert_eq!(ticks, 3);
+        assert_eq!(p.status, Status::Ok);
+        assert_eq!(p.repeats.len(), 3);
+        assert_eq!((p.strategy.as_str(), p.readers), ("rcu-valid", 1));
+        assert!(p.ns_per_op.min <= p.ns_per_op.median && p.ns_per_op.median <= p.ns_per_op.max);
+        assert!(p.ns_per_op.min > 0.0 && p.mops > 0.0);
+        // ns/op and Mops/s are two views of the same repeats: 1 reader, so their product is
+        // 1000 for every repeat, and the medians pair up.
+        assert!((p.ns_per_op.median * p.mops - 1e3).abs() < 1e-6 * 1e3);
+        let cycles: u64 = p.repeats.iter().map(|r| r.swap_cycles).sum();
+        assert!(cycles > 0);
+        assert_eq!(p.swapoff_latency_ns.unwrap().count, cycles);
+        assert_eq!(p.swapon_latency_ns.unwrap().count, cycles);
+        assert!(p.failed_lookup_rate >= 0.0 && p.failed_lookup_rate < 1.0);
+        assert_eq!(
+            p.rcu_flavor.as_deref(),
+            Some(crate::rcu::Flavor::detect().0.name())
+        );
+        assert!(p.device_bytes > 0);
+        // Fake counters: instructions (5th) read 5000 per reader per window, running half the
+        // time: 10 000 scaled, divided by the window's lookups; median over repeats.
+        let per_repeat: Vec<f64> = p
+            .repeats
+            .iter()
+            .map(|r| 10_000.0 / r.lookups_per_reader.iter().sum::<u64>() as f64)
+            .collect();
+        let want = Spread::of(&per_repeat).unwrap().median;
+        assert_eq!(p.counters["instructions"], Some(want));
+        assert!(p.counter_notes["instructions"].starts_with("multiplexed"));
+    }
+
+    #[test]
+    fn unavailable_counters_are_null_with_a_reason_and_the_point_goes_on() {
+        let mut s = spec(1, None);
+        s.repeats = 1;
+        s.counter_source = Arc::new(FakeSource::none());
+        let out = measure_named("atomic", &s, &AtomicBool::new(false), &mut || {}).unwrap();
+        let PointOutcome::Done(p) = out else {
+            panic!("not measured")
+        };
+        assert_eq!(p.counters.len(), crate::results::COUNTERS.len());
+        for (name, v) in &p.counters {
+            assert_eq!(*v, None, "{name}");
+            assert!(p.counter_notes[name].starts_with("ENOENT"), "{name}");
+        }
+        assert_eq!(p.swapper_cpu, None);
+        assert_eq!(p.swapoff_latency_ns, None);
+        assert_eq!(p.period_ns, None);
+    }
+
+    #[test]
+    fn a_violation_fails_the_point_and_names_it() {
+        let mut s = spec(2, Some(Duration::ZERO));
+        s.checked = true;
+        s.work.hold = 2_000;
+        s.work.devices = 1;
+        s.repeats = 50;
+        s.warmup = Duration::ZERO;
+        let out =
+            measure::<crate::strategy::broken::NoWait>(&s, &AtomicBool::new(false), &mut || {});
+        let PointOutcome::Failed(p) = out else {
+            panic!("the broken strategy was not caught: {out:?}")
+        };
+        assert_eq!(p.status, Status::Failed);
+        let e = p.error.unwrap();
+        assert!(
+            e.contains("torn down") && e.contains("broken-no-wait"),
+            "{e}"
+        );
+        assert!(e.contains("period 0)"), "{e}");
+    }
+
+    #[test]
+    fn cancel_discards_the_point() {
+        let s = spec(1, None);
+        let c = AtomicBool::new(false);
+        c.store(true, Relaxed);
+        let out = measure_named("atomic", &s, &c, &mut || {}).unwrap();
+        assert_eq!(out, PointOutcome::Cancelled);
+    }
+
+    #[test]
+    fn unprotected_is_planned_without_churn_once() {
+        let infos: Vec<_> = ["atomic", "unprotected"]
+            .iter()
+            .map(|n| strategy::info(n).unwrap())
+            .collect();
+        let ms = Some(Duration::from_millis(1));
+        let p = plan(&infos, &[1, 2], &[ms, None]);
+        let names: Vec<_> = p
+            .iter()
+            .map(|p| (p.strategy, p.readers, p.period))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("atomic", 1, ms),
+                ("unprotected", 1, None),
+                ("atomic", 1, None),
+                ("atomic", 2, ms),
+                ("unprotected", 2, None),
+                ("atomic", 2, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn durations_are_named_in_whole_units() {
+        assert_eq!(duration_name(Duration::from_millis(1)), "1ms");
+        assert_eq!(duration_name(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(duration_name(Duration::from_secs(2)), "2s");
+        assert_eq!(duration_name(Duration::from_nanos(1500)), "1500ns");
+        assert_eq!(period_name(None), "never");
+        assert_eq!(duration_name(Duration::ZERO), "0");
+    }
+}
