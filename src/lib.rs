@@ -8,6 +8,8 @@
 #![warn(missing_docs)]
 
 pub mod completion;
+#[cfg(not(loom))]
+pub mod icount;
 pub mod percpu_ref;
 pub mod rcu;
 #[cfg(not(loom))]

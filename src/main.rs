@@ -22,6 +22,8 @@ enum Command {
     List,
     /// Run the torture checker (the test suite runs it 2 s per strategy; use this to soak).
     Torture(cli::torture::Args),
+    /// The CI gate: instructions per op under callgrind against results/ci-baseline.json.
+    Icount(cli::icount::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,5 +31,6 @@ fn main() -> ExitCode {
     match cli.command {
         None | Some(Command::List) => cli::list::main(),
         Some(Command::Torture(a)) => cli::torture::main(a),
+        Some(Command::Icount(a)) => cli::icount::main(a),
     }
 }
