@@ -22,6 +22,8 @@ enum Command {
     List,
     /// Run the torture checker (the test suite runs it 2 s per strategy; use this to soak).
     Torture(cli::torture::Args),
+    /// Compare two results files: per point the ratio of medians and a noise-aware verdict.
+    Compare(cli::compare::Args),
     /// The CI gate: instructions per op under callgrind against results/ci-baseline.json.
     Icount(cli::icount::Args),
 }
@@ -32,5 +34,6 @@ fn main() -> ExitCode {
         None | Some(Command::List) => cli::list::main(),
         Some(Command::Torture(a)) => cli::torture::main(a),
         Some(Command::Icount(a)) => cli::icount::main(a),
+        Some(Command::Compare(a)) => cli::compare::main(a),
     }
 }

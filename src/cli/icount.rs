@@ -49,9 +49,9 @@ struct Gate {
     /// The baseline file.
     #[arg(long, default_value = "results/ci-baseline.json")]
     baseline: PathBuf,
-    /// Fail when a count rises by more than this fraction (at most 0.02).
-    #[arg(long, default_value_t = icount::DEFAULT_THRESHOLD)]
-    threshold: f64,
+    /// Fail when a count rises by more than this, in percent ("2" or "2%"; at most 2).
+    #[arg(long, default_value = "2%")]
+    threshold: String,
     /// Comma-separated strategies, or `all`.
     #[arg(long, default_value = "all")]
     strategies: String,
@@ -106,12 +106,16 @@ pub fn main(args: Args) -> ExitCode {
 }
 
 fn gate(g: Gate, refresh: bool) -> ExitCode {
-    if !(0.0..=0.02).contains(&g.threshold) {
-        return usage_error(format!(
-            "--threshold {} out of range (0 to 0.02: counts are deterministic)",
-            g.threshold
-        ));
-    }
+    let threshold = match super::compare::parse_percent(&g.threshold) {
+        Ok(t) if t <= icount::DEFAULT_THRESHOLD => t,
+        Ok(_) => {
+            return usage_error(format!(
+                "--threshold {} is above 2% (the counts are deterministic)",
+                g.threshold
+            ));
+        }
+        Err(e) => return usage_error(format!("--threshold {e}")),
+    };
     let names: Vec<&'static str> = if g.strategies == "all" {
         strategy::ALL.iter().map(|i| i.name).collect()
     } else {
@@ -253,7 +257,7 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
             eprintln!("swapref: {}: {e}", g.baseline.display());
             return ExitCode::FAILURE;
         }
-        let rows = icount::compare(&new, &new, g.threshold);
+        let rows = icount::compare(&new, &new, threshold);
         print!("{}", icount::render(&rows));
         println!("wrote {}", g.baseline.display());
         return ExitCode::SUCCESS;
@@ -263,10 +267,10 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
         baseline.counts.retain(|s, _| names.contains(&s.as_str()));
         baseline.excluded.retain(|s, _| names.contains(&s.as_str()));
     }
-    let rows = icount::compare(&baseline, &new, g.threshold);
+    let rows = icount::compare(&baseline, &new, threshold);
     println!(
         "# instructions per op under callgrind; threshold {:.1} %",
-        g.threshold * 100.0
+        threshold * 100.0
     );
     print!("{}", icount::render(&rows));
     let failed = rows.iter().filter(|r| r.verdict.fails()).count();
