@@ -12,6 +12,8 @@ pub mod compare;
 pub mod completion;
 #[cfg(not(loom))]
 pub mod icount;
+#[cfg(not(loom))]
+pub mod measure;
 pub mod percpu_ref;
 pub mod rcu;
 #[cfg(not(loom))]
@@ -23,3 +25,5 @@ pub mod swap;
 pub(crate) mod sync;
 #[cfg(not(loom))]
 pub mod torture;
+#[cfg(not(loom))]
+pub mod workload;

@@ -1,0 +1,12 @@
+//! What a run measures besides lookups, and the machine it measured on.
+//!
+//! - [`topology`]: CPUs, cores, SMT siblings and NUMA nodes from sysfs; the allowed CPU set;
+//! - [`counters`]: hardware counters per reader thread (`perf_event_open`), scaled for
+//!   multiplexing, `null` with a reason where unavailable;
+//! - [`latency`]: swapoff/swapon latency histograms (`hdrhistogram`) and their percentiles;
+//! - [`env`]: the [`Environment`](crate::results::Environment) and
+//!   [`Tool`](crate::results::Tool) records of a results file.
+
+pub mod counters;
+pub mod latency;
+pub mod topology;
