@@ -6,6 +6,12 @@
 //! - `swapoff/<strategy>`: one swapoff + swapon cycle of one device while
 //!   `SWAPREF_BENCH_IDLE_READERS` (default 4) reader handles are registered but idle: the
 //!   writer's cost (grace periods, hazard scans, percpu sums).
+//! - `churn/<strategy>/<readers>`: the driver's persistent pinned [`ReaderPool`] (threads made
+//!   once per point, not per sample) through `iter_custom`: an iteration is one lookup by every
+//!   reader, started together at a barrier (`run_exact(iters)`), while the driver's swapper
+//!   cycles device 0 every `SWAPREF_BENCH_PERIOD_US` µs (default 1000). `Throughput::Elements`
+//!   is the reader count, so criterion prints lookups/s. Reader counts: `SWAPREF_BENCH_READERS`
+//!   (comma-separated; default 1 and every allowed CPU).
 //! - `cache_misses/<strategy>`: the `get_put` loop measured in hardware cache misses per lookup,
 //!   where `perf_event_open` offers the counter; skipped with a printed reason elsewhere.
 //!
@@ -16,11 +22,15 @@
 mod support;
 
 use criterion::measurement::{Measurement, WallTime};
-use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main};
 use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
 use support::cache_misses::CacheMisses;
 use swapref::strategy::{self, Strategy, StrategyConfig, Visitor};
 use swapref::swap::{SwapEntry, SwapMap, SwapTable, TableConfig};
+use swapref::workload::{PoolConfig, ReaderPool};
 
 /// Pages per device: small, so that swapon's allocation does not drown the protocol's cost.
 const PAGES: usize = 64;
@@ -159,6 +169,80 @@ fn swapoff(c: &mut Criterion) {
     group.finish();
 }
 
+/// `churn/<strategy>/<readers>`.
+struct Churn<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    cfg: &'a TableConfig,
+    readers: &'a [usize],
+    period: Duration,
+}
+
+impl Visitor for Churn<'_, '_> {
+    type Output = ();
+    fn visit<S: Strategy>(self) {
+        if !S::CHURN {
+            return eprintln!("churn/{}: skipped: strategy refuses swapoff", S::NAME);
+        }
+        for &n in self.readers {
+            let pool_cfg = PoolConfig::for_readers(n);
+            let t = match table::<S>(self.cfg) {
+                Ok(t) => Arc::new(t),
+                Err(e) => return eprintln!("churn/{}: skipped: {e}", S::NAME),
+            };
+            let mut pool = match ReaderPool::new(t, pool_cfg.clone()) {
+                Ok(p) => p,
+                Err(e) => return eprintln!("churn/{}/{n}: skipped: {e}", S::NAME),
+            };
+            if let Err(e) = pool.start_swapper(pool_cfg.swapper(self.period)) {
+                return eprintln!("churn/{}/{n}: skipped: {e}", S::NAME);
+            }
+            // One iteration = one lookup by each of the n readers.
+            self.group.throughput(Throughput::Elements(n as u64));
+            self.group
+                .bench_function(BenchmarkId::new(S::NAME, n), |b| {
+                    b.iter_custom(|iters| pool.run_exact(iters))
+                });
+            if let Err(e) = pool.stop_swapper() {
+                panic!("churn/{}/{n}: the swapper failed: {e}", S::NAME);
+            }
+        }
+    }
+}
+
+fn churn(c: &mut Criterion) {
+    let cfg = table_config();
+    let cpus = swapref::measure::topology::allowed_cpus().len().max(1);
+    let readers: Vec<usize> = match std::env::var("SWAPREF_BENCH_READERS") {
+        Err(_) => {
+            let mut v = vec![1, cpus];
+            v.dedup();
+            v
+        }
+        Ok(s) => s
+            .split(',')
+            .map(|x| match x.trim().parse() {
+                Ok(n) if n > 0 => n,
+                _ => panic!("SWAPREF_BENCH_READERS={s}: expected positive integers, e.g. 1,2,4"),
+            })
+            .collect(),
+    };
+    let period = Duration::from_micros(env_usize("SWAPREF_BENCH_PERIOD_US", 1000) as u64);
+    let mut group = c.benchmark_group("churn");
+    for i in strategy::ALL {
+        strategy::visit(
+            i.name,
+            Churn {
+                group: &mut group,
+                cfg: &cfg,
+                readers: &readers,
+                period,
+            },
+        )
+        .expect("names in ALL are registered");
+    }
+    group.finish();
+}
+
 fn cache_misses(_: &mut Criterion) {
     let m = match CacheMisses::open() {
         Ok(m) => m,
@@ -197,5 +281,5 @@ fn announce(_: &mut Criterion) {
     eprintln!("swapref benches: RCU flavour {flavor}; SWAPREF_RCU=fence|membarrier pins it");
 }
 
-criterion_group!(benches, announce, get_put, swapoff, cache_misses);
+criterion_group!(benches, announce, get_put, swapoff, churn, cache_misses);
 criterion_main!(benches);

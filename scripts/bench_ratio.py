@@ -25,6 +25,10 @@ import sys
 import tempfile
 
 
+# Estimates written further apart than this probably come from different `cargo bench` runs.
+SAME_RUN_SECS = 15 * 60
+
+
 def load(path):
     with open(path) as f:
         est = json.load(f)
@@ -45,12 +49,17 @@ def rows(root, group, which, floor):
     if f_lo <= 0:
         raise SystemExit(f"bench_ratio: {fpath}: floor interval reaches zero")
     out = []
+    mtimes = []
     for name in sorted(os.listdir(gdir)):
         p = os.path.join(gdir, name, which, "estimates.json")
         if name == "report" or not os.path.exists(p):
             continue
+        mtimes.append(os.path.getmtime(p))
         kind, s, lo, hi = load(p)
         out.append((name, kind, s, lo, hi, s / f, lo / f_hi, hi / f_lo))
+    if mtimes and max(mtimes) - min(mtimes) > SAME_RUN_SECS:
+        print(f"bench_ratio: warning: the estimates were written {max(mtimes) - min(mtimes):.0f} s "
+              "apart; they may come from different runs (rerun the whole group)", file=sys.stderr)
     return out
 
 
