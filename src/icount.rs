@@ -85,7 +85,8 @@ pub struct Counts {
     pub schema_version: u32,
     /// `valgrind --version` of the run.
     pub valgrind: String,
-    /// RCU flavour the RCU strategies were pinned to (`fence`: valgrind has no membarrier).
+    /// RCU flavour the RCU strategies were pinned to (`fence` by default; never `auto`, which
+    /// would depend on the machine's kernel).
     pub rcu_flavor: String,
     /// How the counts were made, for a reader of the file.
     pub method: String,

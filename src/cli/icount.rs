@@ -12,9 +12,12 @@
 //! CI must `cargo install` at exactly the library's version, and keep its baselines under
 //! `target/`, where a fresh clone has none.
 //!
-//! RCU flavour: pinned to `fence`. Valgrind 3.19 does not implement `membarrier(2)` (it
-//! answers ENOSYS), so `auto` would pick `fence` under valgrind anyway; pinning it makes that
-//! explicit and keeps the counts the same on a valgrind that does implement it.
+//! RCU flavour: pinned, `fence` unless `--rcu membarrier` is given, and recorded in the
+//! baseline; `check` refuses a baseline made with the other flavour. `auto` is not offered:
+//! whether membarrier is usable depends on the kernel and on seccomp, so `auto` would make the
+//! counts depend on the CI machine. Valgrind (3.19 here) passes `membarrier(2)` through, and
+//! both flavours count deterministically; `fence` is the default because every machine has it.
+//! Under `fence` each RCU read-side section counts one `mfence` more than under membarrier.
 
 use super::usage_error;
 use std::hint::black_box;
@@ -66,6 +69,9 @@ struct Gate {
     /// The valgrind binary.
     #[arg(long, default_value = "valgrind")]
     valgrind: String,
+    /// RCU flavour of the RCU strategies: `fence` or `membarrier` (must match the baseline's).
+    #[arg(long, default_value = "fence")]
+    rcu: String,
 }
 
 #[derive(clap::Args)]
@@ -78,6 +84,8 @@ struct Measure {
     iters: u64,
     #[arg(long, default_value_t = 0)]
     extra: u64,
+    #[arg(long, default_value = "fence")]
+    rcu: String,
 }
 
 /// Iteration counts of the two runs whose difference is the per-op count.
@@ -128,6 +136,15 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
         }
         v
     };
+    let flavor = match Flavor::from_name(&g.rcu) {
+        Some(f) => f,
+        None => {
+            return usage_error(format!(
+                "unknown RCU flavour '{}' (valid: fence, membarrier)",
+                g.rcu
+            ));
+        }
+    };
     let inject = match g.inject.as_deref().map(parse_inject).transpose() {
         Ok(i) => i,
         Err(e) => return usage_error(e),
@@ -164,7 +181,7 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
         schema: icount::SCHEMA.into(),
         schema_version: icount::SCHEMA_VERSION,
         valgrind: version,
-        rcu_flavor: Flavor::Fence.name().into(),
+        rcu_flavor: flavor.name().into(),
         method: "callgrind Ir inside swapref_icount_measured_* (calling thread), \
                  (I(n2) - I(n1)) / (n2 - n1); refresh: swapref icount refresh"
             .into(),
@@ -172,10 +189,18 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
         excluded: Default::default(),
     };
     if let Some(b) = &baseline {
-        if b.valgrind != new.valgrind || b.rcu_flavor != new.rcu_flavor {
+        if b.rcu_flavor != new.rcu_flavor {
+            return usage_error(format!(
+                "{}: baseline counted with --rcu {}, this run asks for --rcu {}",
+                g.baseline.display(),
+                b.rcu_flavor,
+                new.rcu_flavor
+            ));
+        }
+        if b.valgrind != new.valgrind {
             eprintln!(
-                "swapref: warning: baseline made with {} / rcu {}, this run uses {} / rcu {}",
-                b.valgrind, b.rcu_flavor, new.valgrind, new.rcu_flavor
+                "swapref: warning: baseline made with {}, this run uses {}",
+                b.valgrind, new.valgrind
             );
         }
     }
@@ -192,7 +217,7 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
                 _ => 0,
             };
             let (n1, n2) = iterations(op);
-            let run = |n| callgrind(&g.valgrind, &exe, &dir.0, name, op, n, extra);
+            let run = |n| callgrind(&g.valgrind, &exe, &dir.0, (name, op, flavor), n, extra);
             let runs = (|| -> Result<_, String> {
                 let first = (run(n1)?, run(n2)?);
                 let again = if determinism {
@@ -322,8 +347,7 @@ fn callgrind(
     valgrind: &str,
     exe: &Path,
     dir: &Path,
-    name: &str,
-    op: Op,
+    (name, op, flavor): (&str, Op, Flavor),
     iters: u64,
     extra: u64,
 ) -> Result<Run, String> {
@@ -335,6 +359,7 @@ fn callgrind(
         .arg(exe)
         .args(["icount", "measure", "--strategy", name, "--op", op.name()])
         .args(["--iters", &iters.to_string(), "--extra", &extra.to_string()])
+        .args(["--rcu", flavor.name()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -393,6 +418,7 @@ struct Run {
 }
 
 struct Worker {
+    flavor: Flavor,
     op: Op,
     iters: u64,
     extra: u64,
@@ -415,7 +441,7 @@ impl Visitor for Worker {
     fn visit<S: Strategy>(self) -> Self::Output {
         let cfg = TableConfig {
             strategy: StrategyConfig {
-                rcu: Some(Flavor::Fence),
+                rcu: Some(self.flavor),
             },
             checked: false,
         };
@@ -510,7 +536,11 @@ fn measure(m: Measure) -> ExitCode {
     let Some(op) = Op::from_name(&m.op) else {
         return usage_error(format!("unknown op '{}' (valid: lookup, cycle)", m.op));
     };
+    let Some(flavor) = Flavor::from_name(&m.rcu) else {
+        return usage_error(format!("unknown RCU flavour '{}'", m.rcu));
+    };
     let w = Worker {
+        flavor,
         op,
         iters: m.iters,
         extra: m.extra,
