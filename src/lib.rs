@@ -7,8 +7,12 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+#[cfg(not(loom))]
+pub mod compare;
 pub mod completion;
 pub mod docs;
+#[cfg(not(loom))]
+pub mod icount;
 #[cfg(not(loom))]
 pub mod measure;
 pub mod percpu_ref;

@@ -24,6 +24,10 @@ enum Command {
     Run(Box<cli::run::Args>),
     /// Run the torture checker (the test suite runs it 2 s per strategy; use this to soak).
     Torture(cli::torture::Args),
+    /// Compare two results files: per point the ratio of medians and a noise-aware verdict.
+    Compare(cli::compare::Args),
+    /// The CI gate: instructions per op under callgrind against results/ci-baseline.json.
+    Icount(cli::icount::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,5 +50,7 @@ fn main() -> ExitCode {
         Some(Command::Run(a)) => cli::run::main(*a, allowed),
         Some(Command::List) => cli::list::main(),
         Some(Command::Torture(a)) => cli::torture::main(a),
+        Some(Command::Icount(a)) => cli::icount::main(a),
+        Some(Command::Compare(a)) => cli::compare::main(a),
     }
 }

@@ -1,6 +1,8 @@
 //! Subcommands of the `swapref` binary. Each file parses its own arguments (a `clap::Args`
 //! struct) and calls the library; the library never prints.
 
+pub mod compare;
+pub mod icount;
 pub mod list;
 pub mod run;
 pub mod torture;

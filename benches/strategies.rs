@@ -1,0 +1,285 @@
+//! criterion benches of every registered strategy. Groups:
+//!
+//! - `get_put/<strategy>`: one reader, no churn, one `get_swap_device` + one-byte read + put per
+//!   iteration. `unprotected` is the floor; `scripts/bench_ratio.py` prints every strategy's
+//!   ratio to it with a confidence interval.
+//! - `swapoff/<strategy>`: one swapoff + swapon cycle of one device while
+//!   `SWAPREF_BENCH_IDLE_READERS` (default 4) reader handles are registered but idle: the
+//!   writer's cost (grace periods, hazard scans, percpu sums).
+//! - `churn/<strategy>/<readers>`: the driver's persistent pinned [`ReaderPool`] (threads made
+//!   once per point, not per sample) through `iter_custom`: an iteration is one lookup by every
+//!   reader, started together at a barrier (`run_exact(iters)`), while the driver's swapper
+//!   cycles device 0 every `SWAPREF_BENCH_PERIOD_US` µs (default 1000). `Throughput::Elements`
+//!   is the reader count, so criterion prints lookups/s. Reader counts: `SWAPREF_BENCH_READERS`
+//!   (comma-separated; default 1 and every allowed CPU).
+//! - `cache_misses/<strategy>`: the `get_put` loop measured in hardware cache misses per lookup,
+//!   where `perf_event_open` offers the counter; skipped with a printed reason elsewhere.
+//!
+//! Strategies come from `swapref::strategy::ALL` through `strategy::visit`, so a new strategy is
+//! benchmarked without touching this file. `SWAPREF_RCU=membarrier|fence|auto` (default `auto`)
+//! pins the RCU flavour of the strategies that use one; the flavour is printed at start.
+
+mod support;
+
+use criterion::measurement::{Measurement, WallTime};
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+use support::cache_misses::CacheMisses;
+use swapref::strategy::{self, Strategy, StrategyConfig, Visitor};
+use swapref::swap::{SwapEntry, SwapMap, SwapTable, TableConfig};
+use swapref::workload::{PoolConfig, ReaderPool};
+
+/// Pages per device: small, so that swapon's allocation does not drown the protocol's cost.
+const PAGES: usize = 64;
+/// The entry every lookup asks for (device 0, a page inside it).
+const ENTRY: SwapEntry = SwapEntry { ty: 0, offset: 7 };
+
+fn table_config() -> TableConfig {
+    let rcu = match std::env::var("SWAPREF_RCU").as_deref() {
+        Err(_) | Ok("auto") => None,
+        Ok(s) => Some(
+            swapref::rcu::Flavor::from_name(s)
+                .unwrap_or_else(|| panic!("SWAPREF_RCU={s}: expected auto, membarrier or fence")),
+        ),
+    };
+    TableConfig {
+        strategy: StrategyConfig { rcu },
+        checked: false,
+    }
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={s}: expected a non-negative integer")),
+    }
+}
+
+/// A table of strategy `S` with device 0 on, or the reason it cannot be built here. Checks
+/// that a lookup reads the byte swapon wrote, so a bench never times a lookup that fails.
+fn table<S: Strategy>(cfg: &TableConfig) -> Result<SwapTable<S>, String> {
+    let t = SwapTable::<S>::new(cfg).map_err(|e| e.to_string())?;
+    let generation = t.swapon(ENTRY.ty, PAGES).map_err(|e| e.to_string())?;
+    let mut r = t.reader();
+    assert_eq!(
+        lookup(&t, &mut r, ENTRY),
+        Some(SwapMap::tag_for(generation)),
+        "{}: a lookup of a device that is on must succeed",
+        S::NAME
+    );
+    drop(r);
+    Ok(t)
+}
+
+/// The measured lookup: `get_swap_device`, read the entry's `swap_map` byte, put (drop).
+#[inline(always)]
+fn lookup<S: Strategy>(t: &SwapTable<S>, r: &mut S::Reader, e: SwapEntry) -> Option<u8> {
+    let dev = t.get_swap_device(r, e)?;
+    Some(dev.read(e.offset))
+}
+
+/// `get_put/<strategy>` (and `cache_misses/<strategy>` with another measurement).
+struct GetPut<'a, 'c, M: Measurement> {
+    group: &'a mut BenchmarkGroup<'c, M>,
+    cfg: &'a TableConfig,
+}
+
+impl<M: Measurement> Visitor for GetPut<'_, '_, M> {
+    type Output = ();
+    fn visit<S: Strategy>(self) {
+        let t = match table::<S>(self.cfg) {
+            Ok(t) => t,
+            Err(e) => return eprintln!("get_put/{}: skipped: {e}", S::NAME),
+        };
+        // The reader handle is made once, outside the timed loop, as a reader thread would.
+        let mut r = t.reader();
+        self.group.bench_function(S::NAME, |b| {
+            b.iter(|| lookup(black_box(&t), &mut r, black_box(ENTRY)))
+        });
+    }
+}
+
+fn get_put(c: &mut Criterion) {
+    let cfg = table_config();
+    let mut group = c.benchmark_group("get_put");
+    for i in strategy::ALL {
+        strategy::visit(
+            i.name,
+            GetPut {
+                group: &mut group,
+                cfg: &cfg,
+            },
+        )
+        .expect("names in ALL are registered");
+    }
+    group.finish();
+}
+
+/// `swapoff/<strategy>`: one swapoff+swapon cycle with idle registered readers.
+struct Swapoff<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    cfg: &'a TableConfig,
+    idle: usize,
+}
+
+impl Visitor for Swapoff<'_, '_> {
+    type Output = ();
+    fn visit<S: Strategy>(self) {
+        if !S::CHURN {
+            return eprintln!("swapoff/{}: skipped: strategy refuses swapoff", S::NAME);
+        }
+        let t = match table::<S>(self.cfg) {
+            Ok(t) => t,
+            Err(e) => return eprintln!("swapoff/{}: skipped: {e}", S::NAME),
+        };
+        // Registered (RCU records, hazard pointers) but never inside a read-side section: the
+        // writer scans them without waiting on any.
+        let idle: Vec<S::Reader> = (0..self.idle).map(|_| t.reader()).collect();
+        self.group.bench_function(S::NAME, |b| {
+            b.iter(|| {
+                t.swapoff(ENTRY.ty).expect("device 0 is on");
+                t.swapon(ENTRY.ty, black_box(PAGES))
+                    .expect("device 0 is off")
+            })
+        });
+        drop(idle);
+    }
+}
+
+fn swapoff(c: &mut Criterion) {
+    let cfg = table_config();
+    let idle = env_usize("SWAPREF_BENCH_IDLE_READERS", 4);
+    let mut group = c.benchmark_group("swapoff");
+    for i in strategy::ALL {
+        strategy::visit(
+            i.name,
+            Swapoff {
+                group: &mut group,
+                cfg: &cfg,
+                idle,
+            },
+        )
+        .expect("names in ALL are registered");
+    }
+    group.finish();
+}
+
+/// `churn/<strategy>/<readers>`.
+struct Churn<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    cfg: &'a TableConfig,
+    readers: &'a [usize],
+    period: Duration,
+}
+
+impl Visitor for Churn<'_, '_> {
+    type Output = ();
+    fn visit<S: Strategy>(self) {
+        if !S::CHURN {
+            return eprintln!("churn/{}: skipped: strategy refuses swapoff", S::NAME);
+        }
+        for &n in self.readers {
+            let pool_cfg = PoolConfig::for_readers(n);
+            let t = match table::<S>(self.cfg) {
+                Ok(t) => Arc::new(t),
+                Err(e) => return eprintln!("churn/{}: skipped: {e}", S::NAME),
+            };
+            let mut pool = match ReaderPool::new(t, pool_cfg.clone()) {
+                Ok(p) => p,
+                Err(e) => return eprintln!("churn/{}/{n}: skipped: {e}", S::NAME),
+            };
+            if let Err(e) = pool.start_swapper(pool_cfg.swapper(self.period)) {
+                return eprintln!("churn/{}/{n}: skipped: {e}", S::NAME);
+            }
+            // One iteration = one lookup by each of the n readers.
+            self.group.throughput(Throughput::Elements(n as u64));
+            self.group
+                .bench_function(BenchmarkId::new(S::NAME, n), |b| {
+                    b.iter_custom(|iters| pool.run_exact(iters))
+                });
+            if let Err(e) = pool.stop_swapper() {
+                panic!("churn/{}/{n}: the swapper failed: {e}", S::NAME);
+            }
+        }
+    }
+}
+
+fn churn(c: &mut Criterion) {
+    let cfg = table_config();
+    let cpus = swapref::measure::topology::allowed_cpus().len().max(1);
+    let readers: Vec<usize> = match std::env::var("SWAPREF_BENCH_READERS") {
+        Err(_) => {
+            let mut v = vec![1, cpus];
+            v.dedup();
+            v
+        }
+        Ok(s) => s
+            .split(',')
+            .map(|x| match x.trim().parse() {
+                Ok(n) if n > 0 => n,
+                _ => panic!("SWAPREF_BENCH_READERS={s}: expected positive integers, e.g. 1,2,4"),
+            })
+            .collect(),
+    };
+    let period = Duration::from_micros(env_usize("SWAPREF_BENCH_PERIOD_US", 1000) as u64);
+    let mut group = c.benchmark_group("churn");
+    for i in strategy::ALL {
+        strategy::visit(
+            i.name,
+            Churn {
+                group: &mut group,
+                cfg: &cfg,
+                readers: &readers,
+                period,
+            },
+        )
+        .expect("names in ALL are registered");
+    }
+    group.finish();
+}
+
+fn cache_misses(_: &mut Criterion) {
+    let m = match CacheMisses::open() {
+        Ok(m) => m,
+        Err(why) => return eprintln!("cache_misses: group skipped: {why}"),
+    };
+    let mut c = Criterion::default()
+        .with_measurement(m)
+        .configure_from_args();
+    let cfg = table_config();
+    let mut group = c.benchmark_group("cache_misses");
+    for i in strategy::ALL {
+        strategy::visit(
+            i.name,
+            GetPut {
+                group: &mut group,
+                cfg: &cfg,
+            },
+        )
+        .expect("names in ALL are registered");
+    }
+    group.finish();
+}
+
+fn announce(_: &mut Criterion) {
+    let cfg = table_config();
+    let flavor = match cfg.strategy.rcu {
+        Some(f) => f.name().to_string(),
+        None => {
+            let (f, why) = swapref::rcu::Flavor::detect();
+            match why {
+                Some(why) => format!("{f} (auto; membarrier unavailable: {why})"),
+                None => format!("{f} (auto)"),
+            }
+        }
+    };
+    eprintln!("swapref benches: RCU flavour {flavor}; SWAPREF_RCU=fence|membarrier pins it");
+}
+
+criterion_group!(benches, announce, get_put, swapoff, churn, cache_misses);
+criterion_main!(benches);

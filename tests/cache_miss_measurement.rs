@@ -1,0 +1,72 @@
+//! The cache-miss `Measurement` of the benches, tested without a PMU: the zero fix-up, the
+//! formatter, and that opening the counter either works or says why.
+
+#[path = "../benches/support/cache_misses.rs"]
+#[allow(dead_code)]
+mod cache_misses;
+
+use cache_misses::{CacheMisses, MissFormatter, sample_value};
+use criterion::Throughput;
+use criterion::measurement::ValueFormatter;
+
+/// Criterion refuses any zero sample; a sample that counted nothing must not be zero.
+#[test]
+fn a_sample_with_no_miss_is_not_zero() {
+    assert!(sample_value(0) > 0.0);
+    assert_eq!(sample_value(41), 42.0);
+}
+
+/// The fix-up is a constant per sample, so criterion's regression slope (per-lookup misses) is
+/// the same with and without it: fit total = slope × iters + intercept on both.
+#[test]
+fn the_fix_up_leaves_the_regression_slope_alone() {
+    let iters = [1000.0, 2000.0, 3000.0, 4000.0];
+    let counts = [5u64, 9, 16, 20];
+    let slope = |ys: &[f64]| {
+        let n = iters.len() as f64;
+        let mx = iters.iter().sum::<f64>() / n;
+        let my = ys.iter().sum::<f64>() / n;
+        let sxy: f64 = iters.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+        let sxx: f64 = iters.iter().map(|x| (x - mx) * (x - mx)).sum();
+        sxy / sxx
+    };
+    let raw: Vec<f64> = counts.iter().map(|&c| c as f64).collect();
+    let fixed: Vec<f64> = counts.iter().map(|&c| sample_value(c)).collect();
+    assert!((slope(&raw) - slope(&fixed)).abs() < 1e-15);
+    assert!(slope(&raw) > 0.0);
+}
+
+#[test]
+fn the_formatter_names_misses_and_inverts_throughput() {
+    let f = MissFormatter;
+    let mut v = [0.25, 2.0];
+    assert_eq!(f.scale_values(0.25, &mut v), "misses");
+    assert_eq!(v, [0.25, 2.0], "miss counts are not rescaled");
+    assert!(f.format_value(0.5).contains("misses"));
+    let mut t = [0.5, 0.0];
+    let unit = f.scale_throughputs(0.5, &Throughput::Elements(1), &mut t);
+    assert_eq!(unit, "elem/miss");
+    assert_eq!(t[0], 2.0);
+    assert!(
+        t[1].is_infinite(),
+        "no miss at all: infinitely many lookups per miss"
+    );
+}
+
+/// Here (a VM without a PMU) the open fails with a reason; on bare metal it opens and counts.
+#[test]
+fn opening_the_counter_works_or_says_why() {
+    match CacheMisses::open() {
+        Ok(m) => {
+            use criterion::measurement::Measurement;
+            let s = m.start();
+            let v = std::hint::black_box(vec![0u8; 1 << 22]);
+            drop(v);
+            let _ = m.end(s);
+        }
+        Err(why) => assert!(
+            why.starts_with("perf_event_open(cache-misses): "),
+            "reason names the call: {why}"
+        ),
+    }
+}
