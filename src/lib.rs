@@ -7,6 +7,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+#[cfg(not(loom))]
+pub mod codegen;
 pub mod completion;
 pub mod percpu_ref;
 pub mod rcu;
