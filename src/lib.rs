@@ -13,6 +13,8 @@ pub mod completion;
 pub mod percpu_ref;
 pub mod rcu;
 #[cfg(not(loom))]
+pub mod report;
+#[cfg(not(loom))]
 pub mod results;
 #[cfg(not(loom))]
 pub mod strategy;

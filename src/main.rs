@@ -22,6 +22,12 @@ enum Command {
     List,
     /// Run the torture checker (the test suite runs it 2 s per strategy; use this to soak).
     Torture(cli::torture::Args),
+    /// Draw the figures of a results file (SVG and PNG).
+    Plot(cli::plot::Args),
+    /// Write a Markdown report of a results file, with its figures.
+    Report(cli::report::Args),
+    /// Cut hot-path listings out of `--emit asm` output (used by scripts/codegen.sh).
+    Listings(cli::listings::Args),
 }
 
 fn main() -> ExitCode {
@@ -29,5 +35,8 @@ fn main() -> ExitCode {
     match cli.command {
         None | Some(Command::List) => cli::list::main(),
         Some(Command::Torture(a)) => cli::torture::main(a),
+        Some(Command::Plot(a)) => cli::plot::main(a),
+        Some(Command::Report(a)) => cli::report::main(a),
+        Some(Command::Listings(a)) => cli::listings::main(a),
     }
 }

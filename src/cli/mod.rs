@@ -2,6 +2,9 @@
 //! struct) and calls the library; the library never prints.
 
 pub mod list;
+pub mod listings;
+pub mod plot;
+pub mod report;
 pub mod torture;
 
 use std::process::ExitCode;
