@@ -268,7 +268,7 @@ fn the_writeup_links_figures_relative_to_itself_and_has_every_section() {
 
 #[test]
 fn number_formatting() {
-    assert_eq!(sig3(2.71828), "2.72");
+    assert_eq!(sig3(4.56789), "4.57");
     assert_eq!(sig3(1234.0), "1234");
     assert_eq!(sig3(0.012345), "0.0123");
     assert_eq!(sig3(5.0), "5");
