@@ -110,6 +110,20 @@ pub fn extract(asm: &str, symbol: &str) -> Option<Vec<String>> {
         if t.starts_with(".Lfunc_end") || t.starts_with(".size") && t.contains(symbol) {
             break;
         }
+        // Trailing comments (`// =>This Inner Loop Header`, `# =>...`) go; the instruction
+        // stays. A `#` starts an x86 comment only with whitespace on both sides: aarch64
+        // immediates (`#31`, `#-8`) are never followed by whitespace.
+        let t = if t.contains("MEMBARRIER") {
+            t
+        } else {
+            let b = t.as_bytes();
+            let cut = (1..b.len()).find(|&i| {
+                b[i - 1].is_ascii_whitespace()
+                    && (t[i..].starts_with("//")
+                        || (b[i] == b'#' && b.get(i + 1).is_none_or(|c| c.is_ascii_whitespace())))
+            });
+            cut.map_or(t, |i| t[..i].trim_end())
+        };
         if t.is_empty()
             || t.starts_with(".Ltmp")
             || t.starts_with(".Lfunc_begin")
@@ -118,15 +132,6 @@ pub fn extract(asm: &str, symbol: &str) -> Option<Vec<String>> {
         {
             continue;
         }
-        // Trailing comments (`// =>This Inner Loop Header`) go; the instruction stays.
-        let t = match t
-            .find(" //")
-            .or_else(|| t.find("\t//"))
-            .or_else(|| t.find(" #"))
-        {
-            Some(i) if !t.contains("MEMBARRIER") => t[..i].trim_end(),
-            _ => t,
-        };
         if t.ends_with(':') {
             body.push(t.to_owned());
         } else {
@@ -383,6 +388,23 @@ other:
         assert_eq!(
             calls,
             vec!["swapref::percpu_ref::RefData::add_not_zero".to_owned()]
+        );
+    }
+
+    #[test]
+    fn comments_go_and_aarch64_immediates_stay() {
+        let asm = "f:\n\tcmp x2, #31\n\tldr x8, [x19, #-8] // reload\n.LBB0_3: # =>This Inner Loop Header: Depth=1\n\tjne .LBB0_3 # loop\n\t//MEMBARRIER\n.Lfunc_end0:\n";
+        let b = extract(asm, "f").unwrap();
+        assert_eq!(
+            b,
+            [
+                "f:",
+                "\tcmp x2, #31",
+                "\tldr x8, [x19, #-8]",
+                ".LBB0_3:",
+                "\tjne .LBB0_3",
+                "\t//MEMBARRIER"
+            ]
         );
     }
 
