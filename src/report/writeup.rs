@@ -735,13 +735,23 @@ fn listings(md: &mut String, inputs: &Inputs, report_dir: &Path) {
                 }
                 d.join(", ")
             };
-            let _ = writeln!(
-                md,
-                "- {}: `percpu-acquire` has {} where `percpu-fence` has {}.",
-                a.name,
-                only(acq, fen),
-                only(fen, acq)
-            );
+            if acq.ordering == fen.ordering {
+                let _ = writeln!(
+                    md,
+                    "- {}: `percpu-acquire` and `percpu-fence` have the same ordering \
+                     instructions ({}): the live checks compile alike.",
+                    a.name,
+                    fmt_ordering(&acq.ordering)
+                );
+            } else {
+                let _ = writeln!(
+                    md,
+                    "- {}: `percpu-acquire` has {} where `percpu-fence` has {}.",
+                    a.name,
+                    only(acq, fen),
+                    only(fen, acq)
+                );
+            }
         }
     }
     if let Some(t) = &inputs.executed {
