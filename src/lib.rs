@@ -8,6 +8,8 @@
 #![warn(missing_docs)]
 
 #[cfg(not(loom))]
+pub mod codegen;
+#[cfg(not(loom))]
 pub mod compare;
 pub mod completion;
 pub mod docs;
@@ -17,6 +19,8 @@ pub mod icount;
 pub mod measure;
 pub mod percpu_ref;
 pub mod rcu;
+#[cfg(not(loom))]
+pub mod report;
 #[cfg(not(loom))]
 pub mod results;
 #[cfg(not(loom))]

@@ -28,6 +28,12 @@ enum Command {
     Compare(cli::compare::Args),
     /// The CI gate: instructions per op under callgrind against results/ci-baseline.json.
     Icount(cli::icount::Args),
+    /// Draw the figures of a results file (SVG and PNG).
+    Plot(cli::plot::Args),
+    /// Write a Markdown report of a results file, with its figures.
+    Report(cli::report::Args),
+    /// Cut hot-path listings out of `--emit asm` output (used by scripts/codegen.sh).
+    Listings(cli::listings::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,5 +58,8 @@ fn main() -> ExitCode {
         Some(Command::Torture(a)) => cli::torture::main(a),
         Some(Command::Icount(a)) => cli::icount::main(a),
         Some(Command::Compare(a)) => cli::compare::main(a),
+        Some(Command::Plot(a)) => cli::plot::main(a),
+        Some(Command::Report(a)) => cli::report::main(a),
+        Some(Command::Listings(a)) => cli::listings::main(a),
     }
 }

@@ -4,6 +4,9 @@
 pub mod compare;
 pub mod icount;
 pub mod list;
+pub mod listings;
+pub mod plot;
+pub mod report;
 pub mod run;
 pub mod torture;
 

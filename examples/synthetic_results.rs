@@ -1,0 +1,85 @@
+//! Write a synthetic results file, to preview `swapref plot` / `swapref report` without a run.
+//!
+//! `cargo run --release --example synthetic_results -- OUT.json [--sweep]`: every strategy at
+//! 1 and 2 readers (with `--sweep`: 1–16 readers and four swap periods). The numbers are
+//! invented and the file's label says so; never publish them as measurements.
+
+use swapref::results::fixtures::{point, results};
+use swapref::results::{Percentiles, Point};
+
+/// (strategy, ns per lookup at 1 reader, growth per extra reader, swapoff p50 in µs)
+const SHAPE: &[(&str, f64, f64, f64)] = &[
+    ("percpu-acquire", 5.1, 0.0, 41.0),
+    ("percpu-fence", 5.0, 0.0, 40.0),
+    ("arc-swap", 24.0, 0.04, 55.0),
+    ("hazard", 12.0, 0.0, 90.0),
+    ("rcu-valid", 3.4, 0.0, 21.0),
+    ("atomic", 18.0, 0.9, 2.5),
+    ("rwlock", 22.0, 1.0, 3.5),
+    ("unprotected", 1.6, 0.0, 0.0),
+];
+
+fn make(s: &str, readers: usize, base: f64, grow: f64, lat_us: f64, period: Option<u64>) -> Point {
+    let ns = base * (1.0 + grow * (readers as f64 - 1.0));
+    let mut p = point(s, readers, &[ns * 0.97, ns, ns * 1.04]);
+    p.period_ns = period;
+    p.rcu_flavor = matches!(s, "percpu-acquire" | "percpu-fence" | "rcu-valid")
+        .then(|| "membarrier".to_owned());
+    if s == "unprotected" || period.is_none() {
+        p.swapoff_latency_ns = None;
+        p.swapon_latency_ns = None;
+        p.swapper_cpu = None;
+    } else {
+        let l = (lat_us * 1e3) as u64;
+        p.swapoff_latency_ns = Some(Percentiles {
+            count: 300,
+            p50: l,
+            p90: l * 3 / 2,
+            p99: l * 3,
+            max: l * 8,
+        });
+        let per = period.unwrap_or(1) as f64;
+        p.failed_lookup_rate = ((100_000.0 + lat_us * 1e3 * 0.5) / per).min(1.0);
+    }
+    p
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(out) = args.first() else {
+        eprintln!("usage: synthetic_results OUT.json [--sweep]");
+        std::process::exit(2);
+    };
+    let sweep = args.iter().any(|a| a == "--sweep");
+    let readers: &[usize] = if sweep { &[1, 2, 4, 8, 16] } else { &[1, 2] };
+    let periods: &[Option<u64>] = if sweep {
+        &[
+            Some(1_000_000),
+            Some(2_000_000),
+            Some(5_000_000),
+            Some(20_000_000),
+        ]
+    } else {
+        &[Some(1_000_000)]
+    };
+    let mut pts = Vec::new();
+    for &per in periods {
+        for &(s, base, grow, lat) in SHAPE {
+            for &r in readers {
+                if per != periods[0] && r != *readers.last().unwrap_or(&1) {
+                    continue;
+                }
+                pts.push(make(s, r, base, grow, lat, per));
+            }
+        }
+    }
+    let mut res = results(pts);
+    res.config.periods_ns = periods.to_vec();
+    res.config.off_time_ns = 100_000;
+    res.environment.label = Some("SYNTHETIC DATA (examples/synthetic_results.rs)".into());
+    res.environment.cpu_model = Some("no CPU: invented numbers".into());
+    if let Err(e) = res.save(std::path::Path::new(out)) {
+        eprintln!("synthetic_results: {e}");
+        std::process::exit(2);
+    }
+}

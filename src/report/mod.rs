@@ -1,0 +1,317 @@
+//! Reports: what `swapref plot` and `swapref report` make of a results file, and the
+//! hot-path listings `scripts/codegen.sh` cuts out of the compiler's assembly.
+//!
+//! - [`plot`]: SVG and PNG figures (plotters, with an embedded DejaVu Sans, so no system
+//!   font is looked up).
+//! - [`writeup`]: a Markdown write-up whose findings are computed from the data.
+//! - [`listing`]: per-architecture instruction listings of each strategy's hot path and the
+//!   summary of their ordering instructions.
+//!
+//! This module reads a results file through [`View`], which orders strategies as the registry
+//! does, picks the period the reader-count plots use, and derives per-repeat spreads.
+
+pub mod listing;
+pub mod plot;
+pub mod writeup;
+
+use crate::results::{Point, Results, ResultsError, Spread, Status};
+use crate::strategy;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Why a report could not be made.
+#[derive(Debug)]
+pub enum ReportError {
+    /// The results file could not be read or is not a results file.
+    Results(ResultsError),
+    /// The results hold nothing to report on.
+    Empty(PathBuf, String),
+    /// Writing an output failed.
+    Io(PathBuf, std::io::Error),
+    /// The plotting library failed.
+    Plot(PathBuf, String),
+    /// Bad input other than the results file (an unreadable listing summary).
+    Input(PathBuf, String),
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReportError::Results(e) => write!(f, "{e}"),
+            ReportError::Empty(p, why) => write!(f, "{}: nothing to report: {why}", p.display()),
+            ReportError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            ReportError::Plot(p, e) => write!(f, "{}: plotting failed: {e}", p.display()),
+            ReportError::Input(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+impl From<ResultsError> for ReportError {
+    fn from(e: ResultsError) -> Self {
+        ReportError::Results(e)
+    }
+}
+
+/// Colours by registry position (Tableau 10), then for strategies this build does not know.
+const PALETTE: [(u8, u8, u8); 10] = [
+    (0x1f, 0x77, 0xb4),
+    (0xff, 0x7f, 0x0e),
+    (0x2c, 0xa0, 0x2c),
+    (0xd6, 0x27, 0x28),
+    (0x94, 0x67, 0xbd),
+    (0x8c, 0x56, 0x4b),
+    (0xe3, 0x77, 0xc2),
+    (0x7f, 0x7f, 0x7f),
+    (0xbc, 0xbd, 0x22),
+    (0x17, 0xbe, 0xcf),
+];
+
+/// A results file as the reports read it: successful points only, strategies in registry
+/// order, one period chosen for the plots against readers.
+#[derive(Debug)]
+pub struct View<'a> {
+    /// The whole run.
+    pub results: &'a Results,
+    /// Strategies with at least one successful point: registry order, then unknown names in
+    /// alphabetical order.
+    pub strategies: Vec<String>,
+    /// Reader counts with at least one successful point, ascending.
+    pub readers: Vec<usize>,
+    /// Periods with at least one successful point, in the order the config lists them.
+    pub periods: Vec<Option<u64>>,
+    /// The period used for the plots and tables against readers: the one with the most points
+    /// (the first such in config order).
+    pub main_period: Option<u64>,
+    /// Points that failed.
+    pub failed: Vec<&'a Point>,
+}
+
+impl<'a> View<'a> {
+    /// Check that `results` has something to report and index it. `path` names the file in
+    /// errors.
+    pub fn new(results: &'a Results, path: &Path) -> Result<View<'a>, ReportError> {
+        if results.points.is_empty() {
+            return Err(ReportError::Empty(
+                path.into(),
+                "the run has no points".into(),
+            ));
+        }
+        let ok: Vec<&Point> = results
+            .points
+            .iter()
+            .filter(|p| p.status == Status::Ok)
+            .collect();
+        if ok.is_empty() {
+            return Err(ReportError::Empty(
+                path.into(),
+                format!("all {} points failed", results.points.len()),
+            ));
+        }
+        for p in &ok {
+            let s = p.ns_per_op;
+            if !(s.min.is_finite() && s.max.is_finite() && s.median.is_finite())
+                || s.min <= 0.0
+                || s.min > s.median
+                || s.median > s.max
+                || !p.mops.is_finite()
+                || !(0.0..=1.0).contains(&p.failed_lookup_rate)
+                || p.readers == 0
+            {
+                return Err(ReportError::Empty(
+                    path.into(),
+                    format!(
+                        "point {} × {} readers has inconsistent numbers (ns_per_op {:?}, mops {}, failed_lookup_rate {})",
+                        p.strategy, p.readers, s, p.mops, p.failed_lookup_rate
+                    ),
+                ));
+            }
+        }
+        let mut strategies: Vec<String> = strategy::ALL
+            .iter()
+            .filter(|i| ok.iter().any(|p| p.strategy == i.name))
+            .map(|i| i.name.to_owned())
+            .collect();
+        let mut unknown: Vec<String> = ok
+            .iter()
+            .filter(|p| strategy::info(&p.strategy).is_err())
+            .map(|p| p.strategy.clone())
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        strategies.extend(unknown);
+        let mut readers: Vec<usize> = ok.iter().map(|p| p.readers).collect();
+        readers.sort_unstable();
+        readers.dedup();
+        let mut periods: Vec<Option<u64>> = results
+            .config
+            .periods_ns
+            .iter()
+            .copied()
+            .filter(|per| ok.iter().any(|p| p.period_ns == *per))
+            .collect();
+        for p in &ok {
+            if !periods.contains(&p.period_ns) {
+                periods.push(p.period_ns);
+            }
+        }
+        let count = |per: Option<u64>| ok.iter().filter(|p| p.period_ns == per).count();
+        let main_period = periods
+            .iter()
+            .copied()
+            .fold(None::<(Option<u64>, usize)>, |best, per| match best {
+                Some((_, n)) if n >= count(per) => best,
+                _ => Some((per, count(per))),
+            })
+            .map(|(per, _)| per)
+            .unwrap_or(None);
+        Ok(View {
+            results,
+            strategies,
+            readers,
+            periods,
+            main_period,
+            failed: results
+                .points
+                .iter()
+                .filter(|p| p.status == Status::Failed)
+                .collect(),
+        })
+    }
+
+    /// The successful point of `strategy` at `readers` and `period`, if measured.
+    pub fn point(&self, strategy: &str, readers: usize, period: Option<u64>) -> Option<&'a Point> {
+        self.results.points.iter().find(|p| {
+            p.status == Status::Ok
+                && p.strategy == strategy
+                && p.readers == readers
+                && p.period_ns == period
+        })
+    }
+
+    /// The point of `strategy` at `readers` that the tables and reader plots use: the one at
+    /// the main period, or, for a strategy that refuses churn (`unprotected`, which the
+    /// driver always measures without a swapper), its point without a swap period.
+    pub fn at(&self, strategy: &str, readers: usize) -> Option<&'a Point> {
+        self.point(strategy, readers, self.main_period)
+            .or_else(|| match strategy::info(strategy) {
+                Ok(i) if !i.churn => self.point(strategy, readers, None),
+                _ => None,
+            })
+    }
+
+    /// Points of `strategy` for the tables and reader plots ([`at`](Self::at)), by ascending
+    /// reader count.
+    pub fn series(&self, strategy: &str) -> Vec<&'a Point> {
+        self.readers
+            .iter()
+            .filter_map(|&r| self.at(strategy, r))
+            .collect()
+    }
+
+    /// The RGB colour of `strategy`: its registry position, the same in every plot.
+    pub fn colour(&self, strategy: &str) -> (u8, u8, u8) {
+        let i = strategy::ALL
+            .iter()
+            .position(|i| i.name == strategy)
+            .unwrap_or_else(|| {
+                strategy::ALL.len()
+                    + self
+                        .strategies
+                        .iter()
+                        .filter(|s| strategy::info(s).is_err())
+                        .position(|s| s == strategy)
+                        .unwrap_or(0)
+            });
+        PALETTE[i % PALETTE.len()]
+    }
+
+    /// One line naming the machine, the commit and the date, for captions.
+    pub fn caption(&self) -> String {
+        let r = self.results;
+        let env = &r.environment;
+        let machine = match (&env.label, &env.cpu_model) {
+            (Some(l), Some(c)) => format!("{l} ({c}, {})", env.arch),
+            (Some(l), None) => format!("{l} ({})", env.arch),
+            (None, Some(c)) => format!("{c} ({})", env.arch),
+            (None, None) => env.arch.clone(),
+        };
+        let commit = match &r.tool.git_commit {
+            Some(c) => format!(
+                "{}{}",
+                &c[..c.len().min(12)],
+                if r.tool.git_dirty == Some(true) {
+                    "-dirty"
+                } else {
+                    ""
+                }
+            ),
+            None => "unknown commit".into(),
+        };
+        let date = r.started.get(..10).unwrap_or(&r.started);
+        format!("{machine} · swapref {} {commit} · {date}", r.tool.version)
+    }
+}
+
+/// Total lookups per second over a point's repeats, in millions: median, min, max. Falls back
+/// to the point's `mops` (no spread) when it has no raw repeats.
+pub fn mops_spread(p: &Point) -> Spread {
+    let per_repeat: Vec<f64> = p
+        .repeats
+        .iter()
+        .filter(|r| r.window_ns > 0)
+        .map(|r| r.lookups_per_reader.iter().sum::<u64>() as f64 * 1e3 / r.window_ns as f64)
+        .collect();
+    Spread::of(&per_repeat).unwrap_or(Spread {
+        median: p.mops,
+        min: p.mops,
+        max: p.mops,
+    })
+}
+
+/// Whether two spreads' `min..=max` ranges overlap: the difference of their medians is then
+/// within the run-to-run noise the repeats showed.
+pub fn overlaps(a: &Spread, b: &Spread) -> bool {
+    a.min <= b.max && b.min <= a.max
+}
+
+/// `period` as people write it: `never`, `500us`, `1ms`, `2.5s`.
+pub fn fmt_period(period: Option<u64>) -> String {
+    match period {
+        None => "never".into(),
+        Some(ns) => fmt_ns(ns as f64),
+    }
+}
+
+/// A duration in ns with a unit that keeps 1–3 significant integer digits.
+pub fn fmt_ns(ns: f64) -> String {
+    let (v, unit) = if ns >= 1e9 {
+        (ns / 1e9, "s")
+    } else if ns >= 1e6 {
+        (ns / 1e6, "ms")
+    } else if ns >= 1e3 {
+        (ns / 1e3, "us")
+    } else {
+        (ns, "ns")
+    };
+    format!("{}{unit}", sig3(v))
+}
+
+/// Three significant digits, without trailing zeros.
+pub fn sig3(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (v.abs().log10().floor() as i32).max(-9);
+    let decimals = (2 - digits).clamp(0, 9) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests;

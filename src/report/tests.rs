@@ -1,0 +1,301 @@
+use super::writeup::{Inputs, WITHIN_NOISE, finding_lines, render};
+use super::*;
+use crate::results::fixtures::{point, results};
+use crate::results::{Percentiles, Status};
+
+fn p(s: &str, readers: usize, ns: &[f64]) -> Point {
+    point(s, readers, ns)
+}
+
+fn view_of(r: &Results) -> View<'_> {
+    View::new(r, Path::new("r.json")).expect("reportable")
+}
+
+#[test]
+fn empty_all_failed_and_inconsistent_results_are_refused() {
+    let r = results(vec![]);
+    assert!(matches!(
+        View::new(&r, Path::new("x")),
+        Err(ReportError::Empty(..))
+    ));
+    let mut f = p("atomic", 1, &[5.0]);
+    f.status = Status::Failed;
+    let r = results(vec![f]);
+    let e = View::new(&r, Path::new("x")).unwrap_err().to_string();
+    assert!(e.contains("all 1 points failed"), "{e}");
+    let mut bad = p("atomic", 1, &[5.0]);
+    bad.ns_per_op.min = 9.0; // min above median
+    let r = results(vec![bad]);
+    assert!(matches!(
+        View::new(&r, Path::new("x")),
+        Err(ReportError::Empty(..))
+    ));
+    let mut bad = p("atomic", 1, &[5.0]);
+    bad.failed_lookup_rate = 1.5;
+    let r = results(vec![bad]);
+    assert!(View::new(&r, Path::new("x")).is_err());
+}
+
+#[test]
+fn strategies_follow_the_registry_and_colours_do_not_depend_on_what_was_run() {
+    let all = results(vec![
+        p("unprotected", 1, &[1.0]),
+        p("zeta-new", 1, &[2.0]),
+        p("atomic", 1, &[5.0]),
+        p("percpu-acquire", 1, &[3.0]),
+    ]);
+    let v = view_of(&all);
+    assert_eq!(
+        v.strategies,
+        ["percpu-acquire", "atomic", "unprotected", "zeta-new"]
+    );
+    let few = results(vec![p("atomic", 1, &[5.0])]);
+    let w = view_of(&few);
+    assert_eq!(v.colour("atomic"), w.colour("atomic"));
+    assert_ne!(v.colour("atomic"), v.colour("unprotected"));
+    assert_ne!(v.colour("zeta-new"), v.colour("percpu-acquire"));
+}
+
+#[test]
+fn the_main_period_is_the_most_measured_and_unprotected_falls_back_to_never() {
+    let mut pts = vec![p("atomic", 1, &[5.0]), p("atomic", 2, &[9.0])];
+    let mut u = p("unprotected", 1, &[1.0]);
+    u.period_ns = None;
+    pts.push(u);
+    let mut other = p("atomic", 2, &[7.0]);
+    other.period_ns = Some(5_000_000);
+    pts.push(other);
+    let r = results(pts);
+    let v = view_of(&r);
+    assert_eq!(v.main_period, Some(1_000_000));
+    assert_eq!(v.at("unprotected", 1).unwrap().ns_per_op.median, 1.0);
+    assert_eq!(v.at("atomic", 2).unwrap().ns_per_op.median, 9.0);
+    assert!(v.at("atomic", 3).is_none());
+}
+
+/// Findings carry the numbers of the data: change the data, the text changes with it.
+#[test]
+fn findings_are_computed_from_the_data() {
+    let make = |percpu: f64| {
+        results(vec![
+            p("percpu-acquire", 1, &[percpu * 0.99, percpu, percpu * 1.01]),
+            p("percpu-acquire", 2, &[percpu * 0.99, percpu, percpu * 1.01]),
+            p("unprotected", 1, &[1.95, 2.0, 2.05]),
+            p("unprotected", 2, &[1.95, 2.0, 2.05]),
+        ])
+    };
+    let a = make(6.4);
+    let b = make(10.0);
+    let fa = finding_lines(&view_of(&a)).join("\n");
+    let fb = finding_lines(&view_of(&b)).join("\n");
+    assert!(fa.contains("`percpu-acquire` 3.2× (6.4 vs 2 ns)"), "{fa}");
+    assert!(fb.contains("`percpu-acquire` 5× (10 vs 2 ns)"), "{fb}");
+    assert!(fa.contains("from 1 to 2 readers (ideal 2×)"), "{fa}");
+    assert!(fa.contains("`percpu-acquire` 2× (100% of ideal)"), "{fa}");
+    assert_ne!(fa, fb);
+}
+
+#[test]
+fn overlapping_ranges_are_called_noise_and_separate_ones_are_not() {
+    let close = results(vec![
+        p("percpu-acquire", 1, &[4.8, 5.0, 5.3]),
+        p("percpu-fence", 1, &[4.9, 5.1, 5.4]),
+    ]);
+    let f = finding_lines(&view_of(&close)).join("\n");
+    let line = f
+        .lines()
+        .find(|l| l.starts_with("`percpu-fence` vs"))
+        .unwrap();
+    assert!(line.contains(WITHIN_NOISE), "{line}");
+    assert!(f.contains("{`percpu-acquire` ≈ `percpu-fence`}"), "{f}");
+
+    let apart = results(vec![
+        p("percpu-acquire", 1, &[4.8, 5.0, 5.1]),
+        p("percpu-fence", 1, &[6.0, 6.2, 6.4]),
+    ]);
+    let f = finding_lines(&view_of(&apart)).join("\n");
+    let line = f
+        .lines()
+        .find(|l| l.starts_with("`percpu-fence` vs"))
+        .unwrap();
+    assert!(!line.contains(WITHIN_NOISE), "{line}");
+    assert!(
+        line.contains("outside the noise") && line.contains("+24%"),
+        "{line}"
+    );
+    assert!(f.contains("`percpu-acquire` < `percpu-fence`"), "{f}");
+}
+
+#[test]
+fn swapoff_latency_and_period_sweep_findings() {
+    let mut fast = p("atomic", 2, &[5.0]);
+    fast.swapoff_latency_ns = Some(Percentiles {
+        count: 50,
+        p50: 3_000,
+        p90: 4_000,
+        p99: 9_000,
+        max: 20_000,
+    });
+    let slow = p("percpu-acquire", 2, &[5.0]); // fixture: p50 20us
+    let mut swept = p("atomic", 2, &[5.0]);
+    swept.period_ns = Some(4_000_000);
+    swept.failed_lookup_rate = 0.01;
+    let mut r = results(vec![fast, slow, swept]);
+    r.config.off_time_ns = 100_000;
+    r.config.periods_ns = vec![Some(1_000_000), Some(4_000_000)];
+    let f = finding_lines(&view_of(&r)).join("\n");
+    assert!(f.contains("fastest median `atomic` p50 3us"), "{f}");
+    assert!(f.contains("`percpu-acquire` p50 20us (6.67×)"), "{f}");
+    assert!(f.contains("4ms: 1% (off-time share 2.5%)"), "{f}");
+}
+
+#[test]
+fn counters_unavailable_are_said_and_available_ones_reported() {
+    let r = results(vec![p("atomic", 1, &[5.0])]);
+    let f = finding_lines(&view_of(&r)).join("\n");
+    assert!(
+        f.contains("not available (ENOENT: no PMU (fixture))"),
+        "{f}"
+    );
+    let mut q = p("atomic", 1, &[5.0]);
+    q.counters.insert("cache_misses".into(), Some(0.25));
+    let r = results(vec![q]);
+    let f = finding_lines(&view_of(&r)).join("\n");
+    assert!(
+        f.contains("Cache misses per lookup at 1 reader: `atomic` 0.25"),
+        "{f}"
+    );
+}
+
+#[test]
+fn plots_are_written_and_omitted_ones_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pts = vec![];
+    for s in ["percpu-acquire", "atomic", "unprotected"] {
+        for r in [1, 2] {
+            pts.push(p(s, r, &[4.0, 5.0, 6.0]));
+        }
+    }
+    let res = results(pts.clone());
+    let v = view_of(&res);
+    let out = dir.path().join("plots");
+    let made = plot::plot_all(&v, &out).unwrap();
+    let names: Vec<&str> = made.figures.iter().map(|f| f.name).collect();
+    assert_eq!(names, ["throughput", "ns_per_lookup", "swapoff_latency"]);
+    for f in &made.figures {
+        let png = std::fs::read(&f.png).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{}", f.png.display());
+        let svg = std::fs::read_to_string(&f.svg).unwrap();
+        assert!(
+            svg.contains(&f.title) && svg.contains("fixture"),
+            "title and caption in {}",
+            f.svg.display()
+        );
+    }
+    assert!(made.omitted.iter().any(|o| o.starts_with("cache misses")));
+    assert!(made.omitted.iter().any(|o| o.starts_with("failed lookups")));
+    let leftovers = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(leftovers, 0, "no temporary files");
+
+    // With counters and a period sweep, those figures appear.
+    for q in &mut pts {
+        q.counters.insert("cache_misses".into(), Some(0.5));
+    }
+    let mut swept = p("atomic", 2, &[5.0]);
+    swept.period_ns = Some(10_000_000);
+    pts.push(swept);
+    let mut res = results(pts);
+    res.config.periods_ns = vec![Some(1_000_000), Some(10_000_000)];
+    let made = plot::plot_all(&view_of(&res), &out).unwrap();
+    let names: Vec<&str> = made.figures.iter().map(|f| f.name).collect();
+    assert!(
+        names.contains(&"cache_misses") && names.contains(&"failed_lookups"),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn the_writeup_links_figures_relative_to_itself_and_has_every_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let res = results(vec![
+        p("percpu-fence", 1, &[5.0, 5.5]),
+        p("unprotected", 1, &[1.0, 1.1]),
+    ]);
+    let v = view_of(&res);
+    let plots = plot::plot_all(&v, &dir.path().join("figs")).unwrap();
+    let md = render(
+        &v,
+        &Inputs {
+            plots: Some(plots),
+            ..Inputs::default()
+        },
+        dir.path(),
+    );
+    for h in [
+        "## Environment",
+        "## Method",
+        "## Summary",
+        "## Findings",
+        "## Figures",
+        "## Hot-path listings",
+        "## Strategies",
+    ] {
+        assert!(md.contains(h), "{h}");
+    }
+    assert!(md.contains("](figs/throughput.png)"), "{md}");
+    assert!(
+        md.contains("| `percpu-fence` | 1 | 5.25 [5–5.5] | 5× |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("With fewer than 3 repeats"),
+        "two repeats: noise caveat"
+    );
+    assert!(
+        md.contains("smp_rmb()"),
+        "strategy notes come from the strategy docs"
+    );
+}
+
+#[test]
+fn number_formatting() {
+    assert_eq!(sig3(4.56789), "4.57");
+    assert_eq!(sig3(1234.0), "1234");
+    assert_eq!(sig3(0.012345), "0.0123");
+    assert_eq!(sig3(5.0), "5");
+    assert_eq!(fmt_ns(1_500_000.0), "1.5ms");
+    assert_eq!(fmt_period(None), "never");
+    assert!(overlaps(
+        &Spread {
+            median: 2.0,
+            min: 1.0,
+            max: 3.0
+        },
+        &Spread {
+            median: 3.5,
+            min: 3.0,
+            max: 4.0
+        }
+    ));
+    assert!(!overlaps(
+        &Spread {
+            median: 2.0,
+            min: 1.0,
+            max: 2.9
+        },
+        &Spread {
+            median: 3.5,
+            min: 3.0,
+            max: 4.0
+        }
+    ));
+}

@@ -1,0 +1,375 @@
+//! The x86-64 percpu hot path has no locked instruction, no `xchg` and no `mfence` — checked
+//! on the instructions the CPU actually executes, not on a listing.
+//!
+//! # Why execution and not the listing
+//!
+//! `swapref_hot_percpu_acquire` (see `swapref::codegen`) contains both RCU flavours' read-side
+//! code: `RcuReader` picks the light barrier at run time, and the `Fence` flavour's
+//! `fence(SeqCst)` is a `lock or` on x86-64. It also contains calls to the atomic-mode slow
+//! paths (`add_not_zero`, `put_atomic`, with `lock cmpxchg`). A static scan of the function
+//! finds those; telling them apart from the membarrier/percpu-mode path needs a control-flow
+//! argument about which branch tests which field. Instead this test *single-steps* one call:
+//! it sets the x86 trap flag (TF), the CPU raises SIGTRAP after every instruction, and the
+//! handler records each instruction address. The recorded instructions are exactly those
+//! executed on the path under test (percpu mode, membarrier flavour, device on), callees
+//! included; each is then decoded for a `lock` prefix, `xchg` or a fence.
+//!
+//! # Negative controls
+//!
+//! - `atomic`'s hot path must show `lock` (its inc-not-zero CAS and decrement);
+//! - the same percpu function with a `Fence`-flavour RCU domain must show `lock` (the
+//!   `fence(SeqCst)`): the trace sees the flavour branch it is meant to exclude;
+//! - the decoder is checked on hand-assembled byte sequences.
+//!
+//! `cargo test --release --test hotpath -- --nocapture` also prints the number of instructions
+//! each strategy's hot path executes (`scripts/codegen.sh` saves that table).
+
+#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+
+use std::arch::asm;
+use std::ffi::c_void;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, Once};
+use swapref::codegen;
+use swapref::rcu::{Flavor, Rcu};
+use swapref::strategy::{
+    Strategy, StrategyConfig, arc_swap::ArcSwapStrategy, atomic::Atomic, hazard::Hazard,
+    percpu_acquire::PercpuAcquire, percpu_fence::PercpuFence, rcu_valid::RcuValid,
+    rwlock::RwLockStrategy, unprotected::Unprotected,
+};
+use swapref::swap::{SwapTable, TableConfig};
+
+/// x86-64 instruction classification, from the bytes at an instruction's start address.
+mod x86 {
+    /// What matters about one instruction for the property under test.
+    #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+    pub struct Class {
+        /// Carries a `lock` prefix (0xF0).
+        pub lock: bool,
+        /// `xchg` (0x86, 0x87, or 0x90+r other than `nop`/`pause`): implicitly locked with a
+        /// memory operand.
+        pub xchg: bool,
+        /// `mfence` (0F AE F0).
+        pub mfence: bool,
+        /// `lfence` or `sfence` (0F AE E8 / F8): not forbidden, but reported.
+        pub other_fence: bool,
+        /// A `call` (E8, or FF /2).
+        pub call: bool,
+        /// A `ret` (C3, C2).
+        pub ret: bool,
+    }
+
+    /// Classify the instruction starting at `b[0]`. Legacy prefixes may come in any order,
+    /// then an optional REX prefix, then the opcode (VEX/EVEX forms are never one of ours).
+    pub fn classify(b: &[u8]) -> Class {
+        let mut c = Class::default();
+        let mut i = 0;
+        while i < b.len()
+            && matches!(
+                b[i],
+                0xF0 | 0xF2 | 0xF3 | 0x2E | 0x36 | 0x3E | 0x26 | 0x64 | 0x65 | 0x66 | 0x67
+            )
+        {
+            c.lock |= b[i] == 0xF0;
+            i += 1;
+        }
+        let rex_b = if i < b.len() && (0x40..=0x4F).contains(&b[i]) {
+            i += 1;
+            b[i - 1] & 1 != 0
+        } else {
+            false
+        };
+        let op = |k: usize| b.get(i + k).copied().unwrap_or(0);
+        match op(0) {
+            0x86 | 0x87 => c.xchg = true,
+            0x91..=0x97 => c.xchg = true,
+            0x90 => c.xchg = rex_b, // 90 is nop (F3 90 pause); REX.B 90 is xchg r8, rax
+            0x0F if op(1) == 0xAE => match op(2) {
+                0xF0 => c.mfence = true,
+                0xE8 | 0xF8 => c.other_fence = true,
+                _ => {}
+            },
+            0xE8 => c.call = true,
+            0xFF => c.call = (op(1) >> 3) & 7 == 2,
+            0xC3 | 0xC2 => c.ret = true,
+            _ => {}
+        }
+        c
+    }
+}
+
+const CAP: usize = 4096;
+static TRACE: [AtomicUsize; CAP] = [const { AtomicUsize::new(0) }; CAP];
+static LEN: AtomicUsize = AtomicUsize::new(0);
+static TRACING: Mutex<()> = Mutex::new(());
+const TF: i64 = 0x100;
+
+/// SIGTRAP handler: record the address of the next instruction while TF is set. The kernel
+/// clears TF for the handler itself and restores the saved flags on return.
+extern "C" fn on_trap(_: libc::c_int, _: *mut libc::siginfo_t, ctx: *mut c_void) {
+    // SAFETY: with SA_SIGINFO the third argument is the interrupted context, a ucontext_t.
+    let uc = unsafe { &mut *ctx.cast::<libc::ucontext_t>() };
+    let g = &mut uc.uc_mcontext.gregs;
+    if g[libc::REG_EFL as usize] & TF == 0 {
+        return; // the trap after the popf that cleared TF: not part of the traced call
+    }
+    let i = LEN.fetch_add(1, Relaxed);
+    if i < CAP {
+        TRACE[i].store(g[libc::REG_RIP as usize] as usize, Relaxed);
+    } else {
+        g[libc::REG_EFL as usize] &= !TF; // runaway: stop tracing, the caller reports it
+    }
+}
+
+extern "C" fn trampoline(ctx: *mut c_void) {
+    // SAFETY: `trace` passes a pointer to a live `&mut dyn FnMut()` it owns for the call.
+    let f = unsafe { &mut *ctx.cast::<&mut dyn FnMut()>() };
+    f();
+}
+
+/// Run `f` once with the trap flag set; return the addresses of every instruction executed.
+fn trace(mut f: impl FnMut()) -> Vec<usize> {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // SAFETY: a zeroed sigaction is valid (empty mask, no flags) before we fill it in;
+        // the handler is async-signal-safe (atomic stores only).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_trap as extern "C" fn(_, _, _) as usize;
+            sa.sa_flags = libc::SA_SIGINFO;
+            assert_eq!(libc::sigaction(libc::SIGTRAP, &sa, std::ptr::null_mut()), 0);
+        }
+    });
+    let _one_at_a_time = TRACING.lock().unwrap_or_else(|e| e.into_inner());
+    f(); // warm-up: first-use initialisation (thread-locals, lazy statics) is not the hot path
+    LEN.store(0, Relaxed);
+    let mut dynf: &mut dyn FnMut() = &mut f;
+    let ctx: *mut c_void = (&mut dynf as *mut &mut dyn FnMut()).cast();
+    // SAFETY: pushes/pops only (no `nostack`, so the stack is usable and call-aligned); sets
+    // TF, calls `trampoline(ctx)` with the C ABI (all caller-saved registers clobbered), clears
+    // TF. `ctx` points to `dynf`, live across the call.
+    unsafe {
+        asm!(
+            "pushfq",
+            "or qword ptr [rsp], 0x100",
+            "popfq",
+            "call {t}",
+            "pushfq",
+            "and qword ptr [rsp], -257",
+            "popfq",
+            t = in(reg) trampoline as extern "C" fn(*mut c_void),
+            in("rdi") ctx,
+            clobber_abi("C"),
+        );
+    }
+    let n = LEN.load(Relaxed);
+    assert!(n <= CAP, "trace overflow: more than {CAP} instructions");
+    TRACE[..n].iter().map(|a| a.load(Relaxed)).collect()
+}
+
+/// What one hot-path call executed, from the function's entry to its return.
+#[derive(Debug)]
+struct Path {
+    instructions: usize,
+    lock: usize,
+    xchg: usize,
+    mfence: usize,
+    other_fence: usize,
+    calls: usize,
+}
+
+fn class_at(addr: usize) -> x86::Class {
+    // SAFETY: `addr` is the address of an instruction the CPU just executed, so at least the
+    // instruction's bytes are mapped and readable (text is r-x); 15 bytes is the maximum
+    // instruction length and we read no further than the instruction's own bytes plus what
+    // follows it in the same text mapping (functions are followed by padding or code).
+    let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, 15) };
+    x86::classify(bytes)
+}
+
+/// Cut the trace to the call of the function at `entry` (depth-tracked until its `ret`) and
+/// classify every instruction in it.
+fn path_of(trace: &[usize], entry: usize) -> Path {
+    let start = trace
+        .iter()
+        .position(|&a| a == entry)
+        .expect("the traced call never reached the hot-path function");
+    let mut p = Path {
+        instructions: 0,
+        lock: 0,
+        xchg: 0,
+        mfence: 0,
+        other_fence: 0,
+        calls: 0,
+    };
+    let mut depth = 0usize;
+    for &a in &trace[start..] {
+        let c = class_at(a);
+        p.instructions += 1;
+        p.lock += c.lock as usize;
+        p.xchg += c.xchg as usize;
+        p.mfence += c.mfence as usize;
+        p.other_fence += c.other_fence as usize;
+        if c.call {
+            depth += 1;
+            p.calls += 1;
+        }
+        if c.ret {
+            if depth == 0 {
+                return p;
+            }
+            depth -= 1;
+        }
+    }
+    panic!("the hot-path function did not return within the trace");
+}
+
+fn table<S: Strategy>(rcu: Option<Flavor>) -> SwapTable<S> {
+    let t = SwapTable::<S>::new(&TableConfig {
+        strategy: StrategyConfig { rcu },
+        checked: false,
+    })
+    .expect("strategy set-up");
+    t.swapon(0, 64).expect("swapon");
+    t
+}
+
+type HotFn<S> = fn(&SwapTable<S>, &mut <S as Strategy>::Reader, usize, usize) -> u8;
+
+/// Trace one successful lookup of `(0, 5)` through `hot`.
+fn run<S: Strategy>(hot: HotFn<S>, rcu: Option<Flavor>) -> Path {
+    let t = table::<S>(rcu);
+    let mut r = t.reader();
+    let mut got = 0u8;
+    let tr = trace(|| got = black_box(hot(black_box(&t), &mut r, 0, 5)));
+    assert_ne!(got, 0, "{}: the traced lookup failed", S::NAME);
+    path_of(&tr, hot as usize)
+}
+
+fn membarrier() -> Option<Flavor> {
+    match Rcu::with_flavor(Flavor::Membarrier) {
+        Ok(_) => Some(Flavor::Membarrier),
+        Err(e) => {
+            eprintln!(
+                "!!!!! SKIPPED: membarrier unavailable ({e}); the membarrier path cannot run here"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
+    let Some(mb) = membarrier() else { return };
+    let acquire = run::<PercpuAcquire>(codegen::swapref_hot_percpu_acquire, Some(mb));
+    let fence = run::<PercpuFence>(codegen::swapref_hot_percpu_fence, Some(mb));
+    for (name, p) in [("percpu-acquire", &acquire), ("percpu-fence", &fence)] {
+        assert_eq!((p.lock, p.xchg, p.mfence), (0, 0, 0), "{name}: {p:?}");
+        // No call either: the atomic-mode slow paths were not taken, so this is percpu mode.
+        assert_eq!(p.calls, 0, "{name} left the inline percpu path: {p:?}");
+        assert!(p.instructions > 10, "{name}: implausibly short trace {p:?}");
+    }
+}
+
+#[test]
+fn negative_control_atomic_hot_path_executes_lock() {
+    let p = run::<Atomic>(codegen::swapref_hot_atomic, None);
+    assert!(
+        p.lock >= 2,
+        "inc-not-zero CAS and the decrement are locked: {p:?}"
+    );
+}
+
+#[test]
+fn negative_control_fence_flavour_executes_a_full_fence() {
+    // Same function, same percpu mode; only the RCU domain's flavour differs. fence(SeqCst)
+    // is `lock or` (current LLVM) or `mfence`: either way the check must see it.
+    let p = run::<PercpuAcquire>(codegen::swapref_hot_percpu_acquire, Some(Flavor::Fence));
+    assert!(
+        p.lock + p.mfence >= 2,
+        "one full fence per RCU section entry: {p:?}"
+    );
+    assert_eq!(p.calls, 0, "{p:?}");
+}
+
+#[test]
+fn decoder_recognises_what_it_must() {
+    use x86::classify;
+    assert!(classify(&[0xF0, 0x48, 0x0F, 0xB1, 0x16]).lock); // lock cmpxchg [rsi], rdx
+    assert!(classify(&[0x66, 0xF0, 0x0F, 0xB1, 0x16]).lock); // prefix order varies
+    assert!(classify(&[0xF0, 0x83, 0x0C, 0x24, 0x00]).lock); // lock or dword [rsp], 0
+    assert!(classify(&[0x48, 0x87, 0x07]).xchg); // xchg [rdi], rax
+    assert!(classify(&[0x49, 0x90]).xchg); // xchg r8, rax
+    assert!(classify(&[0x0F, 0xAE, 0xF0]).mfence);
+    assert!(classify(&[0x0F, 0xAE, 0xE8]).other_fence); // lfence
+    assert!(classify(&[0xE8, 0, 0, 0, 0]).call);
+    assert!(classify(&[0xFF, 0x15, 0, 0, 0, 0]).call); // call [rip+x]
+    assert!(classify(&[0xC3]).ret);
+    // Plain instructions, including ones whose later bytes look like prefixes or opcodes.
+    for b in [
+        &[0x48, 0xFF, 0x44, 0xC2, 0x88][..], // inc qword [rdx+rax*8-0x78]
+        &[0x48, 0x8B, 0x47, 0xF0],           // mov rax, [rdi-0x10]
+        &[0x90],                             // nop
+        &[0xF3, 0x90],                       // pause
+        &[0xFF, 0xE0],                       // jmp rax (FF /4)
+        &[0x0F, 0xAE, 0x38],                 // clflush [rax]
+    ] {
+        let c = classify(b);
+        assert!(
+            !(c.lock || c.xchg || c.mfence || c.call || c.ret),
+            "{b:x?}: {c:?}"
+        );
+    }
+}
+
+/// Not an assertion about speed: the exact count of instructions one lookup + release
+/// executes, printed for `scripts/codegen.sh` (run with `--nocapture`). It still checks that
+/// every strategy's path was traced to its return.
+#[test]
+fn print_instruction_counts_per_strategy() {
+    let mb = membarrier();
+    let rows = [
+        (
+            "percpu-acquire",
+            run::<PercpuAcquire>(codegen::swapref_hot_percpu_acquire, mb),
+        ),
+        (
+            "percpu-fence",
+            run::<PercpuFence>(codegen::swapref_hot_percpu_fence, mb),
+        ),
+        (
+            "arc-swap",
+            run::<ArcSwapStrategy>(codegen::swapref_hot_arc_swap, None),
+        ),
+        ("hazard", run::<Hazard>(codegen::swapref_hot_hazard, None)),
+        (
+            "rcu-valid",
+            run::<RcuValid>(codegen::swapref_hot_rcu_valid, mb),
+        ),
+        ("atomic", run::<Atomic>(codegen::swapref_hot_atomic, None)),
+        (
+            "rwlock",
+            run::<RwLockStrategy>(codegen::swapref_hot_rwlock, None),
+        ),
+        (
+            "unprotected",
+            run::<Unprotected>(codegen::swapref_hot_unprotected, None),
+        ),
+    ];
+    let names: Vec<&str> = rows.iter().map(|(n, _)| *n).collect();
+    let registry: Vec<&str> = codegen::HOT_PATHS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, registry, "one row per registered strategy");
+    let flavour = mb.map_or("fence (membarrier unavailable)", |f| f.name());
+    println!(
+        "# x86-64 hot paths, executed instructions per lookup + release (RCU flavour: {flavour})"
+    );
+    println!("strategy\tinstructions\tlocked\txchg\tmfence\tcalls");
+    for (n, p) in &rows {
+        println!(
+            "{n}\t{}\t{}\t{}\t{}\t{}",
+            p.instructions, p.lock, p.xchg, p.mfence, p.calls
+        );
+        assert!(p.instructions > 0);
+    }
+}

@@ -1,0 +1,178 @@
+//! The shell scripts' argument handling and parsing, where it is cheap to check: syntax of
+//! every script, `sweep.sh --dry-run` building the `swapref run` command the driver expects,
+//! bad arguments refused with exit 2, and `check-machine.sh` reading a fake /sys and /proc.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
+}
+
+fn bash(args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let mut c = Command::new("bash");
+    c.args(args).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("bash runs")
+}
+
+#[test]
+fn every_script_parses() {
+    for e in std::fs::read_dir(script("")).unwrap() {
+        let p = e.unwrap().path();
+        let o = bash(&["-n", p.to_str().unwrap()], &[]);
+        assert!(o.status.success(), "{}: {o:?}", p.display());
+    }
+}
+
+#[test]
+fn sweep_dry_run_builds_the_driver_command_and_refuses_bad_arguments() {
+    let s = script("sweep.sh");
+    let s = s.to_str().unwrap();
+    let o = bash(
+        &[
+            s,
+            "--dry-run",
+            "--out",
+            "/nonexistent/sweep",
+            "--readers",
+            "1,2,4",
+            "--periods",
+            "1ms,10ms",
+            "--repeats",
+            "3",
+            "--label",
+            "box",
+            "--swapref",
+            "/bin/sr",
+            "--",
+            "--hold",
+            "10",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{o:?}");
+    let out = String::from_utf8_lossy(&o.stdout);
+    let run = out
+        .lines()
+        .find(|l| l.contains(" run "))
+        .expect("a run line");
+    for want in [
+        "--strategies all",
+        "--readers 1\\,2\\,4",
+        "--period 1ms\\,10ms",
+        "--duration 1s",
+        "--repeats 3",
+        "--label box",
+        "--out /nonexistent/sweep/results.json",
+        "--hold 10",
+    ] {
+        assert!(run.contains(want), "{want} in {run}");
+    }
+    assert!(
+        out.contains(
+            "/bin/sr report /nonexistent/sweep/results.json --out /nonexistent/sweep/report.md"
+        ),
+        "{out}"
+    );
+    assert!(
+        !Path::new("/nonexistent/sweep").exists(),
+        "dry run writes nothing"
+    );
+    for bad in [
+        &["--dry-run"][..],
+        &["--dry-run", "--out", "x", "--readers", "0,2"],
+        &["--dry-run", "--out", "x", "--repeats", "many"],
+        &["--dry-run", "--out", "x", "--bogus"],
+    ] {
+        let mut a = vec![s];
+        a.extend_from_slice(bad);
+        let o = bash(&a, &[]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).starts_with("sweep.sh: "),
+            "{bad:?}"
+        );
+    }
+}
+
+fn put(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+#[test]
+fn check_machine_reports_a_noisy_machine_and_a_quiet_one() {
+    let s = script("check-machine.sh");
+    let s = s.to_str().unwrap();
+    let noisy = tempfile::tempdir().unwrap();
+    let r = noisy.path();
+    put(
+        r,
+        "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor",
+        "powersave\n",
+    );
+    put(
+        r,
+        "sys/devices/system/cpu/cpu1/cpufreq/scaling_governor",
+        "powersave\n",
+    );
+    put(r, "sys/devices/system/cpu/intel_pstate/no_turbo", "0\n");
+    put(r, "sys/devices/system/cpu/smt/control", "on\n");
+    put(r, "proc/sys/kernel/perf_event_paranoid", "3\n");
+    put(
+        r,
+        "sys/kernel/mm/transparent_hugepage/enabled",
+        "[always] madvise never\n",
+    );
+    put(r, "proc/cpuinfo", "flags : fpu hypervisor\n");
+    let o = bash(&[s, "--strict"], &[("SWAPREF_SYSROOT", r)]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "--strict with warnings: {out}");
+    for want in [
+        "WARN  governor               powersave×2",
+        "WARN  turbo",
+        "INFO  smt",
+        "WARN  perf_event_paranoid    3",
+        "WARN  counters",
+        "WARN  thp",
+        "INFO  virtualisation",
+        "-- 5 warning(s)",
+    ] {
+        assert!(out.contains(want), "{want} in\n{out}");
+    }
+
+    let quiet = tempfile::tempdir().unwrap();
+    let r = quiet.path();
+    put(
+        r,
+        "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor",
+        "performance\n",
+    );
+    put(r, "sys/devices/system/cpu/intel_pstate/no_turbo", "1\n");
+    put(r, "sys/devices/system/cpu/smt/control", "off\n");
+    put(r, "proc/sys/kernel/perf_event_paranoid", "1\n");
+    put(r, "sys/bus/event_source/devices/cpu/type", "4\n");
+    put(r, "sys/devices/system/cpu/isolated", "2-7\n");
+    put(
+        r,
+        "sys/kernel/mm/transparent_hugepage/enabled",
+        "always [madvise] never\n",
+    );
+    let o = bash(&[s, "--strict"], &[("SWAPREF_SYSROOT", r)]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("-- 0 warning(s)"), "{out}");
+    assert!(
+        out.contains("OK    isolated_cpus          isolated: 2-7"),
+        "{out}"
+    );
+
+    let o = bash(&[s, "--yes"], &[]);
+    assert_eq!(o.status.code(), Some(2), "--yes without --fix: {o:?}");
+}
