@@ -1,9 +1,19 @@
+// The strategies are not built under `--cfg loom` (see src/lib.rs): an empty example there.
+#[cfg(loom)]
+fn main() {}
+
+#[cfg(not(loom))]
 use std::hint::black_box;
+#[cfg(not(loom))]
 use std::time::Instant;
+#[cfg(not(loom))]
 use swapref::strategy::{self, Strategy, Visitor};
+#[cfg(not(loom))]
 use swapref::swap::{SwapEntry, SwapTable, TableConfig};
 
+#[cfg(not(loom))]
 struct Q;
+#[cfg(not(loom))]
 impl Visitor for Q {
     type Output = f64;
     fn visit<S: Strategy>(self) -> f64 {
@@ -28,6 +38,7 @@ impl Visitor for Q {
         x
     }
 }
+#[cfg(not(loom))]
 fn main() {
     for _ in 0..2 {
         for i in strategy::ALL {
