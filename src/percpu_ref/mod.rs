@@ -87,7 +87,7 @@ use crate::rcu::{Rcu, RcuReader};
 use crate::sync::{
     Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
-    fence, lock, wait,
+    fence, load_own, lock, wait,
 };
 use std::fmt;
 
@@ -229,7 +229,8 @@ impl Drop for RefData {
 /// ```
 pub struct PercpuRef {
     /// `ATOMIC | DEAD` bits; the hot word (the kernel's `percpu_count_ptr` flag bits).
-    /// Written only under `data.switch`.
+    /// Written only under `data.switch`, so code holding that lock reads it with
+    /// [`load_own`](crate::sync::load_own).
     mode: AtomicUsize,
     /// Copy of `data.slot`, next to `mode` for the fast path.
     slot: usize,
@@ -322,10 +323,11 @@ impl PercpuRef {
         // SAFETY: (1) `slot` came from `Rcu::alloc_slot`, which only returns indices below
         // PERCPU_SLOTS, and `check_reader` asserts the reader is of the same domain.
         let c = unsafe { r.this_cpu_unchecked(self.slot) };
-        // Relaxed load + store, not fetch_add: only this thread writes its counter (the
-        // kernel's this_cpu_add is likewise not atomic against other CPUs). The sum reads it
-        // only after a grace period, which orders this store before the sum.
-        c.store(c.load(Relaxed).wrapping_add(nr), Relaxed);
+        // Load + Relaxed store, not fetch_add: only this thread writes its counter (the
+        // kernel's this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a
+        // Relaxed load outside loom) returns its latest value. The sum reads it only after a
+        // grace period, which orders this store before the sum.
+        c.store(load_own(c).wrapping_add(nr), Relaxed);
     }
 
     /// Take `nr` references the caller knows to be allowed (`percpu_ref_get_many`).
@@ -490,7 +492,7 @@ impl PercpuRef {
     /// (`percpu_ref_kill_and_confirm`). `confirm` runs on the callback thread; it must not block.
     pub fn kill_and_confirm(&self, confirm: impl FnOnce() + Send + 'static) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & DEAD != 0 {
             return Err(Misuse::KilledTwice);
         }
@@ -527,7 +529,7 @@ impl PercpuRef {
         let mut st = lock(&self.data.switch);
         st.force_atomic = false;
         let st = self.switch_mode(st, None);
-        if !st.allow_reinit && self.mode.load(Relaxed) & ATOMIC != 0 {
+        if !st.allow_reinit && load_own(&self.mode) & ATOMIC != 0 {
             return Err(Misuse::ReinitNotAllowed);
         }
         Ok(())
@@ -538,7 +540,7 @@ impl PercpuRef {
     /// readers that pass `tryget_live_acquire` or `tryget_live_fence`.
     pub fn resurrect(&self) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & DEAD == 0 {
             return Err(Misuse::ResurrectLive);
         }
@@ -572,7 +574,7 @@ impl PercpuRef {
         while st.in_progress {
             st = wait(&self.data.waitq, st);
         }
-        if st.force_atomic || self.mode.load(Relaxed) & DEAD != 0 {
+        if st.force_atomic || load_own(&self.mode) & DEAD != 0 {
             self.switch_to_atomic_locked(&mut st, confirm);
         } else {
             self.switch_to_percpu_locked(&mut st);
@@ -582,7 +584,7 @@ impl PercpuRef {
 
     /// `__percpu_ref_switch_to_atomic`.
     fn switch_to_atomic_locked(&self, st: &mut Switch, confirm: Option<ConfirmFn>) {
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & ATOMIC != 0 {
             if let Some(c) = confirm {
                 c();
@@ -603,7 +605,7 @@ impl PercpuRef {
 
     /// `__percpu_ref_switch_to_percpu`.
     fn switch_to_percpu_locked(&self, st: &mut Switch) {
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & ATOMIC == 0 || !st.allow_reinit {
             return;
         }
