@@ -440,6 +440,8 @@ pub struct RcuReader {
     record: Arc<CachePadded<Record>>,
     index: usize,
     nest: Cell<u32>,
+    // Unread under loom, whose read side has a single flavour (see `enter`).
+    #[cfg_attr(loom, allow(dead_code))]
     flavor: Flavor,
 }
 
@@ -552,7 +554,16 @@ impl RcuReader {
         // happen-before what the writer does after the grace period (needed by the Fence
         // flavour). Used by both flavours: on x86-64 it is the same plain `mov`, and leaving
         // the flavour test out of the unlock keeps one branch off every section.
+        #[cfg(not(loom))]
         self.record.ctr.store(0, Release);
+        // Under loom every write of ctr is an RMW, so that loom keeps them in one modification
+        // order chain with the scan's RMWs. With a plain store here loom lets the scan's
+        // `fetch_add(0)` keep reading its own previous write instead of this 0 (its RMWs, unlike
+        // its loads, ignore `yield_now`), and a kill never finishes: a livelock of the model,
+        // not of the code. Release only, as above: an Acquire here would hand the reader the
+        // writer's history at section exit, which the real flavours do not, and could hide bugs.
+        #[cfg(loom)]
+        self.record.ctr.swap(0, Release);
     }
 
     /// This thread's counter for percpu slot `slot` (`this_cpu_ptr`).
