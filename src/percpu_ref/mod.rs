@@ -651,13 +651,29 @@ impl RefData {
     #[cold]
     #[inline(never)]
     fn put_atomic(&self, nr: usize) {
+        // Relaxed: only a first guess for the CAS below, which does the ordering.
         let mut c = self.count.load(Relaxed);
         loop {
             // In atomic mode after the sum the count is exact; while a switch is in flight it
             // still carries the bias, so it cannot be below `nr` legitimately.
             if c < nr {
-                self.underflows.fetch_add(1, Relaxed);
-                return;
+                // The guess may be stale: nothing orders the load above after the increments
+                // this put balances (a `tryget` or a relaxed live check in percpu mode reads the
+                // mode `Relaxed`), and it may still read, say, the 0 from before `resurrect`.
+                // Refusing the put on that value would lose it, and the release would never
+                // come. Only an RMW is sure to read the latest value, so confirm with one
+                // (only on this path; the CAS below already is one). Relaxed: a read, it
+                // publishes nothing. Found by tests/loom.rs, tryget_then_put_across_a_kill_*.
+                match self.count.compare_exchange(c, c, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        self.underflows.fetch_add(1, Relaxed);
+                        return;
+                    }
+                    Err(now) => {
+                        c = now;
+                        continue;
+                    }
+                }
             }
             // AcqRel: Release orders this holder's accesses before the release callback;
             // Acquire (on the final put) makes every other holder's accesses visible to it.
