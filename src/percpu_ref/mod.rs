@@ -591,9 +591,14 @@ impl PercpuRef {
             }
             return;
         }
-        // Relaxed: readers switch to the atomic count once they see this; the grace period
-        // before the sum makes sure every one of them has.
-        self.mode.store(m | ATOMIC, Relaxed);
+        // Release: when the ref is live (`switch_to_atomic` rather than `kill`), a reader's live
+        // check may read this store instead of the one that made the ref live, and must still
+        // see what was written before that: pairs with tryget_live_acquire's Acquire and
+        // tryget_live_fence's fence. A Relaxed store would end the release sequence of
+        // resurrect's store (C++20 release sequences run through RMWs only). Found by
+        // tests/loom.rs, switch_to_atomic_after_resurrect_*. That readers switch to the atomic
+        // count is ensured by the grace period before the sum, not by this ordering.
+        self.mode.store(m | ATOMIC, Release);
         st.in_progress = true;
         st.confirm = confirm;
         // percpu_ref_get(): held until the switch is confirmed, so the count cannot reach zero
