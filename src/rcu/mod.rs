@@ -567,7 +567,7 @@ impl RcuReader {
     }
 
     /// This thread's counter for percpu slot `slot` (`this_cpu_ptr`).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn this_cpu(&self, slot: usize) -> &AtomicUsize {
         &self.record.area[slot]
     }
