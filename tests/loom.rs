@@ -14,22 +14,35 @@
 //! # What is modelled
 //!
 //! Everything in `percpu_ref` and `rcu` runs as written, on loom's atomics, mutexes, condvars
-//! and threads (via `src/sync.rs`), except three things, all under `cfg(loom)`:
+//! and threads (via `src/sync.rs`), except these things, all under `cfg(loom)`:
 //!
 //! - The grace period's barriers. Loom models `fence(SeqCst)` only in part, so the loom
-//!   flavour of the RCU has no fences: the reader's `ctr` store is an `AcqRel` swap, the
-//!   writer's scan reads `ctr` with an `AcqRel` `fetch_add(0)`, and `gp` is incremented
-//!   `AcqRel`. Two RMWs on one location are totally ordered and one reads from the other (or
-//!   from a later write), which gives the same "either the writer's scan sees the reader's
-//!   `ctr`, or the reader's section sees everything before the writer's scan" guarantee as
-//!   the store-buffering pair of `SeqCst` fences (Fence flavour) or `membarrier` (Membarrier
-//!   flavour). So these models check `percpu_ref`'s logic and orderings **given** a correct
-//!   grace period; they do not check the fence or membarrier argument of `rcu` itself. The
-//!   Fence flavour is exercised under Miri (`cargo +nightly miri test --lib`); the Membarrier
-//!   flavour rests on membarrier(2)'s documented semantics, which no Rust checker models.
+//!   flavour of the RCU has no fences: the reader's `ctr` writes are RMWs (`swap(snapshot,
+//!   AcqRel)` on entry, `swap(0, Release)` on exit), the writer's scan reads `ctr` with an
+//!   `AcqRel` `fetch_add(0)`, and `gp` is incremented `AcqRel`. Two RMWs on one location are
+//!   totally ordered and the later reads from the earlier, which gives the same "either the
+//!   writer's scan sees the reader's `ctr`, or the reader's section sees everything before the
+//!   writer's scan" guarantee as the store-buffering pair of `SeqCst` fences (Fence flavour) or
+//!   `membarrier` (Membarrier flavour). So these models check `percpu_ref`'s logic and orderings
+//!   **given** a correct grace period; they do not check the fence or membarrier argument of
+//!   `rcu` itself. The Fence flavour is exercised under Miri (`cargo +nightly miri test
+//!   --lib`); the Membarrier flavour rests on membarrier(2)'s documented semantics, which no
+//!   Rust checker models. (The exit is an RMW only so that loom cannot livelock the scan: with a
+//!   plain store, loom's RMWs may keep reading the scan's own earlier write forever.)
 //! - `Rcu::call` spawns a loom thread per batch that runs until the queue is empty (no idle
 //!   timeout), so each kill costs one thread; loom allows 5 threads including the main one.
 //! - `PERCPU_SLOTS` is 2.
+//! - `sync::load_own` (loads of an atomic only the caller writes) is loom's `unsync_load`,
+//!   which loom checks (a concurrent store is a causality violation). It is not there for the
+//!   check: loom 0.7.3's partial-order reduction keeps one "last access" per object, so a plain
+//!   load just before the caller's own store would hide the race between that store and other
+//!   threads' earlier loads (tokio-rs/loom#392, #166). Before `load_own`, no execution of the
+//!   swapon model let the reader see the ref live.
+//!
+//! That reduction can still skip interleavings elsewhere (an object loaded by two threads
+//! before a third stores it), which is one more reason every model counts, across executions,
+//! the events that make it meaningful and fails if one never happened; `--nocapture` prints the
+//! counts.
 //!
 //! What the models do not cover: more than three user threads, reader records handed over
 //! between threads (unregister/register), slot reuse by a second ref, `switch_to_percpu`

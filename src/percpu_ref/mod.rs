@@ -54,7 +54,10 @@
 //!   `Relaxed` and, on success, issues `fence(Acquire)` (`smp_rmb()`; `dmb ishld` on arm64).
 //!   Both pair with the `Release` stores that make the ref live in `resurrect` (the `DEAD` clear,
 //!   which stands in for the kernel's `spin_unlock()` after `setup_swap_info()`) and in
-//!   `switch_to_percpu` (the kernel's `smp_store_release`).
+//!   `switch_to_percpu` (the kernel's `smp_store_release`), and with the `ATOMIC` store of a
+//!   later switch to atomic mode of the live ref, which a reader may read instead (the kernel's
+//!   store there is plain; here it is `Release`, because a release sequence does not run
+//!   through a plain store).
 //! - The "0 → live" case of the thread: after the release, `resurrect` takes the ref from zero
 //!   back to live on the same object. A reader that saw the ref dead before and sees it live now
 //!   must also see whatever was written before `resurrect`; only the two ordered variants give
@@ -72,6 +75,28 @@
 //! before the zeroing. This port never writes another thread's counter: it remembers the sum at
 //! the last switch (`base`) and folds `sum - base` the next time. The arithmetic is the same
 //! (wrapping, as in the kernel); the only writer of a counter is its owning thread.
+//!
+//! # Proofs, and what they do not cover
+//!
+//! - `tests/loom.rs` model-checks this module over the loom flavour of [`crate::rcu`] (whose
+//!   grace period is built from RMWs instead of fences or membarrier: see that module): swapon
+//!   message passing through `resurrect` → `tryget_live_*` (the relaxed check is reported, the
+//!   acquire and fence checks pass), `kill` racing `tryget_live`/`get`/`put` on two threads
+//!   (one release, after the last put; no underflow; no `tryget_live` after the confirmation),
+//!   two kill/resurrect cycles with the "0 → live" case, `switch_to_atomic` on a live ref, and
+//!   `tryget` + `put` across a kill. Loom explores interleavings up to a preemption bound (2 or
+//!   3 per model), with at most three threads besides the callback worker; its partial-order
+//!   reduction is known to skip some interleavings, which is why every model also asserts that
+//!   the interesting ones (the reader got the ref, in cycle 2, after the confirmation, ...)
+//!   happened. Not modelled: more readers, record hand-over between threads, slot reuse,
+//!   `switch_to_percpu` on its own, the real barriers.
+//! - Under Miri (`Fence` flavour) the unit tests run with several seeds, and
+//!   `tests/miri_ordering.rs` shows the relaxed reader reading a stale field in every seed while
+//!   the acquire and fence readers never do.
+//! - Single-writer loads (`mode` under the switch lock, the owner's counter) go through
+//!   `crate::sync::load_own`: `load(Relaxed)` here, a checked `unsync_load` under
+//!   loom, so that loom's reduction does not hide the races between them and other threads'
+//!   loads.
 //!
 //! # Misuse
 //!

@@ -41,6 +41,24 @@
 //! read-modify-write operations on `ctr` instead of fences (loom does not model `SeqCst` fences
 //! fully); see `tests/loom.rs` for what that model does and does not cover.
 //!
+//! # Proofs, and what they do not cover
+//!
+//! - loom (`tests/loom.rs`) runs this module as written except the barriers: under `cfg(loom)`
+//!   the reader's `ctr` writes are RMWs (`swap(snapshot, AcqRel)` on entry, `swap(0, Release)`
+//!   on exit), `gp` is incremented `AcqRel`, and the scan reads `ctr` with `fetch_add(0,
+//!   AcqRel)`. Two RMWs on one location are totally ordered and the later reads from the
+//!   earlier, which gives the grace period's "the scan sees the section, or the section sees
+//!   everything before the scan" directly. So loom checks `percpu_ref` **given** a correct grace
+//!   period, the callback queue, the slot sum, record reuse within one execution; it does not
+//!   check the fence or membarrier argument above. `Rcu::call` spawns one loom thread per batch
+//!   (no idle timeout) and [`PERCPU_SLOTS`] is 2.
+//! - Miri runs the unit tests below with the `Fence` flavour (membarrier is not attempted under
+//!   Miri), several seeds: undefined behaviour, data races, and some weak-memory outcomes of the
+//!   fence argument. Miri's weak-memory emulation explores only a subset of the behaviours C++20
+//!   allows, so a pass is evidence, not proof.
+//! - The `Membarrier` flavour is exercised only natively (unit tests, torture), on x86-64, where
+//!   TSO hides most reorderings.
+//!
 //! # Deferred work
 //!
 //! [`Rcu::call`] is `call_rcu()`: callbacks are batched, one grace period is waited for per
