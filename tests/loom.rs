@@ -7,9 +7,11 @@
 //! ```
 //!
 //! Each model sets a default preemption bound (see [`builder`]); `LOOM_MAX_PREEMPTIONS=N`
-//! overrides it for every model (`LOOM_MAX_PREEMPTIONS=1` for a quick run, a larger bound for a
-//! deeper one; with `0` a reader may never run while the ref is live, and the "the reader saw
-//! the ref live" checks then fail on purpose: a pass would be empty).
+//! overrides it for every model: `3` for a deeper run (all models but `kill_races_*` passed at
+//! 3 in under 4 minutes on the 2-core dev VM; `kill_races_*` at 3 did not finish in 10), `1`
+//! for a quick one (about a second), in which the switch-to-atomic models fail their coverage check on purpose (no
+//! execution overlaps the reader with the switch, so a pass would be empty); with `0` a reader
+//! never runs while the ref is live and most models fail that way.
 //!
 //! # What is modelled
 //!
@@ -490,7 +492,10 @@ fn two_cycles_fence() {
 fn switch_to_atomic_keeps_setup_published(live: Live) {
     let tally = Tally::new(
         format!("switch-to-atomic/{live:?}"),
-        &["the reader got the ref", "the reader got it in atomic mode"],
+        &[
+            "the reader got the ref",
+            "the reader then read the count as folded by the switch",
+        ],
     );
     let t = tally.clone();
     builder(3).check(move || {
@@ -513,6 +518,7 @@ fn switch_to_atomic_keeps_setup_published(live: Live) {
             t.hit(0);
             // Relaxed: any ordering must come from the live check.
             let v = field.load(Relaxed);
+            // The reader overlapped the switch: the bias is gone only after its grace period.
             if users.atomic_count() < swapref::percpu_ref::PERCPU_COUNT_BIAS {
                 t.hit(1);
             }
