@@ -337,8 +337,14 @@ impl Rcu {
         let target = inner.gp.fetch_add(1, Relaxed) + 1;
         #[cfg(loom)]
         let target = inner.gp.fetch_add(1, crate::sync::Ordering::AcqRel) + 1;
-        let reg = lock(&inner.registry);
-        for rec in &reg.records {
+        // Scan a snapshot, not under the registry lock: a reader inside a section may take that
+        // lock (register, PercpuRef::new, a release callback that does either), and we would wait
+        // for it while it waits for us. A record created after the snapshot belongs to a thread
+        // that registered after our barrier (A) (the lock orders it), so its sections see the
+        // caller's removal and need no wait. Found by tests/loom.rs,
+        // registering_inside_a_section_does_not_deadlock_a_grace_period.
+        let records = lock(&inner.registry).records.clone();
+        for rec in &records {
             let mut backoff = Backoff::new();
             loop {
                 // Acquire: pairs with the Release ctr stores in RcuReader::{enter, exit}, so a
@@ -356,7 +362,6 @@ impl Rcu {
                 backoff.snooze();
             }
         }
-        drop(reg);
         // (B): orders every section seen ended before what the caller does next.
         self.heavy_barrier();
         inner.grace_periods.fetch_add(1, Relaxed);
