@@ -595,3 +595,46 @@ fn tryget_then_put_across_a_kill_is_never_lost() {
     });
     tally.require_all();
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. a grace period does not wait on a reader that is waiting for it
+// ---------------------------------------------------------------------------------------------
+
+/// A reader registers another reader (or creates a ref: both take the domain's registry lock)
+/// from inside a read-side section while another thread runs a grace period. The grace period
+/// must wait for the section, and the section must be able to finish: loom reports a
+/// deadlock otherwise.
+#[test]
+fn registering_inside_a_section_does_not_deadlock_a_grace_period() {
+    let tally = Tally::new(
+        "register-in-section",
+        &["the grace period began while the section was open"],
+    );
+    let t = tally.clone();
+    builder(3).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        let in_section = Arc::new(AtomicUsize::new(0));
+        let reader = {
+            let (rcu, in_section) = (rcu.clone(), in_section.clone());
+            thread::spawn(move || {
+                let r = rcu.register();
+                let section = r.read_lock();
+                // Relaxed: only counted, below.
+                in_section.store(1, Relaxed);
+                let other = rcu.register();
+                drop(other);
+                in_section.store(2, Relaxed);
+                drop(section);
+                Ok(())
+            })
+        };
+        // Relaxed: a tally of the interleaving, nothing is ordered by it.
+        if in_section.load(Relaxed) == 1 {
+            t.hit(0);
+        }
+        rcu.synchronize();
+        join(reader);
+    });
+    tally.require_all();
+}
