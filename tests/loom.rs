@@ -7,11 +7,11 @@
 //! ```
 //!
 //! Each model sets a default preemption bound (see [`builder`]); `LOOM_MAX_PREEMPTIONS=N`
-//! overrides it for every model: `3` for a deeper run (all models but `kill_races_*` passed at
-//! 3 in under 4 minutes on the 2-core dev VM; `kill_races_*` at 3 did not finish in 10), `1`
-//! for a quick one (about a second), in which the switch-to-atomic models fail their coverage check on purpose (no
-//! execution overlaps the reader with the switch, so a pass would be empty); with `0` a reader
-//! never runs while the ref is live and most models fail that way.
+//! overrides it for every model. `3` is a deeper run: all models but `kill_races_*` passed at
+//! 3 in under 4 minutes on the 2-core dev VM; `kill_races_*` at 3 did not finish in 10. `1` is
+//! a quick one (about a second), in which the switch-to-atomic models fail their coverage
+//! check on purpose (no execution overlaps the reader with the switch, so a pass would be
+//! empty); with `0` a reader never runs while the ref is live and most models fail that way.
 //!
 //! # What is modelled
 //!
@@ -113,7 +113,8 @@ impl Tally {
         for (name, n) in &self.events {
             assert!(
                 n.load(StdRelaxed) > 0,
-                "{}: '{name}' never happened in {runs} executions; the model proved nothing about it",
+                "{}: '{name}' never happened in {runs} executions; \
+                 the model proved nothing about it",
                 self.model
             );
         }
