@@ -31,8 +31,9 @@
 //!   --lib`); the Membarrier flavour rests on membarrier(2)'s documented semantics, which no
 //!   Rust checker models. (The exit is an RMW only so that loom cannot livelock the scan: with a
 //!   plain store, loom's RMWs may keep reading the scan's own earlier write forever.)
-//! - `Rcu::call` spawns a loom thread per batch that runs until the queue is empty (no idle
-//!   timeout), so each kill costs one thread; loom allows 5 threads including the main one.
+//! - `Rcu::call` spawns the callback worker as a loom thread when none is running, and the
+//!   worker exits as soon as the queue is empty (no idle timeout), so a kill can cost a thread;
+//!   loom allows 5 threads per execution, the main one included.
 //! - `PERCPU_SLOTS` is 2.
 //! - `sync::load_own` (loads of an atomic only the caller writes) is loom's `unsync_load`,
 //!   which loom checks (a concurrent store is a causality violation). It is not there for the
