@@ -3,6 +3,9 @@
 //! Each run lasts `SWAPREF_TORTURE_SECS` seconds (default 2; the whole file stays well under
 //! 30 s on 2 cores). For a soak: `SWAPREF_TORTURE_SECS=600 cargo test --release --test torture`.
 
+// Strategies are not built under `--cfg loom` (see src/lib.rs); the loom suite is tests/loom.rs.
+#![cfg(not(loom))]
+
 use std::time::Duration;
 use swapref::rcu::Flavor;
 use swapref::strategy::{self, Strategy, StrategyConfig, Visitor};

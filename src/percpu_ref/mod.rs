@@ -54,7 +54,10 @@
 //!   `Relaxed` and, on success, issues `fence(Acquire)` (`smp_rmb()`; `dmb ishld` on arm64).
 //!   Both pair with the `Release` stores that make the ref live in `resurrect` (the `DEAD` clear,
 //!   which stands in for the kernel's `spin_unlock()` after `setup_swap_info()`) and in
-//!   `switch_to_percpu` (the kernel's `smp_store_release`).
+//!   `switch_to_percpu` (the kernel's `smp_store_release`), and with the `ATOMIC` store of a
+//!   later switch to atomic mode of the live ref, which a reader may read instead (the kernel's
+//!   store there is plain; here it is `Release`, because a release sequence does not run
+//!   through a plain store).
 //! - The "0 → live" case of the thread: after the release, `resurrect` takes the ref from zero
 //!   back to live on the same object. A reader that saw the ref dead before and sees it live now
 //!   must also see whatever was written before `resurrect`; only the two ordered variants give
@@ -73,6 +76,28 @@
 //! the last switch (`base`) and folds `sum - base` the next time. The arithmetic is the same
 //! (wrapping, as in the kernel); the only writer of a counter is its owning thread.
 //!
+//! # Proofs, and what they do not cover
+//!
+//! - `tests/loom.rs` model-checks this module over the loom flavour of [`crate::rcu`] (whose
+//!   grace period is built from RMWs instead of fences or membarrier: see that module): swapon
+//!   message passing through `resurrect` → `tryget_live_*` (the relaxed check is reported, the
+//!   acquire and fence checks pass), `kill` racing `tryget_live`/`get`/`put` on two threads
+//!   (one release, after the last put; no underflow; no `tryget_live` after the confirmation),
+//!   two kill/resurrect cycles with the "0 → live" case, `switch_to_atomic` on a live ref, and
+//!   `tryget` + `put` across a kill. Loom explores interleavings up to a preemption bound (2 or
+//!   3 per model), with at most three threads besides the callback worker; its partial-order
+//!   reduction is known to skip some interleavings, which is why every model also asserts that
+//!   the interesting ones (the reader got the ref, in cycle 2, after the confirmation, ...)
+//!   happened. Not modelled: more readers, record hand-over between threads, slot reuse,
+//!   `switch_to_percpu` on its own, the real barriers.
+//! - Under Miri (`Fence` flavour) the unit tests run with several seeds, and
+//!   `tests/miri_ordering.rs` shows the relaxed reader reading a stale field in every seed while
+//!   the acquire and fence readers never do.
+//! - Single-writer loads (`mode` under the switch lock, the owner's counter) go through
+//!   `crate::sync::load_own`: `load(Relaxed)` here, a checked `unsync_load` under
+//!   loom, so that loom's reduction does not hide the races between them and other threads'
+//!   loads.
+//!
 //! # Misuse
 //!
 //! What the kernel `WARN`s about is refused with a [`Misuse`] error and leaves the count as it
@@ -87,7 +112,7 @@ use crate::rcu::{Rcu, RcuReader};
 use crate::sync::{
     Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
-    fence, lock, wait,
+    fence, load_own, lock, wait,
 };
 use std::fmt;
 
@@ -229,7 +254,8 @@ impl Drop for RefData {
 /// ```
 pub struct PercpuRef {
     /// `ATOMIC | DEAD` bits; the hot word (the kernel's `percpu_count_ptr` flag bits).
-    /// Written only under `data.switch`.
+    /// Written only under `data.switch`, so code holding that lock reads it with
+    /// [`load_own`](crate::sync::load_own).
     mode: AtomicUsize,
     /// Copy of `data.slot`, next to `mode` for the fast path.
     slot: usize,
@@ -322,10 +348,11 @@ impl PercpuRef {
         // SAFETY: (1) `slot` came from `Rcu::alloc_slot`, which only returns indices below
         // PERCPU_SLOTS, and `check_reader` asserts the reader is of the same domain.
         let c = unsafe { r.this_cpu_unchecked(self.slot) };
-        // Relaxed load + store, not fetch_add: only this thread writes its counter (the
-        // kernel's this_cpu_add is likewise not atomic against other CPUs). The sum reads it
-        // only after a grace period, which orders this store before the sum.
-        c.store(c.load(Relaxed).wrapping_add(nr), Relaxed);
+        // Load + Relaxed store, not fetch_add: only this thread writes its counter (the
+        // kernel's this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a
+        // Relaxed load outside loom) returns its latest value. The sum reads it only after a
+        // grace period, which orders this store before the sum.
+        c.store(load_own(c).wrapping_add(nr), Relaxed);
     }
 
     /// Take `nr` references the caller knows to be allowed (`percpu_ref_get_many`).
@@ -490,7 +517,7 @@ impl PercpuRef {
     /// (`percpu_ref_kill_and_confirm`). `confirm` runs on the callback thread; it must not block.
     pub fn kill_and_confirm(&self, confirm: impl FnOnce() + Send + 'static) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & DEAD != 0 {
             return Err(Misuse::KilledTwice);
         }
@@ -527,7 +554,7 @@ impl PercpuRef {
         let mut st = lock(&self.data.switch);
         st.force_atomic = false;
         let st = self.switch_mode(st, None);
-        if !st.allow_reinit && self.mode.load(Relaxed) & ATOMIC != 0 {
+        if !st.allow_reinit && load_own(&self.mode) & ATOMIC != 0 {
             return Err(Misuse::ReinitNotAllowed);
         }
         Ok(())
@@ -538,7 +565,7 @@ impl PercpuRef {
     /// readers that pass `tryget_live_acquire` or `tryget_live_fence`.
     pub fn resurrect(&self) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & DEAD == 0 {
             return Err(Misuse::ResurrectLive);
         }
@@ -572,7 +599,7 @@ impl PercpuRef {
         while st.in_progress {
             st = wait(&self.data.waitq, st);
         }
-        if st.force_atomic || self.mode.load(Relaxed) & DEAD != 0 {
+        if st.force_atomic || load_own(&self.mode) & DEAD != 0 {
             self.switch_to_atomic_locked(&mut st, confirm);
         } else {
             self.switch_to_percpu_locked(&mut st);
@@ -582,16 +609,21 @@ impl PercpuRef {
 
     /// `__percpu_ref_switch_to_atomic`.
     fn switch_to_atomic_locked(&self, st: &mut Switch, confirm: Option<ConfirmFn>) {
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & ATOMIC != 0 {
             if let Some(c) = confirm {
                 c();
             }
             return;
         }
-        // Relaxed: readers switch to the atomic count once they see this; the grace period
-        // before the sum makes sure every one of them has.
-        self.mode.store(m | ATOMIC, Relaxed);
+        // Release: when the ref is live (`switch_to_atomic` rather than `kill`), a reader's live
+        // check may read this store instead of the one that made the ref live, and must still
+        // see what was written before that: pairs with tryget_live_acquire's Acquire and
+        // tryget_live_fence's fence. A Relaxed store would end the release sequence of
+        // resurrect's store (C++20 release sequences run through RMWs only). Found by
+        // tests/loom.rs, switch_to_atomic_after_resurrect_*. That readers switch to the atomic
+        // count is ensured by the grace period before the sum, not by this ordering.
+        self.mode.store(m | ATOMIC, Release);
         st.in_progress = true;
         st.confirm = confirm;
         // percpu_ref_get(): held until the switch is confirmed, so the count cannot reach zero
@@ -603,7 +635,7 @@ impl PercpuRef {
 
     /// `__percpu_ref_switch_to_percpu`.
     fn switch_to_percpu_locked(&self, st: &mut Switch) {
-        let m = self.mode.load(Relaxed);
+        let m = load_own(&self.mode);
         if m & ATOMIC == 0 || !st.allow_reinit {
             return;
         }
@@ -649,13 +681,29 @@ impl RefData {
     #[cold]
     #[inline(never)]
     fn put_atomic(&self, nr: usize) {
+        // Relaxed: only a first guess for the CAS below, which does the ordering.
         let mut c = self.count.load(Relaxed);
         loop {
             // In atomic mode after the sum the count is exact; while a switch is in flight it
             // still carries the bias, so it cannot be below `nr` legitimately.
             if c < nr {
-                self.underflows.fetch_add(1, Relaxed);
-                return;
+                // The guess may be stale: nothing orders the load above after the increments
+                // this put balances (a `tryget` or a relaxed live check in percpu mode reads the
+                // mode `Relaxed`), and it may still read, say, the 0 from before `resurrect`.
+                // Refusing the put on that value would lose it, and the release would never
+                // come. Only an RMW is sure to read the latest value, so confirm with one
+                // (only on this path; the CAS below already is one). Relaxed: a read, it
+                // publishes nothing. Found by tests/loom.rs, tryget_then_put_across_a_kill_*.
+                match self.count.compare_exchange(c, c, Relaxed, Relaxed) {
+                    Ok(_) => {
+                        self.underflows.fetch_add(1, Relaxed);
+                        return;
+                    }
+                    Err(now) => {
+                        c = now;
+                        continue;
+                    }
+                }
             }
             // AcqRel: Release orders this holder's accesses before the release callback;
             // Acquire (on the final put) makes every other holder's accesses visible to it.

@@ -41,6 +41,24 @@
 //! read-modify-write operations on `ctr` instead of fences (loom does not model `SeqCst` fences
 //! fully); see `tests/loom.rs` for what that model does and does not cover.
 //!
+//! # Proofs, and what they do not cover
+//!
+//! - loom (`tests/loom.rs`) runs this module as written except the barriers: under `cfg(loom)`
+//!   the reader's `ctr` writes are RMWs (`swap(snapshot, AcqRel)` on entry, `swap(0, Release)`
+//!   on exit), `gp` is incremented `AcqRel`, and the scan reads `ctr` with `fetch_add(0,
+//!   AcqRel)`. Two RMWs on one location are totally ordered and the later reads from the
+//!   earlier, which gives the grace period's "the scan sees the section, or the section sees
+//!   everything before the scan" directly. So loom checks `percpu_ref` **given** a correct grace
+//!   period, the callback queue, the slot sum, record reuse within one execution; it does not
+//!   check the fence or membarrier argument above. `Rcu::call` spawns one loom thread per batch
+//!   (no idle timeout) and [`PERCPU_SLOTS`] is 2.
+//! - Miri runs the unit tests below with the `Fence` flavour (membarrier is not attempted under
+//!   Miri), several seeds: undefined behaviour, data races, and some weak-memory outcomes of the
+//!   fence argument. Miri's weak-memory emulation explores only a subset of the behaviours C++20
+//!   allows, so a pass is evidence, not proof.
+//! - The `Membarrier` flavour is exercised only natively (unit tests, torture), on x86-64, where
+//!   TSO hides most reorderings.
+//!
 //! # Deferred work
 //!
 //! [`Rcu::call`] is `call_rcu()`: callbacks are batched, one grace period is waited for per
@@ -319,8 +337,14 @@ impl Rcu {
         let target = inner.gp.fetch_add(1, Relaxed) + 1;
         #[cfg(loom)]
         let target = inner.gp.fetch_add(1, crate::sync::Ordering::AcqRel) + 1;
-        let reg = lock(&inner.registry);
-        for rec in &reg.records {
+        // Scan a snapshot, not under the registry lock: a reader inside a section may take that
+        // lock (register, PercpuRef::new, a release callback that does either), and we would wait
+        // for it while it waits for us. A record created after the snapshot belongs to a thread
+        // that registered after our barrier (A) (the lock orders it), so its sections see the
+        // caller's removal and need no wait. Found by tests/loom.rs,
+        // registering_inside_a_section_does_not_deadlock_a_grace_period.
+        let records = lock(&inner.registry).records.clone();
+        for rec in &records {
             let mut backoff = Backoff::new();
             loop {
                 // Acquire: pairs with the Release ctr stores in RcuReader::{enter, exit}, so a
@@ -338,7 +362,6 @@ impl Rcu {
                 backoff.snooze();
             }
         }
-        drop(reg);
         // (B): orders every section seen ended before what the caller does next.
         self.heavy_barrier();
         inner.grace_periods.fetch_add(1, Relaxed);
@@ -440,6 +463,8 @@ pub struct RcuReader {
     record: Arc<CachePadded<Record>>,
     index: usize,
     nest: Cell<u32>,
+    // Unread under loom, whose read side has a single flavour (see `enter`).
+    #[cfg_attr(loom, allow(dead_code))]
     flavor: Flavor,
 }
 
@@ -552,11 +577,20 @@ impl RcuReader {
         // happen-before what the writer does after the grace period (needed by the Fence
         // flavour). Used by both flavours: on x86-64 it is the same plain `mov`, and leaving
         // the flavour test out of the unlock keeps one branch off every section.
+        #[cfg(not(loom))]
         self.record.ctr.store(0, Release);
+        // Under loom every write of ctr is an RMW, so that loom keeps them in one modification
+        // order chain with the scan's RMWs. With a plain store here loom lets the scan's
+        // `fetch_add(0)` keep reading its own previous write instead of this 0 (its RMWs, unlike
+        // its loads, ignore `yield_now`), and a kill never finishes: a livelock of the model,
+        // not of the code. Release only, as above: an Acquire here would hand the reader the
+        // writer's history at section exit, which the real flavours do not, and could hide bugs.
+        #[cfg(loom)]
+        self.record.ctr.swap(0, Release);
     }
 
     /// This thread's counter for percpu slot `slot` (`this_cpu_ptr`).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn this_cpu(&self, slot: usize) -> &AtomicUsize {
         &self.record.area[slot]
     }

@@ -1,0 +1,642 @@
+//! Model checks of `percpu_ref` over the userspace RCU, with loom.
+//!
+//! Run (release: loom explores thousands of executions per model):
+//!
+//! ```sh
+//! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg loom" cargo test --release --test loom
+//! ```
+//!
+//! Each model sets a default preemption bound (see [`builder`]); `LOOM_MAX_PREEMPTIONS=N`
+//! overrides it for every model. `3` is a deeper run: all models but `kill_races_*` passed at
+//! 3 in under 4 minutes on the 2-core dev VM; `kill_races_*` at 3 did not finish in 10. `1` is
+//! a quick one (about a second), in which the switch-to-atomic models fail their coverage
+//! check on purpose (no execution overlaps the reader with the switch, so a pass would be
+//! empty); with `0` a reader never runs while the ref is live and most models fail that way.
+//!
+//! # What is modelled
+//!
+//! Everything in `percpu_ref` and `rcu` runs as written, on loom's atomics, mutexes, condvars
+//! and threads (via `src/sync.rs`), except these things, all under `cfg(loom)`:
+//!
+//! - The grace period's barriers. Loom models `fence(SeqCst)` only in part, so the loom
+//!   flavour of the RCU has no fences: the reader's `ctr` writes are RMWs (`swap(snapshot,
+//!   AcqRel)` on entry, `swap(0, Release)` on exit), the writer's scan reads `ctr` with an
+//!   `AcqRel` `fetch_add(0)`, and `gp` is incremented `AcqRel`. Two RMWs on one location are
+//!   totally ordered and the later reads from the earlier, which gives the same "either the
+//!   writer's scan sees the reader's `ctr`, or the reader's section sees everything before the
+//!   writer's scan" guarantee as the store-buffering pair of `SeqCst` fences (Fence flavour) or
+//!   `membarrier` (Membarrier flavour). So these models check `percpu_ref`'s logic and orderings
+//!   **given** a correct grace period; they do not check the fence or membarrier argument of
+//!   `rcu` itself. The Fence flavour is exercised under Miri (`cargo +nightly miri test
+//!   --lib`); the Membarrier flavour rests on membarrier(2)'s documented semantics, which no
+//!   Rust checker models. (The exit is an RMW only so that loom cannot livelock the scan: with a
+//!   plain store, loom's RMWs may keep reading the scan's own earlier write forever.)
+//! - `Rcu::call` spawns the callback worker as a loom thread when none is running, and the
+//!   worker exits as soon as the queue is empty (no idle timeout), so a kill can cost a thread;
+//!   loom allows 5 threads per execution, the main one included.
+//! - `PERCPU_SLOTS` is 2.
+//! - `sync::load_own` (loads of an atomic only the caller writes) is loom's `unsync_load`,
+//!   which loom checks (a concurrent store is a causality violation). It is not there for the
+//!   check: loom 0.7.3's partial-order reduction keeps one "last access" per object, so a plain
+//!   load just before the caller's own store would hide the race between that store and other
+//!   threads' earlier loads (tokio-rs/loom#392, #166). Before `load_own`, no execution of the
+//!   swapon model let the reader see the ref live.
+//!
+//! That reduction can still skip interleavings elsewhere (an object loaded by two threads
+//! before a third stores it), which is one more reason every model counts, across executions,
+//! the events that make it meaningful and fails if one never happened; `--nocapture` prints the
+//! counts.
+//!
+//! What the models do not cover: more than three user threads, reader records handed over
+//! between threads (unregister/register), slot reuse by a second ref, `switch_to_percpu`
+//! without a kill, and preemption depths beyond the bound each model names.
+//!
+//! Loom also checks, in every execution, that every `loom::sync::Arc` (the ref's shared data,
+//! the RCU domain, the callbacks' captures) is dropped by the end: nothing leaks.
+
+#![cfg(loom)]
+
+use loom::sync::atomic::{AtomicUsize, Ordering::*};
+use loom::sync::{Arc, Mutex};
+use loom::thread;
+use std::sync::atomic::{AtomicUsize as StdUsize, Ordering::Relaxed as StdRelaxed};
+use swapref::completion::Completion;
+use swapref::percpu_ref::{Init, PercpuRef};
+use swapref::rcu::{Rcu, RcuReader};
+
+/// A model builder with `preemptions` as the default bound; `LOOM_MAX_PREEMPTIONS` overrides it.
+fn builder(preemptions: usize) -> loom::model::Builder {
+    let mut b = loom::model::Builder::new();
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(preemptions);
+    }
+    // A kill runs a whole grace period (scan loops included) on the callback thread.
+    if std::env::var("LOOM_MAX_BRANCHES").is_err() {
+        b.max_branches = 100_000;
+    }
+    b
+}
+
+/// Tallies kept outside the model (std atomics outlive each execution): how many executions
+/// ran, and in how many each named event happened. [`Tally::require_all`] asserts that every
+/// event happened at least once, so that a passing model is not an empty one.
+struct Tally {
+    model: String,
+    runs: StdUsize,
+    events: Vec<(&'static str, StdUsize)>,
+}
+
+impl Tally {
+    fn new(model: impl Into<String>, events: &[&'static str]) -> std::sync::Arc<Tally> {
+        std::sync::Arc::new(Tally {
+            model: model.into(),
+            runs: StdUsize::new(0),
+            events: events.iter().map(|e| (*e, StdUsize::new(0))).collect(),
+        })
+    }
+
+    fn run(&self) {
+        self.runs.fetch_add(1, StdRelaxed);
+    }
+
+    fn hit(&self, event: usize) {
+        self.events[event].1.fetch_add(1, StdRelaxed);
+    }
+
+    /// Print the tallies (visible with `--nocapture`) and require every event.
+    fn require_all(&self) {
+        let runs = self.runs.load(StdRelaxed);
+        let mut line = format!("loom model {}: {runs} executions", self.model);
+        for (name, n) in &self.events {
+            line += &format!("; {name}: {}", n.load(StdRelaxed));
+        }
+        eprintln!("{line}");
+        for (name, n) in &self.events {
+            assert!(
+                n.load(StdRelaxed) > 0,
+                "{}: '{name}' never happened in {runs} executions; \
+                 the model proved nothing about it",
+                self.model
+            );
+        }
+    }
+}
+
+/// Join a model thread and fail with what it found. Threads other than the main one report
+/// violations by returning them instead of panicking: under loom a panicking thread leaves the
+/// others waiting (for a release, a completion), and loom then reports a deadlock instead of
+/// the violation.
+fn join(h: thread::JoinHandle<Result<(), String>>) {
+    match h.join() {
+        Ok(Ok(())) => {}
+        Ok(Err(why)) => panic!("{why}"),
+        Err(e) => std::panic::resume_unwind(e),
+    }
+}
+
+/// The three live checks of the thread.
+#[derive(Clone, Copy, Debug)]
+enum Live {
+    Relaxed,
+    Acquire,
+    Fence,
+}
+
+impl Live {
+    fn tryget(self, users: &PercpuRef, r: &RcuReader) -> bool {
+        match self {
+            Live::Relaxed => users.tryget_live_relaxed(r),
+            Live::Acquire => users.tryget_live_acquire(r),
+            Live::Fence => users.tryget_live_fence(r),
+        }
+    }
+}
+
+/// What a ref's release callback leaves behind: how many times it ran, what its checks found,
+/// and the completion it completes (swap's `swap_users_ref_free` completing `si->comp`).
+struct Released {
+    count: Arc<AtomicUsize>,
+    errors: Arc<Mutex<Vec<String>>>,
+    comp: Arc<Completion>,
+}
+
+impl Released {
+    /// Wait for the release (`wait_for_completion`), then fail on anything its checks found.
+    fn wait(&self) {
+        self.comp.wait();
+        let errors = self.errors.lock().unwrap();
+        assert!(errors.is_empty(), "release callback: {}", errors.join("; "));
+    }
+
+    fn count(&self) -> usize {
+        // Relaxed: read after `comp` was seen complete, whose mutex orders the increment.
+        self.count.load(Relaxed)
+    }
+}
+
+/// A ref whose release callback counts itself and runs `check(n)` with its own 1-based number
+/// `n`. What `check` reports is handed to the thread that waits (a panic in the callback would
+/// leave that thread waiting forever, reported by loom as a deadlock).
+fn new_ref(
+    rcu: &Rcu,
+    flags: Init,
+    check: impl Fn(usize) -> Result<(), String> + Send + Sync + 'static,
+) -> (Arc<PercpuRef>, Released) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let comp = Arc::new(Completion::new());
+    let (c, e, k) = (count.clone(), errors.clone(), comp.clone());
+    let users = PercpuRef::new(
+        rcu,
+        move || {
+            // Relaxed: an RMW, so two releases always see each other's increment.
+            let n = c.fetch_add(1, Relaxed) + 1;
+            if let Err(why) = check(n) {
+                e.lock().unwrap().push(why);
+            }
+            k.complete();
+        },
+        flags,
+    )
+    .expect("a fresh domain has free slots");
+    (
+        Arc::new(users),
+        Released {
+            count,
+            errors,
+            comp,
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. swapon-style message passing through resurrect → tryget_live
+// ---------------------------------------------------------------------------------------------
+
+/// swapon: the writer sets up a field of the device (a `Relaxed` store), then resurrects the
+/// `INIT_DEAD` ref; the reader takes the ref with `live` and, on success, reads the field.
+/// Property: a reader that got the ref reads the set-up value. Also asserts that some
+/// execution really got the ref, so a pass is not empty.
+fn swapon_publishes_setup(live: Live) {
+    let tally = Tally::new(format!("swapon/{live:?}"), &["the reader got the ref"]);
+    let t = tally.clone();
+    builder(3).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        let (users, _released) = new_ref(&rcu, Init::DEAD, |_| Ok(()));
+        let field = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let (users, field) = (users.clone(), field.clone());
+            thread::spawn(move || {
+                // Relaxed: the set-up is published by resurrect (what is under test).
+                field.store(1, Relaxed);
+                users.resurrect().unwrap();
+                Ok(())
+            })
+        };
+        let reader = rcu.register();
+        if live.tryget(&users, &reader) {
+            t.hit(0);
+            // Relaxed: any ordering must come from the live check.
+            let v = field.load(Relaxed);
+            users.put(&reader);
+            assert_eq!(
+                v, 1,
+                "stale field: {live:?} reader saw the ref live but not the set-up"
+            );
+        }
+        join(writer);
+        assert_eq!(users.underflows(), 0);
+    });
+    tally.require_all();
+}
+
+/// Negative control: the kernel's `percpu_ref_tryget_live` (a `READ_ONCE`, here `Relaxed`)
+/// does not order the reader's later reads, so loom finds an execution where the reader sees
+/// the ref live and the field not yet set up.
+#[test]
+#[should_panic(expected = "stale field")]
+fn swapon_relaxed_reader_sees_stale_field() {
+    swapon_publishes_setup(Live::Relaxed);
+}
+
+/// `tryget_live_acquire` (`percpu-acquire`): the reader always sees the set-up.
+#[test]
+fn swapon_acquire_reader_sees_setup() {
+    swapon_publishes_setup(Live::Acquire);
+}
+
+/// `tryget_live_fence` (`percpu-fence`, `smp_rmb()` after the check): the reader always sees
+/// the set-up.
+#[test]
+fn swapon_fence_reader_sees_setup() {
+    swapon_publishes_setup(Live::Fence);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. kill racing tryget_live / get / put
+// ---------------------------------------------------------------------------------------------
+
+/// A reader's reference, as the release callback should find it.
+const NONE: usize = 0;
+const HOLDING: usize = 1;
+const PUT: usize = 2;
+
+/// swapoff's `percpu_ref_kill` races two readers of a live ref in percpu mode: reader A does
+/// `tryget_live` + put (the kernel's relaxed check: what is checked here needs no ordering from
+/// the live check, so the weakest variant covers the other two); reader B was handed a
+/// reference and does get + put + put. Properties:
+///
+/// - the release runs exactly once (the main thread waits for it; a second run is reported
+///   by the callback), and only after the last put: the callback finds neither reader holding
+///   a reference, reading marks the readers wrote just before their puts, which only the
+///   put → release ordering can make visible;
+/// - the count never underflows (`underflows() == 0`) and ends at zero;
+/// - no `tryget_live` succeeds once the kill is confirmed: reader A reads the flag set by the
+///   confirm callback before trying, and must fail if it saw it.
+#[test]
+fn kill_races_tryget_live_get_and_put() {
+    const A_GOT: usize = 0;
+    const A_FAILED_BEFORE_CONFIRM_SEEN: usize = 1;
+    const A_SAW_CONFIRM: usize = 2;
+    let tally = Tally::new(
+        "kill-races",
+        &[
+            "reader A got the ref",
+            "reader A failed without having seen the confirmation",
+            "reader A saw the confirmation (and failed)",
+        ],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        let a_state = Arc::new(AtomicUsize::new(NONE));
+        let b_state = Arc::new(AtomicUsize::new(HOLDING));
+        let (users, released) = {
+            let (a_state, b_state) = (a_state.clone(), b_state.clone());
+            new_ref(&rcu, Init::LIVE, move |n| {
+                // Relaxed: only the put → release ordering under test can make these loads see
+                // the readers' marks; a release that is early or unordered may read HOLDING.
+                let (a, b) = (a_state.load(Relaxed), b_state.load(Relaxed));
+                if n != 1 {
+                    Err(format!("released {n} times"))
+                } else if a == HOLDING {
+                    Err("released before reader A's put".into())
+                } else if b != PUT {
+                    Err("released before reader B's last put".into())
+                } else {
+                    Ok(())
+                }
+            })
+        };
+        let confirmed = Arc::new(AtomicUsize::new(0));
+        // The main thread takes the reference it hands to reader B (percpu mode: its own slot).
+        let main_reader = rcu.register();
+        users.get(&main_reader);
+        let a = {
+            let (rcu, users, confirmed, a_state, t) = (
+                rcu.clone(),
+                users.clone(),
+                confirmed.clone(),
+                a_state.clone(),
+                t.clone(),
+            );
+            thread::spawn(move || {
+                let r = rcu.register();
+                // Acquire: pairs with the Release store in the confirm callback.
+                let saw_confirm = confirmed.load(Acquire) == 1;
+                if users.tryget_live_relaxed(&r) {
+                    t.hit(A_GOT);
+                    // Relaxed: published to the release callback by the put (under test).
+                    a_state.store(HOLDING, Relaxed);
+                    a_state.store(PUT, Relaxed);
+                    users.put(&r);
+                    if saw_confirm {
+                        return Err("tryget_live succeeded after the kill was confirmed".into());
+                    }
+                } else if saw_confirm {
+                    t.hit(A_SAW_CONFIRM);
+                } else {
+                    t.hit(A_FAILED_BEFORE_CONFIRM_SEEN);
+                }
+                Ok(())
+            })
+        };
+        let b = {
+            let (rcu, users, b_state) = (rcu.clone(), users.clone(), b_state.clone());
+            thread::spawn(move || {
+                let r = rcu.register();
+                users.get(&r);
+                users.put(&r);
+                // Relaxed: published to the release callback by the put (under test).
+                b_state.store(PUT, Relaxed);
+                users.put(&r);
+                Ok(())
+            })
+        };
+        let c = confirmed.clone();
+        users
+            .kill_and_confirm(move || {
+                // Release: pairs with reader A's Acquire load.
+                c.store(1, Release);
+            })
+            .unwrap();
+        released.wait();
+        join(a);
+        join(b);
+        assert_eq!(released.count(), 1);
+        assert_eq!(users.underflows(), 0, "the count went below zero");
+        assert!(users.is_zero());
+    });
+    tally.require_all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. resurrect after release, then a second kill cycle
+// ---------------------------------------------------------------------------------------------
+
+/// Two swapoff/swapon cycles on one ref, the swap case the thread is about: `INIT_DEAD`,
+/// resurrect, kill, wait for the release, tear the device down (field = 0), set it up again
+/// (field = 2), resurrect — "0 → live" on the same object — kill, wait for the release. A
+/// reader does `live` + read the field + put once, anywhere in that history. Properties:
+///
+/// - the release runs once per cycle, the second only after the resurrect (counts 1 then 2),
+///   the count never underflows and ends at zero, and the ref ends dead;
+/// - a reader that got the ref never reads the torn-down field: not before the first release
+///   (the put → release ordering) and not after the second resurrect (the live check's
+///   ordering: the relaxed check fails here, the negative control below).
+///
+/// Also asserts that executions had the reader get the ref in each cycle.
+fn two_cycles(live: Live) {
+    const GOT_FIRST: usize = 0;
+    const GOT_SECOND: usize = 1;
+    let tally = Tally::new(
+        format!("two-cycles/{live:?}"),
+        &[
+            "the reader got the ref in cycle 1",
+            "the reader got the ref in cycle 2",
+        ],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        // Set up before the first swapon (and before the reader exists).
+        let field = Arc::new(AtomicUsize::new(1));
+        let (users, released) = new_ref(&rcu, Init::DEAD, |_| Ok(()));
+        let reader = {
+            let (rcu, users, field, t) = (rcu.clone(), users.clone(), field.clone(), t.clone());
+            thread::spawn(move || {
+                let r = rcu.register();
+                if live.tryget(&users, &r) {
+                    // Relaxed: any ordering must come from the live check (or the put).
+                    let v = field.load(Relaxed);
+                    users.put(&r);
+                    if v == 0 {
+                        return Err(format!(
+                            "stale field: {live:?} reader got the ref but read the torn-down device"
+                        ));
+                    }
+                    t.hit(if v == 1 { GOT_FIRST } else { GOT_SECOND });
+                }
+                Ok(())
+            })
+        };
+        users.resurrect().unwrap();
+        users.kill().unwrap();
+        released.wait();
+        released.comp.reinit();
+        assert_eq!(released.count(), 1);
+        // swapoff's teardown, then swapon's set-up, on the same object. Relaxed: the put →
+        // release ordering protects the teardown, the live check's ordering the set-up.
+        field.store(0, Relaxed);
+        field.store(2, Relaxed);
+        users.resurrect().unwrap();
+        users.kill().unwrap();
+        released.wait();
+        join(reader);
+        assert_eq!(released.count(), 2);
+        assert_eq!(users.underflows(), 0, "the count went below zero");
+        assert!(users.is_zero());
+        assert!(users.is_dying());
+    });
+    tally.require_all();
+}
+
+/// Negative control: the relaxed live check lets the reader of the second cycle see the ref
+/// live and still read the device as torn down ("0 → live").
+#[test]
+#[should_panic(expected = "stale field")]
+fn two_cycles_relaxed_reader_sees_torn_down_field() {
+    two_cycles(Live::Relaxed);
+}
+
+/// Two cycles with `tryget_live_acquire`.
+#[test]
+fn two_cycles_acquire() {
+    two_cycles(Live::Acquire);
+}
+
+/// Two cycles with `tryget_live_fence`.
+#[test]
+fn two_cycles_fence() {
+    two_cycles(Live::Fence);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. a later switch to atomic mode keeps the set-up published
+// ---------------------------------------------------------------------------------------------
+
+/// swapon, then `percpu_ref_switch_to_atomic` on the live ref (not something swap does, but the
+/// API allows it). A reader that sees the ref live may read the mode word the switch wrote,
+/// not the one resurrect wrote; the set-up must still be visible to it.
+fn switch_to_atomic_keeps_setup_published(live: Live) {
+    let tally = Tally::new(
+        format!("switch-to-atomic/{live:?}"),
+        &[
+            "the reader got the ref",
+            "the reader then read the count as folded by the switch",
+        ],
+    );
+    let t = tally.clone();
+    builder(3).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        let (users, _released) = new_ref(&rcu, Init::DEAD, |_| Ok(()));
+        let field = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let (users, field) = (users.clone(), field.clone());
+            thread::spawn(move || {
+                // Relaxed: published by resurrect (under test).
+                field.store(1, Relaxed);
+                users.resurrect().unwrap();
+                users.switch_to_atomic(|| {});
+                Ok(())
+            })
+        };
+        let reader = rcu.register();
+        if live.tryget(&users, &reader) {
+            t.hit(0);
+            // Relaxed: any ordering must come from the live check.
+            let v = field.load(Relaxed);
+            // The reader overlapped the switch: the bias is gone only after its grace period.
+            if users.atomic_count() < swapref::percpu_ref::PERCPU_COUNT_BIAS {
+                t.hit(1);
+            }
+            users.put(&reader);
+            assert_eq!(v, 1, "stale field after switch_to_atomic ({live:?} reader)");
+        }
+        join(writer);
+    });
+    tally.require_all();
+}
+
+/// `switch_to_atomic` after resurrect, `tryget_live_acquire` reader.
+#[test]
+fn switch_to_atomic_after_resurrect_acquire() {
+    switch_to_atomic_keeps_setup_published(Live::Acquire);
+}
+
+/// `switch_to_atomic` after resurrect, `tryget_live_fence` reader.
+#[test]
+fn switch_to_atomic_after_resurrect_fence() {
+    switch_to_atomic_keeps_setup_published(Live::Fence);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. a put is never lost to a stale read of the count
+// ---------------------------------------------------------------------------------------------
+
+/// `percpu_ref_tryget` (not a live check: it reads the mode `Relaxed` and orders nothing)
+/// racing swapon and swapoff: resurrect, kill, wait for the release. A reader that got a
+/// reference must have its put counted, whatever mode each of its two operations saw, so that
+/// the release comes and swapoff's wait returns (loom reports a lost put as a deadlock of the
+/// waiting main thread), with no underflow reported.
+#[test]
+fn tryget_then_put_across_a_kill_is_never_lost() {
+    let tally = Tally::new(
+        "tryget-put-across-kill",
+        &[
+            "the reader got a reference",
+            "its put went to the atomic count",
+        ],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        let (users, released) = new_ref(&rcu, Init::DEAD, |n| {
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(format!("released {n} times"))
+            }
+        });
+        let reader = {
+            let (rcu, users, t) = (rcu.clone(), users.clone(), t.clone());
+            thread::spawn(move || {
+                let r = rcu.register();
+                if users.tryget(&r) {
+                    t.hit(0);
+                    if users.is_dying() {
+                        t.hit(1);
+                    }
+                    users.put(&r);
+                }
+                Ok(())
+            })
+        };
+        users.resurrect().unwrap();
+        users.kill().unwrap();
+        released.wait();
+        join(reader);
+        assert_eq!(released.count(), 1);
+        assert_eq!(users.underflows(), 0, "a put was refused as an underflow");
+        assert!(users.is_zero());
+    });
+    tally.require_all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. a grace period does not wait on a reader that is waiting for it
+// ---------------------------------------------------------------------------------------------
+
+/// A reader registers another reader (or creates a ref: both take the domain's registry lock)
+/// from inside a read-side section while another thread runs a grace period. The grace period
+/// must wait for the section, and the section must be able to finish: loom reports a
+/// deadlock otherwise.
+#[test]
+fn registering_inside_a_section_does_not_deadlock_a_grace_period() {
+    let tally = Tally::new(
+        "register-in-section",
+        &["the grace period began while the section was open"],
+    );
+    let t = tally.clone();
+    builder(3).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        let in_section = Arc::new(AtomicUsize::new(0));
+        let reader = {
+            let (rcu, in_section) = (rcu.clone(), in_section.clone());
+            thread::spawn(move || {
+                let r = rcu.register();
+                let section = r.read_lock();
+                // Relaxed: only counted, below.
+                in_section.store(1, Relaxed);
+                let other = rcu.register();
+                drop(other);
+                in_section.store(2, Relaxed);
+                drop(section);
+                Ok(())
+            })
+        };
+        // Relaxed: a tally of the interleaving, nothing is ordered by it.
+        if in_section.load(Relaxed) == 1 {
+            t.hit(0);
+        }
+        rcu.synchronize();
+        join(reader);
+    });
+    tally.require_all();
+}
