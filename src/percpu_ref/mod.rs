@@ -108,7 +108,7 @@
 //! is counted in [`PercpuRef::underflows`]; the release callback does not run on a negative
 //! count.
 
-use crate::rcu::{Rcu, RcuReader};
+use crate::rcu::{Rcu, RcuReader, Record};
 use crate::sync::{
     Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
@@ -344,10 +344,10 @@ impl PercpuRef {
 
     /// Add `nr` on the calling thread's counter (`this_cpu_add`). Caller is inside an RCU section.
     #[inline(always)]
-    fn this_cpu_add(&self, r: &RcuReader, nr: usize) {
+    fn this_cpu_add(&self, rec: &Record, nr: usize) {
         // SAFETY: (1) `slot` came from `Rcu::alloc_slot`, which only returns indices below
         // PERCPU_SLOTS, and `check_reader` asserts the reader is of the same domain.
-        let c = unsafe { r.this_cpu_unchecked(self.slot) };
+        let c = unsafe { rec.counter_unchecked(self.slot) };
         // Load + Relaxed store, not fetch_add: only this thread writes its counter (the
         // kernel's this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a
         // Relaxed load outside loom) returns its latest value. The sum reads it only after a
@@ -359,10 +359,10 @@ impl PercpuRef {
     #[inline]
     pub fn get_many(&self, r: &RcuReader, nr: usize) {
         self.check_reader(r);
-        r.section(|| {
+        r.section(|rec| {
             // Relaxed: the caller already holds a reference, so there is nothing to order after.
             if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(r, nr);
+                self.this_cpu_add(rec, nr);
             } else {
                 self.data.get_atomic(nr);
             }
@@ -380,10 +380,10 @@ impl PercpuRef {
     #[inline]
     pub fn tryget_many(&self, r: &RcuReader, nr: usize) -> bool {
         self.check_reader(r);
-        r.section(|| {
+        r.section(|rec| {
             // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
             if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(r, nr);
+                self.this_cpu_add(rec, nr);
                 true
             } else {
                 self.data.add_not_zero(nr)
@@ -400,7 +400,7 @@ impl PercpuRef {
     #[inline(always)]
     fn tryget_live_with(&self, r: &RcuReader, order: LiveOrder) -> bool {
         self.check_reader(r);
-        let ok = r.section(|| {
+        let ok = r.section(|rec| {
             let m = match order {
                 // Acquire: pairs with the Release stores that make the ref live (resurrect's
                 // DEAD clear, switch_to_percpu's ATOMIC clear), so the caller's later reads of
@@ -410,7 +410,7 @@ impl PercpuRef {
                 LiveOrder::Relaxed | LiveOrder::Fence => self.mode.load(Relaxed),
             };
             if m & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(r, 1);
+                self.this_cpu_add(rec, 1);
                 true
             } else if m & DEAD == 0 {
                 self.data.add_not_zero(1)
@@ -454,11 +454,11 @@ impl PercpuRef {
     #[inline]
     pub fn put_many(&self, r: &RcuReader, nr: usize) {
         self.check_reader(r);
-        r.section(|| {
+        r.section(|rec| {
             // Relaxed: a put orders the caller's accesses before the release by other means:
             // the grace period before the sum (percpu mode) or the AcqRel decrement (atomic).
             if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(r, nr.wrapping_neg());
+                self.this_cpu_add(rec, nr.wrapping_neg());
             } else {
                 self.data.put_atomic(nr);
             }

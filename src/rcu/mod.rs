@@ -156,6 +156,20 @@ impl Record {
     }
 }
 
+impl Record {
+    /// This thread's counter for percpu slot `slot`, without the bounds check, for the fast
+    /// path (`this_cpu_ptr`). Obtained inside [`RcuReader::section`].
+    ///
+    /// # Safety
+    ///
+    /// 1. `slot < PERCPU_SLOTS` (true of every index [`Rcu::alloc_slot`] returns).
+    #[inline(always)]
+    pub(crate) unsafe fn counter_unchecked(&self, slot: usize) -> &AtomicUsize {
+        // SAFETY: precondition 1.
+        unsafe { self.area.get_unchecked(slot) }
+    }
+}
+
 type Callback = Box<dyn FnOnce() + Send>;
 
 struct Registry {
@@ -512,14 +526,18 @@ impl RcuReader {
     /// open around us keeps covering it. Keeping the count out of the fast path keeps a
     /// store-to-load chain through it out of every get and put.
     #[inline(always)]
-    pub(crate) fn section<R>(&self, f: impl FnOnce() -> R) -> R {
+    ///
+    /// `f` gets this thread's record, already loaded: the compiler barriers of the section would
+    /// otherwise force a reload of `self.record` after each of them.
+    pub(crate) fn section<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
+        let rec: &Record = &self.record;
         let outer = self.nest.get() != 0;
         if !outer {
-            self.enter();
+            self.enter_with(rec);
         }
-        let r = f();
+        let r = f(rec);
         if !outer {
-            self.exit();
+            Self::exit_with(rec);
         }
         r
     }
@@ -536,7 +554,12 @@ impl RcuReader {
 
     #[inline(always)]
     fn enter(&self) {
-        let ctr = &self.record.ctr;
+        self.enter_with(&self.record)
+    }
+
+    #[inline(always)]
+    fn enter_with(&self, rec: &Record) {
+        let ctr = &rec.ctr;
         #[cfg(loom)]
         {
             // Acquire + AcqRel swap: see Rcu::synchronize; the RMW pair stands in for the fences.
@@ -571,6 +594,11 @@ impl RcuReader {
 
     #[inline(always)]
     fn exit(&self) {
+        Self::exit_with(&self.record)
+    }
+
+    #[inline(always)]
+    fn exit_with(rec: &Record) {
         // Light barrier: the writer's membarrier at (B) of synchronize completes it.
         std::sync::atomic::compiler_fence(SeqCst);
         // Release: pairs with the Acquire scan in synchronize, so our section's accesses
@@ -578,7 +606,7 @@ impl RcuReader {
         // flavour). Used by both flavours: on x86-64 it is the same plain `mov`, and leaving
         // the flavour test out of the unlock keeps one branch off every section.
         #[cfg(not(loom))]
-        self.record.ctr.store(0, Release);
+        rec.ctr.store(0, Release);
         // Under loom every write of ctr is an RMW, so that loom keeps them in one modification
         // order chain with the scan's RMWs. With a plain store here loom lets the scan's
         // `fetch_add(0)` keep reading its own previous write instead of this 0 (its RMWs, unlike
@@ -586,24 +614,13 @@ impl RcuReader {
         // not of the code. Release only, as above: an Acquire here would hand the reader the
         // writer's history at section exit, which the real flavours do not, and could hide bugs.
         #[cfg(loom)]
-        self.record.ctr.swap(0, Release);
+        rec.ctr.swap(0, Release);
     }
 
     /// This thread's counter for percpu slot `slot` (`this_cpu_ptr`).
     #[cfg(all(test, not(loom)))]
     pub(crate) fn this_cpu(&self, slot: usize) -> &AtomicUsize {
         &self.record.area[slot]
-    }
-
-    /// [`this_cpu`](Self::this_cpu) without the bounds check, for the fast path.
-    ///
-    /// # Safety
-    ///
-    /// 1. `slot < PERCPU_SLOTS` (true of every index [`Rcu::alloc_slot`] returns).
-    #[inline(always)]
-    pub(crate) unsafe fn this_cpu_unchecked(&self, slot: usize) -> &AtomicUsize {
-        // SAFETY: precondition 1.
-        unsafe { self.record.area.get_unchecked(slot) }
     }
 }
 
