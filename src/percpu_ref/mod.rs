@@ -283,7 +283,10 @@ enum LiveOrder {
 
 impl PercpuRef {
     /// Create a ref in `rcu`'s domain (`percpu_ref_init`). `release` runs once when the count
-    /// drops to zero after a kill, possibly on the domain's callback thread; it must not block.
+    /// drops to zero after a kill, possibly on the domain's callback thread; it must not block,
+    /// and in particular must not wait for a grace period of this domain (`synchronize`,
+    /// `barrier`): it may run inside the caller's read-side section, as in the kernel, or on
+    /// the thread that runs the grace periods.
     pub fn new(
         rcu: &Rcu,
         release: impl Fn() + Send + Sync + 'static,
@@ -454,15 +457,21 @@ impl PercpuRef {
     #[inline]
     pub fn put_many(&self, r: &RcuReader, nr: usize) {
         self.check_reader(r);
-        r.section(|rec| {
+        let last = r.section(|rec| {
             // Relaxed: a put orders the caller's accesses before the release by other means:
             // the grace period before the sum (percpu mode) or the AcqRel decrement (atomic).
             if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
                 self.this_cpu_add(rec, nr.wrapping_neg());
+                false
             } else {
-                self.data.put_atomic(nr);
+                self.data.put_atomic(nr)
             }
-        })
+        });
+        // Outside our section: the release callback may take locks our section must not hold
+        // (it still runs inside a section the caller holds, as in the kernel).
+        if last {
+            self.data.release();
+        }
     }
 
     /// Drop a reference (`percpu_ref_put`).
@@ -483,9 +492,10 @@ impl PercpuRef {
             return false;
         }
         let _st = lock(&self.data.switch);
-        // Acquire: pairs with the AcqRel decrements, so a caller that sees zero sees what the
-        // last holders did.
-        self.data.count.load(Acquire) == 0
+        // An RMW, not a load: a load could return a stale nonzero count after the last put
+        // (and make `reinit` refuse wrongly). Acquire: pairs with the AcqRel decrements, so a
+        // caller that sees zero sees what the last holders did.
+        self.data.count.fetch_add(0, Acquire) == 0
     }
 
     /// The shared count as it stands (biased by [`PERCPU_COUNT_BIAS`] in percpu mode). For
@@ -514,7 +524,8 @@ impl PercpuRef {
     }
 
     /// [`kill`](Self::kill), calling `confirm` once every thread sees the ref dead
-    /// (`percpu_ref_kill_and_confirm`). `confirm` runs on the callback thread; it must not block.
+    /// (`percpu_ref_kill_and_confirm`). `confirm` runs on the callback thread; it must not block
+    /// (nor wait for a grace period: it runs on the thread that performs them).
     pub fn kill_and_confirm(&self, confirm: impl FnOnce() + Send + 'static) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
         let m = load_own(&self.mode);
@@ -527,7 +538,7 @@ impl PercpuRef {
         let st = self.switch_mode(st, Some(Box::new(confirm)));
         drop(st);
         // The initial reference. The ref is in atomic mode now (switch_mode set ATOMIC).
-        self.data.put_atomic(1);
+        self.data.put_atomic_and_release(1);
         Ok(())
     }
 
@@ -665,7 +676,16 @@ impl RefData {
         let mut c = self.count.load(Relaxed);
         loop {
             if c == 0 {
-                return false;
+                // As in put_atomic: the load may be stale (nothing orders it after the get that
+                // made the count nonzero); only an RMW is sure to read the latest value, so a
+                // "zero" is confirmed with one before we fail. Slow path only.
+                match self.count.compare_exchange(0, 0, Relaxed, Relaxed) {
+                    Ok(_) => return false,
+                    Err(now) => {
+                        c = now;
+                        continue;
+                    }
+                }
             }
             match self
                 .count
@@ -677,10 +697,12 @@ impl RefData {
         }
     }
 
-    /// `atomic_long_sub_and_test` + `release`, refusing to go below zero.
+    /// `atomic_long_sub_and_test`, refusing to go below zero. Returns whether this put took
+    /// the count to zero: the caller then runs `release`, outside any RCU section of its own.
     #[cold]
     #[inline(never)]
-    fn put_atomic(&self, nr: usize) {
+    #[must_use = "run the release callback when the count reached zero"]
+    fn put_atomic(&self, nr: usize) -> bool {
         // Relaxed: only a first guess for the CAS below, which does the ordering.
         let mut c = self.count.load(Relaxed);
         loop {
@@ -697,7 +719,7 @@ impl RefData {
                 match self.count.compare_exchange(c, c, Relaxed, Relaxed) {
                     Ok(_) => {
                         self.underflows.fetch_add(1, Relaxed);
-                        return;
+                        return false;
                     }
                     Err(now) => {
                         c = now;
@@ -712,9 +734,21 @@ impl RefData {
                 Err(now) => c = now,
             }
         }
-        if c == nr {
-            (self.release)();
+        c == nr
+    }
+
+    /// `put_atomic`, then the release callback if it was the last reference.
+    fn put_atomic_and_release(&self, nr: usize) {
+        if self.put_atomic(nr) {
+            self.release();
         }
+    }
+
+    /// The release callback, out of line so the put fast path stays small.
+    #[cold]
+    #[inline(never)]
+    fn release(&self) {
+        (self.release)();
     }
 
     /// `percpu_ref_switch_to_atomic_rcu` + `percpu_ref_call_confirm_rcu`: runs after the grace
@@ -750,7 +784,7 @@ impl RefData {
             self.waitq.notify_all();
         }
         // Drop the reference taken by __percpu_ref_switch_to_atomic.
-        self.put_atomic(1);
+        self.put_atomic_and_release(1);
     }
 }
 

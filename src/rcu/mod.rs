@@ -522,13 +522,14 @@ impl RcuReader {
 
     /// Run `f` inside a read-side section, for this crate's own short sections (percpu_ref's
     /// fast paths). Unlike [`read_lock`](Self::read_lock) it never writes the nesting count:
-    /// `f` calls no user code, so it cannot nest a section of its own, and a section already
-    /// open around us keeps covering it. Keeping the count out of the fast path keeps a
-    /// store-to-load chain through it out of every get and put.
-    #[inline(always)]
+    /// `f` must call no user code (percpu_ref runs its release callback after the section), so
+    /// it cannot open a section of its own, and a section already open around us keeps covering
+    /// it. Keeping the count out of the fast path keeps a store-to-load chain through it out of
+    /// every get and put.
     ///
     /// `f` gets this thread's record, already loaded: the compiler barriers of the section would
     /// otherwise force a reload of `self.record` after each of them.
+    #[inline(always)]
     pub(crate) fn section<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
         let rec: &Record = &self.record;
         let outer = self.nest.get() != 0;
