@@ -215,7 +215,7 @@ impl<S: Strategy> SwapTable<S> {
 
     /// `get_swap_device()`: a reference to the device `entry` names, or `None` if its type is
     /// out of range, the device is off, or the offset is beyond `max`. Drop the guard to put it.
-    #[inline]
+    #[inline(always)]
     pub fn get_swap_device<'r>(
         &'r self,
         reader: &'r mut S::Reader,

@@ -359,7 +359,7 @@ impl PercpuRef {
     }
 
     /// Take `nr` references the caller knows to be allowed (`percpu_ref_get_many`).
-    #[inline]
+    #[inline(always)]
     pub fn get_many(&self, r: &RcuReader, nr: usize) {
         self.check_reader(r);
         r.section(|rec| {
@@ -373,7 +373,7 @@ impl PercpuRef {
     }
 
     /// Take a reference (`percpu_ref_get`).
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, r: &RcuReader) {
         self.get_many(r, 1)
     }
@@ -434,48 +434,45 @@ impl PercpuRef {
     /// The live check is a `Relaxed` load: **it does not order the caller's later reads**. This
     /// is the variant the thread found insufficient when the ref doubles as an "initialised"
     /// flag; it exists so the proofs can show that, and no strategy uses it.
-    #[inline]
+    #[inline(always)]
     pub fn tryget_live_relaxed(&self, r: &RcuReader) -> bool {
         self.tryget_live_with(r, LiveOrder::Relaxed)
     }
 
     /// `tryget_live` as an ACQUIRE operation (Huang Ying's RFC): the mode word is loaded with
     /// `Acquire`. Used by the `percpu-acquire` strategy.
-    #[inline]
+    #[inline(always)]
     pub fn tryget_live_acquire(&self, r: &RcuReader) -> bool {
         self.tryget_live_with(r, LiveOrder::Acquire)
     }
 
     /// `tryget_live` followed, on success, by `fence(Acquire)` — `smp_rmb()` as in
     /// `get_swap_device_info()` since v5.14. Used by the `percpu-fence` strategy.
-    #[inline]
+    #[inline(always)]
     pub fn tryget_live_fence(&self, r: &RcuReader) -> bool {
         self.tryget_live_with(r, LiveOrder::Fence)
     }
 
     /// Drop `nr` references (`percpu_ref_put_many`); the last one after a kill runs `release`.
-    #[inline]
+    #[inline(always)]
     pub fn put_many(&self, r: &RcuReader, nr: usize) {
         self.check_reader(r);
-        let last = r.section(|rec| {
+        r.section(|rec| {
             // Relaxed: a put orders the caller's accesses before the release by other means:
             // the grace period before the sum (percpu mode) or the AcqRel decrement (atomic).
             if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
                 self.this_cpu_add(rec, nr.wrapping_neg());
-                false
             } else {
-                self.data.put_atomic(nr)
+                // Out of line, release included: the fast path stays small enough that the
+                // guard's drop glue inlines. The release callback thus runs inside this
+                // section, as in the kernel (percpu_ref_put_many holds rcu_read_lock).
+                self.data.put_atomic_and_release(nr);
             }
-        });
-        // Outside our section: the release callback may take locks our section must not hold
-        // (it still runs inside a section the caller holds, as in the kernel).
-        if last {
-            self.data.release();
-        }
+        })
     }
 
     /// Drop a reference (`percpu_ref_put`).
-    #[inline]
+    #[inline(always)]
     pub fn put(&self, r: &RcuReader) {
         self.put_many(r, 1)
     }
@@ -738,6 +735,8 @@ impl RefData {
     }
 
     /// `put_atomic`, then the release callback if it was the last reference.
+    #[cold]
+    #[inline(never)]
     fn put_atomic_and_release(&self, nr: usize) {
         if self.put_atomic(nr) {
             self.release();

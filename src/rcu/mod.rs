@@ -522,9 +522,10 @@ impl RcuReader {
 
     /// Run `f` inside a read-side section, for this crate's own short sections (percpu_ref's
     /// fast paths). Unlike [`read_lock`](Self::read_lock) it never writes the nesting count:
-    /// `f` must call no user code (percpu_ref runs its release callback after the section), so
-    /// it cannot open a section of its own, and a section already open around us keeps covering
-    /// it. Keeping the count out of the fast path keeps a store-to-load chain through it out of
+    /// `f` must not open a section through this reader's `read_lock` (the count would not
+    /// show ours), and a section already open around us keeps covering it. percpu_ref's
+    /// release callback runs inside, as in the kernel; that is why it must not wait for a
+    /// grace period. Keeping the count out of the fast path keeps a store-to-load chain through it out of
     /// every get and put.
     ///
     /// `f` gets this thread's record, already loaded: the compiler barriers of the section would

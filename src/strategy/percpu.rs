@@ -57,7 +57,7 @@ impl Deref for PercpuGuard<'_> {
 }
 
 impl Drop for PercpuGuard<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         self.users.put(self.reader);
     }
@@ -97,7 +97,7 @@ impl<L: LiveCheck> Strategy for Percpu<L> {
         self.rcu.register()
     }
 
-    #[inline]
+    #[inline(always)]
     fn get<'r>(&'r self, reader: &'r mut RcuReader, ty: usize) -> Option<PercpuGuard<'r>> {
         let si = &self.info[ty];
         if !L::tryget_live(&si.users, reader) {
