@@ -82,7 +82,7 @@ pub struct View<'a> {
     /// Periods with at least one successful point, in the order the config lists them.
     pub periods: Vec<Option<u64>>,
     /// The period used for the plots and tables against readers: the one with the most points
-    /// (the first such in config order).
+    /// (the longest such) among periods with a swapper; `never` only when no point churned.
     pub main_period: Option<u64>,
     /// Points that failed.
     pub failed: Vec<&'a Point>,
@@ -157,11 +157,22 @@ impl<'a> View<'a> {
             }
         }
         let count = |per: Option<u64>| ok.iter().filter(|p| p.period_ns == per).count();
-        let main_period = periods
+        // A run with churn is about churn: prefer the most measured period with a swapper, and
+        // fall back to `never` only when nothing churned (`unprotected` alone always adds
+        // `never` points, which must not outvote the periods of the sweep).
+        let churned: Vec<Option<u64>> = periods.iter().copied().filter(Option::is_some).collect();
+        let candidates = if churned.is_empty() {
+            &periods
+        } else {
+            &churned
+        };
+        let main_period = candidates
             .iter()
             .copied()
+            // Ties go to the longest period: the steadiest state, closest to a machine where
+            // swapoff is rare, and the one where failed (cheap) lookups inflate throughput least.
             .fold(None::<(Option<u64>, usize)>, |best, per| match best {
-                Some((_, n)) if n >= count(per) => best,
+                Some((b, n)) if n > count(per) || (n == count(per) && b >= per) => best,
                 _ => Some((per, count(per))),
             })
             .map(|(per, _)| per)

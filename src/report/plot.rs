@@ -761,7 +761,8 @@ fn swapoff_latency<DB: DrawingBackend>(
     let pts = latency_points(v);
     let readers: Vec<usize> = pts.iter().map(|t| t.2).collect();
     let at = if readers.iter().all(|r| *r == readers[0]) {
-        format!("{} readers", readers[0])
+        let n = readers[0];
+        format!("{n} reader{}", if n == 1 { "" } else { "s" })
     } else {
         "most readers measured per strategy".into()
     };

@@ -73,6 +73,30 @@ fn the_main_period_is_the_most_measured_and_unprotected_falls_back_to_never() {
     assert!(v.at("atomic", 3).is_none());
 }
 
+/// In a sweep where every period has as many points, `never` (which `unprotected` adds to) must
+/// not win, and the tie goes to the longest swap period.
+#[test]
+fn in_a_period_sweep_the_main_period_is_the_longest_churning_one() {
+    let mut pts = Vec::new();
+    for per in [Some(100_000), Some(10_000_000), None] {
+        for s in ["atomic", "rwlock"] {
+            let mut q = p(s, 1, &[5.0]);
+            q.period_ns = per;
+            pts.push(q);
+        }
+    }
+    let mut u = p("unprotected", 1, &[1.0]);
+    u.period_ns = None;
+    pts.push(u);
+    let r = results(pts);
+    assert_eq!(view_of(&r).main_period, Some(10_000_000));
+    // Without churn at all, `never` is the only choice.
+    let mut q = p("atomic", 1, &[5.0]);
+    q.period_ns = None;
+    let r = results(vec![q]);
+    assert_eq!(view_of(&r).main_period, None);
+}
+
 /// Findings carry the numbers of the data: change the data, the text changes with it.
 #[test]
 fn findings_are_computed_from_the_data() {
@@ -146,7 +170,18 @@ fn swapoff_latency_and_period_sweep_findings() {
     let f = finding_lines(&view_of(&r)).join("\n");
     assert!(f.contains("fastest median `atomic` p50 3us"), "{f}");
     assert!(f.contains("`percpu-acquire` p50 20us (6.67×)"), "{f}");
-    assert!(f.contains("4ms: 1% (off-time share 2.5%)"), "{f}");
+    // unavailable = swapoff p50 20us + off 100us + swapon p50 2us = 122us of 4ms
+    assert!(
+        f.contains("4ms: 1% (median share of time unavailable ≈ 3.05%)"),
+        "{f}"
+    );
+    assert!(!f.contains("shared a CPU"), "{f}");
+    let mut shared = r.clone();
+    for q in &mut shared.points {
+        q.swapper_shares_cpu = true;
+    }
+    let f = finding_lines(&view_of(&shared)).join("\n");
+    assert!(f.contains("The swapper shared a CPU with a reader here"), "{f}");
 }
 
 #[test]

@@ -565,7 +565,10 @@ pub fn finding_lines(v: &View) -> Vec<String> {
         ));
     }
 
-    // 6. Failed lookups against period: measured vs the share of time a device is off.
+    // 6. Failed lookups against period: measured vs the share of time a device is unavailable
+    // (median swapoff + off-time + median swapon, over the period). Lookups are not spread
+    // evenly in time (a failed lookup is cheaper, and a preempted swapper stretches a cycle),
+    // so the two need not agree; the finding shows both.
     let off = v.results.config.off_time_ns as f64;
     let sweep: Vec<u64> = v.periods.iter().filter_map(|p| *p).collect();
     if sweep.len() >= 2 {
@@ -575,19 +578,35 @@ pub fn finding_lines(v: &View) -> Vec<String> {
                 .iter()
                 .filter_map(|&per| {
                     let p = v.point(s, hi, Some(per))?;
+                    // A device is unavailable from the start of its swapoff (the kill) until
+                    // its swapon returns, not only for the configured off-time.
+                    let p50 =
+                        |l: Option<crate::results::Percentiles>| l.map_or(0.0, |l| l.p50 as f64);
+                    let down = p50(p.swapoff_latency_ns) + off + p50(p.swapon_latency_ns);
                     Some(format!(
-                        "{}: {}% (off-time share {}%)",
+                        "{}: {}% (median share of time unavailable ≈ {}%)",
                         fmt_ns(per as f64),
                         sig3(p.failed_lookup_rate * 100.0),
-                        sig3((off / per as f64).min(1.0) * 100.0)
+                        sig3((down / per as f64).min(1.0) * 100.0)
                     ))
                 })
                 .collect();
             if pts.len() >= 2 {
+                let shared = sweep
+                    .iter()
+                    .filter_map(|&per| v.point(s, hi, Some(per)))
+                    .any(|p| p.swapper_shares_cpu);
                 out.push(format!(
-                    "Failed lookups of `{s}` at {} by swap period: {}.",
+                    "Failed lookups of `{s}` at {} by swap period: {}.{}",
                     plural(hi, "reader"),
-                    pts.join(", ")
+                    pts.join(", "),
+                    if shared {
+                        " The swapper shared a CPU with a reader here: when the reader preempts \
+                         it mid-cycle the device stays off for a scheduler timeslice, which the \
+                         median cycle does not show, so failed lookups exceed the median share."
+                    } else {
+                        ""
+                    }
                 ));
             }
         }
