@@ -17,8 +17,9 @@
 //! In a kernel built without `CONFIG_PREEMPT`, `rcu_read_lock()` is free: a read-side
 //! section costs nothing at all. Userspace has no such thing; the membarrier flavour of
 //! [`crate::rcu`] costs one load and two plain stores per section (liburcu's memb flavour
-//! costs the same), and percpu_ref's `get` and `put` each open one. On the lead's 2-core VM
-//! that is the larger part of what `percpu-*` costs over `unprotected`. Restartable sequences
+//! costs the same), and percpu_ref's `get` and `put` each open one: 16 of the 51 instructions
+//! the x86-64 percpu lookup executes (`results/codegen/`, README "The percpu hot path, in
+//! numbers"). Restartable sequences
 //! (`rseq` critical sections aborted by `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`) would remove
 //! it; swapref does not implement them.
 //!

@@ -181,7 +181,10 @@ fn swapoff_latency_and_period_sweep_findings() {
         q.swapper_shares_cpu = true;
     }
     let f = finding_lines(&view_of(&shared)).join("\n");
-    assert!(f.contains("The swapper shared a CPU with a reader here"), "{f}");
+    assert!(
+        f.contains("The swapper shared a CPU with a reader here"),
+        "{f}"
+    );
 }
 
 #[test]

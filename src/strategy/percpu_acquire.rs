@@ -5,7 +5,7 @@
 //! Reader cost: an RCU read-side section (two plain stores, one load of the grace-period
 //! counter), an `Acquire` load of the mode word (a plain `mov` on x86-64, `ldar`/`ldapr` on
 //! arm64), a plain increment of the thread's own counter; the put mirrors it without the
-//! acquire. swapoff cost: see [`Percpu`](super::percpu::Percpu): kill, a grace period,
+//! acquire. swapoff cost: see `percpu.rs` (the shared device): kill, a grace period,
 //! the wait for the last put.
 
 use super::percpu::{LiveCheck, Percpu};
