@@ -65,8 +65,27 @@ fn opening_the_counter_works_or_says_why() {
             let _ = m.end(s);
         }
         Err(why) => assert!(
-            why.starts_with("perf_event_open(cache-misses): "),
+            why.starts_with("perf_event_open(cache_misses): "),
             "reason names the call: {why}"
         ),
     }
+}
+
+/// Both paths without hardware: the driver's fake PMU opens (and the measurement reads it), and
+/// an unavailable counter gives the same kind of reason the real one does here.
+#[test]
+fn the_measurement_opens_through_the_drivers_counter_source() {
+    use criterion::measurement::Measurement;
+    use swapref::measure::counters::FakeSource;
+    let m = CacheMisses::open_from(&FakeSource::all()).expect("the fake opens");
+    let s = m.start();
+    // The fake returns the same count on every read: a sample of it counts nothing.
+    assert_eq!(m.end(s), 0);
+    let why = CacheMisses::open_from(&FakeSource::none())
+        .err()
+        .expect("the fake without counters refuses");
+    assert!(
+        why.starts_with("perf_event_open(cache_misses): ENOENT"),
+        "{why}"
+    );
 }

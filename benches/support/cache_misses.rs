@@ -2,7 +2,7 @@
 //! of the calling thread, user space only, with `perf_event_open(2)`.
 //!
 //! criterion-perf-events does not support criterion 0.8, and all this needs is one counter: open
-//! it once, `read(2)` it before and after each sample, subtract.
+//! it once (through the driver's `PerfSource`), read it before and after each sample, subtract.
 //!
 //! # Zero samples
 //!
@@ -18,84 +18,44 @@
 
 use criterion::Throughput;
 use criterion::measurement::{Measurement, ValueFormatter};
+use std::sync::Mutex;
+use swapref::measure::counters::{CounterSource, HwCounter, PerfSource};
 
-/// `struct perf_event_attr` up to `PERF_ATTR_SIZE_VER5` (112 bytes); only `type`, `size`,
-/// `config` and the flag word are set, the rest is zero.
-#[repr(C)]
-struct PerfEventAttr {
-    type_: u32,
-    size: u32,
-    config: u64,
-    /// sample_period, sample_type, read_format, then the flag bitfield at byte offset 40,
-    /// then the fields this measurement leaves zero.
-    rest: [u64; 12],
-}
-
-const PERF_TYPE_HARDWARE: u32 = 0;
-const PERF_COUNT_HW_CACHE_MISSES: u64 = 3;
-const FLAGS: usize = 3; // rest[3] is at byte offset 40
-const EXCLUDE_KERNEL: u64 = 1 << 5;
-const EXCLUDE_HV: u64 = 1 << 6;
-
-/// Cache misses of the calling thread; see the module docs.
+/// Cache misses of the calling thread; see the module docs. The counter is the driver's
+/// (`swapref::measure::counters::PerfSource`, `cache_misses`), so the bench and `swapref run`
+/// count the same event the same way.
 pub struct CacheMisses {
-    fd: libc::c_int,
+    counter: Mutex<Box<dyn HwCounter>>,
 }
 
 impl CacheMisses {
     /// Open the counter for the calling thread, or say why it cannot be opened (no PMU in a VM:
     /// `ENOENT`; `perf_event_paranoid` too high: `EACCES`).
     pub fn open() -> Result<CacheMisses, String> {
-        let mut attr = PerfEventAttr {
-            type_: PERF_TYPE_HARDWARE,
-            size: std::mem::size_of::<PerfEventAttr>() as u32,
-            config: PERF_COUNT_HW_CACHE_MISSES,
-            rest: [0; 12],
-        };
-        attr.rest[FLAGS] = EXCLUDE_KERNEL | EXCLUDE_HV;
-        // SAFETY: perf_event_open reads `attr.size` bytes from a valid, initialised
-        // perf_event_attr that outlives the call; pid 0 / cpu -1 = this thread on any CPU.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_perf_event_open,
-                &mut attr as *mut PerfEventAttr,
-                0 as libc::pid_t,
-                -1 as libc::c_int,
-                -1 as libc::c_int,
-                0 as libc::c_ulong,
-            )
-        };
-        if fd < 0 {
-            let e = std::io::Error::last_os_error();
-            return Err(format!("perf_event_open(cache-misses): {e}"));
-        }
-        let m = CacheMisses {
-            fd: fd as libc::c_int,
-        };
-        // A counter that opens but cannot be read is as good as none.
-        m.read()?;
-        Ok(m)
+        Self::open_from(&PerfSource)
     }
 
-    fn read(&self) -> Result<u64, String> {
-        let mut v = 0u64;
-        // SAFETY: `fd` is an open perf event fd (owned by self until Drop) and `v` is 8 writable
-        // bytes, the size of a read with read_format = 0.
-        let n = unsafe { libc::read(self.fd, (&mut v as *mut u64).cast(), 8) };
-        if n != 8 {
-            return Err(format!(
-                "read(perf fd): {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(v)
+    /// [`open`](Self::open) from any counter source (tests use the driver's fake).
+    pub fn open_from(source: &dyn CounterSource) -> Result<CacheMisses, String> {
+        let mut c = source
+            .open("cache_misses")
+            .map_err(|e| format!("perf_event_open(cache_misses): {e}"))?;
+        // A counter that opens but cannot be started or read is as good as none.
+        c.reset_and_enable()
+            .and_then(|()| c.read())
+            .map_err(|e| format!("perf counter: {e}"))?;
+        Ok(CacheMisses {
+            counter: Mutex::new(c),
+        })
     }
-}
 
-impl Drop for CacheMisses {
-    fn drop(&mut self) {
-        // SAFETY: `fd` was opened by `open` and is closed exactly once, here.
-        unsafe { libc::close(self.fd) };
+    fn read(&self) -> u64 {
+        let mut c = self.counter.lock().unwrap_or_else(|e| e.into_inner());
+        // The raw count: it runs for the whole benchmark on this thread, so multiplexing
+        // scaling would only add noise to a difference of two reads.
+        c.read()
+            .expect("perf counter read failed after a good open")
+            .count
     }
 }
 
@@ -105,14 +65,10 @@ impl Measurement for CacheMisses {
 
     fn start(&self) -> u64 {
         self.read()
-            .expect("perf counter read failed after a good open")
     }
 
     fn end(&self, start: u64) -> u64 {
-        let end = self
-            .read()
-            .expect("perf counter read failed after a good open");
-        end.saturating_sub(start)
+        self.read().saturating_sub(start)
     }
 
     fn add(&self, a: &u64, b: &u64) -> u64 {
