@@ -132,6 +132,8 @@ pub enum SwapError {
     NoPages,
     /// The strategy cannot swapoff safely while readers run (`unprotected`).
     NoChurn(&'static str),
+    /// swapon of a strategy that refuses churn after its first reader handle was made.
+    ReadersExist(&'static str),
 }
 
 impl fmt::Display for SwapError {
@@ -142,6 +144,9 @@ impl fmt::Display for SwapError {
             SwapError::Inactive(t) => write!(f, "swap type {t} is not on"),
             SwapError::NoPages => write!(f, "swapon needs at least one page"),
             SwapError::NoChurn(s) => write!(f, "strategy {s} cannot swapoff under readers"),
+            SwapError::ReadersExist(s) => {
+                write!(f, "strategy {s} cannot swapon once it has readers")
+            }
         }
     }
 }
@@ -170,6 +175,9 @@ pub struct SwapTable<S: Strategy> {
     strategy: S,
     /// The kernel's `swap_lock` over which slots are on.
     slots: Mutex<[Slot; MAX_SWAPFILES]>,
+    /// Whether a reader handle was ever made (read and written under `slots`): a strategy that
+    /// refuses churn must see all its swapons before its first reader.
+    readers_made: std::sync::atomic::AtomicBool,
     generations: AtomicU64,
     checked: bool,
     quarantine: Mutex<Vec<Arc<SwapMap>>>,
@@ -195,6 +203,7 @@ impl<S: Strategy> SwapTable<S> {
         Ok(SwapTable {
             strategy: S::new(&cfg.strategy)?,
             slots: Mutex::new([Slot::Off; MAX_SWAPFILES]),
+            readers_made: std::sync::atomic::AtomicBool::new(false),
             generations: AtomicU64::new(0),
             checked: cfg.checked,
             quarantine: Mutex::new(Vec::new()),
@@ -209,7 +218,16 @@ impl<S: Strategy> SwapTable<S> {
     }
 
     /// A per-thread reader handle; create one per reader thread and reuse it.
+    ///
+    /// For a strategy that refuses churn (`unprotected`), every swapon must come before the
+    /// first reader: this takes the table lock, so each swapon that completed is ordered before
+    /// the reader's loads, and later swapons are refused ([`SwapError::ReadersExist`]).
     pub fn reader(&self) -> S::Reader {
+        if !S::CHURN {
+            let _slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            // Relaxed: read and written only under the `slots` lock.
+            self.readers_made.store(true, Relaxed);
+        }
         self.strategy.reader()
     }
 
@@ -257,10 +275,32 @@ impl<S: Strategy> SwapTable<S> {
         if pages == 0 {
             return Err(SwapError::NoPages);
         }
-        self.claim(ty, Slot::Off, SwapError::Active(ty))?;
         let generation = self.generations.fetch_add(1, Relaxed) + 1;
-        self.strategy
-            .publish(ty, Arc::new(SwapMap::new(generation, pages)));
+        let map = Arc::new(SwapMap::new(generation, pages));
+        if !S::CHURN {
+            // Publish under the lock that `reader()` takes: see there.
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            if ty >= MAX_SWAPFILES {
+                return Err(SwapError::BadType(ty));
+            }
+            if slots[ty] != Slot::Off {
+                return Err(SwapError::Active(ty));
+            }
+            // Relaxed: under the `slots` lock.
+            if self.readers_made.load(Relaxed) {
+                return Err(SwapError::ReadersExist(S::NAME));
+            }
+            // SAFETY: 1. the slot is Off; 2. we hold the table lock, which every other
+            // publish/unpublish of this table takes first; 3. no reader handle exists (checked
+            // above, under the lock that `reader()` takes to make one).
+            unsafe { self.strategy.publish(ty, map) };
+            slots[ty] = Slot::On;
+            return Ok(generation);
+        }
+        self.claim(ty, Slot::Off, SwapError::Active(ty))?;
+        // SAFETY: 1. `claim` saw the slot Off and marked it Busy, so 2. no other swapon or
+        // swapoff of it can start until `settle`; 3. this strategy allows churn.
+        unsafe { self.strategy.publish(ty, map) };
         self.settle(ty, Slot::On);
         Ok(generation)
     }
@@ -272,7 +312,9 @@ impl<S: Strategy> SwapTable<S> {
             return Err(SwapError::NoChurn(S::NAME));
         }
         self.claim(ty, Slot::On, SwapError::Inactive(ty))?;
-        let map = self.strategy.unpublish(ty);
+        // SAFETY: 1. `claim` saw the slot On and marked it Busy, so 2. no other swapon or
+        // swapoff of it runs until `settle`; 3. this strategy allows churn (checked above).
+        let map = unsafe { self.strategy.unpublish(ty) };
         self.teardown(map);
         self.settle(ty, Slot::Off);
         Ok(())
@@ -332,9 +374,84 @@ impl<S: Strategy> Drop for SwapTable<S> {
         let slots = *self.slots.get_mut().unwrap_or_else(|e| e.into_inner());
         for (ty, s) in slots.iter().enumerate() {
             if *s == Slot::On {
-                let map = self.strategy.unpublish(ty);
+                // SAFETY: 1. the slot is On; 2. `&mut self`: nothing else can touch the table;
+                // 3. guards borrow the table, so none exists now.
+                let map = unsafe { self.strategy.unpublish(ty) };
                 self.teardown(map);
             }
         }
+    }
+}
+
+#[cfg(test)]
+// The reader handle of these strategies is `()`; the tests use it the generic way on purpose.
+#[allow(clippy::let_unit_value)]
+mod tests {
+    use super::*;
+    use crate::strategy::{atomic::Atomic, unprotected::Unprotected};
+
+    fn entry(ty: usize, offset: usize) -> SwapEntry {
+        SwapEntry { ty, offset }
+    }
+
+    #[test]
+    fn swapon_lookup_swapoff_and_the_errors_of_each() {
+        let t = SwapTable::<Atomic>::new(&TableConfig::default()).unwrap();
+        let mut r = t.reader();
+        assert!(t.get_swap_device(&mut r, entry(0, 0)).is_none(), "off");
+        assert_eq!(
+            t.swapon(MAX_SWAPFILES, 8),
+            Err(SwapError::BadType(MAX_SWAPFILES))
+        );
+        assert_eq!(t.swapon(0, 0), Err(SwapError::NoPages));
+        let g = t.swapon(0, 8).unwrap();
+        assert_eq!(t.swapon(0, 8), Err(SwapError::Active(0)));
+        {
+            let d = t.get_swap_device(&mut r, entry(0, 7)).expect("on");
+            assert_eq!(d.generation(), g);
+            assert_eq!(d.read(7), SwapMap::tag_for(g));
+        }
+        assert!(
+            t.get_swap_device(&mut r, entry(0, 8)).is_none(),
+            "offset >= max"
+        );
+        assert!(t.get_swap_device(&mut r, entry(MAX_SWAPFILES, 0)).is_none());
+        t.swapoff(0).unwrap();
+        assert_eq!(t.swapoff(0), Err(SwapError::Inactive(0)));
+        assert_eq!(t.swapoff(40), Err(SwapError::BadType(40)));
+        assert!(t.get_swap_device(&mut r, entry(0, 0)).is_none());
+        assert!(t.swapon(0, 8).unwrap() > g, "generations grow");
+    }
+
+    #[test]
+    fn a_strategy_without_churn_refuses_swapoff_and_late_swapon() {
+        let t = SwapTable::<Unprotected>::new(&TableConfig::default()).unwrap();
+        t.swapon(0, 4).unwrap();
+        let mut r = t.reader();
+        assert!(t.get_swap_device(&mut r, entry(0, 3)).is_some());
+        assert_eq!(t.swapoff(0), Err(SwapError::NoChurn("unprotected")));
+        assert_eq!(t.swapon(1, 4), Err(SwapError::ReadersExist("unprotected")));
+        assert!(t.is_on(0) && !t.is_on(1));
+    }
+
+    #[test]
+    fn a_checked_swapoff_poisons_and_keeps_the_map() {
+        let t = SwapTable::<Atomic>::new(&TableConfig {
+            checked: true,
+            ..TableConfig::default()
+        })
+        .unwrap();
+        t.swapon(0, 4).unwrap();
+        let mut r = t.reader();
+        let map: *const SwapMap = {
+            let d = t.get_swap_device(&mut r, entry(0, 0)).unwrap();
+            &*d
+        }; // the guard is dropped here, before the swapoff
+
+        t.swapoff(0).unwrap();
+        // SAFETY: the checked table quarantines (keeps allocated) every map it tears down.
+        let old = unsafe { &*map };
+        assert_eq!(old.read(0), POISON);
+        assert_eq!(t.violations().0, 0);
     }
 }

@@ -61,11 +61,11 @@ impl Strategy for ArcSwapStrategy {
         Some(ArcSwapGuard { _guard: guard, map })
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         self.slots[ty].store(Some(map));
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         let old = self.slots[ty]
             .swap(None)
             .expect("the table unpublishes only slots that are on");

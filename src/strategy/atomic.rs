@@ -122,14 +122,14 @@ impl Strategy for Atomic {
         Self::get_in(&self.info[ty])
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         let si = &self.info[ty];
         si.swap_map.set(map);
         // Release: publishes the map to the Acquire CAS of inc_not_zero_live. 1 = base ref.
         si.users.store(1, Release);
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         let si = &self.info[ty];
         // Relaxed: readers that miss DEAD still see a count >= 1 and take a reference we wait
         // for below; the bit only bounds how long new ones can arrive.

@@ -28,11 +28,12 @@ impl Strategy for NoWait {
         Atomic::get_in(&self.0.info[ty])
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
-        self.0.publish(ty, map)
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+        // SAFETY: our caller's preconditions are Atomic::publish's (same slots, CHURN true).
+        unsafe { self.0.publish(ty, map) }
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         let si = &self.0.info[ty];
         si.users.fetch_or(DEAD, Relaxed);
         si.users.fetch_sub(1, Release);

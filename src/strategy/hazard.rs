@@ -100,11 +100,11 @@ impl Strategy for Hazard {
         Some(HazardGuard { hp, map })
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         self.slots[ty].store(ArcMap(map));
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         // SAFETY: (swap_ptr) null satisfies AtomicPtr::new's requirements.
         let old = unsafe { self.slots[ty].swap_ptr(std::ptr::null_mut()) }
             .expect("the table unpublishes only slots that are on");

@@ -97,9 +97,28 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     /// Take a reference to slot `ty`'s device, or `None` if it is off (`get_swap_device`).
     fn get<'r>(&'r self, reader: &'r mut Self::Reader, ty: usize) -> Option<Self::Guard<'r>>;
     /// swapon's publication of a fully built map in a slot that is off.
-    fn publish(&self, ty: usize, map: Arc<SwapMap>);
+    ///
+    /// # Safety
+    ///
+    /// 1. Nothing is published in slot `ty`.
+    /// 2. No other `publish` or `unpublish` of slot `ty` runs concurrently.
+    /// 3. If `!Self::CHURN`: no reader handle exists yet (such a strategy's readers load the
+    ///    map with nothing ordering them after a publish; thread start-up must).
+    ///
+    /// [`SwapTable::swapon`](crate::swap::SwapTable::swapon) upholds all three.
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>);
     /// swapoff: unpublish slot `ty` and return its map once no reader holds it or can obtain it.
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap>;
+    ///
+    /// # Safety
+    ///
+    /// 1. A map is published in slot `ty`.
+    /// 2. No other `publish` or `unpublish` of slot `ty` runs concurrently.
+    /// 3. If `!Self::CHURN`: no guard of this strategy exists or can be taken meanwhile (such a
+    ///    strategy cannot wait for readers).
+    ///
+    /// [`SwapTable::swapoff`](crate::swap::SwapTable::swapoff) and the table's `Drop` uphold
+    /// all three.
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap>;
     /// Bytes per device this strategy allocates for its protection (per-thread slots
     /// included), excluding the map.
     fn device_bytes(&self) -> usize;

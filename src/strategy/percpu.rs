@@ -120,7 +120,7 @@ impl<L: LiveCheck> Strategy for Percpu<L> {
         }
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         let si = &self.info[ty];
         si.swap_map.set(map); // setup_swap_info()
         si.comp.reinit();
@@ -130,7 +130,7 @@ impl<L: LiveCheck> Strategy for Percpu<L> {
             .expect("the table publishes only into slots that are off");
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         let si = &self.info[ty];
         si.users
             .kill()

@@ -80,7 +80,7 @@ impl Strategy for RcuValid {
         })
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         let si = &self.info[ty];
         si.swap_map.set(map);
         // "Guarantee swap_map, cluster_info, etc. fields are valid between
@@ -90,7 +90,7 @@ impl Strategy for RcuValid {
         si.valid.store(true, Relaxed);
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         let si = &self.info[ty];
         // Relaxed: the grace period below is what makes every reader see it.
         si.valid.store(false, Relaxed);

@@ -53,11 +53,11 @@ impl Strategy for RwLockStrategy {
         Some(RwLockGuard { _guard: guard, map })
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         *self.slots[ty].write().unwrap_or_else(|e| e.into_inner()) = Some(map);
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         self.slots[ty]
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -3,8 +3,9 @@
 //! other in-place strategies — slot, map pointer, `max`, `swap_map[offset]` — and nothing else.
 //!
 //! It refuses swapoff while the table is alive (`CHURN = false`): without protection, freeing
-//! under readers would be a use-after-free. Its devices are published before readers start and
-//! torn down when the table is dropped.
+//! under readers would be a use-after-free. Its devices are published before the first reader
+//! handle is made (the table refuses a swapon after that) and torn down when the table is
+//! dropped.
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
 use crate::swap::{MAX_SWAPFILES, SwapMap};
@@ -34,16 +35,17 @@ impl Strategy for Unprotected {
     #[inline]
     fn get<'r>(&'r self, _: &'r mut (), ty: usize) -> Option<&'r SwapMap> {
         // SAFETY: (1) without churn a published map is only taken in the table's Drop, which
-        // cannot run while a `&'r` borrow of the strategy exists; (2) maps are published before
-        // reader threads are spawned, and the spawn orders the store before our load.
+        // cannot run while a `&'r` borrow of the strategy exists; (2) every publish happened
+        // before this reader handle was made: `SwapTable::swapon` refuses once `reader()` has
+        // run, and both take the table lock, which orders the publish before our load.
         unsafe { self.info[ty].get() }
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         self.info[ty].set(map);
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         // Only reached from SwapTable's Drop (swapoff refuses: CHURN = false).
         self.info[ty].take()
     }

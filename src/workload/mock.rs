@@ -45,11 +45,11 @@ impl<const MODE: u8> Strategy for Mock<MODE> {
         self.slots[ty].lock().unwrap().clone()
     }
 
-    fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+    unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
         *self.slots[ty].lock().unwrap() = Some(map);
     }
 
-    fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
+    unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         let map = self.slots[ty].lock().unwrap().take().unwrap();
         while MODE == STUCK && !RELEASE.load(Relaxed) {
             std::thread::sleep(std::time::Duration::from_millis(1));
