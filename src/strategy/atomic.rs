@@ -83,7 +83,13 @@ pub(crate) fn inc_not_zero_live(users: &AtomicUsize) -> bool {
 
 impl Atomic {
     #[inline]
-    pub(crate) fn get_in<'r>(si: &'r SwapInfo) -> Option<AtomicGuard<'r>> {
+    /// `STRICT`: a live count without a map is an ordering bug ([`super::live_without_map`]);
+    /// the broken test strategy, whose swapoff takes the map under live readers, passes false
+    /// and treats it as a failed lookup.
+    pub(crate) fn get_in<'r, const STRICT: bool>(
+        si: &'r SwapInfo,
+        ty: usize,
+    ) -> Option<AtomicGuard<'r>> {
         if !inc_not_zero_live(&si.users) {
             return None;
         }
@@ -94,6 +100,7 @@ impl Atomic {
                 users: &si.users,
                 map,
             }),
+            None if STRICT => super::live_without_map(Self::NAME, ty),
             None => {
                 si.users.fetch_sub(1, Release);
                 None
@@ -119,7 +126,7 @@ impl Strategy for Atomic {
 
     #[inline]
     fn get<'r>(&'r self, _: &'r mut (), ty: usize) -> Option<AtomicGuard<'r>> {
-        Self::get_in(&self.info[ty])
+        Self::get_in::<true>(&self.info[ty], ty)
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
@@ -146,5 +153,34 @@ impl Strategy for Atomic {
 
     fn device_bytes(&self) -> usize {
         std::mem::size_of::<CachePadded<SwapInfo>>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a missing ACQUIRE looks like to a reader: the device is live but its map is not
+    /// there. It must stop the reader, not pass as a failed lookup.
+    #[test]
+    #[should_panic(expected = "live but its swap_map is not set")]
+    fn a_live_device_without_its_map_stops_the_reader() {
+        let s = Atomic::new(&StrategyConfig::default()).unwrap();
+        s.info[3].users.store(1, Relaxed); // live, but no publish: no map
+        let _ = s.get(&mut (), 3);
+    }
+
+    /// The broken test strategy takes maps from under live readers on purpose; for it the
+    /// same state is a failed lookup (its violations are counted by the checker instead).
+    #[test]
+    fn the_lenient_variant_reports_a_failed_lookup_instead() {
+        let s = Atomic::new(&StrategyConfig::default()).unwrap();
+        s.info[3].users.store(1, Relaxed);
+        assert!(Atomic::get_in::<false>(&s.info[3], 3).is_none());
+        assert_eq!(
+            s.info[3].users.load(Relaxed),
+            1,
+            "the failed lookup gave its count back"
+        );
     }
 }

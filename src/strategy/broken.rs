@@ -25,7 +25,7 @@ impl Strategy for NoWait {
     fn reader(&self) {}
 
     fn get<'r>(&'r self, _: &'r mut (), ty: usize) -> Option<AtomicGuard<'r>> {
-        Atomic::get_in(&self.0.info[ty])
+        Atomic::get_in::<false>(&self.0.info[ty], ty)
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {

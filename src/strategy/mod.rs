@@ -255,6 +255,18 @@ impl Drop for MapSlot {
     }
 }
 
+/// A reader holds a live reference to a device whose map is not set: the strategy's live check
+/// did not order the set-up before the reader's loads (the stale-field outcome of a missing
+/// ACQUIRE). Never a failed lookup: it stops the reader, which fails the run or the test.
+#[cold]
+#[inline(never)]
+pub(crate) fn live_without_map(strategy: &str, ty: usize) -> ! {
+    panic!(
+        "{strategy}: device {ty} is live but its swap_map is not set: the live check did not \
+         order swapon's set-up before this reader (ordering bug)"
+    )
+}
+
 /// `[T; MAX_SWAPFILES]` built by a function, for the strategies' per-slot arrays.
 pub(crate) fn slots<T>(f: impl FnMut(usize) -> T) -> [T; crate::swap::MAX_SWAPFILES] {
     std::array::from_fn(f)

@@ -112,11 +112,8 @@ impl<L: LiveCheck> Strategy for Percpu<L> {
                 reader,
                 map,
             }),
-            None => {
-                // Unreachable with a correct live check: live implies the map was set.
-                si.users.put(reader);
-                None
-            }
+            // Live implies the map was set, with a correct live check.
+            None => super::live_without_map(L::NAME, ty),
         }
     }
 

@@ -73,7 +73,10 @@ impl Strategy for RcuValid {
         }
         // SAFETY: (1) swapoff clears the flag and waits a grace period before taking the map,
         // and our section lasts as long as the guard; (2) see the flag load above.
-        let map = unsafe { si.swap_map.get() }?;
+        let Some(map) = (unsafe { si.swap_map.get() }) else {
+            // SWP_VALID implies the map was set, with a correct grace period in swapon.
+            super::live_without_map(Self::NAME, ty)
+        };
         Some(RcuValidGuard {
             _section: section,
             map,
