@@ -21,6 +21,12 @@ use std::fmt;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+/// How many torn-down maps a checked table keeps allocated (poisoned) before freeing the
+/// oldest: bounds a long soak's memory (about 200 MB at the torture's 64 pages) while keeping
+/// any late reader of the last million cycles (seconds, even at the fastest strategy's rate) on
+/// poisoned rather than freed memory.
+pub const QUARANTINE: usize = 1 << 20;
+
 /// Number of swap slots, as in the kernel (`MAX_SWAPFILES` without migration/hwpoison types).
 pub const MAX_SWAPFILES: usize = 32;
 
@@ -180,7 +186,7 @@ pub struct SwapTable<S: Strategy> {
     readers_made: std::sync::atomic::AtomicBool,
     generations: AtomicU64,
     checked: bool,
-    quarantine: Mutex<Vec<Arc<SwapMap>>>,
+    quarantine: Mutex<std::collections::VecDeque<Arc<SwapMap>>>,
     violations: AtomicU64,
     first_violation: Mutex<Option<String>>,
 }
@@ -206,7 +212,7 @@ impl<S: Strategy> SwapTable<S> {
             readers_made: std::sync::atomic::AtomicBool::new(false),
             generations: AtomicU64::new(0),
             checked: cfg.checked,
-            quarantine: Mutex::new(Vec::new()),
+            quarantine: Mutex::new(std::collections::VecDeque::new()),
             violations: AtomicU64::new(0),
             first_violation: Mutex::new(None),
         })
@@ -332,10 +338,14 @@ impl<S: Strategy> SwapTable<S> {
         }
         map.poison();
         if self.checked {
-            self.quarantine
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(map);
+            let mut q = self.quarantine.lock().unwrap_or_else(|e| e.into_inner());
+            if q.len() == QUARANTINE {
+                // Free the oldest: a late reader of a broken strategy would have to hold a map
+                // across QUARANTINE swap cycles to reach freed memory (the torture readers hold
+                // for at most a few hundred spins).
+                q.pop_front();
+            }
+            q.push_back(map);
         }
     }
 

@@ -539,7 +539,7 @@ impl RcuReader {
         }
         let r = f(rec);
         if !outer {
-            Self::exit_with(rec);
+            self.exit_with(rec);
         }
         r
     }
@@ -596,25 +596,29 @@ impl RcuReader {
 
     #[inline(always)]
     fn exit(&self) {
-        Self::exit_with(&self.record)
+        self.exit_with(&self.record)
     }
 
     #[inline(always)]
-    fn exit_with(rec: &Record) {
-        // Light barrier: the writer's membarrier at (B) of synchronize completes it.
-        std::sync::atomic::compiler_fence(SeqCst);
-        // Release: pairs with the Acquire scan in synchronize, so our section's accesses
-        // happen-before what the writer does after the grace period (needed by the Fence
-        // flavour). Used by both flavours: on x86-64 it is the same plain `mov`, and leaving
-        // the flavour test out of the unlock keeps one branch off every section.
+    fn exit_with(&self, rec: &Record) {
         #[cfg(not(loom))]
-        rec.ctr.store(0, Release);
+        match self.flavor {
+            Flavor::Membarrier => {
+                // Light barrier, then a plain store (liburcu memb's CMM_STORE_SHARED): the
+                // writer's membarrier at (B) of synchronize orders our section before what it
+                // does next. No store-release: on arm64 that would be an `stlr` per section.
+                std::sync::atomic::compiler_fence(SeqCst);
+                rec.ctr.store(0, Relaxed);
+            }
+            // Release: pairs with the Acquire scan in synchronize, so our section's accesses
+            // happen-before what the writer does after the grace period.
+            Flavor::Fence => rec.ctr.store(0, Release),
+        }
         // Under loom every write of ctr is an RMW, so that loom keeps them in one modification
-        // order chain with the scan's RMWs. With a plain store here loom lets the scan's
-        // `fetch_add(0)` keep reading its own previous write instead of this 0 (its RMWs, unlike
-        // its loads, ignore `yield_now`), and a kill never finishes: a livelock of the model,
-        // not of the code. Release only, as above: an Acquire here would hand the reader the
-        // writer's history at section exit, which the real flavours do not, and could hide bugs.
+        // order chain with the scan's RMWs: with a plain store loom lets the scan's
+        // `fetch_add(0)` keep reading its own previous write, and a kill never finishes (a
+        // livelock of the model, not of the code). Release only: an Acquire would hand the
+        // reader the writer's history at section exit, which the real flavours do not.
         #[cfg(loom)]
         rec.ctr.swap(0, Release);
     }
