@@ -79,10 +79,12 @@ pub mod membarrier;
 
 use crate::completion::Completion;
 #[cfg(not(loom))]
+use crate::sync::Ordering::SeqCst;
+#[cfg(not(loom))]
 use crate::sync::fence;
 use crate::sync::{
     Arc, AtomicU64, AtomicUsize, Backoff, Condvar, Mutex,
-    Ordering::{Acquire, Relaxed, Release, SeqCst},
+    Ordering::{Acquire, Relaxed, Release},
     lock, thread,
 };
 use crossbeam_utils::CachePadded;
