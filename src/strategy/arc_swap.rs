@@ -23,13 +23,15 @@ pub struct ArcSwapStrategy {
     slots: [CachePadded<ArcSwapOption<SwapMap>>; MAX_SWAPFILES],
 }
 
-/// An arc-swap guard known to hold a device.
-pub struct ArcSwapGuard {
+/// An arc-swap guard known to hold a device. It borrows the strategy like every other guard,
+/// so it cannot outlive the table (whose drop would otherwise wait for it forever).
+pub struct ArcSwapGuard<'r> {
     _guard: Guard<Option<Arc<SwapMap>>>,
     map: NonNull<SwapMap>,
+    _table: std::marker::PhantomData<&'r ArcSwapStrategy>,
 }
 
-impl Deref for ArcSwapGuard {
+impl Deref for ArcSwapGuard<'_> {
     type Target = SwapMap;
     #[inline]
     fn deref(&self) -> &SwapMap {
@@ -44,7 +46,7 @@ impl Strategy for ArcSwapStrategy {
     const SUMMARY: &'static str =
         "RCU-style replacement with the arc-swap crate: swapon publishes a new device";
     type Reader = ();
-    type Guard<'r> = ArcSwapGuard;
+    type Guard<'r> = ArcSwapGuard<'r>;
 
     fn new(_: &StrategyConfig) -> Result<Self, StrategyError> {
         Ok(ArcSwapStrategy {
@@ -55,10 +57,14 @@ impl Strategy for ArcSwapStrategy {
     fn reader(&self) {}
 
     #[inline]
-    fn get(&self, _: &mut (), ty: usize) -> Option<ArcSwapGuard> {
+    fn get<'r>(&'r self, _: &'r mut (), ty: usize) -> Option<ArcSwapGuard<'r>> {
         let guard = self.slots[ty].load();
         let map = NonNull::from(guard.as_deref()?);
-        Some(ArcSwapGuard { _guard: guard, map })
+        Some(ArcSwapGuard {
+            _guard: guard,
+            map,
+            _table: std::marker::PhantomData,
+        })
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
