@@ -314,16 +314,25 @@ impl<S: Strategy> SwapTable<S> {
     /// swapoff: unpublish slot `ty`, wait until no reader holds it, then poison and free (or,
     /// when checked, quarantine) its map.
     pub fn swapoff(&self, ty: usize) -> Result<(), SwapError> {
+        self.swapoff_timed(ty).map(|_| ())
+    }
+
+    /// [`swapoff`](Self::swapoff), returning how long the drain took: from the start of the
+    /// strategy's unpublish until no reader could hold the map. The teardown that follows
+    /// (poisoning and freeing the map, the same for every strategy) is not included.
+    pub fn swapoff_timed(&self, ty: usize) -> Result<std::time::Duration, SwapError> {
         if !S::CHURN {
             return Err(SwapError::NoChurn(S::NAME));
         }
         self.claim(ty, Slot::On, SwapError::Inactive(ty))?;
+        let t = std::time::Instant::now();
         // SAFETY: 1. `claim` saw the slot On and marked it Busy, so 2. no other swapon or
         // swapoff of it runs until `settle`; 3. this strategy allows churn (checked above).
         let map = unsafe { self.strategy.unpublish(ty) };
+        let drain = t.elapsed();
         self.teardown(map);
         self.settle(ty, Slot::Off);
-        Ok(())
+        Ok(drain)
     }
 
     fn teardown(&self, map: Arc<SwapMap>) {

@@ -45,7 +45,7 @@ fn plot_and_report_write_figures_and_markdown() {
     let md = std::fs::read_to_string(dir.path().join("out/report.md")).unwrap();
     assert!(md.contains("![Lookup throughput against readers](plots/throughput.png)"));
     assert!(
-        md.contains("`percpu-acquire` 3.25× (5.2 vs 1.6 ns)"),
+        md.contains("`percpu-acquire` 3.25× (5.2 vs 1.6 ns, +3.6 ns)"),
         "{md}"
     );
     assert!(dir.path().join("out/plots/throughput.png").is_file());

@@ -84,6 +84,10 @@ pub struct View<'a> {
     /// The period used for the plots and tables against readers: the one with the most points
     /// (the longest such) among periods with a swapper; `never` only when no point churned.
     pub main_period: Option<u64>,
+    /// The period the cost comparisons (ratios to `unprotected`, rankings, scaling) use:
+    /// `never` when the run measured churning strategies without a swapper too (then every
+    /// lookup succeeds, like `unprotected`'s), else the main period.
+    pub cost_period: Option<u64>,
     /// Points that failed.
     pub failed: Vec<&'a Point>,
 }
@@ -177,12 +181,17 @@ impl<'a> View<'a> {
             })
             .map(|(per, _)| per)
             .unwrap_or(None);
+        let churned_never = ok
+            .iter()
+            .any(|p| p.period_ns.is_none() && strategy::info(&p.strategy).is_ok_and(|i| i.churn));
+        let cost_period = if churned_never { None } else { main_period };
         Ok(View {
             results,
             strategies,
             readers,
             periods,
             main_period,
+            cost_period,
             failed: results
                 .points
                 .iter()
@@ -206,6 +215,16 @@ impl<'a> View<'a> {
     /// driver always measures without a swapper), its point without a swap period.
     pub fn at(&self, strategy: &str, readers: usize) -> Option<&'a Point> {
         self.point(strategy, readers, self.main_period)
+            .or_else(|| match strategy::info(strategy) {
+                Ok(i) if !i.churn => self.point(strategy, readers, None),
+                _ => None,
+            })
+    }
+
+    /// The point of `strategy` at `readers` that cost comparisons use: like [`at`](Self::at),
+    /// at [`cost_period`](Self::cost_period).
+    pub fn cost_at(&self, strategy: &str, readers: usize) -> Option<&'a Point> {
+        self.point(strategy, readers, self.cost_period)
             .or_else(|| match strategy::info(strategy) {
                 Ok(i) if !i.churn => self.point(strategy, readers, None),
                 _ => None,

@@ -463,7 +463,19 @@ fn int_label(x: &f64) -> String {
 }
 
 fn period_label(v: &View) -> String {
-    format!("swap period {}", fmt_period(v.main_period))
+    let no_churn_drawn = v.main_period.is_some()
+        && v.strategies
+            .iter()
+            .any(|s| crate::strategy::info(s).is_ok_and(|i| !i.churn));
+    format!(
+        "swap period {}{}",
+        fmt_period(v.main_period),
+        if no_churn_drawn {
+            " (unprotected: none)"
+        } else {
+            ""
+        }
+    )
 }
 
 /// Draw figure `k`; returns its title.
@@ -767,7 +779,7 @@ fn swapoff_latency<DB: DrawingBackend>(
         "most readers measured per strategy".into()
     };
     let sub = format!(
-        "from the swapoff call until it returned (drain of every reference); {at}; {}",
+        "swapoff's drain: from unpublish until no reader can hold the map; {at}; {}",
         period_label(v)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;

@@ -97,6 +97,37 @@ fn in_a_period_sweep_the_main_period_is_the_longest_churning_one() {
     assert_eq!(view_of(&r).main_period, None);
 }
 
+/// Cost comparisons use the points without a swapper when the run has them (every lookup
+/// succeeds there, as for `unprotected`), and say so; otherwise they name the period and the
+/// strategies whose cheap failed lookups are mixed into ns per lookup.
+#[test]
+fn cost_findings_prefer_points_without_churn_and_flag_failed_lookups() {
+    let mut churn = p("atomic", 1, &[2.5]); // churning point: cheap failed lookups
+    churn.failed_lookup_rate = 0.4;
+    let mut quiet = p("atomic", 1, &[6.0]);
+    quiet.period_ns = None;
+    let mut u = p("unprotected", 1, &[2.0]);
+    u.period_ns = None;
+    let with_never = results(vec![churn.clone(), quiet, u.clone()]);
+    let v = view_of(&with_never);
+    assert_eq!((v.main_period, v.cost_period), (Some(1_000_000), None));
+    let f = finding_lines(&v).join("\n");
+    assert!(
+        f.contains("(points without a swapper: every lookup succeeds")
+            && f.contains("`atomic` 3× (6 vs 2 ns"),
+        "{f}"
+    );
+    let only_churn = results(vec![churn, u]);
+    let v = view_of(&only_churn);
+    assert_eq!(v.cost_period, Some(1_000_000));
+    let f = finding_lines(&v).join("\n");
+    assert!(
+        f.contains("failed more than 1%: `atomic` 40%")
+            && f.contains("`atomic` 1.25× (2.5 vs 2 ns"),
+        "{f}"
+    );
+}
+
 /// Findings carry the numbers of the data: change the data, the text changes with it.
 #[test]
 fn findings_are_computed_from_the_data() {
@@ -112,9 +143,18 @@ fn findings_are_computed_from_the_data() {
     let b = make(10.0);
     let fa = finding_lines(&view_of(&a)).join("\n");
     let fb = finding_lines(&view_of(&b)).join("\n");
-    assert!(fa.contains("`percpu-acquire` 3.2× (6.4 vs 2 ns)"), "{fa}");
-    assert!(fb.contains("`percpu-acquire` 5× (10 vs 2 ns)"), "{fb}");
-    assert!(fa.contains("from 1 to 2 readers (ideal 2×)"), "{fa}");
+    assert!(
+        fa.contains("`percpu-acquire` 3.2× (6.4 vs 2 ns, +4.4 ns)"),
+        "{fa}"
+    );
+    assert!(
+        fb.contains("`percpu-acquire` 5× (10 vs 2 ns, +8 ns)"),
+        "{fb}"
+    );
+    assert!(
+        fa.contains("from 1 to 2 readers (swap period 1ms) (ideal 2×)"),
+        "{fa}"
+    );
     assert!(fa.contains("`percpu-acquire` 2× (100% of ideal)"), "{fa}");
     assert_ne!(fa, fb);
 }

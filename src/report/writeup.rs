@@ -273,7 +273,7 @@ fn method(md: &mut String, v: &View) {
          old device or can newly obtain it (per strategy: see the notes below), then the \
          device is torn down. A swap cycle is swapoff, {} off, swapon; cycles start every \
          {}. Strategies that refuse churn (`unprotected`) run without a swapper. Latency is \
-         from the swapoff call until it returned, pooled over all repeats.",
+         over swapoff's drain (from the strategy's unpublish until no reader can hold the map; the identical teardown after it is not counted), pooled over all repeats.",
         fmt_ns(c.off_time_ns as f64),
         {
             let p: Vec<String> = v
@@ -338,11 +338,35 @@ fn unprotected_at<'a>(v: &View<'a>, readers: usize) -> Option<&'a Point> {
     v.at("unprotected", readers)
 }
 
+/// Where the cost findings' points come from, and what that means for failed lookups.
+fn cost_basis(v: &View, points: &[&Point]) -> String {
+    if v.cost_period.is_none() {
+        return " (points without a swapper: every lookup succeeds, as for `unprotected`)".into();
+    }
+    let failing: Vec<String> = points
+        .iter()
+        .filter(|p| p.failed_lookup_rate > 0.01)
+        .map(|p| format!("`{}` {}%", p.strategy, sig3(p.failed_lookup_rate * 100.0)))
+        .collect();
+    if failing.is_empty() {
+        format!(" (swap period {})", fmt_period(v.cost_period))
+    } else {
+        format!(
+            " (swap period {}; ns per lookup counts failed lookups, which are cheaper, and these \
+             failed more than 1%: {}; `unprotected` runs without a swapper)",
+            fmt_period(v.cost_period),
+            failing.join(", ")
+        )
+    }
+}
+
 fn summary_table(md: &mut String, v: &View) {
     let _ = writeln!(
         md,
-        "## Summary\n\nSwap period {}. ns per lookup and Mops/s: median [min–max] over repeats; \
-         × unprotected: ratio of medians at the same reader count.\n",
+        "## Summary\n\nSwap period {}. ns per lookup and Mops/s: median [min–max] over repeats, \
+         failed lookups included (they are cheaper: read the failed column with them); \
+         × unprotected: ratio of medians at the same reader count, against `unprotected` \
+         without a swapper.\n",
         fmt_period(v.main_period)
     );
     let _ = writeln!(
@@ -402,30 +426,36 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             ));
             continue;
         };
-        let parts: Vec<String> = v
+        let compared: Vec<&Point> = v
             .strategies
             .iter()
             .filter(|s| *s != "unprotected")
-            .filter_map(|s| {
-                let p = v.at(s, n)?;
+            .filter_map(|s| v.cost_at(s, n))
+            .collect();
+        let parts: Vec<String> = compared
+            .iter()
+            .map(|p| {
+                let s = &p.strategy;
                 let ratio = p.ns_per_op.median / u.ns_per_op.median;
-                Some(format!(
-                    "`{s}` {}× ({} vs {} ns){}",
+                format!(
+                    "`{s}` {}× ({} vs {} ns, +{} ns){}",
                     sig3(ratio),
                     sig3(p.ns_per_op.median),
                     sig3(u.ns_per_op.median),
+                    sig3(p.ns_per_op.median - u.ns_per_op.median),
                     if overlaps(&p.ns_per_op, &u.ns_per_op) {
                         format!(", {WITHIN_NOISE}")
                     } else {
                         String::new()
                     }
-                ))
+                )
             })
             .collect();
         if !parts.is_empty() {
             out.push(format!(
-                "Cost per lookup relative to `unprotected` at {}: {}.",
+                "Cost per lookup relative to `unprotected` at {}{}: {}.",
                 plural(n, "reader"),
+                cost_basis(v, &compared),
                 parts.join("; ")
             ));
         }
@@ -433,7 +463,7 @@ pub fn finding_lines(v: &View) -> Vec<String> {
 
     // 2. The question of the thread: ACQUIRE vs smp_rmb().
     for &n in &ends {
-        if let (Some(a), Some(f)) = (v.at("percpu-acquire", n), v.at("percpu-fence", n)) {
+        if let (Some(a), Some(f)) = (v.cost_at("percpu-acquire", n), v.cost_at("percpu-fence", n)) {
             let d = (f.ns_per_op.median / a.ns_per_op.median - 1.0) * 100.0;
             let verdict = if overlaps(&a.ns_per_op, &f.ns_per_op) {
                 WITHIN_NOISE.to_owned()
@@ -447,8 +477,9 @@ pub fn finding_lines(v: &View) -> Vec<String> {
                 ""
             };
             out.push(format!(
-                "`percpu-fence` vs `percpu-acquire` at {}: {} vs {} ns per lookup, {}{}% — {verdict}.{arch_note}",
+                "`percpu-fence` vs `percpu-acquire` at {}{}: {} vs {} ns per lookup, {}{}% — {verdict}.{arch_note}",
                 plural(n, "reader"),
+                cost_basis(v, &[a, f]),
                 sig3(f.ns_per_op.median),
                 sig3(a.ns_per_op.median),
                 if d >= 0.0 { "+" } else { "" },
@@ -463,8 +494,8 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             .strategies
             .iter()
             .filter_map(|s| {
-                let a = v.at(s, lo)?;
-                let b = v.at(s, hi)?;
+                let a = v.cost_at(s, lo)?;
+                let b = v.cost_at(s, hi)?;
                 let (ma, mb) = (mops_spread(a), mops_spread(b));
                 let scale = mb.median / ma.median;
                 Some(format!(
@@ -480,8 +511,14 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             })
             .collect();
         if !parts.is_empty() {
+            let pts: Vec<&Point> = v
+                .strategies
+                .iter()
+                .filter_map(|s| v.cost_at(s, hi))
+                .collect();
             out.push(format!(
-                "Scaling of total throughput from {lo} to {hi} readers (ideal {}×): {}.",
+                "Scaling of total throughput from {lo} to {hi} readers{} (ideal {}×): {}.",
+                cost_basis(v, &pts),
                 sig3(hi as f64 / lo as f64),
                 parts.join("; ")
             ));
@@ -497,7 +534,7 @@ pub fn finding_lines(v: &View) -> Vec<String> {
     let mut ranked: Vec<(&str, Spread)> = v
         .strategies
         .iter()
-        .filter_map(|s| Some((s.as_str(), v.at(s, hi)?.ns_per_op)))
+        .filter_map(|s| Some((s.as_str(), v.cost_at(s, hi)?.ns_per_op)))
         .collect();
     ranked.sort_by(|a, b| a.1.median.total_cmp(&b.1.median));
     if ranked.len() > 1 {
@@ -519,9 +556,15 @@ pub fn finding_lines(v: &View) -> Vec<String> {
                 }
             })
             .collect();
+        let pts: Vec<&Point> = v
+            .strategies
+            .iter()
+            .filter_map(|s| v.cost_at(s, hi))
+            .collect();
         out.push(format!(
-            "Fastest to slowest at {} (strategies in braces are {WITHIN_NOISE}): {}.",
+            "Fastest to slowest at {}{} (strategies in braces are {WITHIN_NOISE}): {}.",
             plural(hi, "reader"),
+            cost_basis(v, &pts),
             text.join(" < ")
         ));
     }

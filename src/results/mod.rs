@@ -252,7 +252,8 @@ pub struct Point {
     pub mops: f64,
     /// Lookups that found the device off, over all lookups. *Stable*.
     pub failed_lookup_rate: f64,
-    /// swapoff drain latency (from the call until it returned), over all repeats; `None`
+    /// swapoff drain latency (from the strategy's unpublish until no reader can hold the map;
+    /// the teardown after it is not included), over all repeats; `None`
     /// without cycles. *Stable* (`p50`, `p99`, `max`).
     pub swapoff_latency_ns: Option<Percentiles>,
     /// swapon latency, over all repeats; `None` without cycles.

@@ -2,8 +2,10 @@
 //!
 //! A cycle of device `ty` is `swapoff(ty)`, `off_time` with the device off, `swapon(ty)`;
 //! cycles start `period` apart (the next one starts at once when a cycle overruns), and the
-//! devices take turns. swapoff is timed from the call until it returns: that is the drain
-//! every strategy must do before the map can be freed, the writer-side cost of the design.
+//! devices take turns. swapoff is timed over its drain (`SwapTable::swapoff_timed`): from the
+//! strategy's unpublish until no reader can hold the map, the writer-side cost of the design.
+//! The teardown after it (poisoning and freeing the map) is the same for every strategy and
+//! is left out. swapon is timed whole (building the map and publishing it).
 //!
 //! The swapper runs for the whole life of a point (warm-up included, so the measured window
 //! sees steady churn); the pool opens a recording window around each measured window and takes
@@ -38,7 +40,7 @@ pub struct SwapperConfig {
 pub struct SwapperReport {
     /// Cycles (swapoff + swapon) that started inside the window.
     pub cycles: u64,
-    /// swapoff latency, from the call to its return, ns.
+    /// swapoff drain latency (`SwapTable::swapoff_timed`), ns.
     pub swapoff: Latencies,
     /// swapon latency, ns.
     pub swapon: Latencies,
@@ -293,11 +295,10 @@ fn cycle<S: Strategy>(
         }
         let recording = sh.recording.load(Relaxed);
         mark(ty as u64 * 2);
-        let t = Instant::now();
-        table
-            .swapoff(ty)
-            .map_err(|e| format!("swapoff of device {ty}: {e}"))?;
-        let off_ns = t.elapsed().as_nanos() as u64;
+        let off_ns = table
+            .swapoff_timed(ty)
+            .map_err(|e| format!("swapoff of device {ty}: {e}"))?
+            .as_nanos() as u64;
         sh.busy_since.store(0, Relaxed);
         if !cfg.off_time.is_zero() {
             // The device must come back even when stopping: sleep the off-time in full.
