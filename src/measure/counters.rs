@@ -2,8 +2,11 @@
 //!
 //! A [`CounterSource`] opens counters by their name in [`COUNTERS`](crate::results::COUNTERS);
 //! each reader thread opens its own (a perf event with `pid = 0, cpu = -1` counts the calling
-//! thread wherever it runs), enables them around the measured window only, and reads
-//! `count`, `time_enabled` and `time_running`. When the PMU has more events than registers the
+//! thread wherever it runs), enables them just before it waits for the window's start signal
+//! and disables them when it sees the stop flag (so a few microseconds of spinning on the
+//! signal and of overrun past the window are counted too: negligible against the ~10^7
+//! lookups of a window, but not zero), and reads `count`, `time_enabled` and `time_running`.
+//! Per-lookup values divide by every lookup, failed ones included. When the PMU has more events than registers the
 //! kernel multiplexes them; a [`Reading`] is scaled by `time_enabled / time_running`, the
 //! estimate `perf stat` prints, and the results note how much of the window it ran.
 //!
