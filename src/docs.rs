@@ -31,6 +31,13 @@
 //! `swapref run` places them — the two are the same layout. A thread that exits hands its
 //! record, counts included, to the next thread that registers.
 //!
+//! ## The `call_rcu` worker is not pinned
+//!
+//! percpu_ref's switch to atomic mode runs on the RCU domain's callback thread, which the
+//! driver does not pin: during a percpu swapoff it may run on a reader's CPU even when the
+//! results say the swapper has a CPU of its own. The kernel's `call_rcu` callbacks likewise
+//! run wherever RCU schedules them.
+//!
 //! ## `unprotected` refuses churn
 //!
 //! It is the floor: the lookup's loads with no protection. It cannot survive a swapoff, so
