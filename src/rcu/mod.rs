@@ -535,13 +535,16 @@ impl RcuReader {
     #[inline(always)]
     pub(crate) fn section<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
         let rec: &Record = &self.record;
+        // Loaded once, before the compiler barriers: `exit` then branches on a register, not
+        // on a reload of `self.flavor` forced by the barrier in `enter`.
+        let flavor = self.flavor;
         let outer = self.nest.get() != 0;
         if !outer {
-            self.enter_with(rec);
+            self.enter_with(rec, flavor);
         }
         let r = f(rec);
         if !outer {
-            self.exit_with(rec);
+            self.exit_with(rec, flavor);
         }
         r
     }
@@ -558,11 +561,12 @@ impl RcuReader {
 
     #[inline(always)]
     fn enter(&self) {
-        self.enter_with(&self.record)
+        self.enter_with(&self.record, self.flavor)
     }
 
     #[inline(always)]
-    fn enter_with(&self, rec: &Record) {
+    #[cfg_attr(loom, allow(unused_variables))] // the loom model has one flavour
+    fn enter_with(&self, rec: &Record, flavor: Flavor) {
         let ctr = &rec.ctr;
         #[cfg(loom)]
         {
@@ -576,7 +580,7 @@ impl RcuReader {
             // the barrier below, and a snapshot read from a newer increment proves the section
             // began after the writer's barrier (A) (module docs).
             let snap = self.rcu.inner.gp.load(Relaxed);
-            match self.flavor {
+            match flavor {
                 Flavor::Membarrier => {
                     ctr.store(snap, Relaxed);
                     // Light barrier: stops the compiler only. The writer's membarrier at (A) and
@@ -598,13 +602,14 @@ impl RcuReader {
 
     #[inline(always)]
     fn exit(&self) {
-        self.exit_with(&self.record)
+        self.exit_with(&self.record, self.flavor)
     }
 
     #[inline(always)]
-    fn exit_with(&self, rec: &Record) {
+    #[cfg_attr(loom, allow(unused_variables))] // the loom model has one flavour
+    fn exit_with(&self, rec: &Record, flavor: Flavor) {
         #[cfg(not(loom))]
-        match self.flavor {
+        match flavor {
             Flavor::Membarrier => {
                 // Light barrier, then a plain store (liburcu memb's CMM_STORE_SHARED): the
                 // writer's membarrier at (B) of synchronize orders our section before what it
