@@ -16,12 +16,13 @@
 //!
 //! In a kernel built without `CONFIG_PREEMPT`, `rcu_read_lock()` is free: a read-side
 //! section costs nothing at all. Userspace has no such thing; the membarrier flavour of
-//! [`crate::rcu`] costs one load and two plain stores per section (liburcu's memb flavour
-//! costs the same), and percpu_ref's `get` and `put` each open one: 16 of the 51 instructions
-//! the x86-64 percpu lookup executes (`results/codegen/`, README "The percpu hot path, in
-//! numbers"). Restartable sequences
-//! (`rseq` critical sections aborted by `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`) would remove
-//! it; swapref does not implement them.
+//! [`crate::rcu`] costs a nesting test, two loads for the grace-period counter and two plain
+//! stores per section (liburcu's memb flavour costs the same), plus a load of the flavour and
+//! a branch on it at entry and at exit; percpu_ref's `get` and `put` each open one: 22 of the
+//! 61 instructions the x86-64 percpu lookup executes (`results/codegen/`, README "The percpu
+//! hot path, in numbers"). Restartable sequences (`rseq` critical sections aborted by
+//! `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`) would remove them; swapref does not implement
+//! them.
 //!
 //! ## Per-thread, not per-CPU, counters
 //!
