@@ -462,8 +462,11 @@ fn int_label(x: &f64) -> String {
     }
 }
 
-fn period_label(v: &View) -> String {
-    let no_churn_drawn = v.main_period.is_some()
+/// The swap period a figure shows. `with_no_churn`: the figure also draws strategies that
+/// refuse churn (`unprotected`), measured without a swapper, which the label then says.
+fn period_label(v: &View, with_no_churn: bool) -> String {
+    let no_churn_drawn = with_no_churn
+        && v.main_period.is_some()
         && v.strategies
             .iter()
             .any(|s| crate::strategy::info(s).is_ok_and(|i| !i.churn));
@@ -501,7 +504,7 @@ fn throughput<DB: DrawingBackend>(
     let sub = format!(
         "total successful + failed lookups per second, all readers; median of {} repeats, whiskers min–max; {}",
         v.results.config.repeats,
-        period_label(v)
+        period_label(v, true)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let series: Vec<(String, Vec<(f64, crate::results::Spread)>)> = v
@@ -667,7 +670,7 @@ fn ns_per_lookup<DB: DrawingBackend>(
     let sub = format!(
         "ns per lookup per reader; median of {} repeats, whiskers min–max; {}",
         v.results.config.repeats,
-        period_label(v)
+        period_label(v, true)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let readers = reader_marks(v);
@@ -712,7 +715,7 @@ fn cache_miss_plot<DB: DrawingBackend>(
     let title = "Cache misses per lookup against readers".to_owned();
     let sub = format!(
         "perf 'cache-misses' per lookup, scaled for multiplexing; {}",
-        period_label(v)
+        period_label(v, true)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let series: Vec<(String, Vec<(f64, f64)>)> = v
@@ -780,7 +783,7 @@ fn swapoff_latency<DB: DrawingBackend>(
     };
     let sub = format!(
         "swapoff's drain: from unpublish until no reader can hold the map; {at}; {}",
-        period_label(v)
+        period_label(v, false)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let names: Vec<String> = pts.iter().map(|t| t.0.clone()).collect();

@@ -269,6 +269,14 @@ fn plots_are_written_and_omitted_ones_explained() {
             "title and caption in {}",
             f.svg.display()
         );
+        // `unprotected` is measured without a swapper; only figures that draw it say so.
+        let says_none = svg.contains("(unprotected: none)");
+        assert_eq!(
+            says_none,
+            f.name != "swapoff_latency",
+            "{}",
+            f.svg.display()
+        );
     }
     assert!(made.omitted.iter().any(|o| o.starts_with("cache misses")));
     assert!(made.omitted.iter().any(|o| o.starts_with("failed lookups")));
