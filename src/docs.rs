@@ -17,9 +17,9 @@
 //! In a kernel built without `CONFIG_PREEMPT`, `rcu_read_lock()` is free: a read-side
 //! section costs nothing at all. Userspace has no such thing; the membarrier flavour of
 //! [`crate::rcu`] costs a nesting test, two loads for the grace-period counter and two plain
-//! stores per section (liburcu's memb flavour costs the same), plus a load of the flavour and
-//! a branch on it at entry and at exit; percpu_ref's `get` and `put` each open one: 22 of the
-//! 61 instructions the x86-64 percpu lookup executes (`results/codegen/`, README "The percpu
+//! stores per section (liburcu's memb flavour costs the same), plus a branch on the flavour at
+//! entry (on x86 both flavours end a section with the same store); percpu_ref's `get` and
+//! `put` each open one: 16 of the 56 instructions the x86-64 percpu lookup executes (`results/codegen/`, README "The percpu
 //! hot path, in numbers"). Restartable sequences (`rseq` critical sections aborted by
 //! `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`) would remove them; swapref does not implement
 //! them.
