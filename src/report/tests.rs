@@ -385,3 +385,33 @@ fn number_formatting() {
         }
     ));
 }
+
+#[test]
+fn the_placement_line_names_a_swapper_on_a_readers_smt_sibling() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut q = p("atomic", 1, &[5.0]);
+    q.reader_cpus = vec![0];
+    q.swapper_cpu = Some(2);
+    let mut res = results(vec![q]);
+    let md = |res: &Results| render(&view_of(res), &Inputs::default(), dir.path());
+    let text = md(&res);
+    assert!(
+        text.contains("Placement: 1 → CPUs [0], swapper on CPU 2.\n"),
+        "{text}"
+    );
+    res.environment.topology = [(0, vec![0, 2]), (2, vec![0, 2])]
+        .into_iter()
+        .map(|(cpu, siblings)| crate::results::CpuTopology {
+            cpu,
+            core: Some(0),
+            package: Some(0),
+            node: Some(0),
+            siblings,
+        })
+        .collect();
+    let text = md(&res);
+    assert!(
+        text.contains("swapper on CPU 2 (an SMT sibling of reader CPU 0)"),
+        "{text}"
+    );
+}

@@ -301,11 +301,13 @@ fn method(md: &mut String, v: &View) {
             Some(format!(
                 "{n} → CPUs {:?}{}",
                 p.reader_cpus,
-                match p.swapper_cpu {
-                    Some(s) if p.swapper_shares_cpu =>
+                match (p.swapper_cpu, v.results.swapper_smt_sibling(p)) {
+                    (Some(s), _) if p.swapper_shares_cpu =>
                         format!(", swapper on CPU {s} (shared with a reader)"),
-                    Some(s) => format!(", swapper on CPU {s}"),
-                    None => ", no swapper".into(),
+                    (Some(s), Some(r)) =>
+                        format!(", swapper on CPU {s} (an SMT sibling of reader CPU {r})"),
+                    (Some(s), None) => format!(", swapper on CPU {s}"),
+                    (None, _) => ", no swapper".into(),
                 }
             ))
         })

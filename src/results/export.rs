@@ -57,6 +57,9 @@ fn note(r: &Results, p: &Point) -> String {
             p.swapper_cpu.map_or("?".into(), |c| c.to_string())
         ));
     }
+    if let Some(reader) = r.swapper_smt_sibling(p) {
+        n.push(format!("swapper on an SMT sibling of reader CPU {reader}"));
+    }
     n.join("; ")
 }
 
@@ -435,6 +438,45 @@ mod tests {
     }
 
     #[test]
+    fn a_swapper_on_a_readers_smt_sibling_is_flagged_from_the_topology() {
+        use crate::results::CpuTopology;
+        // 2 cores x 2 threads: CPUs 0,2 are core 0; CPUs 1,3 are core 1.
+        let t = |cpu, core, siblings: Vec<usize>| CpuTopology {
+            cpu,
+            core: Some(core),
+            package: Some(0),
+            node: Some(0),
+            siblings,
+        };
+        let topo = vec![
+            t(0, 0, vec![0, 2]),
+            t(1, 1, vec![1, 3]),
+            t(2, 0, vec![0, 2]),
+            t(3, 1, vec![1, 3]),
+        ];
+        let mut sib = point("atomic", 2, &[5.0]);
+        sib.reader_cpus = vec![0, 1];
+        sib.swapper_cpu = Some(2);
+        let mut apart = point("rwlock", 1, &[5.0]);
+        apart.reader_cpus = vec![0];
+        apart.swapper_cpu = Some(1);
+        let mut r = results(vec![sib.clone(), apart.clone()]);
+        r.environment.topology = topo;
+        assert_eq!(r.swapper_smt_sibling(&sib), Some(0));
+        assert_eq!(r.swapper_smt_sibling(&apart), None);
+        let tab = table(&r);
+        let row = |s: &str| tab.lines().find(|l| l.starts_with(s)).unwrap().to_owned();
+        assert!(
+            row("atomic").contains("swapper on an SMT sibling of reader CPU 0"),
+            "{tab}"
+        );
+        assert!(!row("rwlock").contains("SMT sibling"), "{tab}");
+        // Without topology (or without SMT) nothing is claimed.
+        r.environment.topology.clear();
+        assert_eq!(r.swapper_smt_sibling(&sib), None);
+    }
+
+    #[test]
     fn table_and_markdown_show_every_point_and_flag_what_needs_flagging() {
         let mut np = point("unprotected", 1, &[1.0]);
         np.period_ns = None;
@@ -449,6 +491,7 @@ mod tests {
         let t = table(&r);
         assert!(t.contains("no churn"), "{t}");
         assert!(t.contains("swapper shares CPU 1"), "{t}");
+        assert!(!t.contains("SMT sibling"), "{t}");
         assert!(t.contains("# INCOMPLETE: SIGINT"), "{t}");
         assert!(
             t.contains("counters unavailable (cache_misses, l1d_read_misses"),

@@ -310,6 +310,27 @@ impl fmt::Display for ResultsError {
 impl std::error::Error for ResultsError {}
 
 impl Results {
+    /// The reader CPU that is an SMT sibling of `p`'s swapper CPU (another hardware thread of
+    /// the same core, per `environment.topology`). The swapper then competes with that reader
+    /// for the core's execution units, though neither preempts the other. `None` when the
+    /// point has no swapper, when the swapper shares a CPU outright (`swapper_shares_cpu`),
+    /// or when no reader runs on the swapper's core.
+    pub fn swapper_smt_sibling(&self, p: &Point) -> Option<usize> {
+        let swapper = p.swapper_cpu?;
+        if p.swapper_shares_cpu {
+            return None;
+        }
+        let t = self
+            .environment
+            .topology
+            .iter()
+            .find(|t| t.cpu == swapper)?;
+        p.reader_cpus
+            .iter()
+            .copied()
+            .find(|&c| c != swapper && t.siblings.contains(&c))
+    }
+
     /// Parse and validate a results document.
     pub fn from_json(path: &Path, text: &str) -> Result<Results, ResultsError> {
         let value: serde_json::Value = serde_json::from_str(text)

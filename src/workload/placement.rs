@@ -8,6 +8,8 @@
 //!
 //! The swapper gets the next CPU in that order when one is left; otherwise it shares the CPU
 //! of the last CPU in the order (the one with the fewest readers) and the results say so.
+//! When every core has a reader, the next CPU is an SMT sibling of one; the table and the
+//! write-up flag that too ([`crate::results::Results::swapper_smt_sibling`]).
 
 use crate::results::CpuTopology;
 use std::collections::BTreeMap;
