@@ -19,8 +19,10 @@
 //!
 //! Write `src/strategy/<name>.rs` with a type implementing [`Strategy`] (start with a few lines
 //! saying which kernel code it models and what its reader and swapoff cost consist of), then
-//! add one line to the `registry!` invocation below. The torture test, the driver, the benches
-//! and the reports pick it up from [`ALL`] and [`visit`].
+//! add one line to the `registry!` invocation below. The driver, the benches and the reports
+//! pick it up from [`ALL`] and [`visit`]; the torture tests, the hot-path listings and the CI
+//! baselines need a line or a refresh each, and tests fail until they have it (README, "Adding
+//! a strategy").
 
 pub mod arc_swap;
 pub mod atomic;
