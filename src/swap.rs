@@ -453,6 +453,16 @@ mod tests {
         assert!(t.is_on(0) && !t.is_on(1));
     }
 
+    /// A handle made through `strategy()` bypasses the table's check; the strategy itself still
+    /// refuses the publish, so no lookup can race with it (a data race from safe code otherwise).
+    #[test]
+    #[should_panic(expected = "publish after a reader handle was made")]
+    fn a_handle_made_behind_the_tables_back_still_stops_later_publishes() {
+        let t = SwapTable::<Unprotected>::new(&TableConfig::default()).unwrap();
+        let _r = t.strategy().reader();
+        let _ = t.swapon(0, 4);
+    }
+
     #[test]
     fn a_checked_swapoff_poisons_and_keeps_the_map() {
         let t = SwapTable::<Atomic>::new(&TableConfig {

@@ -5,43 +5,67 @@
 //! It refuses swapoff while the table is alive (`CHURN = false`): without protection, freeing
 //! under readers would be a use-after-free. Its devices are published before the first reader
 //! handle is made (the table refuses a swapon after that) and torn down when the table is
-//! dropped.
+//! dropped. A lookup needs an [`UnprotectedReader`], which only [`Strategy::reader`] makes, under
+//! the same lock `publish` takes: so every load of a map pointer happens after every publish,
+//! even for a caller that makes its handle through `SwapTable::strategy()` and so bypasses the
+//! table's own check.
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
 use crate::swap::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// `swap_info[]` with bare map pointers.
 pub struct Unprotected {
     info: [CachePadded<MapSlot>; MAX_SWAPFILES],
+    /// Whether a reader handle was made; `publish` refuses after that (read and written under
+    /// the lock, which orders every publish before every handle's loads).
+    sealed: Mutex<bool>,
+}
+
+/// A reader handle of [`Unprotected`]: proof that no map will be published any more. Only
+/// [`Unprotected::reader`] makes one (the field is private); it carries no data.
+#[derive(Debug)]
+pub struct UnprotectedReader {
+    _sealed: (),
 }
 
 impl Strategy for Unprotected {
     const NAME: &'static str = "unprotected";
     const SUMMARY: &'static str = "no protection (no churn allowed): the floor for every overhead";
     const CHURN: bool = false;
-    type Reader = ();
+    type Reader = UnprotectedReader;
     type Guard<'r> = &'r SwapMap;
 
     fn new(_: &StrategyConfig) -> Result<Self, StrategyError> {
         Ok(Unprotected {
             info: slots(|_| CachePadded::new(MapSlot::default())),
+            sealed: Mutex::new(false),
         })
     }
 
-    fn reader(&self) {}
+    fn reader(&self) -> UnprotectedReader {
+        *self.sealed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        UnprotectedReader { _sealed: () }
+    }
 
     #[inline]
-    fn get<'r>(&'r self, _: &'r mut (), ty: usize) -> Option<&'r SwapMap> {
+    fn get<'r>(&'r self, _: &'r mut UnprotectedReader, ty: usize) -> Option<&'r SwapMap> {
         // SAFETY: (1) without churn a published map is only taken in the table's Drop, which
-        // cannot run while a `&'r` borrow of the strategy exists; (2) every publish happened
-        // before this reader handle was made: `SwapTable::swapon` refuses once `reader()` has
-        // run, and both take the table lock, which orders the publish before our load.
+        // cannot run while a `&'r` borrow of the strategy exists; (2) our handle was made by
+        // `reader()`, after which `publish` refuses, and both take `sealed`'s lock: the unlock
+        // after the last publish happens before our lock, so before this load.
         unsafe { self.info[ty].get() }
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
+        let sealed = self.sealed.lock().unwrap_or_else(|e| e.into_inner());
+        // `SwapTable::swapon` refuses first (ReadersExist); this catches a handle made through
+        // `SwapTable::strategy()`, which the table does not see, before a reader could race.
+        assert!(
+            !*sealed,
+            "unprotected: publish after a reader handle was made (precondition 3 of publish)"
+        );
         self.info[ty].set(map);
     }
 
