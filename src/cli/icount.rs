@@ -124,18 +124,11 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
         }
         Err(e) => return usage_error(format!("--threshold {e}")),
     };
-    let names: Vec<&'static str> = if g.strategies == "all" {
-        strategy::ALL.iter().map(|i| i.name).collect()
-    } else {
-        let mut v = Vec::new();
-        for n in g.strategies.split(',').map(str::trim) {
-            match strategy::info(n) {
-                Ok(i) => v.push(i.name),
-                Err(e) => return usage_error(e),
-            }
-        }
-        v
+    let infos = match super::parse_strategies(&g.strategies) {
+        Ok(v) => v,
+        Err(e) => return usage_error(e),
     };
+    let names: Vec<&str> = infos.iter().map(|i| i.name).collect();
     let flavor = match Flavor::from_name(&g.rcu) {
         Some(f) => f,
         None => {
@@ -206,10 +199,10 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
     }
     let determinism = g.determinism || refresh;
     let mut nondeterministic = false;
-    for name in &names {
-        let churn = strategy::info(name).map(|i| i.churn).unwrap_or(false);
+    for info in &infos {
+        let name = &info.name;
         for op in Op::ALL {
-            if op == Op::Cycle && !churn {
+            if op == Op::Cycle && !info.churn {
                 continue;
             }
             let extra = match &inject {

@@ -18,6 +18,24 @@ pub fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Parse a `--strategies` value: `all` (every registered strategy, registry order) or a comma
+/// list of names (duplicates dropped, order kept); an unknown name is an error listing the valid
+/// ones.
+pub fn parse_strategies(s: &str) -> Result<Vec<swapref::strategy::Info>, String> {
+    use swapref::strategy;
+    if s.trim() == "all" {
+        return Ok(strategy::ALL.to_vec());
+    }
+    let mut v: Vec<strategy::Info> = Vec::new();
+    for n in s.split(',').map(str::trim) {
+        let i = strategy::info(n).map_err(|e| e.to_string())?;
+        if !v.contains(&i) {
+            v.push(i);
+        }
+    }
+    Ok(v)
+}
+
 /// Parse an `--rcu` value: `auto`, `membarrier` or `fence`.
 pub fn parse_rcu(s: &str) -> Result<Option<swapref::rcu::Flavor>, String> {
     match s {

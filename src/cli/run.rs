@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use swapref::measure::counters::{CounterSource, FakeSource, PerfSource};
 use swapref::measure::{env, topology};
 use swapref::results::{self, COUNTERS, Results, RunConfig, SCHEMA, SCHEMA_VERSION};
-use swapref::strategy::{self, StrategyConfig};
+use swapref::strategy::StrategyConfig;
 use swapref::workload::Work;
 use swapref::workload::placement::{self, Placement};
 use swapref::workload::point::{self, PointOutcome, PointSpec, duration_name};
@@ -149,20 +149,6 @@ fn parse_readers(s: &str) -> Result<Vec<usize>, String> {
     Ok(v)
 }
 
-fn parse_strategies(s: &str) -> Result<Vec<strategy::Info>, String> {
-    if s.trim() == "all" {
-        return Ok(strategy::ALL.to_vec());
-    }
-    let mut v: Vec<strategy::Info> = Vec::new();
-    for n in s.split(',').map(str::trim) {
-        let i = strategy::info(n).map_err(|e| e.to_string())?;
-        if !v.contains(&i) {
-            v.push(i);
-        }
-    }
-    Ok(v)
-}
-
 fn parse_counters(s: &str) -> Result<Vec<String>, String> {
     match s.trim() {
         "none" => return Ok(Vec::new()),
@@ -252,7 +238,7 @@ struct Plan {
 }
 
 fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
-    let strategies = parse_strategies(&args.strategies)?;
+    let strategies = super::parse_strategies(&args.strategies)?;
     let periods = parse_periods(&args.period)?;
     let off_time = parse_duration("off-time", &args.off_time)?;
     let duration = parse_duration("duration", &args.duration)?;
@@ -568,7 +554,7 @@ mod tests {
                 .contains("bogus")
         );
         assert!(
-            parse_strategies("atomic,nope")
+            super::super::parse_strategies("atomic,nope")
                 .unwrap_err()
                 .contains("valid:")
         );

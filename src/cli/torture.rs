@@ -42,24 +42,19 @@ pub fn main(args: Args) -> ExitCode {
     if !(args.secs > 0.0 && args.secs.is_finite()) || args.readers == 0 {
         return usage_error("--secs and --readers must be positive");
     }
-    let names: Vec<&str> = if args.strategies == "all" {
-        strategy::ALL
-            .iter()
-            .filter(|i| i.churn)
-            .map(|i| i.name)
-            .collect()
-    } else {
-        args.strategies.split(',').map(str::trim).collect()
+    let infos = match super::parse_strategies(&args.strategies) {
+        Ok(v) => v,
+        Err(e) => return usage_error(e),
     };
-    for n in &names {
-        match strategy::info(n) {
-            Err(e) => return usage_error(e),
-            Ok(i) if !i.churn => {
-                return usage_error(format!("strategy {n} refuses churn; nothing to torture"));
-            }
-            Ok(_) => {}
-        }
+    // `all` means every strategy that allows churn; a named one that refuses it is an error.
+    let all = args.strategies.trim() == "all";
+    if let Some(i) = infos.iter().find(|i| !i.churn && !all) {
+        return usage_error(format!(
+            "strategy {} refuses churn; nothing to torture",
+            i.name
+        ));
     }
+    let names: Vec<&str> = infos.iter().filter(|i| i.churn).map(|i| i.name).collect();
     let mut failed = false;
     println!("# strategy cycles lookups_checked lookups_failed violations rcu");
     for n in names {
