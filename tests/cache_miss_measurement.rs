@@ -59,10 +59,20 @@ fn opening_the_counter_works_or_says_why() {
     match CacheMisses::open() {
         Ok(m) => {
             use criterion::measurement::Measurement;
+            // 256 MiB, larger than any last-level cache swapref's users run on: touch it once
+            // (the page faults), then a measured second pass must miss.
+            let mut v = vec![0u8; 256 << 20];
+            for b in v.iter_mut().step_by(4096) {
+                *b = 1;
+            }
             let s = m.start();
-            let v = std::hint::black_box(vec![0u8; 1 << 22]);
-            drop(v);
-            let _ = m.end(s);
+            let mut sum = 0u64;
+            for b in v.iter().step_by(64) {
+                sum += u64::from(*b);
+            }
+            std::hint::black_box(sum);
+            let misses = m.end(s);
+            assert!(misses > 0, "a 256 MiB pass counted no cache miss");
         }
         Err(why) => assert!(
             why.starts_with("perf_event_open(cache_misses): "),

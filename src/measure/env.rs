@@ -163,7 +163,6 @@ mod tests {
         assert!(!e.allowed_cpus.is_empty());
         assert!(e.membarrier.available || e.membarrier.reason.is_some());
         let t = tool();
-        assert_eq!(t.version, env!("CARGO_PKG_VERSION"));
         // Built from a git checkout (as in CI), the commit is a full hash.
         if let Some(c) = &t.git_commit {
             assert_eq!(c.len(), 40, "{c}");
