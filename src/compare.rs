@@ -18,7 +18,7 @@
 //! Why ranges: a repeat is a whole measured window, and the results file keeps
 //! `{median, min, max}` over repeats. Under the null hypothesis (both runs draw repeats from the
 //! same distribution) complete separation of `r` repeats against `r` happens by chance with
-//! probability `2 / C(2r, r)`: 10 % for 3 repeats each, 0.8 % for 5, 0.02 % for 7. With a
+//! probability `2 / C(2r, r)`: 10 % for 3 repeats each, 0.8 % for 5, 0.06 % for 7. With a
 //! single repeat a side there is no spread to test against; [`compare`] warns then.
 //!
 //! Runs on different machines or with different configurations are compared anyway, with a

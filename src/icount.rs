@@ -13,7 +13,7 @@
 //! something; contention (the `churn` benches) is not in the gate. Some strategies' swapoff is
 //! not a single-thread path either: the percpu strategies' `percpu_ref_kill` hands the switch to
 //! atomic mode to the `call_rcu` worker thread, and what the calling thread executes then
-//! depends on how valgrind interleaves the two (measured: ±1 % between identical runs). The
+//! depends on how valgrind interleaves the two (it differed between identical runs). The
 //! worker therefore reports how many threads the process had while the op ran; an op that ran
 //! with more than one thread is recorded as *excluded*, with that reason, instead of counted.
 //!

@@ -349,7 +349,8 @@ impl PercpuRef {
     #[inline(always)]
     fn this_cpu_add(&self, rec: &Record, nr: usize) {
         // SAFETY: (1) `slot` came from `Rcu::alloc_slot`, which only returns indices below
-        // PERCPU_SLOTS, and `check_reader` asserts the reader is of the same domain.
+        // PERCPU_SLOTS, and every record's area has PERCPU_SLOTS counters, whatever its domain
+        // (`check_reader`'s same-domain assertion is about the count, not memory safety).
         let c = unsafe { rec.counter_unchecked(self.slot) };
         // Load + Relaxed store, not fetch_add: only this thread writes its counter (the
         // kernel's this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a

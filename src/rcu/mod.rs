@@ -540,8 +540,8 @@ impl RcuReader {
     #[inline(always)]
     pub(crate) fn section<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
         let rec: &Record = &self.record;
-        // Loaded once, before the compiler barriers: `exit` then branches on a register, not
-        // on a reload of `self.flavor` forced by the barrier in `enter`.
+        // Loaded once, before the compiler barriers: `exit` (which branches on the flavour
+        // off x86) then uses a register, not a reload forced by the barrier in `enter`.
         let flavor = self.flavor;
         let outer = self.nest.get() != 0;
         if !outer {

@@ -6,7 +6,8 @@
 //! overlap without pause (plain inc-not-zero would let them keep the count above zero forever).
 //!
 //! Reader cost: a compare-and-swap loop and a `fetch_sub` on a cache line every reader writes:
-//! ~20 cycles uncontended, a cache-line transfer per operation once two CPUs share it.
+//! two locked instructions uncontended, a cache-line transfer per operation once two CPUs
+//! share it.
 //! swapoff cost: one `fetch_or`, one `fetch_sub`, then a wait for the count to drain.
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
