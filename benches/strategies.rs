@@ -279,6 +279,40 @@ fn announce(_: &mut Criterion) {
         }
     };
     eprintln!("swapref benches: RCU flavour {flavor}; SWAPREF_RCU=fence|membarrier pins it");
+    record_provenance(&flavor);
+}
+
+/// Write what produced this `cargo bench` run (commit, toolchain, machine, RCU flavour, start
+/// time) to `<criterion dir>/swapref-run.json`, where `scripts/bench_ratio.py` prints it
+/// beside the estimates: criterion's own files do not say which code they measured.
+fn record_provenance(flavor: &str) {
+    use swapref::measure::{env, topology};
+    let dir = std::env::var_os("CRITERION_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(
+                std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into()),
+            )
+            .join("criterion")
+        });
+    let doc = serde_json::json!({
+        "started": env::rfc3339(std::time::SystemTime::now()),
+        "tool": env::tool(),
+        "environment": env::environment(None, topology::allowed_cpus()),
+        "rcu_flavor": flavor,
+    });
+    let written = std::fs::create_dir_all(&dir).and_then(|()| {
+        swapref::results::write_atomic(
+            &dir.join("swapref-run.json"),
+            &serde_json::to_vec_pretty(&doc).expect("plain JSON values"),
+        )
+    });
+    if let Err(e) = written {
+        eprintln!(
+            "swapref benches: cannot record provenance in {}: {e}",
+            dir.display()
+        );
+    }
 }
 
 criterion_group!(benches, announce, get_put, swapoff, churn, cache_misses);

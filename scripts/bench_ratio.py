@@ -63,6 +63,37 @@ def rows(root, group, which, floor):
     return out
 
 
+def provenance(root, group, which):
+    """Header lines naming what produced the estimates, from the swapref-run.json that the
+    bench binary writes when a `cargo bench` run starts; says so when it cannot vouch for them."""
+    path = os.path.join(root, "swapref-run.json")
+    if which != "new":
+        return [f"# provenance: not recorded for saved baseline '{which}'"]
+    if not os.path.exists(path):
+        return [f"# provenance: unknown ({path} missing: estimates from an older swapref?)"]
+    with open(path) as f:
+        run = json.load(f)
+    started = os.path.getmtime(path)
+    gdir = os.path.join(root, group)
+    stale = [n for n in sorted(os.listdir(gdir))
+             if os.path.exists(os.path.join(gdir, n, which, "estimates.json"))
+             and os.path.getmtime(os.path.join(gdir, n, which, "estimates.json")) < started]
+    if stale:
+        return [f"# provenance: unknown (estimates of {', '.join(stale)} predate the last "
+                f"`cargo bench` start, {run.get('started')}; rerun the group)"]
+    tool, env = run.get("tool", {}), run.get("environment", {})
+    commit = (tool.get("git_commit") or "unknown commit")[:12]
+    if tool.get("git_dirty"):
+        commit += "-dirty"
+    cpus = len(env.get("allowed_cpus") or [])
+    return [
+        f"# measured by swapref {tool.get('version')} {commit} ({tool.get('profile')}), "
+        f"{tool.get('rustc')}; RCU flavour {run.get('rcu_flavor')}; started {run.get('started')}",
+        f"# machine: {env.get('cpu_model')}, {cpus} CPU(s) allowed, {env.get('arch')} "
+        f"{env.get('kernel')}",
+    ]
+
+
 def verdict(lo, hi, limit):
     if hi <= limit:
         return "yes"
@@ -106,7 +137,22 @@ def self_test():
         lines = render(list(t.values()), "unprotected", 1.5).splitlines()
         slow = [l for l in lines if l.startswith("slow ")]
         assert len(slow) == 1 and slow[0].endswith("  no"), lines
-    print("bench_ratio self-test: ok (ratios, intervals, verdicts)")
+        # Provenance: missing, then recorded after the estimates (stale), then before them.
+        assert "missing" in provenance(root, "get_put", "new")[0]
+        run = {"started": "2026-01-01T00:00:00Z", "rcu_flavor": "fence",
+               "tool": {"version": "0.1.0", "git_commit": "a" * 40, "git_dirty": True,
+                        "rustc": "rustc 1.0", "profile": "release"},
+               "environment": {"cpu_model": "Fake CPU", "allowed_cpus": [0, 1],
+                               "arch": "x86_64", "kernel": "6.0"}}
+        pfile = os.path.join(root, "swapref-run.json")
+        with open(pfile, "w") as f:
+            json.dump(run, f)
+        assert "predate" in provenance(root, "get_put", "new")[0]
+        os.utime(pfile, (0, 0))
+        head = provenance(root, "get_put", "new")
+        assert head[0].startswith("# measured by swapref 0.1.0 aaaaaaaaaaaa-dirty (release)"), head
+        assert "Fake CPU, 2 CPU(s) allowed" in head[1], head
+    print("bench_ratio self-test: ok (ratios, intervals, verdicts, provenance)")
 
 
 def main():
@@ -121,6 +167,8 @@ def main():
     if a.self_test:
         return self_test()
     table = rows(a.criterion_dir, a.group, a.which, a.floor)
+    for line in provenance(a.criterion_dir, a.group, a.which):
+        print(line)
     print(f"# {a.group} ({a.which}), ns per iteration; ratio to {a.floor}")
     print(render(table, a.floor, a.limit))
 
