@@ -166,15 +166,9 @@ pub fn describe(key: &Key) -> String {
     format!("{}/{}r/{}", key.0, key.1, period(key.2))
 }
 
-/// A period for humans: `never`, `1ms`, `250us`, `1500ns`.
+/// A period for humans, as results files store it (ns): `never`, `1ms`, `250us`, `1500ns`.
 pub fn period(p: Option<u64>) -> String {
-    match p {
-        None => "never".into(),
-        Some(ns) if ns != 0 && ns % 1_000_000_000 == 0 => format!("{}s", ns / 1_000_000_000),
-        Some(ns) if ns != 0 && ns % 1_000_000 == 0 => format!("{}ms", ns / 1_000_000),
-        Some(ns) if ns != 0 && ns % 1_000 == 0 => format!("{}us", ns / 1_000),
-        Some(ns) => format!("{ns}ns"),
-    }
+    crate::workload::point::period_name(p.map(std::time::Duration::from_nanos))
 }
 
 fn index<'a>(r: &'a Results, file: &'static str) -> Result<BTreeMap<Key, &'a Point>, CompareError> {

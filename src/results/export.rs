@@ -13,9 +13,7 @@ fn no_churn(r: &Results, p: &Point) -> bool {
         && crate::strategy::info(&p.strategy).is_ok_and(|i| !i.churn)
 }
 
-fn period(p: Option<u64>) -> String {
-    crate::workload::point::period_name(p.map(std::time::Duration::from_nanos))
-}
+use crate::compare::period;
 
 fn ns(x: f64) -> String {
     if x < 10.0 {
