@@ -77,8 +77,13 @@ pub struct Placement {
     pub readers: Vec<usize>,
     /// CPU of the swapper; `None` when the point has no swapper.
     pub swapper: Option<usize>,
+}
+
+impl Placement {
     /// Whether the swapper shares its CPU with a reader.
-    pub swapper_shares: bool,
+    pub fn swapper_shares(&self) -> bool {
+        self.swapper.is_some_and(|s| self.readers.contains(&s))
+    }
 }
 
 /// Why threads could not be placed.
@@ -116,7 +121,7 @@ impl std::error::Error for PlacementError {}
 ///
 /// Reader `i` runs on `order[i % order.len()]`; more readers than CPUs is an error unless
 /// `oversubscribe`. The swapper takes `order[readers]` when that CPU is free, otherwise the
-/// last CPU of `order` (which carries the fewest readers) and `swapper_shares` is set.
+/// last CPU of `order` (which carries the fewest readers), and [`Placement::swapper_shares`].
 pub fn place(
     order: &[usize],
     readers: usize,
@@ -136,15 +141,14 @@ pub fn place(
         });
     }
     let reader_cpus = (0..readers).map(|i| order[i % order.len()]).collect();
-    let (swapper, swapper_shares) = match (swapper, order.get(readers)) {
-        (false, _) => (None, false),
-        (true, Some(&free)) => (Some(free), false),
-        (true, None) => (order.last().copied(), true),
+    let swapper = match (swapper, order.get(readers)) {
+        (false, _) => None,
+        (true, Some(&free)) => Some(free),
+        (true, None) => order.last().copied(),
     };
     Ok(Placement {
         readers: reader_cpus,
         swapper,
-        swapper_shares,
     })
 }
 
@@ -187,7 +191,7 @@ mod tests {
             .collect();
         assert_eq!(cores.len(), 8);
         assert_eq!(p.swapper, Some(8));
-        assert!(!p.swapper_shares);
+        assert!(!p.swapper_shares());
     }
 
     #[test]
@@ -228,9 +232,9 @@ mod tests {
         let p = place(&[0, 1], 2, true, false).unwrap();
         assert_eq!(p.readers, vec![0, 1]);
         assert_eq!(p.swapper, Some(1));
-        assert!(p.swapper_shares);
+        assert!(p.swapper_shares());
         let p = place(&[0, 1], 2, false, false).unwrap();
-        assert_eq!((p.swapper, p.swapper_shares), (None, false));
+        assert_eq!((p.swapper, p.swapper_shares()), (None, false));
     }
 
     #[test]
@@ -245,7 +249,7 @@ mod tests {
         let p = place(&[0, 1], 3, true, true).unwrap();
         assert_eq!(p.readers, vec![0, 1, 0]);
         assert_eq!(p.swapper, Some(1));
-        assert!(p.swapper_shares);
+        assert!(p.swapper_shares());
         assert_eq!(place(&[], 1, false, true), Err(PlacementError::NoCpus));
         assert_eq!(place(&[0], 0, false, true), Err(PlacementError::NoReaders));
     }

@@ -248,7 +248,7 @@ impl Acc {
             error,
             reader_cpus: spec.placement.readers.clone(),
             swapper_cpu: spec.period.and(spec.placement.swapper),
-            swapper_shares_cpu: spec.period.is_some() && spec.placement.swapper_shares,
+            swapper_shares_cpu: spec.period.is_some() && spec.placement.swapper_shares(),
             rcu_flavor: self.rcu_flavor,
             ns_per_op: Spread::of(&ns).unwrap_or(zero),
             mops: Spread::of(&mops).map_or(0.0, |s| s.median),
