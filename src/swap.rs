@@ -109,6 +109,8 @@ impl SwapMap {
     /// Overwrite every byte with [`POISON`] (swapoff's teardown, after the drain).
     pub fn poison(&self) {
         for b in self.map.iter() {
+            // Relaxed: the strategy's drain must order every reader's loads before this (that is
+            // the check); a broken strategy's racing reader reads one value or the other, not UB.
             b.store(POISON, Relaxed);
         }
     }
@@ -281,6 +283,7 @@ impl<S: Strategy> SwapTable<S> {
         if pages == 0 {
             return Err(SwapError::NoPages);
         }
+        // Relaxed: only a unique id (the RMW sees to that); the strategy publishes the map.
         let generation = self.generations.fetch_add(1, Relaxed) + 1;
         let map = Arc::new(SwapMap::new(generation, pages));
         if !S::CHURN {
@@ -337,6 +340,8 @@ impl<S: Strategy> SwapTable<S> {
 
     fn teardown(&self, map: Arc<SwapMap>) {
         if self.checked {
+            // Relaxed: the strategy's drain must order every holder's decrement before this;
+            // that is what the check tests.
             let h = map.holders().load(Relaxed);
             if h != 0 {
                 self.violation(format!(
@@ -360,6 +365,8 @@ impl<S: Strategy> SwapTable<S> {
 
     /// Record a violated invariant (torture checker).
     pub fn violation(&self, what: String) {
+        // Relaxed: a counter; the RMW picks exactly one first caller, whose text goes through
+        // the mutex.
         if self.violations.fetch_add(1, Relaxed) == 0 {
             *self
                 .first_violation
@@ -371,6 +378,7 @@ impl<S: Strategy> SwapTable<S> {
     /// Violations recorded so far, and the first one's description.
     pub fn violations(&self) -> (u64, Option<String>) {
         (
+            // Relaxed: a count; torture::run reads it after joining the readers, which orders it.
             self.violations.load(Relaxed),
             self.first_violation
                 .lock()

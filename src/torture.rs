@@ -126,6 +126,7 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
                 let mut last_gen = vec![0u64; cfg.devices];
                 let (mut ok, mut failed) = (0u64, 0u64);
                 start.wait();
+                // Relaxed: a stop flag that carries no data; the tallies travel through join().
                 while !stop.load(Relaxed) {
                     let r = rng.next();
                     let entry = SwapEntry {
@@ -136,6 +137,8 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
                         failed += 1;
                         continue;
                     };
+                    // Relaxed: the checker must add no ordering of its own; the strategy's get
+                    // and drain must order this against swapoff's check (that is the test).
                     dev.holders().fetch_add(1, Relaxed);
                     let g = dev.generation();
                     if g < last_gen[entry.ty] {
@@ -152,6 +155,7 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
                         }
                         check(&table, &dev, entry.offset, "after holding");
                     }
+                    // Relaxed: as above; the guard's drop (the strategy's put) must order it.
                     dev.holders().fetch_sub(1, Relaxed);
                     drop(dev);
                     ok += 1;
@@ -169,6 +173,7 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
         table.swapon(ty, cfg.pages).expect("device is off");
         cycles += 1;
     }
+    // Relaxed: a stop flag that carries no data; the tallies travel through join() below.
     stop.store(true, Relaxed);
     let mut report = TortureReport {
         cycles,

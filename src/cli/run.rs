@@ -368,6 +368,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
     })
 }
 
+// Set by the Ctrl-C handler. Relaxed everywhere: a flag that carries no data, only polled.
 static CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn print(results: &Results, format: Format) {
@@ -410,6 +411,7 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
         return usage_error(e);
     }
     if let Err(e) = ctrlc::set_handler(|| {
+        // Relaxed: the RMW alone tells a second Ctrl-C from the first; it carries no data.
         if CANCEL.swap(true, Relaxed) {
             eprintln!("\nswapref: second Ctrl-C, aborting without saving the current point");
             std::process::exit(130);
@@ -444,6 +446,7 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
     let t0 = Instant::now();
     let mut failed = false;
     for (planned, placement) in &plan.points {
+        // Relaxed: the Ctrl-C flag carries no data; it is only polled.
         if CANCEL.load(Relaxed) {
             break;
         }
@@ -481,6 +484,7 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
         }
     }
     bar.finish_and_clear();
+    // Relaxed: as above.
     let cancelled = CANCEL.load(Relaxed) && !failed;
     if cancelled {
         results.interrupted = Some("SIGINT".into());

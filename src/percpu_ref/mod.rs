@@ -264,6 +264,7 @@ pub struct PercpuRef {
 
 impl fmt::Debug for PercpuRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Relaxed, here and for `count`: a snapshot for display; nothing is read through it.
         let m = self.mode.load(Relaxed);
         f.debug_struct("PercpuRef")
             .field("atomic", &(m & ATOMIC != 0))
@@ -486,6 +487,8 @@ impl PercpuRef {
 
     /// Whether the count is zero (`percpu_ref_is_zero`). Always false in percpu mode.
     pub fn is_zero(&self) -> bool {
+        // Relaxed: a snapshot, as in the kernel (READ_ONCE); a caller that waited for the
+        // release (reinit after swapoff) is already ordered after the kill's mode stores.
         if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
             return false;
         }
@@ -499,11 +502,13 @@ impl PercpuRef {
     /// The shared count as it stands (biased by [`PERCPU_COUNT_BIAS`] in percpu mode). For
     /// tests and diagnostics.
     pub fn atomic_count(&self) -> usize {
+        // Relaxed: a snapshot for tests and diagnostics; nothing is read through it.
         self.data.count.load(Relaxed)
     }
 
     /// How many times a put took (or a sum found) the count below zero. Always 0 in correct use.
     pub fn underflows(&self) -> usize {
+        // Relaxed: a statistic; callers read it after joining (or waiting for) the puts it counts.
         self.data.underflows.load(Relaxed)
     }
 
@@ -716,6 +721,7 @@ impl RefData {
                 // publishes nothing. Found by tests/loom.rs, tryget_then_put_across_a_kill_*.
                 match self.count.compare_exchange(c, c, Relaxed, Relaxed) {
                     Ok(_) => {
+                        // Relaxed: a statistic (see `underflows`); it publishes nothing.
                         self.underflows.fetch_add(1, Relaxed);
                         return false;
                     }
@@ -727,6 +733,7 @@ impl RefData {
             }
             // AcqRel: Release orders this holder's accesses before the release callback;
             // Acquire (on the final put) makes every other holder's accesses visible to it.
+            // Relaxed on failure: the value read is only the next guess; the retry orders.
             match self.count.compare_exchange_weak(c, c - nr, AcqRel, Relaxed) {
                 Ok(_) => break,
                 Err(now) => c = now,
@@ -771,6 +778,7 @@ impl RefData {
             if (after as isize) <= 0 {
                 // "percpu ref (%ps) <= 0 (%ld) after switching to atomic". The switch reference
                 // is still held, so the count must be >= 1; anything less is a put too many.
+                // Relaxed: a statistic (see `underflows`); it publishes nothing.
                 self.underflows.fetch_add(1, Relaxed);
             }
             st.confirm.take()

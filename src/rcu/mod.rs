@@ -299,6 +299,8 @@ impl Rcu {
 
     /// Grace periods completed so far (by `synchronize` and by the callback worker).
     pub fn grace_periods(&self) -> u64 {
+        // Relaxed: a statistic that publishes nothing; a caller that needs the exact count reads
+        // it after the synchronize or barrier it waited for, which orders the increment.
         self.inner.grace_periods.load(Relaxed)
     }
 
@@ -336,8 +338,12 @@ impl Rcu {
         }
         #[cfg(not(loom))]
         match self.inner.flavor {
+            // A full barrier on every CPU running one of our threads: pairs with the readers'
+            // light (compiler) barriers, at (A) and at (B) alike (module docs).
             Flavor::Membarrier => membarrier::heavy_barrier(),
-            // Pairs with the fence(SeqCst) in RcuReader::enter.
+            // At (A): pairs with the fence(SeqCst) in RcuReader::enter (the scan sees the ctr,
+            // or the section sees the removal). At (B) the ordering rests on the readers'
+            // Release ctr stores, read by the scan's Acquire loads; the fence stays (writer only).
             Flavor::Fence => fence(SeqCst),
         }
     }
@@ -385,6 +391,7 @@ impl Rcu {
         }
         // (B): orders every section seen ended before what the caller does next.
         self.heavy_barrier();
+        // Relaxed: a statistic that publishes nothing (gp_lock, still held, serialises it).
         inner.grace_periods.fetch_add(1, Relaxed);
     }
 
@@ -575,7 +582,8 @@ impl RcuReader {
         let ctr = &rec.ctr;
         #[cfg(loom)]
         {
-            // Acquire + AcqRel swap: see Rcu::synchronize; the RMW pair stands in for the fences.
+            // Acquire: pairs with synchronize's AcqRel gp increment. AcqRel swap: pairs with the
+            // scan's AcqRel fetch_add(0) (one RMW reads the other). The RMWs stand in for fences.
             let snap = self.rcu.inner.gp.load(Acquire);
             ctr.swap(snap, crate::sync::Ordering::AcqRel);
         }
@@ -587,15 +595,19 @@ impl RcuReader {
             let snap = self.rcu.inner.gp.load(Relaxed);
             match flavor {
                 Flavor::Membarrier => {
+                    // Relaxed (plain store, liburcu memb's CMM_STORE_SHARED): the writer's
+                    // membarrier at (A) and (B) runs a full barrier on this CPU, which orders this
+                    // store and our earlier sections against its scan, as Release + fence would.
                     ctr.store(snap, Relaxed);
                     // Light barrier: stops the compiler only. The writer's membarrier at (A) and
                     // (B) of synchronize executes the matching full barrier on this CPU.
                     std::sync::atomic::compiler_fence(SeqCst);
                 }
                 Flavor::Fence => {
-                    // Release: a writer that reads this value also sees our previous sections'
-                    // accesses (C++20 release sequences do not run through plain stores, so the
-                    // Release of `exit` alone would not cover a writer that reads a later ctr).
+                    // Release: pairs with the Acquire scan in synchronize: a writer that reads
+                    // this value also sees our previous sections' accesses (C++20 release
+                    // sequences do not run through plain stores, so the Release of `exit` alone
+                    // would not cover a writer that reads a later ctr).
                     ctr.store(snap, Release);
                     // Pairs with fence(SeqCst) at (A) in synchronize: either the writer's scan
                     // sees our ctr, or our section sees the writer's removal.
@@ -681,19 +693,26 @@ mod tests {
             let t = std::thread::spawn(move || {
                 let reader = r2.register();
                 let g = reader.read_lock();
+                // SeqCst (Release would do): tells the main thread the section has begun.
                 in2.store(true, SeqCst);
                 std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
                     1
                 } else {
                     50
                 }));
+                // SeqCst, but inside the section: only the grace period may order it before the
+                // check below.
                 left2.store(true, SeqCst);
                 drop(g);
             });
+            // SeqCst (Acquire would do): pairs with `in2.store`, so synchronize starts while
+            // the reader is inside its section.
             while !in_section.load(SeqCst) {
                 std::thread::yield_now();
             }
             rcu.synchronize();
+            // SeqCst does not wait: had synchronize not waited for the section (the reader
+            // sleeps in it), `left` would still read false.
             assert!(
                 left.load(SeqCst),
                 "{}: grace period ended before the section",
@@ -728,6 +747,8 @@ mod tests {
                 });
             }
             rcu.barrier();
+            // SeqCst, here and in the callbacks, is more than needed: the completion that
+            // barrier() waits for orders every callback before this load.
             assert_eq!(ran.load(SeqCst), 3);
             assert!(rcu.grace_periods() >= 1);
         }
@@ -738,6 +759,7 @@ mod tests {
         let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
         let slot = rcu.alloc_slot().unwrap();
         let a = rcu.register();
+        // Relaxed, here and below: one thread; the registry lock orders the handover to `b`.
         a.this_cpu(slot).store(5, Relaxed);
         drop(a);
         let b = rcu.register();
@@ -779,9 +801,13 @@ mod tests {
                     std::thread::spawn(move || {
                         let reader = rcu.register();
                         let mut bad = 0u64;
+                        // Relaxed: a stop flag that carries no data; `bad` travels through join().
                         while !stop.load(Relaxed) {
                             let _g = reader.read_lock();
+                            // Acquire: pairs with the writer's Release store of `current`.
                             let i = current.load(Acquire);
+                            // Relaxed: what orders it before the poisoning is the grace period
+                            // under test.
                             if slots[i].load(Relaxed) == POISON {
                                 bad += 1;
                             }
@@ -793,11 +819,16 @@ mod tests {
             for round in 0..rounds {
                 let old = round % 2;
                 let new = 1 - old;
+                // Relaxed, then Release: the Release store of `current` publishes slots[new]
+                // to the readers' Acquire load.
                 slots[new].store(round as u64 + 2, Relaxed);
                 current.store(new, Release);
                 rcu.synchronize();
+                // Relaxed: the grace period just waited for must order it after every reader
+                // of `old` (the property under test).
                 slots[old].store(POISON, Relaxed);
             }
+            // Relaxed: a stop flag that carries no data; results travel through join().
             stop.store(true, Relaxed);
             let bad: u64 = readers.into_iter().map(|t| t.join().unwrap()).sum();
             assert_eq!(bad, 0, "{}: a reader saw a freed slot", rcu.flavor());

@@ -82,7 +82,9 @@ impl Strategy for ArcSwapStrategy {
             backoff.snooze();
         }
         // Acquire: strong_count is a Relaxed load; this pairs with the Release decrement of the
-        // last reader's Arc drop, so its reads happen-before the poisoning.
+        // last reader's Arc drop, so its reads happen-before the poisoning. A reader that never
+        // held a full count (its debt cleared before swap() could pay it) is ordered by
+        // arc-swap's SeqCst debt protocol inside swap() (pay_all's SeqCst walk of the debt slots).
         fence(Acquire);
         old
     }

@@ -68,13 +68,15 @@ impl Drop for AtomicGuard<'_> {
 /// `atomic_inc_not_zero`, also failing once `DEAD` is set.
 #[inline]
 pub(crate) fn inc_not_zero_live(users: &AtomicUsize) -> bool {
+    // Relaxed: only a first guess for the CAS below, whose success ordering does the work.
     let mut c = users.load(Relaxed);
     loop {
         if c == 0 || c & DEAD != 0 {
             return false;
         }
         // Acquire on success: pairs with the Release store of the base reference in publish,
-        // so the map set before it is visible to us.
+        // so the map set before it is visible to us. Relaxed on failure: we only retry with the
+        // value read, or give up without touching the map.
         match users.compare_exchange_weak(c, c + 1, Acquire, Relaxed) {
             Ok(_) => return true,
             Err(now) => c = now,
@@ -103,6 +105,8 @@ impl Atomic {
             }),
             None if STRICT => super::live_without_map(Self::NAME, ty),
             None => {
+                // Release: gives the count back as AtomicGuard::drop does (pairs with a draining
+                // swapoff's Acquire load); only the broken strategy, which never drains, gets here.
                 si.users.fetch_sub(1, Release);
                 None
             }
@@ -167,7 +171,7 @@ mod tests {
     #[should_panic(expected = "live but its swap_map is not set")]
     fn a_live_device_without_its_map_stops_the_reader() {
         let s = Atomic::new(&StrategyConfig::default()).unwrap();
-        s.info[3].users.store(1, Relaxed); // live, but no publish: no map
+        s.info[3].users.store(1, Relaxed); // live, but no publish: no map (Relaxed: one thread)
         let _ = s.get(&mut (), 3);
     }
 
@@ -176,6 +180,7 @@ mod tests {
     #[test]
     fn the_lenient_variant_reports_a_failed_lookup_instead() {
         let s = Atomic::new(&StrategyConfig::default()).unwrap();
+        // Relaxed, here and below: one thread.
         s.info[3].users.store(1, Relaxed);
         assert!(Atomic::get_in::<false>(&s.info[3], 3).is_none());
         assert_eq!(

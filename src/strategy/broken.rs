@@ -35,7 +35,10 @@ impl Strategy for NoWait {
 
     unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
         let si = &self.0.info[ty];
+        // Relaxed, as in Atomic::unpublish: DEAD only bounds new arrivals.
         si.users.fetch_or(DEAD, Relaxed);
+        // Release: drops the base reference; it would pair with the drain's Acquire load, which
+        // this deliberately broken negative control leaves out (so no Acquire half either).
         si.users.fetch_sub(1, Release);
         // The bug: no wait for the count to drain. Readers still holding the map keep their
         // raw reference; the checked table poisons the map and keeps it allocated.

@@ -218,12 +218,17 @@ pub(crate) struct MapSlot(AtomicPtr<SwapMap>);
 impl MapSlot {
     /// setup_swap_info(): set the map. The slot must be empty.
     pub(crate) fn set(&self, map: Arc<SwapMap>) {
+        // Relaxed: published by the strategy's own release point after it (atomic's Release
+        // store, percpu's resurrect, rcu-valid's grace period, unprotected's table lock).
         let old = self.0.swap(Arc::into_raw(map).cast_mut(), Relaxed);
         debug_assert!(old.is_null(), "MapSlot::set on a slot that holds a map");
     }
 
     /// Take the map back (swapoff, after the drain).
     pub(crate) fn take(&self) -> Arc<SwapMap> {
+        // Relaxed: runs after the strategy's drain (Acquire load, grace period, release wait) or
+        // with no reader left (unprotected), which orders every holder's use of the map before
+        // it; the broken negative control skips the drain on purpose.
         let p = self.0.swap(std::ptr::null_mut(), Relaxed);
         assert!(!p.is_null(), "MapSlot::take on an empty slot");
         // SAFETY: `p` came from `Arc::into_raw` in `set` and was swapped out exactly once, so
@@ -240,6 +245,7 @@ impl MapSlot {
     /// 2. its acquire point orders this load after the `set` it must observe.
     #[inline]
     pub(crate) unsafe fn get<'a>(&self) -> Option<&'a SwapMap> {
+        // Relaxed: precondition 2, the caller's acquire point, orders it after the `set`.
         let p = self.0.load(Relaxed);
         // SAFETY: non-null pointers here come from `Arc::into_raw` and stay valid while the
         // slot owns them; the caller's precondition 1 extends that to `'a`.

@@ -474,6 +474,7 @@ impl<S: Strategy> ReaderPool<S> {
             s.begin_window();
         }
         let t0 = Instant::now();
+        // Release: pairs with the readers' Acquire load of `go` (see `Control::go`).
         ctl.go.store(epoch, Release);
         let mut failure: Option<PoolError> = None;
         let mut t_stop = None;
@@ -484,6 +485,7 @@ impl<S: Strategy> ReaderPool<S> {
                 if now >= deadline {
                     break;
                 }
+                // Relaxed: the Ctrl-C flag carries no data; it is only polled.
                 if cancel.is_some_and(|c| c.load(Relaxed)) {
                     failure = Some(PoolError::Cancelled);
                     break;
@@ -499,6 +501,7 @@ impl<S: Strategy> ReaderPool<S> {
                 std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
             }
             t_stop = Some(Instant::now());
+            // Relaxed: a stop flag that carries no data (see `Control::stop`).
             ctl.stop.store(true, Relaxed);
         }
         // Wait for every reader to finish: exact windows as long as it takes while the swapper
@@ -510,6 +513,7 @@ impl<S: Strategy> ReaderPool<S> {
                 && let Some(s) = self.swapper_stuck()
             {
                 failure = Some(PoolError::SwapperStuck(s));
+                // Relaxed: as above.
                 ctl.stop.store(true, Relaxed);
             }
             if failure.is_some() && stop_deadline.is_none() {
@@ -588,12 +592,14 @@ impl<S: Strategy> Drop for ReaderPool<S> {
         }
         {
             let mut st = self.ctl.lock();
+            // Relaxed: a stop flag that carries no data (see `Control::stop`).
             self.ctl.stop.store(true, Relaxed);
             st.epoch += 1;
             st.cmd = Cmd::Exit;
             self.ctl.to_readers.notify_all();
         }
-        // Release the spin of readers waiting to start, so they see the exit.
+        // Release the spin of readers waiting to start, so they see the exit. Release: pairs
+        // with their Acquire load of `go`; the Exit command itself travels under the mutex.
         self.ctl.go.store(u64::MAX, Release);
         let threads = std::mem::take(&mut self.threads);
         if !self.wedged {
@@ -659,6 +665,7 @@ fn reader_main<S: Strategy>(
         }
         let backoff = Backoff::new();
         loop {
+            // Acquire: pairs with the controller's Release stores of `go` (see `Control::go`).
             let g = ctl.go.load(Acquire);
             if g == seen {
                 break;
@@ -844,6 +851,7 @@ mod tests {
             other => panic!("expected SwapperStuck, got {other:?}"),
         }
         assert_eq!(pool.try_run_exact(1).unwrap_err(), PoolError::Wedged);
+        // Relaxed: a flag that carries no data; it lets the stuck mock swapoff return.
         mock::RELEASE.store(true, Relaxed);
     }
 }

@@ -99,6 +99,7 @@ impl std::fmt::Debug for Swapper {
 fn sleep_until(t: Instant, stop: &AtomicBool) {
     loop {
         let now = Instant::now();
+        // Relaxed: a stop flag that carries no data; only polled.
         if now >= t || stop.load(Relaxed) {
             return;
         }
@@ -175,12 +176,15 @@ impl Swapper {
 
     /// Stop recording and take what was recorded since [`begin_window`](Self::begin_window).
     pub fn end_window(&self) -> SwapperReport {
+        // Relaxed: as in begin_window; the report itself is taken under the mutex.
         self.shared.recording.store(false, Relaxed);
         std::mem::take(&mut *self.shared.report.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The swapoff or swapon in progress, if it has run longer than `limit`.
     pub fn stuck(&self, limit: Duration) -> Option<Stuck> {
+        // Relaxed: a diagnostic poll. The two loads are no snapshot: a new start time may come
+        // with the old op (or the reverse), at worst a mislabelled report; harmless here.
         let since = self.shared.busy_since.load(Relaxed);
         if since == 0 {
             return None;
@@ -213,8 +217,10 @@ impl Swapper {
     /// again. On timeout the thread is left behind (it cannot be cancelled) and the call that
     /// is stuck is returned.
     pub fn stop_within(mut self, limit: Duration) -> Result<(), StopError> {
+        // Relaxed: a stop flag that carries no data; results travel through join() and mutexes.
         self.shared.stop.store(true, Relaxed);
         let deadline = Instant::now() + (limit * 2 + self.off_time).max(Duration::from_secs(1));
+        // Relaxed: only a poll; join() below orders the thread's work (and error) before us.
         while !self.shared.finished.load(Relaxed) {
             if Instant::now() >= deadline {
                 let stuck = self.stuck(Duration::ZERO);
@@ -254,10 +260,12 @@ impl std::fmt::Display for StopError {
 
 impl Drop for Swapper {
     fn drop(&mut self) {
+        // Relaxed: a stop flag that carries no data.
         self.shared.stop.store(true, Relaxed);
         // Join only a thread that has finished or will finish promptly; a stuck one is left.
         if let Some(t) = self.thread.take() {
             let deadline = Instant::now() + Duration::from_secs(1);
+            // Relaxed (both loads): polls that decide whether to join; join() does the ordering.
             while !self.shared.finished.load(Relaxed) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -290,15 +298,19 @@ fn cycle<S: Strategy>(
     let mut ty = 0usize;
     loop {
         sleep_until(next, &sh.stop);
+        // Relaxed: a stop flag that carries no data.
         if sh.stop.load(Relaxed) {
             return Ok(());
         }
+        // Relaxed: a cycle near a window edge may count on either side (begin_window); the
+        // counts go through the mutex.
         let recording = sh.recording.load(Relaxed);
         mark(ty as u64 * 2);
         let off_ns = table
             .swapoff_timed(ty)
             .map_err(|e| format!("swapoff of device {ty}: {e}"))?
             .as_nanos() as u64;
+        // Relaxed: the idle mark for the watchdog's poll; it carries no data.
         sh.busy_since.store(0, Relaxed);
         if !cfg.off_time.is_zero() {
             // The device must come back even when stopping: sleep the off-time in full.
@@ -310,6 +322,7 @@ fn cycle<S: Strategy>(
             .swapon(ty, cfg.pages)
             .map_err(|e| format!("swapon of device {ty}: {e}"))?;
         let on_ns = t.elapsed().as_nanos() as u64;
+        // Relaxed: as above.
         sh.busy_since.store(0, Relaxed);
         if recording {
             let mut r = sh.report.lock().unwrap_or_else(|e| e.into_inner());
