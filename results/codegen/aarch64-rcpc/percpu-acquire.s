@@ -7,93 +7,93 @@ swapref_hot_percpu_acquire:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1026_3
+	b.ls .LBB1030_3
 	mov w0, wzr
-.LBB1026_2:
+.LBB1030_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_3:
+.LBB1030_3:
 	ldr w9, [x1, #24]
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1, #8]
-	cbz w9, .LBB1026_7
+	cbz w9, .LBB1030_7
 	add x9, x19, #8
 	ldapr x9, [x9]
 	tst x9, #0x3
-	b.eq .LBB1026_13
-	tbz w9, #1, .LBB1026_39
+	b.eq .LBB1030_13
+	tbz w9, #1, .LBB1030_39
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_7:
+.LBB1030_7:
 	ldr x10, [x1]
 	ldrb w9, [x1, #28]
 	ldr x10, [x10, #128]
-	cbz w9, .LBB1026_14
+	cbz w9, .LBB1030_14
 	add x11, x8, #128
 	stlr x10, [x11]
 	dmb ish
 	add x10, x19, #8
 	ldapr x10, [x10]
 	tst x10, #0x3
-	b.eq .LBB1026_15
-.LBB1026_9:
-	tbz w10, #1, .LBB1026_42
-	cbz w9, .LBB1026_37
-.LBB1026_11:
+	b.eq .LBB1030_15
+.LBB1030_9:
+	tbz w10, #1, .LBB1030_42
+	cbz w9, .LBB1030_37
+.LBB1030_11:
 	mov w0, wzr
-.LBB1026_12:
+.LBB1030_12:
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_13:
+.LBB1030_13:
 	ldr x9, [x19, #16]
 	add x8, x8, x9, lsl #3
 	ldr x9, [x8, #136]
 	add x9, x9, #1
 	str x9, [x8, #136]
-	b .LBB1026_18
-.LBB1026_14:
+	b .LBB1030_18
+.LBB1030_14:
 	str x10, [x8, #128]
 	//MEMBARRIER
 	add x10, x19, #8
 	ldapr x10, [x10]
 	tst x10, #0x3
-	b.ne .LBB1026_9
-.LBB1026_15:
+	b.ne .LBB1030_9
+.LBB1030_15:
 	ldr x10, [x19, #16]
 	add x10, x8, x10, lsl #3
 	ldr x11, [x10, #136]
 	add x11, x11, #1
 	str x11, [x10, #136]
-	tbz w9, #0, .LBB1026_17
+	tbz w9, #0, .LBB1030_17
 	add x8, x8, #128
 	stlr xzr, [x8]
-	b .LBB1026_18
-.LBB1026_17:
+	b .LBB1030_18
+.LBB1030_17:
 	//MEMBARRIER
 	str xzr, [x8, #128]
-.LBB1026_18:
+.LBB1030_18:
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1026_41
+	cbz x8, .LBB1030_41
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1026_23
+	b.hs .LBB1030_23
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr w9, [x1, #24]
 	ldr x8, [x1, #8]
-	cbz w9, .LBB1026_27
+	cbz w9, .LBB1030_27
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.eq .LBB1026_26
+	b.eq .LBB1030_26
 	ldr x8, [x19]
 	mov w19, w0
 	mov w1, #1
@@ -104,15 +104,15 @@ swapref_hot_percpu_acquire:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_23:
+.LBB1030_23:
 	ldr w9, [x1, #24]
 	ldr x8, [x1, #8]
-	cbz w9, .LBB1026_29
+	cbz w9, .LBB1030_29
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1026_46
+	b.ne .LBB1030_46
 	mov w0, wzr
-.LBB1026_26:
+.LBB1030_26:
 	ldr x9, [x19, #16]
 	add x8, x8, x9, lsl #3
 	ldr x9, [x8, #136]
@@ -122,61 +122,61 @@ swapref_hot_percpu_acquire:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_27:
+.LBB1030_27:
 	ldr x10, [x1]
 	ldrb w9, [x1, #28]
 	ldr x10, [x10, #128]
-	cbz w9, .LBB1026_31
+	cbz w9, .LBB1030_31
 	add x11, x8, #128
 	stlr x10, [x11]
 	dmb ish
-	b .LBB1026_32
-.LBB1026_29:
+	b .LBB1030_32
+.LBB1030_29:
 	ldr x10, [x1]
 	ldrb w9, [x1, #28]
 	ldr x10, [x10, #128]
-	cbz w9, .LBB1026_34
+	cbz w9, .LBB1030_34
 	add x11, x8, #128
 	stlr x10, [x11]
 	dmb ish
-	b .LBB1026_35
-.LBB1026_31:
+	b .LBB1030_35
+.LBB1030_31:
 	str x10, [x8, #128]
 	//MEMBARRIER
-.LBB1026_32:
+.LBB1030_32:
 	ldr x10, [x19, #8]
 	tst x10, #0x3
-	b.ne .LBB1026_47
+	b.ne .LBB1030_47
 	ldr x10, [x19, #16]
 	add x10, x8, x10, lsl #3
 	ldr x11, [x10, #136]
 	sub x11, x11, #1
 	str x11, [x10, #136]
-	tbnz w9, #0, .LBB1026_12
-	b .LBB1026_38
-.LBB1026_34:
+	tbnz w9, #0, .LBB1030_12
+	b .LBB1030_38
+.LBB1030_34:
 	str x10, [x8, #128]
 	//MEMBARRIER
-.LBB1026_35:
+.LBB1030_35:
 	ldr x10, [x19, #8]
 	tst x10, #0x3
-	b.ne .LBB1026_48
+	b.ne .LBB1030_48
 	ldr x10, [x19, #16]
 	add x10, x8, x10, lsl #3
 	ldr x11, [x10, #136]
 	sub x11, x11, #1
 	str x11, [x10, #136]
-	tbnz w9, #0, .LBB1026_11
-.LBB1026_37:
+	tbnz w9, #0, .LBB1030_11
+.LBB1030_37:
 	mov w0, wzr
-.LBB1026_38:
+.LBB1030_38:
 	//MEMBARRIER
 	str xzr, [x8, #128]
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_39:
+.LBB1030_39:
 	ldr x8, [x19]
 	stp x1, x3, [sp, #8]
 	mov w1, #1
@@ -185,18 +185,18 @@ swapref_hot_percpu_acquire:
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData12add_not_zero
 	ldp x1, x3, [sp, #8]
 	ldur x2, [x29, #-8]
-	tbnz w0, #0, .LBB1026_18
+	tbnz w0, #0, .LBB1030_18
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_41:
-	adrp x0, .Lanon.332f58a599a98de62efcff2c1aedc17d.29
-	add x0, x0, :lo12:.Lanon.332f58a599a98de62efcff2c1aedc17d.29
+.LBB1030_41:
+	adrp x0, .Lanon.67ea358860165f4c10ec4dd3bd7d181a.29
+	add x0, x0, :lo12:.Lanon.67ea358860165f4c10ec4dd3bd7d181a.29
 	mov w1, #14
 	bl _RNvNtCs6gWwvty7Mk9_7swapref8strategy16live_without_map
-.LBB1026_42:
+.LBB1030_42:
 	str x8, [sp]
 	ldr x8, [x19]
 	mov w20, w9
@@ -205,27 +205,27 @@ swapref_hot_percpu_acquire:
 	add x0, x8, #16
 	stur x2, [x29, #-8]
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData12add_not_zero
-	tbz w20, #0, .LBB1026_45
+	tbz w20, #0, .LBB1030_45
 	ldp x8, x1, [sp]
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldr x3, [sp, #16]
 	ldur x2, [x29, #-8]
-	tbnz w0, #0, .LBB1026_18
+	tbnz w0, #0, .LBB1030_18
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_45:
+.LBB1030_45:
 	//MEMBARRIER
 	ldp x8, x1, [sp]
 	str xzr, [x8, #128]
 	ldr x3, [sp, #16]
 	ldur x2, [x29, #-8]
-	cbz w0, .LBB1026_2
-	b .LBB1026_18
-.LBB1026_46:
+	cbz w0, .LBB1030_2
+	b .LBB1030_18
+.LBB1030_46:
 	ldr x8, [x19]
 	mov w1, #1
 	add x0, x8, #16
@@ -235,7 +235,7 @@ swapref_hot_percpu_acquire:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1026_47:
+.LBB1030_47:
 	ldr x10, [x19]
 	stur w0, [x29, #-8]
 	mov w1, #1
@@ -245,9 +245,9 @@ swapref_hot_percpu_acquire:
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release
 	ldur w0, [x29, #-8]
 	mov x8, x19
-	tbnz w20, #0, .LBB1026_12
-	b .LBB1026_38
-.LBB1026_48:
+	tbnz w20, #0, .LBB1030_12
+	b .LBB1030_38
+.LBB1030_48:
 	ldr x10, [x19]
 	mov w1, #1
 	mov x19, x8
@@ -255,5 +255,5 @@ swapref_hot_percpu_acquire:
 	add x0, x10, #16
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release
 	mov x8, x19
-	tbnz w20, #0, .LBB1026_11
-	b .LBB1026_37
+	tbnz w20, #0, .LBB1030_11
+	b .LBB1030_37

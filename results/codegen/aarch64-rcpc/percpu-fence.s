@@ -7,91 +7,91 @@ swapref_hot_percpu_fence:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1027_3
+	b.ls .LBB1031_3
 	mov w0, wzr
-.LBB1027_2:
+.LBB1031_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_3:
+.LBB1031_3:
 	ldr w9, [x1, #24]
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1, #8]
-	cbz w9, .LBB1027_7
+	cbz w9, .LBB1031_7
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.eq .LBB1027_13
-	tbz w9, #1, .LBB1027_39
+	b.eq .LBB1031_13
+	tbz w9, #1, .LBB1031_39
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_7:
+.LBB1031_7:
 	ldr x10, [x1]
 	ldrb w9, [x1, #28]
 	ldr x10, [x10, #128]
-	cbz w9, .LBB1027_14
+	cbz w9, .LBB1031_14
 	add x11, x8, #128
 	stlr x10, [x11]
 	dmb ish
 	ldr x10, [x19, #8]
 	tst x10, #0x3
-	b.eq .LBB1027_15
-.LBB1027_9:
-	tbz w10, #1, .LBB1027_42
-	cbz w9, .LBB1027_37
-.LBB1027_11:
+	b.eq .LBB1031_15
+.LBB1031_9:
+	tbz w10, #1, .LBB1031_42
+	cbz w9, .LBB1031_37
+.LBB1031_11:
 	mov w0, wzr
-.LBB1027_12:
+.LBB1031_12:
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_13:
+.LBB1031_13:
 	ldr x9, [x19, #16]
 	add x8, x8, x9, lsl #3
 	ldr x9, [x8, #136]
 	add x9, x9, #1
 	str x9, [x8, #136]
-	b .LBB1027_18
-.LBB1027_14:
+	b .LBB1031_18
+.LBB1031_14:
 	str x10, [x8, #128]
 	//MEMBARRIER
 	ldr x10, [x19, #8]
 	tst x10, #0x3
-	b.ne .LBB1027_9
-.LBB1027_15:
+	b.ne .LBB1031_9
+.LBB1031_15:
 	ldr x10, [x19, #16]
 	add x10, x8, x10, lsl #3
 	ldr x11, [x10, #136]
 	add x11, x11, #1
 	str x11, [x10, #136]
-	tbz w9, #0, .LBB1027_17
+	tbz w9, #0, .LBB1031_17
 	add x8, x8, #128
 	stlr xzr, [x8]
-	b .LBB1027_18
-.LBB1027_17:
+	b .LBB1031_18
+.LBB1031_17:
 	//MEMBARRIER
 	str xzr, [x8, #128]
-.LBB1027_18:
+.LBB1031_18:
 	dmb ishld
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1027_41
+	cbz x8, .LBB1031_41
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1027_23
+	b.hs .LBB1031_23
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr w9, [x1, #24]
 	ldr x8, [x1, #8]
-	cbz w9, .LBB1027_27
+	cbz w9, .LBB1031_27
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.eq .LBB1027_26
+	b.eq .LBB1031_26
 	ldr x8, [x19]
 	mov w19, w0
 	mov w1, #1
@@ -102,15 +102,15 @@ swapref_hot_percpu_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_23:
+.LBB1031_23:
 	ldr w9, [x1, #24]
 	ldr x8, [x1, #8]
-	cbz w9, .LBB1027_29
+	cbz w9, .LBB1031_29
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1027_46
+	b.ne .LBB1031_46
 	mov w0, wzr
-.LBB1027_26:
+.LBB1031_26:
 	ldr x9, [x19, #16]
 	add x8, x8, x9, lsl #3
 	ldr x9, [x8, #136]
@@ -120,61 +120,61 @@ swapref_hot_percpu_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_27:
+.LBB1031_27:
 	ldr x10, [x1]
 	ldrb w9, [x1, #28]
 	ldr x10, [x10, #128]
-	cbz w9, .LBB1027_31
+	cbz w9, .LBB1031_31
 	add x11, x8, #128
 	stlr x10, [x11]
 	dmb ish
-	b .LBB1027_32
-.LBB1027_29:
+	b .LBB1031_32
+.LBB1031_29:
 	ldr x10, [x1]
 	ldrb w9, [x1, #28]
 	ldr x10, [x10, #128]
-	cbz w9, .LBB1027_34
+	cbz w9, .LBB1031_34
 	add x11, x8, #128
 	stlr x10, [x11]
 	dmb ish
-	b .LBB1027_35
-.LBB1027_31:
+	b .LBB1031_35
+.LBB1031_31:
 	str x10, [x8, #128]
 	//MEMBARRIER
-.LBB1027_32:
+.LBB1031_32:
 	ldr x10, [x19, #8]
 	tst x10, #0x3
-	b.ne .LBB1027_47
+	b.ne .LBB1031_47
 	ldr x10, [x19, #16]
 	add x10, x8, x10, lsl #3
 	ldr x11, [x10, #136]
 	sub x11, x11, #1
 	str x11, [x10, #136]
-	tbnz w9, #0, .LBB1027_12
-	b .LBB1027_38
-.LBB1027_34:
+	tbnz w9, #0, .LBB1031_12
+	b .LBB1031_38
+.LBB1031_34:
 	str x10, [x8, #128]
 	//MEMBARRIER
-.LBB1027_35:
+.LBB1031_35:
 	ldr x10, [x19, #8]
 	tst x10, #0x3
-	b.ne .LBB1027_48
+	b.ne .LBB1031_48
 	ldr x10, [x19, #16]
 	add x10, x8, x10, lsl #3
 	ldr x11, [x10, #136]
 	sub x11, x11, #1
 	str x11, [x10, #136]
-	tbnz w9, #0, .LBB1027_11
-.LBB1027_37:
+	tbnz w9, #0, .LBB1031_11
+.LBB1031_37:
 	mov w0, wzr
-.LBB1027_38:
+.LBB1031_38:
 	//MEMBARRIER
 	str xzr, [x8, #128]
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_39:
+.LBB1031_39:
 	ldr x8, [x19]
 	stp x1, x3, [sp, #8]
 	mov w1, #1
@@ -183,18 +183,18 @@ swapref_hot_percpu_fence:
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData12add_not_zero
 	ldp x1, x3, [sp, #8]
 	ldur x2, [x29, #-8]
-	tbnz w0, #0, .LBB1027_18
+	tbnz w0, #0, .LBB1031_18
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_41:
-	adrp x0, .Lanon.332f58a599a98de62efcff2c1aedc17d.26
-	add x0, x0, :lo12:.Lanon.332f58a599a98de62efcff2c1aedc17d.26
+.LBB1031_41:
+	adrp x0, .Lanon.67ea358860165f4c10ec4dd3bd7d181a.26
+	add x0, x0, :lo12:.Lanon.67ea358860165f4c10ec4dd3bd7d181a.26
 	mov w1, #12
 	bl _RNvNtCs6gWwvty7Mk9_7swapref8strategy16live_without_map
-.LBB1027_42:
+.LBB1031_42:
 	str x8, [sp]
 	ldr x8, [x19]
 	mov w20, w9
@@ -203,27 +203,27 @@ swapref_hot_percpu_fence:
 	add x0, x8, #16
 	stur x2, [x29, #-8]
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData12add_not_zero
-	tbz w20, #0, .LBB1027_45
+	tbz w20, #0, .LBB1031_45
 	ldp x8, x1, [sp]
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldr x3, [sp, #16]
 	ldur x2, [x29, #-8]
-	tbnz w0, #0, .LBB1027_18
+	tbnz w0, #0, .LBB1031_18
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_45:
+.LBB1031_45:
 	//MEMBARRIER
 	ldp x8, x1, [sp]
 	str xzr, [x8, #128]
 	ldr x3, [sp, #16]
 	ldur x2, [x29, #-8]
-	cbz w0, .LBB1027_2
-	b .LBB1027_18
-.LBB1027_46:
+	cbz w0, .LBB1031_2
+	b .LBB1031_18
+.LBB1031_46:
 	ldr x8, [x19]
 	mov w1, #1
 	add x0, x8, #16
@@ -233,7 +233,7 @@ swapref_hot_percpu_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1027_47:
+.LBB1031_47:
 	ldr x10, [x19]
 	stur w0, [x29, #-8]
 	mov w1, #1
@@ -243,9 +243,9 @@ swapref_hot_percpu_fence:
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release
 	ldur w0, [x29, #-8]
 	mov x8, x19
-	tbnz w20, #0, .LBB1027_12
-	b .LBB1027_38
-.LBB1027_48:
+	tbnz w20, #0, .LBB1031_12
+	b .LBB1031_38
+.LBB1031_48:
 	ldr x10, [x19]
 	mov w1, #1
 	mov x19, x8
@@ -253,5 +253,5 @@ swapref_hot_percpu_fence:
 	add x0, x10, #16
 	bl _RNvMs7_NtCs6gWwvty7Mk9_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release
 	mov x8, x19
-	tbnz w20, #0, .LBB1027_11
-	b .LBB1027_37
+	tbnz w20, #0, .LBB1031_11
+	b .LBB1031_37

@@ -6,116 +6,116 @@ swapref_hot_rcu_valid:
 	stp x20, x19, [sp, #16]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1028_3
+	b.ls .LBB1032_3
 	mov w0, wzr
-.LBB1028_2:
+.LBB1032_2:
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1028_3:
+.LBB1032_3:
 	ldr w20, [x1, #24]
 	add x8, x0, x2, lsl #7
 	mov x19, x1
-	cbz w20, .LBB1028_6
+	cbz w20, .LBB1032_6
 	add w9, w20, #1
 	str w9, [x19, #24]
 	ldrb w9, [x8, #8]
-	cbnz w9, .LBB1028_8
+	cbnz w9, .LBB1032_8
 	mov w0, wzr
 	str w20, [x19, #24]
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1028_6:
+.LBB1032_6:
 	ldp x10, x9, [x19]
 	ldrb w11, [x19, #28]
 	cmp w11, #1
 	ldr x10, [x10, #128]
-	b.ne .LBB1028_15
+	b.ne .LBB1032_15
 	add x9, x9, #128
 	stlr x10, [x9]
 	dmb ish
 	mov w9, #1
 	str w9, [x19, #24]
 	ldrb w9, [x8, #8]
-	cbz w9, .LBB1028_16
-.LBB1028_8:
+	cbz w9, .LBB1032_16
+.LBB1032_8:
 	ldr x8, [x8]
-	cbz x8, .LBB1028_21
+	cbz x8, .LBB1032_21
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1028_13
+	b.hs .LBB1032_13
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	str w20, [x19, #24]
-	cbnz w20, .LBB1028_2
+	cbnz w20, .LBB1032_2
 	ldrb w9, [x19, #28]
 	ldr x8, [x19, #8]
 	cmp w9, #1
-	b.ne .LBB1028_20
+	b.ne .LBB1032_20
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1028_13:
+.LBB1032_13:
 	str w20, [x19, #24]
-	cbz w20, .LBB1028_18
+	cbz w20, .LBB1032_18
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1028_15:
+.LBB1032_15:
 	str x10, [x9, #128]
 	//MEMBARRIER
 	mov w9, #1
 	str w9, [x19, #24]
 	ldrb w9, [x8, #8]
-	cbnz w9, .LBB1028_8
-.LBB1028_16:
+	cbnz w9, .LBB1032_8
+.LBB1032_16:
 	ldrb w9, [x19, #28]
 	ldr x8, [x19, #8]
 	str wzr, [x19, #24]
 	cmp w9, #1
-	b.ne .LBB1028_19
-.LBB1028_17:
+	b.ne .LBB1032_19
+.LBB1032_17:
 	mov w0, wzr
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1028_18:
+.LBB1032_18:
 	ldrb w9, [x19, #28]
 	ldr x8, [x19, #8]
 	cmp w9, #1
-	b.eq .LBB1028_17
-.LBB1028_19:
+	b.eq .LBB1032_17
+.LBB1032_19:
 	mov w0, wzr
-.LBB1028_20:
+.LBB1032_20:
 	//MEMBARRIER
 	str xzr, [x8, #128]
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1028_21:
-	adrp x0, .Lanon.332f58a599a98de62efcff2c1aedc17d.41
-	add x0, x0, :lo12:.Lanon.332f58a599a98de62efcff2c1aedc17d.41
+.LBB1032_21:
+	adrp x0, .Lanon.67ea358860165f4c10ec4dd3bd7d181a.41
+	add x0, x0, :lo12:.Lanon.67ea358860165f4c10ec4dd3bd7d181a.41
 	mov w1, #9
 	bl _RNvNtCs6gWwvty7Mk9_7swapref8strategy16live_without_map
 	brk #0x1
-.LBB1028_23:
+.LBB1032_23:
 	str w20, [x19, #24]
-	cbnz w20, .LBB1028_27
+	cbnz w20, .LBB1032_27
 	ldrb w9, [x19, #28]
 	ldr x8, [x19, #8]
 	cmp w9, #1
-	b.ne .LBB1028_26
+	b.ne .LBB1032_26
 	add x8, x8, #128
 	stlr xzr, [x8]
 	bl _Unwind_Resume
-.LBB1028_26:
+.LBB1032_26:
 	//MEMBARRIER
 	str xzr, [x8, #128]
-.LBB1028_27:
+.LBB1032_27:
 	bl _Unwind_Resume

@@ -10,18 +10,18 @@ swapref_hot_percpu_acquire:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1027_33
+	ja .LBB1031_33
 	movq %rdx, %rax
 	shlq $7, %rax
 	addq %rax, %rdi
 	movq 8(%rsi), %rbx
 	cmpl $0, 24(%rsi)
-	je .LBB1027_6
+	je .LBB1031_6
 	movq 8(%rdi), %rax
 	testb $3, %al
-	je .LBB1027_11
+	je .LBB1031_11
 	testb $2, %al
-	jne .LBB1027_33
+	jne .LBB1031_33
 	movq (%rdi), %rax
 	addq $16, %rax
 	movq %rsi, %rbx
@@ -36,21 +36,21 @@ swapref_hot_percpu_acquire:
 	movq %rbx, %rsi
 	movq %r14, %rdi
 	testb %al, %al
-	jne .LBB1027_14
-	jmp .LBB1027_33
-.LBB1027_6:
+	jne .LBB1031_14
+	jmp .LBB1031_33
+.LBB1031_6:
 	movq (%rsi), %rax
 	movq 128(%rax), %rax
 	cmpb $1, 28(%rsi)
-	jne .LBB1027_12
+	jne .LBB1031_12
 	movq %rax, 128(%rbx)
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rax
 	testb $3, %al
-	je .LBB1027_13
-.LBB1027_8:
+	je .LBB1031_13
+.LBB1031_8:
 	testb $2, %al
-	jne .LBB1027_32
+	jne .LBB1031_32
 	movq (%rdi), %rax
 	addq $16, %rax
 	movq %rsi, %r14
@@ -66,97 +66,97 @@ swapref_hot_percpu_acquire:
 	movq %r15, %rdi
 	movq $0, 128(%rbx)
 	testb %al, %al
-	jne .LBB1027_14
-	jmp .LBB1027_33
-.LBB1027_11:
+	jne .LBB1031_14
+	jmp .LBB1031_33
+.LBB1031_11:
 	movq 16(%rdi), %rax
 	incq 136(%rbx,%rax,8)
-.LBB1027_14:
+.LBB1031_14:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1027_37
-.LBB1027_15:
+	je .LBB1031_37
+.LBB1031_15:
 	cmpq 8(%rax), %rcx
-	jae .LBB1027_19
+	jae .LBB1031_19
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rbx
 	cmpl $0, 24(%rsi)
-	je .LBB1027_22
+	je .LBB1031_22
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1027_38
+	jne .LBB1031_38
 	movq 16(%rdi), %rcx
 	decq 136(%rbx,%rcx,8)
-	jmp .LBB1027_34
-.LBB1027_12:
+	jmp .LBB1031_34
+.LBB1031_12:
 	movq %rax, 128(%rbx)
 	#MEMBARRIER
 	movq 8(%rdi), %rax
 	testb $3, %al
-	jne .LBB1027_8
-.LBB1027_13:
+	jne .LBB1031_8
+.LBB1031_13:
 	movq 16(%rdi), %rax
 	incq 136(%rbx,%rax,8)
 	movq $0, 128(%rbx)
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	jne .LBB1027_15
-.LBB1027_37:
-	leaq .Lanon.46090552ba44443d9b5b919eb124a240.30(%rip), %rdi
+	jne .LBB1031_15
+.LBB1031_37:
+	leaq .Lanon.e80b45fa9447ba40aee890af078418c0.30(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCskgbS3UnlNWm_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1027_19:
+.LBB1031_19:
 	movq 8(%rsi), %rbx
 	cmpl $0, 24(%rsi)
-	je .LBB1027_24
+	je .LBB1031_24
 	movq 8(%rdi), %rax
 	testb $3, %al
-	jne .LBB1027_39
+	jne .LBB1031_39
 	movq 16(%rdi), %rax
 	decq 136(%rbx,%rax,8)
-	jmp .LBB1027_33
-.LBB1027_22:
+	jmp .LBB1031_33
+.LBB1031_22:
 	movq (%rsi), %rcx
 	movq 128(%rcx), %rcx
 	cmpb $1, 28(%rsi)
-	jne .LBB1027_26
+	jne .LBB1031_26
 	movq %rcx, 128(%rbx)
 	lock  orl $0, -64(%rsp)
-	jmp .LBB1027_27
-.LBB1027_24:
+	jmp .LBB1031_27
+.LBB1031_24:
 	movq (%rsi), %rax
 	movq 128(%rax), %rax
 	cmpb $1, 28(%rsi)
-	jne .LBB1027_29
+	jne .LBB1031_29
 	movq %rax, 128(%rbx)
 	lock  orl $0, -64(%rsp)
-	jmp .LBB1027_30
-.LBB1027_26:
+	jmp .LBB1031_30
+.LBB1031_26:
 	movq %rcx, 128(%rbx)
 	#MEMBARRIER
-.LBB1027_27:
+.LBB1031_27:
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1027_40
+	jne .LBB1031_40
 	movq 16(%rdi), %rcx
 	decq 136(%rbx,%rcx,8)
 	movq $0, 128(%rbx)
-	jmp .LBB1027_34
-.LBB1027_29:
+	jmp .LBB1031_34
+.LBB1031_29:
 	movq %rax, 128(%rbx)
 	#MEMBARRIER
-.LBB1027_30:
+.LBB1031_30:
 	movq 8(%rdi), %rax
 	testb $3, %al
-	jne .LBB1027_41
+	jne .LBB1031_41
 	movq 16(%rdi), %rax
 	decq 136(%rbx,%rax,8)
-.LBB1027_32:
+.LBB1031_32:
 	movq $0, 128(%rbx)
-.LBB1027_33:
+.LBB1031_33:
 	xorl %eax, %eax
-.LBB1027_34:
+.LBB1031_34:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -165,21 +165,21 @@ swapref_hot_percpu_acquire:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1027_38:
+.LBB1031_38:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1027_34
-.LBB1027_39:
+	jmp .LBB1031_34
+.LBB1031_39:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
-	jmp .LBB1027_33
-.LBB1027_40:
+	jmp .LBB1031_33
+.LBB1031_40:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
@@ -187,10 +187,10 @@ swapref_hot_percpu_acquire:
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq $0, 128(%rbx)
-	jmp .LBB1027_34
-.LBB1027_41:
+	jmp .LBB1031_34
+.LBB1031_41:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
-	jmp .LBB1027_32
+	jmp .LBB1031_32

@@ -10,18 +10,18 @@ swapref_hot_percpu_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1028_33
+	ja .LBB1032_33
 	movq %rdx, %rax
 	shlq $7, %rax
 	addq %rax, %rdi
 	movq 8(%rsi), %rbx
 	cmpl $0, 24(%rsi)
-	je .LBB1028_6
+	je .LBB1032_6
 	movq 8(%rdi), %rax
 	testb $3, %al
-	je .LBB1028_11
+	je .LBB1032_11
 	testb $2, %al
-	jne .LBB1028_33
+	jne .LBB1032_33
 	movq (%rdi), %rax
 	addq $16, %rax
 	movq %rsi, %rbx
@@ -36,21 +36,21 @@ swapref_hot_percpu_fence:
 	movq %rbx, %rsi
 	movq %r14, %rdi
 	testb %al, %al
-	jne .LBB1028_14
-	jmp .LBB1028_33
-.LBB1028_6:
+	jne .LBB1032_14
+	jmp .LBB1032_33
+.LBB1032_6:
 	movq (%rsi), %rax
 	movq 128(%rax), %rax
 	cmpb $1, 28(%rsi)
-	jne .LBB1028_12
+	jne .LBB1032_12
 	movq %rax, 128(%rbx)
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rax
 	testb $3, %al
-	je .LBB1028_13
-.LBB1028_8:
+	je .LBB1032_13
+.LBB1032_8:
 	testb $2, %al
-	jne .LBB1028_32
+	jne .LBB1032_32
 	movq (%rdi), %rax
 	addq $16, %rax
 	movq %rsi, %r14
@@ -66,99 +66,99 @@ swapref_hot_percpu_fence:
 	movq %r15, %rdi
 	movq $0, 128(%rbx)
 	testb %al, %al
-	jne .LBB1028_14
-	jmp .LBB1028_33
-.LBB1028_11:
+	jne .LBB1032_14
+	jmp .LBB1032_33
+.LBB1032_11:
 	movq 16(%rdi), %rax
 	incq 136(%rbx,%rax,8)
-.LBB1028_14:
+.LBB1032_14:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1028_37
-.LBB1028_15:
+	je .LBB1032_37
+.LBB1032_15:
 	cmpq 8(%rax), %rcx
-	jae .LBB1028_19
+	jae .LBB1032_19
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rbx
 	cmpl $0, 24(%rsi)
-	je .LBB1028_22
+	je .LBB1032_22
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1028_38
+	jne .LBB1032_38
 	movq 16(%rdi), %rcx
 	decq 136(%rbx,%rcx,8)
-	jmp .LBB1028_34
-.LBB1028_12:
+	jmp .LBB1032_34
+.LBB1032_12:
 	movq %rax, 128(%rbx)
 	#MEMBARRIER
 	movq 8(%rdi), %rax
 	testb $3, %al
-	jne .LBB1028_8
-.LBB1028_13:
+	jne .LBB1032_8
+.LBB1032_13:
 	movq 16(%rdi), %rax
 	incq 136(%rbx,%rax,8)
 	movq $0, 128(%rbx)
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	jne .LBB1028_15
-.LBB1028_37:
-	leaq .Lanon.46090552ba44443d9b5b919eb124a240.27(%rip), %rdi
+	jne .LBB1032_15
+.LBB1032_37:
+	leaq .Lanon.e80b45fa9447ba40aee890af078418c0.27(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCskgbS3UnlNWm_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1028_19:
+.LBB1032_19:
 	movq 8(%rsi), %rbx
 	cmpl $0, 24(%rsi)
-	je .LBB1028_24
+	je .LBB1032_24
 	movq 8(%rdi), %rax
 	testb $3, %al
-	jne .LBB1028_39
+	jne .LBB1032_39
 	movq 16(%rdi), %rax
 	decq 136(%rbx,%rax,8)
-	jmp .LBB1028_33
-.LBB1028_22:
+	jmp .LBB1032_33
+.LBB1032_22:
 	movq (%rsi), %rcx
 	movq 128(%rcx), %rcx
 	cmpb $1, 28(%rsi)
-	jne .LBB1028_26
+	jne .LBB1032_26
 	movq %rcx, 128(%rbx)
 	lock  orl $0, -64(%rsp)
-	jmp .LBB1028_27
-.LBB1028_24:
+	jmp .LBB1032_27
+.LBB1032_24:
 	movq (%rsi), %rax
 	movq 128(%rax), %rax
 	cmpb $1, 28(%rsi)
-	jne .LBB1028_29
+	jne .LBB1032_29
 	movq %rax, 128(%rbx)
 	lock  orl $0, -64(%rsp)
-	jmp .LBB1028_30
-.LBB1028_26:
+	jmp .LBB1032_30
+.LBB1032_26:
 	movq %rcx, 128(%rbx)
 	#MEMBARRIER
-.LBB1028_27:
+.LBB1032_27:
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1028_40
+	jne .LBB1032_40
 	movq 16(%rdi), %rcx
 	decq 136(%rbx,%rcx,8)
 	movq $0, 128(%rbx)
-	jmp .LBB1028_34
-.LBB1028_29:
+	jmp .LBB1032_34
+.LBB1032_29:
 	movq %rax, 128(%rbx)
 	#MEMBARRIER
-.LBB1028_30:
+.LBB1032_30:
 	movq 8(%rdi), %rax
 	testb $3, %al
-	jne .LBB1028_41
+	jne .LBB1032_41
 	movq 16(%rdi), %rax
 	decq 136(%rbx,%rax,8)
-.LBB1028_32:
+.LBB1032_32:
 	movq $0, 128(%rbx)
-.LBB1028_33:
+.LBB1032_33:
 	xorl %eax, %eax
-.LBB1028_34:
+.LBB1032_34:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -167,21 +167,21 @@ swapref_hot_percpu_fence:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1028_38:
+.LBB1032_38:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1028_34
-.LBB1028_39:
+	jmp .LBB1032_34
+.LBB1032_39:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
-	jmp .LBB1028_33
-.LBB1028_40:
+	jmp .LBB1032_33
+.LBB1032_40:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
@@ -189,10 +189,10 @@ swapref_hot_percpu_fence:
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq $0, 128(%rbx)
-	jmp .LBB1028_34
-.LBB1028_41:
+	jmp .LBB1032_34
+.LBB1032_41:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	callq *_RNvMs7_NtCskgbS3UnlNWm_7swapref10percpu_refNtB5_7RefData22put_atomic_and_release@GOTPCREL(%rip)
-	jmp .LBB1028_32
+	jmp .LBB1032_32

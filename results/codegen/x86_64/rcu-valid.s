@@ -6,89 +6,89 @@ swapref_hot_rcu_valid:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1029_1
+	ja .LBB1033_1
 	movq %rsi, %rbx
 	movq %rdx, %rax
 	shlq $7, %rax
 	addq %rax, %rdi
 	movl 24(%rsi), %r14d
 	testl %r14d, %r14d
-	je .LBB1029_6
+	je .LBB1033_6
 	leal 1(%r14), %eax
 	movl %eax, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1029_8
+	jne .LBB1033_8
 	movl %r14d, 24(%rbx)
-	jmp .LBB1029_1
-.LBB1029_6:
+	jmp .LBB1033_1
+.LBB1033_6:
 	movq (%rbx), %rsi
 	movq 8(%rbx), %rax
 	movq 128(%rsi), %rsi
 	cmpb $1, 28(%rbx)
-	jne .LBB1029_14
+	jne .LBB1033_14
 	movq %rsi, 128(%rax)
 	lock  orl $0, -64(%rsp)
 	movl $1, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1029_15
-.LBB1029_8:
+	je .LBB1033_15
+.LBB1033_8:
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1029_17
+	je .LBB1033_17
 	cmpq 8(%rax), %rcx
-	jae .LBB1029_12
+	jae .LBB1033_12
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movl %r14d, 24(%rbx)
 	testl %r14d, %r14d
-	je .LBB1029_11
+	je .LBB1033_11
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1029_12:
+.LBB1033_12:
 	movl %r14d, 24(%rbx)
 	testl %r14d, %r14d
-	jne .LBB1029_1
-	jmp .LBB1029_16
-.LBB1029_14:
+	jne .LBB1033_1
+	jmp .LBB1033_16
+.LBB1033_14:
 	movq %rsi, 128(%rax)
 	#MEMBARRIER
 	movl $1, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1029_8
-.LBB1029_15:
+	jne .LBB1033_8
+.LBB1033_15:
 	movl $0, 24(%rbx)
-.LBB1029_16:
+.LBB1033_16:
 	movq 8(%rbx), %rax
 	movq $0, 128(%rax)
-.LBB1029_1:
+.LBB1033_1:
 	xorl %eax, %eax
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1029_11:
+.LBB1033_11:
 	movq 8(%rbx), %rcx
 	movq $0, 128(%rcx)
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1029_17:
-	leaq .Lanon.46090552ba44443d9b5b919eb124a240.42(%rip), %rdi
+.LBB1033_17:
+	leaq .Lanon.e80b45fa9447ba40aee890af078418c0.42(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCskgbS3UnlNWm_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
-.LBB1029_19:
+.LBB1033_19:
 	movl %r14d, 24(%rbx)
 	testl %r14d, %r14d
-	jne .LBB1029_21
+	jne .LBB1033_21
 	movq 8(%rbx), %rcx
 	movq $0, 128(%rcx)
-.LBB1029_21:
+.LBB1033_21:
 	movq %rax, %rdi
 	callq _Unwind_Resume@PLT
