@@ -40,14 +40,25 @@ const ENTRY: SwapEntry = SwapEntry { ty: 0, offset: 7 };
 fn table_config() -> TableConfig {
     let rcu = match std::env::var("SWAPREF_RCU").as_deref() {
         Err(_) | Ok("auto") => None,
-        Ok(s) => Some(
-            swapref::rcu::Flavor::from_name(s)
-                .unwrap_or_else(|| panic!("SWAPREF_RCU={s}: expected auto, membarrier or fence")),
-        ),
+        Ok(s) => Some(swapref::rcu::FlavorKind::from_name(s).unwrap_or_else(|| {
+            panic!("SWAPREF_RCU={s}: expected auto, qsbr, membarrier or fence")
+        })),
     };
     TableConfig {
-        strategy: StrategyConfig { rcu },
+        strategy: StrategyConfig {
+            rcu,
+            ..StrategyConfig::default()
+        },
         checked: false,
+    }
+}
+
+/// Run `f` with every reader of `readers` offline (`qsbr`): the bench thread itself waits for
+/// grace periods, so its idle readers must not be online.
+fn offline_all<S: Strategy, R>(readers: &mut [S::Reader], f: impl FnOnce() -> R) -> R {
+    match readers.split_first_mut() {
+        None => f(),
+        Some((r, rest)) => S::offline(r, || offline_all::<S, R>(rest, f)),
     }
 }
 
@@ -110,6 +121,7 @@ fn get_put(c: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
+            cfg.strategy.flavor(),
             GetPut {
                 group: &mut group,
                 cfg: &cfg,
@@ -139,12 +151,16 @@ impl Visitor for Swapoff<'_, '_> {
         };
         // Registered (RCU records, hazard pointers) but never inside a read-side section: the
         // writer scans them without waiting on any.
-        let idle: Vec<S::Reader> = (0..self.idle).map(|_| t.reader()).collect();
-        self.group.bench_function(S::NAME, |b| {
-            b.iter(|| {
-                t.swapoff(ENTRY.ty).expect("device 0 is on");
-                t.swapon(ENTRY.ty, black_box(PAGES))
-                    .expect("device 0 is off")
+        // Under qsbr they are offline, as idle reader threads are (they would be blocked).
+        let mut idle: Vec<S::Reader> = (0..self.idle).map(|_| t.reader()).collect();
+        let group = &mut *self.group;
+        offline_all::<S, _>(&mut idle, || {
+            group.bench_function(S::NAME, |b| {
+                b.iter(|| {
+                    t.swapoff(ENTRY.ty).expect("device 0 is on");
+                    t.swapon(ENTRY.ty, black_box(PAGES))
+                        .expect("device 0 is off")
+                })
             })
         });
         drop(idle);
@@ -158,6 +174,7 @@ fn swapoff(c: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
+            cfg.strategy.flavor(),
             Swapoff {
                 group: &mut group,
                 cfg: &cfg,
@@ -231,6 +248,7 @@ fn churn(c: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
+            cfg.strategy.flavor(),
             Churn {
                 group: &mut group,
                 cfg: &cfg,
@@ -256,6 +274,7 @@ fn cache_misses(_: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
+            cfg.strategy.flavor(),
             GetPut {
                 group: &mut group,
                 cfg: &cfg,
@@ -270,15 +289,9 @@ fn announce(_: &mut Criterion) {
     let cfg = table_config();
     let flavor = match cfg.strategy.rcu {
         Some(f) => f.name().to_string(),
-        None => {
-            let (f, why) = swapref::rcu::Flavor::detect();
-            match why {
-                Some(why) => format!("{f} (auto; membarrier unavailable: {why})"),
-                None => format!("{f} (auto)"),
-            }
-        }
+        None => swapref::strategy::auto_flavor().1.clone(),
     };
-    eprintln!("swapref benches: RCU flavour {flavor}; SWAPREF_RCU=fence|membarrier pins it");
+    eprintln!("swapref benches: RCU flavour {flavor}; SWAPREF_RCU=qsbr|membarrier|fence pins it");
     record_provenance(&flavor);
 }
 

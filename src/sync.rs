@@ -6,14 +6,14 @@
 //! under `cfg(loom)`.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 #[cfg(loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 #[cfg(loom)]
 pub(crate) use loom::thread;
 
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 #[cfg(not(loom))]
@@ -60,36 +60,111 @@ pub(crate) fn wait<'a, T>(cv: &Condvar, g: MutexGuard<'a, T>) -> MutexGuard<'a, 
     cv.wait(g).unwrap_or_else(|e| e.into_inner())
 }
 
-/// Back off inside a wait loop: spin briefly, then yield, then sleep. Under loom this is a plain
-/// `yield_now`, which tells the model checker the thread cannot progress on its own.
-pub(crate) struct Backoff {
+// ---- the RCU's loom switches ------------------------------------------------------------------
+//
+// Under loom the userspace RCU orders through read-modify-write operations on the readers'
+// grace-period words instead of fences or membarrier (loom models `SeqCst` fences only in
+// part): two RMWs on one location are totally ordered and the later reads from the earlier,
+// which gives "the scan sees the reader's store, or the reader sees everything before the scan"
+// directly. These helpers are that switch, so `rcu` itself has no `cfg(loom)` in its algorithm.
+// See `src/rcu/mod.rs` ("Proofs") for what the loom model therefore does and does not cover.
+
+/// A reader's store to its own grace-period word (`ctr`). Outside loom `store(v, order)`;
+/// under loom `swap(v, AcqRel)`, one RMW chain with the scan's [`rcu_ctr_scan`].
+#[inline(always)]
+pub(crate) fn rcu_ctr_store(ctr: &AtomicU64, v: u64, order: Ordering) {
+    #[cfg(loom)]
+    {
+        let _ = order;
+        // AcqRel: Release orders the reader's earlier accesses before the store; Acquire makes a
+        // reader that comes online after a scan's RMW see what preceded the scan.
+        ctr.swap(v, Ordering::AcqRel);
+    }
     #[cfg(not(loom))]
-    step: u32,
+    ctr.store(v, order);
 }
 
-impl Backoff {
-    pub(crate) fn new() -> Self {
-        Backoff {
-            #[cfg(not(loom))]
-            step: 0,
+/// The grace-period driver's read of a reader's `ctr`. Outside loom `load(Acquire)`: pairs with
+/// the reader's Release stores of `ctr`, so a section seen ended happens-before what the driver's
+/// caller does next. Under loom `fetch_add(0, AcqRel)`, which reads the latest value in
+/// modification order and pairs with the reader's RMWs.
+#[inline(always)]
+pub(crate) fn rcu_ctr_scan(ctr: &AtomicU64) -> u64 {
+    #[cfg(loom)]
+    return ctr.fetch_add(0, Ordering::AcqRel);
+    #[cfg(not(loom))]
+    ctr.load(Ordering::Acquire)
+}
+
+/// Advance the grace-period counter, returning the new value (the grace period's target).
+/// Outside loom `Relaxed`: the heavy barrier before it orders it after the caller's removal.
+/// Under loom `AcqRel`: the RMW is what carries the removal to a reader that reads the new value.
+#[inline(always)]
+pub(crate) fn rcu_gp_advance(gp: &AtomicU64) -> u64 {
+    #[cfg(loom)]
+    return gp.fetch_add(1, Ordering::AcqRel) + 1;
+    #[cfg(not(loom))]
+    // Relaxed: see above.
+    return gp.fetch_add(1, Ordering::Relaxed) + 1;
+}
+
+/// A full fence outside loom; nothing under loom, whose RCU orders through the RMWs above.
+#[inline(always)]
+pub(crate) fn rcu_full_fence() {
+    #[cfg(not(loom))]
+    fence(Ordering::SeqCst);
+}
+
+/// One step of a wait loop that expects the other side within microseconds: a spin hint, or
+/// under loom a yield (which tells the model checker this thread cannot progress on its own).
+#[inline(always)]
+pub(crate) fn spin() {
+    #[cfg(loom)]
+    thread::yield_now();
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+}
+
+/// The grace-period driver as a thread a reader can wake (`wake_up_gp()` of liburcu). The driver
+/// [`enlist`](Parker::enlist)s itself before it sleeps; a reader that finds its wake flag set
+/// [`unpark`](Parker::unpark)s whoever is enlisted. Under loom there is no parking: the driver
+/// yields instead (see [`Parker::CAN_PARK`]), so this holds nothing.
+#[derive(Default)]
+pub(crate) struct Parker {
+    #[cfg(not(loom))]
+    driver: std::sync::Mutex<Option<std::thread::Thread>>,
+}
+
+impl Parker {
+    /// Whether the driver parks (outside loom) or yields (loom).
+    pub(crate) const CAN_PARK: bool = !cfg!(loom);
+
+    /// The calling thread is the one to wake.
+    pub(crate) fn enlist(&self) {
+        #[cfg(not(loom))]
+        {
+            *self.driver.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current());
         }
     }
 
-    pub(crate) fn snooze(&mut self) {
-        #[cfg(loom)]
-        thread::yield_now();
+    /// Wake the enlisted thread (a spurious wake-up if it is no longer waiting: harmless, it
+    /// looks again).
+    pub(crate) fn unpark(&self) {
         #[cfg(not(loom))]
-        {
-            if self.step < 64 {
-                std::hint::spin_loop();
-            } else if self.step < 256 {
-                thread::yield_now();
-            } else {
-                // A reader that is preempted inside its section (oversubscribed CPUs) can take a
-                // scheduler tick to come back: sleeping lets it run on this CPU meanwhile.
-                thread::sleep(std::time::Duration::from_micros(20));
-            }
-            self.step = self.step.saturating_add(1);
+        if let Some(t) = &*self.driver.lock().unwrap_or_else(|e| e.into_inner()) {
+            t.unpark();
         }
+    }
+
+    /// Sleep until [`unpark`](Self::unpark), at most `limit` (a safety net: every wake-up is
+    /// also a re-check). Under loom, a yield.
+    pub(crate) fn park(limit: std::time::Duration) {
+        #[cfg(loom)]
+        {
+            let _ = limit;
+            thread::yield_now();
+        }
+        #[cfg(not(loom))]
+        std::thread::park_timeout(limit);
     }
 }

@@ -12,17 +12,27 @@
 //! - swapoff, before poisoning: no reader announced (via [`SwapMap::holders`]) that it still
 //!   holds the map.
 //!
-//! Freed maps are poisoned and quarantined (kept allocated) by the checked table, so a broken
-//! strategy's late reader reads poison rather than freed memory: the checker can fail without
-//! undefined behaviour. [`crate::strategy::broken::NoWait`] is the negative control.
+//! - the swapper, watched from the calling thread: a swapoff or swapon that has not returned
+//!   within [`TortureConfig::stall_limit`] is a *stall* (rcutorture's stall warning): the run
+//!   ends at once with a report naming the strategy, the RCU flavour, the cycle, the device's
+//!   protection (a percpu ref's count and mode) and every reader record's state (inside a
+//!   section, online since which grace period, offline). The stuck swapper is left behind,
+//!   never joined: the checker reports, it does not hang.
+//!
+//! Readers announce a quiescent state after every lookup (`qsbr`) and are offline while they
+//! wait to start. Freed maps are poisoned and quarantined (kept allocated) by the checked table,
+//! so a broken strategy's late reader reads poison rather than freed memory: the checker can
+//! fail without undefined behaviour. [`crate::strategy::broken::NoWait`] (a swapoff that does
+//! not wait) and [`StrategyConfig::broken_grace_periods`] (grace periods that do not wait) are
+//! the negative controls.
 //!
 //! [`POISON`]: crate::swap::POISON
 
 use crate::strategy::{Strategy, StrategyConfig, StrategyError};
 use crate::swap::{SwapEntry, SwapMap, SwapTable, TableConfig};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long and how hard to torture.
@@ -40,6 +50,8 @@ pub struct TortureConfig {
     pub max_hold_spins: u32,
     /// Strategy environment (RCU flavour).
     pub strategy: StrategyConfig,
+    /// A swapoff or swapon that takes longer is a stall: the run ends with a report.
+    pub stall_limit: Duration,
 }
 
 impl Default for TortureConfig {
@@ -51,6 +63,7 @@ impl Default for TortureConfig {
             duration: Duration::from_secs(2),
             max_hold_spins: 200,
             strategy: StrategyConfig::default(),
+            stall_limit: Duration::from_secs(10),
         }
     }
 }
@@ -70,6 +83,8 @@ pub struct TortureReport {
     pub first_violation: Option<String>,
     /// RCU flavour used, for strategies that have one.
     pub rcu_flavor: Option<String>,
+    /// The stall report, when the swapper got stuck (the run ended there).
+    pub stall: Option<String>,
 }
 
 /// A small xorshift generator: readers need cheap, uncorrelated choices, not quality.
@@ -99,6 +114,65 @@ fn check(table: &SwapTable<impl Strategy>, map: &SwapMap, offset: usize, when: &
     true
 }
 
+/// What the swapper is doing, for the watchdog on the calling thread.
+#[derive(Default)]
+struct Progress {
+    /// Cycles completed.
+    cycles: AtomicU64,
+    /// The operation in progress: (started, device, "swapoff" / "swapon").
+    current: Mutex<Option<(Instant, usize, &'static str)>>,
+    /// Set when the swapper has finished (its deadline passed).
+    done: AtomicBool,
+}
+
+impl Progress {
+    fn begin(&self, ty: usize, op: &'static str) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), ty, op));
+    }
+
+    fn end(&self) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The operation that has run longer than `limit`, if one has.
+    fn stuck(&self, limit: Duration) -> Option<(Duration, usize, &'static str)> {
+        let cur = *self.current.lock().unwrap_or_else(|e| e.into_inner());
+        cur.and_then(|(t, ty, op)| (t.elapsed() > limit).then(|| (t.elapsed(), ty, op)))
+    }
+}
+
+/// The stall report: everything a reader of it needs to tell which reader holds what up.
+fn stall_report<S: Strategy>(
+    table: &SwapTable<S>,
+    progress: &Progress,
+    (for_, ty, op): (Duration, usize, &'static str),
+) -> String {
+    // Relaxed: a statistic for the report; the swapper is stuck, nothing races it meaningfully.
+    let cycle = progress.cycles.load(Relaxed);
+    let flavor = table
+        .strategy()
+        .rcu()
+        .map(|r| r.flavor().name())
+        .unwrap_or("-");
+    let mut r = format!(
+        "stall: {op} of device {ty} has not returned after {:.1} s (strategy {}, rcu {flavor}, \
+         cycle {cycle})",
+        for_.as_secs_f64(),
+        S::NAME,
+    );
+    if let Some(d) = table.strategy().describe(ty) {
+        r.push_str(&format!("; {d}"));
+    }
+    if let Some(rcu) = table.strategy().rcu() {
+        r.push_str(&format!(
+            "; {} grace period(s) done; readers: {}",
+            rcu.grace_periods(),
+            rcu.describe_readers()
+        ));
+    }
+    r
+}
+
 /// Torture strategy `S`.
 pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyError> {
     assert!(
@@ -125,7 +199,7 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
                 let mut rng = XorShift(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1));
                 let mut last_gen = vec![0u64; cfg.devices];
                 let (mut ok, mut failed) = (0u64, 0u64);
-                start.wait();
+                S::offline(&mut reader, || start.wait());
                 // Relaxed: a stop flag that carries no data; the tallies travel through join().
                 while !stop.load(Relaxed) {
                     let r = rng.next();
@@ -135,6 +209,7 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
                     };
                     let Some(dev) = table.get_swap_device(&mut reader, entry) else {
                         failed += 1;
+                        S::quiescent(&mut reader);
                         continue;
                     };
                     // Relaxed: the checker must add no ordering of its own; the strategy's get
@@ -159,27 +234,64 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
                     dev.holders().fetch_sub(1, Relaxed);
                     drop(dev);
                     ok += 1;
+                    // Between two lookups: a quiescent state (qsbr), as often as it can be.
+                    S::quiescent(&mut reader);
                 }
                 (ok, failed)
             })
         })
         .collect();
     start.wait();
-    let deadline = Instant::now() + cfg.duration;
-    let mut cycles = 0u64;
-    while Instant::now() < deadline {
-        let ty = (cycles % cfg.devices as u64) as usize;
-        table.swapoff(ty).expect("device is on");
-        table.swapon(ty, cfg.pages).expect("device is off");
-        cycles += 1;
+    let progress = Arc::new(Progress::default());
+    let swapper = {
+        let (table, progress, cfg) = (table.clone(), progress.clone(), cfg.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + cfg.duration;
+            let mut cycles = 0u64;
+            while Instant::now() < deadline {
+                let ty = (cycles % cfg.devices as u64) as usize;
+                progress.begin(ty, "swapoff");
+                table.swapoff(ty).expect("device is on");
+                progress.begin(ty, "swapon");
+                table.swapon(ty, cfg.pages).expect("device is off");
+                progress.end();
+                cycles += 1;
+                // Relaxed: a statistic for the watchdog's report; the result travels by join().
+                progress.cycles.store(cycles, Relaxed);
+            }
+            // Relaxed: tells the watchdog to stop looking; the result travels by join().
+            progress.done.store(true, Relaxed);
+            cycles
+        })
+    };
+    // The watchdog: the swapper ends by itself, or gets stuck and is reported (and left behind).
+    let mut stall = None;
+    // Relaxed: see `Progress::done`.
+    while !progress.done.load(Relaxed) {
+        if let Some(stuck) = progress.stuck(cfg.stall_limit) {
+            stall = Some(stall_report(&table, &progress, stuck));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
     // Relaxed: a stop flag that carries no data; the tallies travel through join() below.
     stop.store(true, Relaxed);
     let mut report = TortureReport {
-        cycles,
         rcu_flavor: table.strategy().rcu().map(|r| r.flavor().name().to_owned()),
         ..Default::default()
     };
+    if let Some(s) = stall {
+        // Neither the stuck swapper nor the readers are joined: a reader may be waiting on the
+        // stuck swapoff too (a lock-based strategy). They hold their own handles to the table.
+        // Relaxed: statistics for the report.
+        report.cycles = progress.cycles.load(Relaxed);
+        let (n, first) = table.violations();
+        report.violations = n;
+        report.first_violation = first;
+        report.stall = Some(s);
+        return Ok(report);
+    }
+    report.cycles = swapper.join().expect("swapper panicked");
     for t in readers {
         let (ok, failed) = t.join().expect("reader panicked");
         report.lookups_checked += ok;

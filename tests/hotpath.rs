@@ -3,22 +3,21 @@
 //!
 //! # Why execution and not the listing
 //!
-//! `swapref_hot_percpu_acquire` (see `swapref::codegen`) contains both RCU flavours' read-side
-//! code: `RcuReader` picks the light barrier at run time, and the `Fence` flavour's
-//! `fence(SeqCst)` is a `lock or` on x86-64. It also contains calls to the atomic-mode slow
-//! paths (`add_not_zero`, `put_atomic`, with `lock cmpxchg`). A static scan of the function
-//! finds those; telling them apart from the membarrier/percpu-mode path needs a control-flow
-//! argument about which branch tests which field. Instead this test *single-steps* one call:
+//! `swapref_hot_percpu_acquire_membarrier` (see `swapref::codegen`; one function per RCU
+//! flavour) contains calls to the atomic-mode slow paths (`add_not_zero`, `put_atomic`, with
+//! `lock cmpxchg`) and to the grace-period driver's wake-up. A static scan of the function finds
+//! those; telling them apart from the percpu-mode path needs a control-flow argument about which
+//! branch tests which field. Instead this test *single-steps* one call:
 //! it sets the x86 trap flag (TF), the CPU raises SIGTRAP after every instruction, and the
 //! handler records each instruction address. The recorded instructions are exactly those
-//! executed on the path under test (percpu mode, membarrier flavour, device on), callees
+//! executed on the path under test (percpu mode, device on, no grace period waiting), callees
 //! included; each is then decoded for a `lock` prefix, `xchg` or a fence.
 //!
 //! # Negative controls
 //!
 //! - `atomic`'s hot path must show `lock` (its inc-not-zero CAS and decrement);
-//! - the same percpu function with a `Fence`-flavour RCU domain must show `lock` (the
-//!   `fence(SeqCst)`): the trace sees the flavour branch it is meant to exclude;
+//! - the same percpu path compiled for the `fence` flavour must show `lock` or `mfence` (its
+//!   `fence(SeqCst)`s): the check sees the full fences it is meant to exclude;
 //! - the decoder is checked on hand-assembled byte sequences.
 //!
 //! `cargo test --release --test hotpath -- --nocapture` also prints the number of instructions
@@ -32,9 +31,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, Once};
 use swapref::codegen;
-use swapref::rcu::{Flavor, Rcu};
+use swapref::rcu::{Flavor, Mb, Memb, Qsbr};
 use swapref::strategy::{
-    Strategy, StrategyConfig, arc_swap::ArcSwapStrategy, atomic::Atomic, hazard::Hazard,
+    Strategy, arc_swap::ArcSwapStrategy, atomic::Atomic, hazard::Hazard,
     percpu_acquire::PercpuAcquire, percpu_fence::PercpuFence, rcu_valid::RcuValid,
     rwlock::RwLockStrategy, unprotected::Unprotected,
 };
@@ -225,12 +224,8 @@ fn path_of(trace: &[usize], entry: usize) -> Path {
     panic!("the hot-path function did not return within the trace");
 }
 
-fn table<S: Strategy>(rcu: Option<Flavor>) -> SwapTable<S> {
-    let t = SwapTable::<S>::new(&TableConfig {
-        strategy: StrategyConfig { rcu },
-        checked: false,
-    })
-    .expect("strategy set-up");
+fn table<S: Strategy>() -> SwapTable<S> {
+    let t = SwapTable::<S>::new(&TableConfig::default()).expect("strategy set-up");
     t.swapon(0, 64).expect("swapon");
     t
 }
@@ -238,8 +233,8 @@ fn table<S: Strategy>(rcu: Option<Flavor>) -> SwapTable<S> {
 type HotFn<S> = fn(&SwapTable<S>, &mut <S as Strategy>::Reader, usize, usize) -> u8;
 
 /// Trace one successful lookup of `(0, 5)` through `hot`.
-fn run<S: Strategy>(hot: HotFn<S>, rcu: Option<Flavor>) -> Path {
-    let t = table::<S>(rcu);
+fn run<S: Strategy>(hot: HotFn<S>) -> Path {
+    let t = table::<S>();
     let mut r = t.reader();
     let mut got = 0u8;
     let tr = trace(|| got = black_box(hot(black_box(&t), &mut r, 0, 5)));
@@ -247,34 +242,60 @@ fn run<S: Strategy>(hot: HotFn<S>, rcu: Option<Flavor>) -> Path {
     path_of(&tr, hot as usize)
 }
 
-fn membarrier() -> Option<Flavor> {
-    match Rcu::with_flavor(Flavor::Membarrier) {
-        Ok(_) => Some(Flavor::Membarrier),
+fn membarrier() -> bool {
+    match Memb::available() {
+        Ok(()) => true,
         Err(e) => {
             eprintln!(
                 "!!!!! SKIPPED: membarrier unavailable ({e}); the membarrier path cannot run here"
             );
-            None
+            false
         }
     }
 }
 
 #[test]
 fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
-    let Some(mb) = membarrier() else { return };
-    let acquire = run::<PercpuAcquire>(codegen::swapref_hot_percpu_acquire, Some(mb));
-    let fence = run::<PercpuFence>(codegen::swapref_hot_percpu_fence, Some(mb));
-    for (name, p) in [("percpu-acquire", &acquire), ("percpu-fence", &fence)] {
+    let mut paths = vec![
+        (
+            "percpu-acquire@qsbr",
+            run::<PercpuAcquire<Qsbr>>(codegen::swapref_hot_percpu_acquire_qsbr),
+        ),
+        (
+            "percpu-fence@qsbr",
+            run::<PercpuFence<Qsbr>>(codegen::swapref_hot_percpu_fence_qsbr),
+        ),
+    ];
+    if membarrier() {
+        paths.push((
+            "percpu-acquire@membarrier",
+            run::<PercpuAcquire<Memb>>(codegen::swapref_hot_percpu_acquire_membarrier),
+        ));
+        paths.push((
+            "percpu-fence@membarrier",
+            run::<PercpuFence<Memb>>(codegen::swapref_hot_percpu_fence_membarrier),
+        ));
+    }
+    for (name, p) in &paths {
         assert_eq!((p.lock, p.xchg, p.mfence), (0, 0, 0), "{name}: {p:?}");
-        // No call either: the atomic-mode slow paths were not taken, so this is percpu mode.
+        // No call either: neither the atomic-mode slow paths nor a wake-up were taken, so this
+        // is percpu mode, and nothing was saved for them.
         assert_eq!(p.calls, 0, "{name} left the inline percpu path: {p:?}");
-        assert!(p.instructions > 10, "{name}: implausibly short trace {p:?}");
+        assert!(p.instructions > 5, "{name}: implausibly short trace {p:?}");
+    }
+    // The non-preemptible kernel's read side is empty: the qsbr path executes fewer
+    // instructions than the membarrier one (the two sections).
+    if let [(_, q), _, (_, m), _] = &paths[..] {
+        assert!(
+            q.instructions < m.instructions,
+            "qsbr {q:?} is not shorter than membarrier {m:?}"
+        );
     }
 }
 
 #[test]
 fn negative_control_atomic_hot_path_executes_lock() {
-    let p = run::<Atomic>(codegen::swapref_hot_atomic, None);
+    let p = run::<Atomic>(codegen::swapref_hot_atomic);
     assert!(
         p.lock >= 2,
         "inc-not-zero CAS and the decrement are locked: {p:?}"
@@ -283,12 +304,12 @@ fn negative_control_atomic_hot_path_executes_lock() {
 
 #[test]
 fn negative_control_fence_flavour_executes_a_full_fence() {
-    // Same function, same percpu mode; only the RCU domain's flavour differs. fence(SeqCst)
-    // is `lock or` (current LLVM) or `mfence`: either way the check must see it.
-    let p = run::<PercpuAcquire>(codegen::swapref_hot_percpu_acquire, Some(Flavor::Fence));
+    // The same path compiled for the fence flavour: fence(SeqCst) is `lock or` (current LLVM)
+    // or `mfence`; either way the check must see it, twice per section.
+    let p = run::<PercpuAcquire<Mb>>(codegen::swapref_hot_percpu_acquire_fence);
     assert!(
-        p.lock + p.mfence >= 2,
-        "one full fence per RCU section entry: {p:?}"
+        p.lock + p.mfence >= 4,
+        "a full fence at each RCU section's entry and exit: {p:?}"
     );
     assert_eq!(p.calls, 0, "{p:?}");
 }
@@ -325,51 +346,68 @@ fn decoder_recognises_what_it_must() {
 
 /// Not an assertion about speed: the exact count of instructions one lookup + release
 /// executes, printed for `scripts/codegen.sh` (run with `--nocapture`). It still checks that
-/// every strategy's path was traced to its return.
+/// every strategy's path was traced to its return, one row per hot-path function.
 #[test]
 fn print_instruction_counts_per_strategy() {
     let mb = membarrier();
-    let rows = [
-        (
-            "percpu-acquire",
-            run::<PercpuAcquire>(codegen::swapref_hot_percpu_acquire, mb),
-        ),
-        (
-            "percpu-fence",
-            run::<PercpuFence>(codegen::swapref_hot_percpu_fence, mb),
-        ),
-        (
-            "arc-swap",
-            run::<ArcSwapStrategy>(codegen::swapref_hot_arc_swap, None),
-        ),
-        ("hazard", run::<Hazard>(codegen::swapref_hot_hazard, None)),
-        (
-            "rcu-valid",
-            run::<RcuValid>(codegen::swapref_hot_rcu_valid, mb),
-        ),
-        ("atomic", run::<Atomic>(codegen::swapref_hot_atomic, None)),
-        (
-            "rwlock",
-            run::<RwLockStrategy>(codegen::swapref_hot_rwlock, None),
-        ),
-        (
-            "unprotected",
-            run::<Unprotected>(codegen::swapref_hot_unprotected, None),
-        ),
-    ];
-    let names: Vec<&str> = rows.iter().map(|(n, _)| *n).collect();
-    let registry: Vec<&str> = codegen::HOT_PATHS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, registry, "one row per registered strategy");
-    let flavour = mb.map_or("fence (membarrier unavailable)", |f| f.name());
-    println!(
-        "# x86-64 hot paths, executed instructions per lookup + release (RCU flavour: {flavour})"
+    let mut rows: Vec<(String, Option<Path>)> = Vec::new();
+    macro_rules! row {
+        ($label:expr, $ty:ty, $f:path) => {
+            rows.push(($label.to_string(), Some(run::<$ty>($f))))
+        };
+    }
+    macro_rules! rcu_rows {
+        ($name:literal, $ty:ident, $q:path, $m:path, $fe:path) => {
+            row!(concat!($name, "@qsbr"), $ty<Qsbr>, $q);
+            if mb {
+                row!(concat!($name, "@membarrier"), $ty<Memb>, $m);
+            } else {
+                rows.push((concat!($name, "@membarrier").to_string(), None));
+            }
+            row!(concat!($name, "@fence"), $ty<Mb>, $fe);
+        };
+    }
+    rcu_rows!(
+        "percpu-acquire",
+        PercpuAcquire,
+        codegen::swapref_hot_percpu_acquire_qsbr,
+        codegen::swapref_hot_percpu_acquire_membarrier,
+        codegen::swapref_hot_percpu_acquire_fence
     );
+    rcu_rows!(
+        "percpu-fence",
+        PercpuFence,
+        codegen::swapref_hot_percpu_fence_qsbr,
+        codegen::swapref_hot_percpu_fence_membarrier,
+        codegen::swapref_hot_percpu_fence_fence
+    );
+    row!("arc-swap", ArcSwapStrategy, codegen::swapref_hot_arc_swap);
+    row!("hazard", Hazard, codegen::swapref_hot_hazard);
+    rcu_rows!(
+        "rcu-valid",
+        RcuValid,
+        codegen::swapref_hot_rcu_valid_qsbr,
+        codegen::swapref_hot_rcu_valid_membarrier,
+        codegen::swapref_hot_rcu_valid_fence
+    );
+    row!("atomic", Atomic, codegen::swapref_hot_atomic);
+    row!("rwlock", RwLockStrategy, codegen::swapref_hot_rwlock);
+    row!("unprotected", Unprotected, codegen::swapref_hot_unprotected);
+    let labels: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+    let registry: Vec<String> = codegen::hot_paths().map(|h| h.label()).collect();
+    assert_eq!(labels, registry, "one row per hot-path function");
+    println!("# x86-64 hot paths, executed instructions per lookup + release");
     println!("strategy\tinstructions\tlocked\txchg\tmfence\tcalls");
     for (n, p) in &rows {
-        println!(
-            "{n}\t{}\t{}\t{}\t{}\t{}",
-            p.instructions, p.lock, p.xchg, p.mfence, p.calls
-        );
-        assert!(p.instructions > 0);
+        match p {
+            Some(p) => {
+                println!(
+                    "{n}\t{}\t{}\t{}\t{}\t{}",
+                    p.instructions, p.lock, p.xchg, p.mfence, p.calls
+                );
+                assert!(p.instructions > 0);
+            }
+            None => println!("{n}\t-\t-\t-\t-\t- (membarrier unavailable)"),
+        }
     }
 }

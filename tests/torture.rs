@@ -7,11 +7,11 @@
 #![cfg(not(loom))]
 
 use std::time::Duration;
-use swapref::rcu::Flavor;
+use swapref::rcu::FlavorKind;
 use swapref::strategy::{self, Strategy, StrategyConfig, Visitor};
 use swapref::torture::{self, TortureConfig, TortureReport};
 
-fn config(rcu: Option<Flavor>) -> TortureConfig {
+fn config(rcu: Option<FlavorKind>) -> TortureConfig {
     let secs: f64 = std::env::var("SWAPREF_TORTURE_SECS")
         .ok()
         .map(|s| {
@@ -21,9 +21,16 @@ fn config(rcu: Option<Flavor>) -> TortureConfig {
         .unwrap_or(2.0);
     TortureConfig {
         duration: Duration::from_secs_f64(secs),
-        strategy: StrategyConfig { rcu },
+        strategy: StrategyConfig {
+            rcu,
+            ..StrategyConfig::default()
+        },
         ..TortureConfig::default()
     }
+}
+
+fn torture(name: &str, cfg: TortureConfig) -> TortureReport {
+    strategy::visit(name, cfg.strategy.flavor(), Torture(cfg)).unwrap()
 }
 
 struct Torture(TortureConfig);
@@ -35,9 +42,10 @@ impl Visitor for Torture {
     }
 }
 
-fn torture_clean(name: &str, rcu: Option<Flavor>) {
-    let report = strategy::visit(name, Torture(config(rcu))).unwrap();
+fn torture_clean(name: &str, cfg: TortureConfig) {
+    let report = torture(name, cfg);
     eprintln!("torture {name} (rcu {:?}): {report:?}", report.rcu_flavor);
+    assert_eq!(report.stall, None, "{name}: the swapper stalled");
     assert_eq!(
         report.violations,
         0,
@@ -65,7 +73,7 @@ macro_rules! torture_tests {
         $(
             #[test]
             fn $test() {
-                torture_clean($name, None);
+                torture_clean($name, config(None));
             }
         )*
         const TORTURED: &[&str] = &[$($name),*];
@@ -82,12 +90,41 @@ torture_tests! {
     rwlock => "rwlock",
 }
 
-/// The RCU-based strategies once more on the portable fence flavour (membarrier is the default
-/// wherever the kernel offers it, as here).
+/// The strategies over the RCU, by name, from the registry.
+fn rcu_strategies() -> impl Iterator<Item = &'static str> {
+    strategy::ALL.iter().filter(|i| i.rcu).map(|i| i.name)
+}
+
+/// The RCU-based strategies once more on each flavour that `auto` did not pick.
 #[test]
-fn rcu_strategies_on_the_fence_flavour() {
-    for name in ["percpu-acquire", "percpu-fence", "rcu-valid"] {
-        torture_clean(name, Some(Flavor::Fence));
+fn rcu_strategies_on_every_other_flavour() {
+    let auto = swapref::strategy::auto_flavor().0;
+    for f in FlavorKind::ALL {
+        if f == auto || f.available().is_err() {
+            continue;
+        }
+        for name in rcu_strategies() {
+            torture_clean(name, config(Some(f)));
+        }
+    }
+}
+
+/// Oversubscribed: two unpinned readers per CPU, so readers are preempted inside sections (and,
+/// under qsbr, between quiescent states): what a grace period must wait for, and what the
+/// driver's park and the readers' wake-ups must handle. Every flavour, half the time each.
+#[test]
+fn rcu_strategies_oversubscribed_on_every_flavour() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for f in FlavorKind::ALL {
+        if f.available().is_err() {
+            continue;
+        }
+        for name in rcu_strategies() {
+            let mut cfg = config(Some(f));
+            cfg.readers = 2 * cpus;
+            cfg.duration /= 2;
+            torture_clean(name, cfg);
+        }
     }
 }
 
@@ -110,10 +147,38 @@ fn every_churning_strategy_is_tortured() {
 #[test]
 fn a_swapoff_that_does_not_wait_is_caught() {
     let report = torture::run::<strategy::broken::NoWait>(&config(None)).unwrap();
+    assert_eq!(report.stall, None);
     eprintln!("torture broken-no-wait: {report:?}");
     assert!(
         report.violations > 0,
         "the checker missed a swapoff that frees early"
     );
     assert!(report.cycles > 0 && report.lookups_checked > 0);
+}
+
+/// Second negative control: grace periods that return without waiting. rcu-valid then frees
+/// maps under readers (violations); percpu's switch to atomic mode sums counters that are still
+/// moving, so the release never comes and swapoff hangs: a stall, reported within the limit,
+/// never a hang of the test.
+#[test]
+fn a_grace_period_that_does_not_wait_is_caught() {
+    for f in [FlavorKind::Qsbr, swapref::strategy::auto_flavor().0] {
+        for name in rcu_strategies() {
+            let mut cfg = config(Some(f));
+            cfg.strategy.broken_grace_periods = true;
+            cfg.stall_limit = Duration::from_secs(2);
+            let report = torture(name, cfg);
+            eprintln!("torture {name} (rcu {f}, broken grace periods): {report:?}");
+            assert!(
+                report.violations > 0 || report.stall.is_some(),
+                "{name} on {f}: a grace period that does not wait went unnoticed"
+            );
+            if let Some(s) = &report.stall {
+                assert!(
+                    s.contains(name) && s.contains(f.name()) && s.contains("record"),
+                    "the stall report names the strategy, the flavour and the readers: {s}"
+                );
+            }
+        }
+    }
 }

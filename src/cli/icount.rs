@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 use swapref::icount::{self, Counts, Op};
-use swapref::rcu::Flavor;
+use swapref::rcu::FlavorKind as Flavor;
 use swapref::strategy::{self, Strategy, StrategyConfig, Visitor};
 use swapref::swap::{SwapEntry, SwapMap, SwapTable, TableConfig};
 
@@ -133,7 +133,7 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
         Some(f) => f,
         None => {
             return usage_error(format!(
-                "unknown RCU flavour '{}' (valid: fence, membarrier)",
+                "unknown RCU flavour '{}' (valid: qsbr, membarrier, fence; never auto)",
                 g.rcu
             ));
         }
@@ -435,6 +435,7 @@ impl Visitor for Worker {
         let cfg = TableConfig {
             strategy: StrategyConfig {
                 rcu: Some(self.flavor),
+                ..StrategyConfig::default()
             },
             checked: false,
         };
@@ -464,12 +465,15 @@ impl Visitor for Worker {
                 if !S::CHURN {
                     return Err(format!("{} refuses swapoff", S::NAME));
                 }
-                // `r` stays registered and idle, as in the swapoff bench.
-                for _ in 0..10 {
-                    black_box(cycles(&t, 2, self.extra));
-                    threads = threads.max(self::threads());
-                }
-                swapref_icount_measured_cycles(&t, self.iters, self.extra)
+                // `r` stays registered and idle, as in the swapoff bench: offline (qsbr), as
+                // a thread that waits for a grace period must be.
+                S::offline(&mut r, || {
+                    for _ in 0..10 {
+                        black_box(cycles(&t, 2, self.extra));
+                        threads = threads.max(self::threads());
+                    }
+                    swapref_icount_measured_cycles(&t, self.iters, self.extra)
+                })
             }
         };
         Ok((sum, threads.max(self::threads())))
@@ -538,7 +542,7 @@ fn measure(m: Measure) -> ExitCode {
         iters: m.iters,
         extra: m.extra,
     };
-    match strategy::visit(&m.strategy, w) {
+    match strategy::visit(&m.strategy, flavor, w) {
         Err(e) => usage_error(e),
         Ok(Err(e)) => usage_error(e),
         Ok(Ok((sum, threads))) => {

@@ -36,12 +36,24 @@ pub fn parse_strategies(s: &str) -> Result<Vec<swapref::strategy::Info>, String>
     Ok(v)
 }
 
-/// Parse an `--rcu` value: `auto`, `membarrier` or `fence`.
-pub fn parse_rcu(s: &str) -> Result<Option<swapref::rcu::Flavor>, String> {
-    match s {
-        "auto" => Ok(None),
-        _ => swapref::rcu::Flavor::from_name(s)
-            .map(Some)
-            .ok_or_else(|| format!("unknown RCU flavour '{s}' (valid: auto, membarrier, fence)")),
+/// Parse an `--rcu` value: a comma list of `qsbr`, `membarrier`, `fence` and `auto` (the
+/// flavour that models the running kernel, [`swapref::rcu::FlavorKind::auto`]), duplicates
+/// dropped, order kept. Each must be usable here; the error says why one is not.
+pub fn parse_rcu(s: &str) -> Result<Vec<swapref::rcu::FlavorKind>, String> {
+    use swapref::rcu::FlavorKind;
+    let mut v = Vec::new();
+    for n in s.split(',').map(str::trim) {
+        let f = match n {
+            "auto" => swapref::strategy::auto_flavor().0,
+            _ => FlavorKind::from_name(n).ok_or_else(|| {
+                format!("unknown RCU flavour '{n}' (valid: qsbr, membarrier, fence, auto)")
+            })?,
+        };
+        f.available()
+            .map_err(|why| format!("--rcu {n}: {} is not available here: {why}", f.name()))?;
+        if !v.contains(&f) {
+            v.push(f);
+        }
     }
+    Ok(v)
 }

@@ -79,7 +79,9 @@ pub struct Args {
     /// Allow more readers than usable CPUs (they share CPUs round-robin).
     #[arg(long)]
     oversubscribe: bool,
-    /// RCU flavour for the strategies that use RCU: `auto`, `membarrier` or `fence`.
+    /// RCU flavours of the strategies that use RCU, a comma list that sweeps: `qsbr`
+    /// (non-preemptible kernel), `membarrier` (PREEMPT_RCU), `fence` (its fallback), `auto`
+    /// (the one that models the running kernel).
     #[arg(long, default_value = "auto")]
     rcu: String,
     /// How long a swapoff/swapon may take before the point fails as stuck.
@@ -264,12 +266,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
     }
     let counters = parse_counters(&args.counters)?;
     let format = parse_format(&args.format)?;
-    let rcu = parse_rcu(&args.rcu)?;
-    if rcu == Some(swapref::rcu::Flavor::Membarrier)
-        && let Err(why) = swapref::rcu::membarrier::available()
-    {
-        return Err(format!("--rcu membarrier is not available here: {why}"));
-    }
+    let flavors = parse_rcu(&args.rcu)?;
     let cpus = match &args.cores {
         None => allowed.to_vec(),
         Some(list) => {
@@ -293,7 +290,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             order.len().max(1)
         }],
     };
-    let planned = point::plan(&strategies, &readers, &periods);
+    let planned = point::plan(&strategies, &readers, &periods, &flavors);
     let mut points = Vec::new();
     for p in planned {
         let pl = placement::place(&order, p.readers, p.period.is_some(), args.oversubscribe)
@@ -345,7 +342,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
         rcu: args.rcu.clone(),
     };
     let spec = PointSpec {
-        strategy: StrategyConfig { rcu },
+        strategy: StrategyConfig::default(),
         placement: points[0].1.clone(),
         period: None,
         off_time,
@@ -451,14 +448,19 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
             break;
         }
         bar.set_message(format!(
-            "{} readers={} period={}",
+            "{}{} readers={} period={}",
             planned.strategy,
+            planned.rcu.map(|f| format!("@{f}")).unwrap_or_default(),
             planned.readers,
             point::period_name(planned.period)
         ));
         let spec = PointSpec {
             placement: placement.clone(),
             period: planned.period,
+            strategy: StrategyConfig {
+                rcu: planned.rcu,
+                ..StrategyConfig::default()
+            },
             ..plan.spec.clone()
         };
         let outcome = point::measure_named(planned.strategy, &spec, &CANCEL, &mut || bar.inc(1))

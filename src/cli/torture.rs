@@ -4,6 +4,7 @@
 use super::{parse_rcu, usage_error};
 use std::process::ExitCode;
 use std::time::Duration;
+use swapref::rcu::FlavorKind;
 use swapref::strategy::{self, Strategy, StrategyConfig, StrategyError, Visitor};
 use swapref::torture::{self, TortureConfig, TortureReport};
 
@@ -16,12 +17,20 @@ pub struct Args {
     /// Seconds per strategy.
     #[arg(long, default_value_t = 10.0)]
     secs: f64,
-    /// Reader threads.
-    #[arg(long, default_value_t = 3)]
-    readers: usize,
-    /// RCU flavour: `membarrier`, `fence`, or `auto`.
+    /// Reader threads (default 3; with --oversubscribe, two per CPU).
+    #[arg(long)]
+    readers: Option<usize>,
+    /// RCU flavours, a comma list (each RCU-based strategy is tortured once per flavour):
+    /// `qsbr`, `membarrier`, `fence`, `auto`.
     #[arg(long, default_value = "auto")]
     rcu: String,
+    /// Seconds a swapoff or swapon may take before the run is a stall (reported, exit 1).
+    #[arg(long, default_value_t = 10.0)]
+    stall_secs: f64,
+    /// Leave the reader threads unpinned and start two per CPU (oversubscribed), unless
+    /// --readers says otherwise: preempted readers are what grace periods wait for.
+    #[arg(long)]
+    oversubscribe: bool,
 }
 
 struct Run(TortureConfig);
@@ -35,12 +44,13 @@ impl Visitor for Run {
 
 /// Run it.
 pub fn main(args: Args) -> ExitCode {
-    let rcu = match parse_rcu(&args.rcu) {
+    let flavors = match parse_rcu(&args.rcu) {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    if !(args.secs > 0.0 && args.secs.is_finite()) || args.readers == 0 {
-        return usage_error("--secs and --readers must be positive");
+    let positive = |x: f64| x > 0.0 && x.is_finite();
+    if !positive(args.secs) || !positive(args.stall_secs) || args.readers == Some(0) {
+        return usage_error("--secs, --stall-secs and --readers must be positive");
     }
     let infos = match super::parse_strategies(&args.strategies) {
         Ok(v) => v,
@@ -54,31 +64,52 @@ pub fn main(args: Args) -> ExitCode {
             i.name
         ));
     }
-    let names: Vec<&str> = infos.iter().filter(|i| i.churn).map(|i| i.name).collect();
+    let readers = match (args.readers, args.oversubscribe) {
+        (Some(n), _) => n,
+        (None, true) => 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+        (None, false) => 3,
+    };
     let mut failed = false;
     println!("# strategy cycles lookups_checked lookups_failed violations rcu");
-    for n in names {
-        let cfg = TortureConfig {
-            readers: args.readers,
-            duration: Duration::from_secs_f64(args.secs),
-            strategy: StrategyConfig { rcu },
-            ..TortureConfig::default()
+    for i in infos.iter().filter(|i| i.churn) {
+        let n = i.name;
+        let rcus: Vec<Option<FlavorKind>> = if i.rcu {
+            flavors.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
         };
-        let r = match strategy::visit(n, Run(cfg)).expect("names checked above") {
-            Ok(r) => r,
-            Err(e) => return usage_error(e),
-        };
-        println!(
-            "{n} {} {} {} {} {}",
-            r.cycles,
-            r.lookups_checked,
-            r.lookups_failed,
-            r.violations,
-            r.rcu_flavor.as_deref().unwrap_or("-")
-        );
-        if let Some(v) = r.first_violation {
-            eprintln!("swapref: {n}: {v}");
-            failed = true;
+        for rcu in rcus {
+            let cfg = TortureConfig {
+                readers,
+                duration: Duration::from_secs_f64(args.secs),
+                stall_limit: Duration::from_secs_f64(args.stall_secs),
+                strategy: StrategyConfig {
+                    rcu,
+                    ..StrategyConfig::default()
+                },
+                ..TortureConfig::default()
+            };
+            let flavor = cfg.strategy.flavor();
+            let r = match strategy::visit(n, flavor, Run(cfg)).expect("names checked above") {
+                Ok(r) => r,
+                Err(e) => return usage_error(e),
+            };
+            println!(
+                "{n} {} {} {} {} {}",
+                r.cycles,
+                r.lookups_checked,
+                r.lookups_failed,
+                r.violations,
+                r.rcu_flavor.as_deref().unwrap_or("-")
+            );
+            if let Some(v) = r.first_violation {
+                eprintln!("swapref: {n}: {v}");
+                failed = true;
+            }
+            if let Some(s) = r.stall {
+                eprintln!("swapref: {n}: {s}");
+                failed = true;
+            }
         }
     }
     if failed {

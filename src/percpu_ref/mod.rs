@@ -108,7 +108,7 @@
 //! is counted in [`PercpuRef::underflows`]; the release callback does not run on a negative
 //! count.
 
-use crate::rcu::{Rcu, RcuReader, Record};
+use crate::rcu::{Flavor, Rcu, RcuReader, Record};
 use crate::sync::{
     Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
@@ -124,6 +124,11 @@ pub const PERCPU_COUNT_BIAS: usize = 1 << (usize::BITS - 1);
 const ATOMIC: usize = 1;
 /// Mode bit: the ref has been killed (`__PERCPU_REF_DEAD`).
 const DEAD: usize = 2;
+/// Both mode bits (`__PERCPU_REF_FLAG_BITS`'s mask). The rest of the mode word is the slot
+/// index shifted by [`SLOT_SHIFT`], as `percpu_count_ptr` carries the counter's address.
+const FLAGS: usize = ATOMIC | DEAD;
+/// Where the slot index starts in the mode word.
+const SLOT_SHIFT: u32 = 2;
 
 /// `PERCPU_REF_INIT_*` flags for [`PercpuRef::new`]; combine with `|`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -213,17 +218,17 @@ struct Switch {
 
 /// What the kernel allocates as `struct percpu_ref_data`: everything the grace-period callback
 /// needs, shared with it.
-struct RefData {
+struct RefData<F: Flavor> {
     count: AtomicUsize,
     release: Box<dyn Fn() + Send + Sync>,
-    rcu: Rcu,
+    rcu: Rcu<F>,
     slot: usize,
     switch: Mutex<Switch>,
     waitq: Condvar,
     underflows: AtomicUsize,
 }
 
-impl Drop for RefData {
+impl<F: Flavor> Drop for RefData<F> {
     fn drop(&mut self) {
         self.rcu.free_slot(self.slot);
     }
@@ -235,34 +240,52 @@ impl Drop for RefData {
 /// use std::sync::Arc;
 /// use swapref::completion::Completion;
 /// use swapref::percpu_ref::{Init, PercpuRef};
-/// use swapref::rcu::Rcu;
+/// use swapref::rcu::{Qsbr, Rcu};
 ///
-/// let rcu = Rcu::new();
+/// let rcu = Rcu::<Qsbr>::new();
 /// let released = Arc::new(Completion::new());
 /// let r = released.clone();
 /// let users = PercpuRef::new(&rcu, move || r.complete(), Init::DEAD).unwrap();
 ///
 /// users.resurrect().unwrap();                  // swapon: the device is usable
-/// let reader = rcu.register();
+/// let mut reader = rcu.register();
 /// assert!(users.tryget_live_acquire(&reader)); // get_swap_device
 /// users.put(&reader);                          // put_swap_device
 ///
-/// users.kill().unwrap();                       // swapoff: percpu_ref_kill(&p->users)
-/// released.wait();                             // wait_for_completion(&p->comp)
+/// // swapoff, on a thread whose reader is offline (a qsbr grace period would wait for it):
+/// reader.offline(|| {
+///     users.kill().unwrap();                   // percpu_ref_kill(&p->users)
+///     released.wait();                         // wait_for_completion(&p->comp)
+/// });
 /// assert!(!users.tryget_live_acquire(&reader));
 /// assert!(users.is_zero());
 /// ```
-pub struct PercpuRef {
-    /// `ATOMIC | DEAD` bits; the hot word (the kernel's `percpu_count_ptr` flag bits).
+pub struct PercpuRef<F: Flavor> {
+    /// The hot word, the kernel's `percpu_count_ptr`: the slot index above [`SLOT_SHIFT`], the
+    /// `ATOMIC | DEAD` bits below, so the fast path finds its counter in the word it tests.
     /// Written only under `data.switch`, so code holding that lock reads it with
     /// [`load_own`](crate::sync::load_own).
     mode: AtomicUsize,
-    /// Copy of `data.slot`, next to `mode` for the fast path.
-    slot: usize,
-    data: Arc<RefData>,
+    /// The domain's identity, next to `mode` for the fast path's reader check.
+    domain: *const (),
+    data: Arc<RefData<F>>,
 }
 
-impl fmt::Debug for PercpuRef {
+// SAFETY: `domain` is only compared, never dereferenced; every other field is Send + Sync.
+unsafe impl<F: Flavor> Send for PercpuRef<F> {}
+// SAFETY: as for Send: the raw pointer is an identity, and `&PercpuRef` gives access only to
+// atomics and to the lock-protected RefData.
+unsafe impl<F: Flavor> Sync for PercpuRef<F> {}
+
+/// Where the fast path went.
+enum Fast {
+    /// Done in percpu mode.
+    Done,
+    /// Not in percpu mode: the caller leaves the section and takes the slow path.
+    Slow,
+}
+
+impl<F: Flavor> fmt::Debug for PercpuRef<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed, here and for `count`: a snapshot for display; nothing is read through it.
         let m = self.mode.load(Relaxed);
@@ -282,17 +305,17 @@ enum LiveOrder {
     Fence,
 }
 
-impl PercpuRef {
+impl<F: Flavor> PercpuRef<F> {
     /// Create a ref in `rcu`'s domain (`percpu_ref_init`). `release` runs once when the count
     /// drops to zero after a kill, possibly on the domain's callback thread; it must not block,
     /// and in particular must not wait for a grace period of this domain (`synchronize`,
     /// `barrier`): it may run inside the caller's read-side section, as in the kernel, or on
     /// the thread that runs the grace periods.
     pub fn new(
-        rcu: &Rcu,
+        rcu: &Rcu<F>,
         release: impl Fn() + Send + Sync + 'static,
         flags: Init,
-    ) -> Result<PercpuRef, InitError> {
+    ) -> Result<PercpuRef<F>, InitError> {
         let slot = rcu.alloc_slot().ok_or(InitError::NoSlots)?;
         let mut start = 0usize;
         let mut mode = 0usize;
@@ -313,8 +336,8 @@ impl PercpuRef {
         // dropped, so no thread can be updating it now.
         let base = rcu.sum_slot(slot);
         Ok(PercpuRef {
-            mode: AtomicUsize::new(mode),
-            slot,
+            mode: AtomicUsize::new(slot << SLOT_SHIFT | mode),
+            domain: rcu.id(),
             data: Arc::new(RefData {
                 count: AtomicUsize::new(start),
                 release: Box::new(release),
@@ -334,25 +357,28 @@ impl PercpuRef {
     }
 
     /// The RCU domain whose readers may use this ref.
-    pub fn domain(&self) -> &Rcu {
+    pub fn domain(&self) -> &Rcu<F> {
         &self.data.rcu
     }
 
-    #[inline]
-    fn check_reader(&self, r: &RcuReader) {
-        debug_assert!(
-            r.domain().same_domain(&self.data.rcu),
-            "reader registered with another RCU domain"
-        );
+    /// Refuse a reader of another domain (release builds too): its section and its count would
+    /// land in that domain's records, which our grace periods and sums never see. One compare of
+    /// two words the fast path loads anyway; the panic is out of line.
+    #[inline(always)]
+    fn check_reader(&self, r: &RcuReader<F>) {
+        if r.domain_id() != self.domain {
+            wrong_domain();
+        }
     }
 
-    /// Add `nr` on the calling thread's counter (`this_cpu_add`). Caller is inside an RCU section.
+    /// Add `nr` on the calling thread's counter (`this_cpu_add`), the counter `mode` names.
+    /// Caller is inside an RCU section and saw `mode` in percpu mode.
     #[inline(always)]
-    fn this_cpu_add(&self, rec: &Record, nr: usize) {
-        // SAFETY: (1) `slot` came from `Rcu::alloc_slot`, which only returns indices below
-        // PERCPU_SLOTS, and every record's area has PERCPU_SLOTS counters, whatever its domain
-        // (`check_reader`'s same-domain assertion is about the count, not memory safety).
-        let c = unsafe { rec.counter_unchecked(self.slot) };
+    fn this_cpu_add(rec: &Record, mode: usize, nr: usize) {
+        // SAFETY: (1) the slot index in `mode` came from `Rcu::alloc_slot`, which only returns
+        // indices below PERCPU_SLOTS, and every record has PERCPU_SLOTS counters (the reader's
+        // domain is ours: `check_reader`).
+        let c = unsafe { rec.counter_unchecked(mode >> SLOT_SHIFT) };
         // Load + Relaxed store, not fetch_add: only this thread writes its counter (the
         // kernel's this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a
         // Relaxed load outside loom) returns its latest value. The sum reads it only after a
@@ -362,33 +388,61 @@ impl PercpuRef {
 
     /// Take `nr` references the caller knows to be allowed (`percpu_ref_get_many`).
     #[inline(always)]
-    pub fn get_many(&self, r: &RcuReader, nr: usize) {
+    pub fn get_many(&self, r: &RcuReader<F>, nr: usize) {
         self.check_reader(r);
-        r.section(|rec| {
+        let fast = r.section(|rec| {
             // Relaxed: the caller already holds a reference, so there is nothing to order after.
-            if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(rec, nr);
+            let m = self.mode.load(Relaxed);
+            if m & FLAGS == 0 {
+                Self::this_cpu_add(rec, m, nr);
+                Fast::Done
             } else {
-                self.data.get_atomic(nr);
+                Fast::Slow
             }
-        })
+        });
+        if let Fast::Slow = fast {
+            self.get_slow(r, nr);
+        }
+    }
+
+    /// `get_many` outside percpu mode, in a section of its own: the mode may have changed
+    /// since the fast path looked, so it looks again.
+    #[cold]
+    #[inline(never)]
+    fn get_slow(&self, r: &RcuReader<F>, nr: usize) {
+        let fast = r.section(|rec| {
+            // Relaxed: as in get_many.
+            let m = self.mode.load(Relaxed);
+            if m & FLAGS == 0 {
+                Self::this_cpu_add(rec, m, nr);
+                Fast::Done
+            } else {
+                Fast::Slow
+            }
+        });
+        if let Fast::Slow = fast {
+            // An atomic count is valid in any mode (percpu mode keeps it biased), so it needs
+            // no section.
+            self.data.get_atomic(nr);
+        }
     }
 
     /// Take a reference (`percpu_ref_get`).
     #[inline(always)]
-    pub fn get(&self, r: &RcuReader) {
+    pub fn get(&self, r: &RcuReader<F>) {
         self.get_many(r, 1)
     }
 
     /// Take `nr` references unless the count is zero, even if the ref is dying
     /// (`percpu_ref_tryget_many`).
     #[inline]
-    pub fn tryget_many(&self, r: &RcuReader, nr: usize) -> bool {
+    pub fn tryget_many(&self, r: &RcuReader<F>, nr: usize) -> bool {
         self.check_reader(r);
         r.section(|rec| {
             // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
-            if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(rec, nr);
+            let m = self.mode.load(Relaxed);
+            if m & FLAGS == 0 {
+                Self::this_cpu_add(rec, m, nr);
                 true
             } else {
                 self.data.add_not_zero(nr)
@@ -398,37 +452,65 @@ impl PercpuRef {
 
     /// Take a reference unless the count is zero (`percpu_ref_tryget`).
     #[inline]
-    pub fn tryget(&self, r: &RcuReader) -> bool {
+    pub fn tryget(&self, r: &RcuReader<F>) -> bool {
         self.tryget_many(r, 1)
     }
 
+    /// The live check's load of the mode word.
     #[inline(always)]
-    fn tryget_live_with(&self, r: &RcuReader, order: LiveOrder) -> bool {
+    fn load_mode(&self, order: LiveOrder) -> usize {
+        match order {
+            // Acquire: pairs with the Release stores that make the ref live (resurrect's DEAD
+            // clear, switch_to_percpu's ATOMIC clear), so the caller's later reads of the
+            // object see what was written before it was made live.
+            LiveOrder::Acquire => self.mode.load(Acquire),
+            // Relaxed: READ_ONCE in the kernel. For Fence the ordering comes after, below.
+            LiveOrder::Relaxed | LiveOrder::Fence => self.mode.load(Relaxed),
+        }
+    }
+
+    #[inline(always)]
+    fn tryget_live_with(&self, r: &RcuReader<F>, order: LiveOrder) -> bool {
         self.check_reader(r);
-        let ok = r.section(|rec| {
-            let m = match order {
-                // Acquire: pairs with the Release stores that make the ref live (resurrect's
-                // DEAD clear, switch_to_percpu's ATOMIC clear), so the caller's later reads of
-                // the object see what was written before it was made live.
-                LiveOrder::Acquire => self.mode.load(Acquire),
-                // Relaxed: READ_ONCE in the kernel. For Fence the ordering comes after, below.
-                LiveOrder::Relaxed | LiveOrder::Fence => self.mode.load(Relaxed),
-            };
-            if m & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(rec, 1);
+        let fast = r.section(|rec| {
+            let m = self.load_mode(order);
+            if m & FLAGS == 0 {
+                Self::this_cpu_add(rec, m, 1);
+                Fast::Done
+            } else {
+                Fast::Slow
+            }
+        });
+        let ok = match fast {
+            Fast::Done => true,
+            // Left the section first: the fast path saves nothing for this call.
+            Fast::Slow => self.tryget_live_slow(r, order),
+        };
+        if order == LiveOrder::Fence && ok {
+            // smp_rmb() of get_swap_device_info(): pairs with the same Release stores as the
+            // Acquire variant, through the Relaxed mode load (fence-to-store synchronisation).
+            fence(Acquire);
+        }
+        ok
+    }
+
+    /// `tryget_live` outside percpu mode: looks at the mode again, in a section of its own,
+    /// because the atomic-mode test must be covered by the same section as the mode load (a
+    /// swapoff's grace period after the kill waits for it).
+    #[cold]
+    #[inline(never)]
+    fn tryget_live_slow(&self, r: &RcuReader<F>, order: LiveOrder) -> bool {
+        r.section(|rec| {
+            let m = self.load_mode(order);
+            if m & FLAGS == 0 {
+                Self::this_cpu_add(rec, m, 1);
                 true
             } else if m & DEAD == 0 {
                 self.data.add_not_zero(1)
             } else {
                 false
             }
-        });
-        if order == LiveOrder::Fence && ok {
-            // smp_rmb() of get_swap_device_info(): pairs with the same Release stores as the
-            // Acquire variant, through the Relaxed mode load above (fence-to-store synchronisation).
-            fence(Acquire);
-        }
-        ok
+        })
     }
 
     /// The kernel's `percpu_ref_tryget_live`: take a reference unless the ref is dying.
@@ -437,45 +519,68 @@ impl PercpuRef {
     /// is the variant the thread found insufficient when the ref doubles as an "initialised"
     /// flag; it exists so the proofs can show that, and no strategy uses it.
     #[inline(always)]
-    pub fn tryget_live_relaxed(&self, r: &RcuReader) -> bool {
+    pub fn tryget_live_relaxed(&self, r: &RcuReader<F>) -> bool {
         self.tryget_live_with(r, LiveOrder::Relaxed)
     }
 
     /// `tryget_live` as an ACQUIRE operation (Huang Ying's RFC): the mode word is loaded with
     /// `Acquire`. Used by the `percpu-acquire` strategy.
     #[inline(always)]
-    pub fn tryget_live_acquire(&self, r: &RcuReader) -> bool {
+    pub fn tryget_live_acquire(&self, r: &RcuReader<F>) -> bool {
         self.tryget_live_with(r, LiveOrder::Acquire)
     }
 
     /// `tryget_live` followed, on success, by `fence(Acquire)` — `smp_rmb()` as in
     /// `get_swap_device_info()` since v5.14. Used by the `percpu-fence` strategy.
     #[inline(always)]
-    pub fn tryget_live_fence(&self, r: &RcuReader) -> bool {
+    pub fn tryget_live_fence(&self, r: &RcuReader<F>) -> bool {
         self.tryget_live_with(r, LiveOrder::Fence)
     }
 
     /// Drop `nr` references (`percpu_ref_put_many`); the last one after a kill runs `release`.
     #[inline(always)]
-    pub fn put_many(&self, r: &RcuReader, nr: usize) {
+    pub fn put_many(&self, r: &RcuReader<F>, nr: usize) {
         self.check_reader(r);
-        r.section(|rec| {
+        let fast = r.section(|rec| {
             // Relaxed: a put orders the caller's accesses before the release by other means:
             // the grace period before the sum (percpu mode) or the AcqRel decrement (atomic).
-            if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
-                self.this_cpu_add(rec, nr.wrapping_neg());
+            let m = self.mode.load(Relaxed);
+            if m & FLAGS == 0 {
+                Self::this_cpu_add(rec, m, nr.wrapping_neg());
+                Fast::Done
             } else {
-                // Out of line, release included: the fast path stays small enough that the
-                // guard's drop glue inlines. The release callback thus runs inside this
-                // section, as in the kernel (percpu_ref_put_many holds rcu_read_lock).
-                self.data.put_atomic_and_release(nr);
+                Fast::Slow
             }
-        })
+        });
+        if let Fast::Slow = fast {
+            self.put_slow(r, nr);
+        }
+    }
+
+    /// `put_many` outside percpu mode, after the fast path left its section: the decrement in
+    /// a section of its own (the mode may be percpu again), the release callback after it, in
+    /// no section, so that a callback that panics cannot leave one open.
+    #[cold]
+    #[inline(never)]
+    fn put_slow(&self, r: &RcuReader<F>, nr: usize) {
+        let release = r.section(|rec| {
+            // Relaxed: as in put_many.
+            let m = self.mode.load(Relaxed);
+            if m & FLAGS == 0 {
+                Self::this_cpu_add(rec, m, nr.wrapping_neg());
+                false
+            } else {
+                self.data.put_atomic(nr)
+            }
+        });
+        if release {
+            self.data.release();
+        }
     }
 
     /// Drop a reference (`percpu_ref_put`).
     #[inline(always)]
-    pub fn put(&self, r: &RcuReader) {
+    pub fn put(&self, r: &RcuReader<F>) {
         self.put_many(r, 1)
     }
 
@@ -489,7 +594,7 @@ impl PercpuRef {
     pub fn is_zero(&self) -> bool {
         // Relaxed: a snapshot, as in the kernel (READ_ONCE); a caller that waited for the
         // release (reinit after swapoff) is already ordered after the kill's mode stores.
-        if self.mode.load(Relaxed) & (ATOMIC | DEAD) == 0 {
+        if self.mode.load(Relaxed) & FLAGS == 0 {
             return false;
         }
         let _st = lock(&self.data.switch);
@@ -512,12 +617,12 @@ impl PercpuRef {
         self.data.underflows.load(Relaxed)
     }
 
-    /// Bytes this ref costs: the struct, its shared data, and one counter in each reader record
-    /// of the domain (the kernel's `nr_cpu_ids * sizeof(unsigned long)`).
+    /// Bytes this ref allocates itself: the struct and its shared data. Its counters live in
+    /// the domain's reader records, one per registered thread (the kernel's `nr_cpu_ids *
+    /// sizeof(unsigned long)`), each of which reserves [`RECORD_BYTES`](crate::rcu::RECORD_BYTES)
+    /// for all the domain's refs: a user of many refs divides that among them.
     pub fn footprint_bytes(&self) -> usize {
-        std::mem::size_of::<PercpuRef>()
-            + std::mem::size_of::<RefData>()
-            + self.data.rcu.records() * std::mem::size_of::<usize>()
+        std::mem::size_of::<PercpuRef<F>>() + std::mem::size_of::<RefData<F>>()
     }
 
     /// Kill the ref (`percpu_ref_kill`): no new `tryget_live` once every thread sees it, then
@@ -662,7 +767,16 @@ impl PercpuRef {
     }
 }
 
-impl RefData {
+#[cold]
+#[inline(never)]
+fn wrong_domain() -> ! {
+    panic!(
+        "percpu_ref used with an RCU reader of another domain: its count would be invisible to \
+         this ref's grace periods and sums (refused)"
+    )
+}
+
+impl<F: Flavor> RefData<F> {
     /// `atomic_long_add` in atomic mode. Relaxed: like atomic_long_add, a get publishes nothing.
     /// Out of line: the fast paths stay small enough to inline.
     #[cold]

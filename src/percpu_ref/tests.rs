@@ -1,17 +1,17 @@
 use super::*;
 use crate::completion::Completion;
-use crate::rcu::Flavor;
+use crate::rcu::{Flavor, Mb, Memb, Qsbr};
 use std::sync::atomic::{AtomicBool, AtomicUsize as StdUsize, Ordering::SeqCst};
 
 /// A ref whose release counts and completes, like swap's `swap_users_ref_free`.
-struct Fixture {
-    rcu: Rcu,
-    r: PercpuRef,
+struct Fixture<F: Flavor> {
+    rcu: Rcu<F>,
+    r: PercpuRef<F>,
     released: Arc<StdUsize>,
     comp: Arc<Completion>,
 }
 
-fn fixture(rcu: &Rcu, flags: Init) -> Fixture {
+fn fixture<F: Flavor>(rcu: &Rcu<F>, flags: Init) -> Fixture<F> {
     let released = Arc::new(StdUsize::new(0));
     let comp = Arc::new(Completion::new());
     let (rel, c) = (released.clone(), comp.clone());
@@ -32,23 +32,26 @@ fn fixture(rcu: &Rcu, flags: Init) -> Fixture {
     }
 }
 
-fn domains() -> Vec<Rcu> {
-    let mut v = vec![Rcu::with_flavor(Flavor::Fence).unwrap()];
-    if let Ok(r) = Rcu::with_flavor(Flavor::Membarrier) {
-        v.push(r);
-    }
-    v
+/// Run `t` once per flavour this process can use (Miri: `qsbr` and `fence`).
+macro_rules! each_flavor {
+    ($t:ident) => {{
+        $t::<Qsbr>();
+        $t::<Mb>();
+        if Memb::available().is_ok() {
+            $t::<Memb>();
+        }
+    }};
 }
 
-#[test]
-fn live_ref_releases_once_after_kill_and_last_put() {
-    for rcu in domains() {
+fn releases_once_after_kill_and_last_put<F: Flavor>() {
+    {
+        let rcu = Rcu::<F>::new();
         let f = fixture(&rcu, Init::LIVE);
-        let reader = rcu.register();
+        let mut reader = rcu.register();
         f.r.get(&reader);
         assert!(f.r.tryget_live_acquire(&reader));
         f.r.kill().unwrap();
-        f.rcu.barrier();
+        reader.offline(|| f.rcu.barrier());
         assert_eq!(f.released.load(SeqCst), 0, "two references still held");
         f.r.put(&reader);
         assert_eq!(f.released.load(SeqCst), 0, "one reference still held");
@@ -61,8 +64,13 @@ fn live_ref_releases_once_after_kill_and_last_put() {
 }
 
 #[test]
+fn live_ref_releases_once_after_kill_and_last_put() {
+    each_flavor!(releases_once_after_kill_and_last_put);
+}
+
+#[test]
 fn dead_ref_refuses_tryget_live_until_resurrected() {
-    let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
+    let rcu = Rcu::<Mb>::new();
     let f = fixture(&rcu, Init::DEAD);
     let reader = rcu.register();
     assert!(f.r.is_dying());
@@ -82,7 +90,7 @@ fn dead_ref_refuses_tryget_live_until_resurrected() {
 
 #[test]
 fn release_waits_for_a_reference_held_on_another_thread() {
-    let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
+    let rcu = Rcu::<Mb>::new();
     let f = Arc::new(fixture(&rcu, Init::DEAD));
     f.r.resurrect().unwrap();
     let got = Arc::new(Completion::new());
@@ -110,7 +118,7 @@ fn release_waits_for_a_reference_held_on_another_thread() {
 
 #[test]
 fn tryget_live_fails_once_the_kill_is_confirmed() {
-    let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
+    let rcu = Rcu::<Mb>::new();
     let f = fixture(&rcu, Init::LIVE);
     let reader = rcu.register();
     let confirmed = Arc::new(Completion::new());
@@ -125,7 +133,7 @@ fn tryget_live_fails_once_the_kill_is_confirmed() {
 
 #[test]
 fn misuse_is_refused_and_leaves_the_count_alone() {
-    let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
+    let rcu = Rcu::<Mb>::new();
     let f = fixture(&rcu, Init::DEAD);
     let reader = rcu.register();
     assert_eq!(
@@ -156,7 +164,7 @@ fn misuse_is_refused_and_leaves_the_count_alone() {
 
 #[test]
 fn a_put_too_many_in_percpu_mode_is_caught_when_the_counters_are_summed() {
-    let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
+    let rcu = Rcu::<Mb>::new();
     let f = fixture(&rcu, Init::LIVE);
     let reader = rcu.register();
     f.r.put(&reader); // drops the initial reference early: invisible in percpu mode
@@ -166,24 +174,24 @@ fn a_put_too_many_in_percpu_mode_is_caught_when_the_counters_are_summed() {
     assert_eq!(f.released.load(SeqCst), 0, "released on a negative count");
 }
 
-#[test]
-fn switch_to_atomic_and_back_keeps_the_count() {
-    for rcu in domains() {
+fn switch_keeps_the_count<F: Flavor>() {
+    {
+        let rcu = Rcu::<F>::new();
         let f = fixture(&rcu, Init::ALLOW_REINIT);
-        let reader = rcu.register();
+        let mut reader = rcu.register();
         for _ in 0..3 {
             f.r.get(&reader); // percpu mode
         }
-        f.r.switch_to_atomic_sync();
+        reader.offline(|| f.r.switch_to_atomic_sync());
         // As in the kernel, the switch's own reference is dropped just after the waiters wake.
-        f.rcu.barrier();
+        reader.offline(|| f.rcu.barrier());
         assert_eq!(f.r.atomic_count(), 4, "initial ref + 3 gets, bias removed");
         f.r.put(&reader); // atomic mode
         f.r.switch_to_percpu().unwrap();
         assert_eq!(f.r.atomic_count(), 3usize.wrapping_add(PERCPU_COUNT_BIAS));
         f.r.put(&reader); // percpu mode
         f.r.kill().unwrap();
-        f.rcu.barrier();
+        reader.offline(|| f.rcu.barrier());
         assert_eq!(
             f.r.atomic_count(),
             1,
@@ -191,14 +199,19 @@ fn switch_to_atomic_and_back_keeps_the_count() {
         );
         assert!(!f.comp.is_done());
         f.r.put(&reader); // atomic mode, the last one
-        f.comp.wait();
+        reader.offline(|| f.comp.wait());
         assert_eq!(f.r.underflows(), 0);
     }
 }
 
 #[test]
+fn switch_to_atomic_and_back_keeps_the_count() {
+    each_flavor!(switch_keeps_the_count);
+}
+
+#[test]
 fn without_allow_reinit_a_live_ref_stays_atomic() {
-    let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
+    let rcu = Rcu::<Mb>::new();
     let f = fixture(&rcu, Init::LIVE);
     f.r.switch_to_atomic_sync();
     assert_eq!(f.r.switch_to_percpu(), Err(Misuse::ReinitNotAllowed));
@@ -209,11 +222,11 @@ fn without_allow_reinit_a_live_ref_stays_atomic() {
 
 #[test]
 fn a_reused_slot_starts_from_the_counts_its_previous_owner_left() {
-    let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
+    let rcu = Rcu::<Mb>::new();
     let a = rcu.register();
     let b = rcu.register();
     let f = fixture(&rcu, Init::LIVE);
-    let slot = f.r.slot;
+    let slot = f.r.data.slot;
     // A get on one thread and the put on another leave +1 / -1 in two records.
     f.r.get(&a);
     f.r.put(&b);
@@ -221,7 +234,7 @@ fn a_reused_slot_starts_from_the_counts_its_previous_owner_left() {
     f.r.put(&b);
     drop(f);
     let g = fixture(&rcu, Init::LIVE);
-    assert_eq!(g.r.slot, slot, "the slot is reused");
+    assert_eq!(g.r.data.slot, slot, "the slot is reused");
     g.r.get(&a);
     g.r.kill().unwrap();
     g.rcu.barrier();
@@ -237,11 +250,11 @@ fn a_reused_slot_starts_from_the_counts_its_previous_owner_left() {
 /// The swap cycle, many times, with readers on other threads doing tryget_live/put as fast as
 /// they can: one release per cycle, never an underflow, and no successful tryget_live between
 /// the confirmation of a kill and the next resurrect.
-#[test]
-fn kill_resurrect_cycles_under_concurrent_readers() {
+fn kill_resurrect_cycles<F: Flavor>() {
     use std::sync::atomic::AtomicU64 as StdU64;
     let cycles = if cfg!(miri) { 3 } else { 300 };
-    for rcu in domains() {
+    {
+        let rcu = Rcu::<F>::new();
         let f = Arc::new(fixture(&rcu, Init::DEAD));
         // Odd: the last kill is confirmed (INIT_DEAD counts as confirmed). Even: live or dying.
         let epoch = Arc::new(StdU64::new(1));
@@ -251,7 +264,7 @@ fn kill_resurrect_cycles_under_concurrent_readers() {
             .map(|_| {
                 let (f, epoch, stop, got) = (f.clone(), epoch.clone(), stop.clone(), got.clone());
                 std::thread::spawn(move || {
-                    let reader = f.rcu.register();
+                    let mut reader = f.rcu.register();
                     let (mut ok, mut late) = (0u64, 0u64);
                     while !stop.load(Relaxed) {
                         // Acquire: pairs with the Release increment in the confirm callback.
@@ -266,6 +279,7 @@ fn kill_resurrect_cycles_under_concurrent_readers() {
                             }
                             f.r.put(&reader);
                         }
+                        reader.quiescent_state();
                     }
                     (ok, late)
                 })
@@ -311,4 +325,59 @@ fn kill_resurrect_cycles_under_concurrent_readers() {
             );
         }
     }
+}
+
+#[test]
+fn kill_resurrect_cycles_under_concurrent_readers() {
+    each_flavor!(kill_resurrect_cycles);
+}
+
+/// A reader of another domain is refused, in release builds too: its count would land in that
+/// domain's records, which this ref's sum never reads (a use-after-free for swap).
+#[test]
+#[should_panic(expected = "another domain")]
+fn a_reader_of_another_domain_is_refused() {
+    let a = Rcu::<Qsbr>::new();
+    let b = Rcu::<Qsbr>::new();
+    let f = fixture(&a, Init::LIVE);
+    let wrong = b.register();
+    let _ = f.r.tryget_live_acquire(&wrong);
+}
+
+/// A release callback that panics on the reader's put unwinds out of `put`, but leaves no
+/// section open: later grace periods still end (the membarrier/fence flavours would otherwise
+/// wait for this reader's `ctr` forever).
+fn panicking_release_leaves_no_section_open<F: Flavor>() {
+    let rcu = Rcu::<F>::new();
+    let r = PercpuRef::new(&rcu, || panic!("release panics on purpose"), Init::LIVE).unwrap();
+    let mut reader = rcu.register();
+    r.get(&reader);
+    reader.offline(|| {
+        r.kill().unwrap();
+        rcu.barrier();
+    });
+    // The kill's put was not the last; ours is, in atomic mode: the callback runs and panics.
+    let put = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.put(&reader)));
+    assert!(put.is_err(), "the release callback ran (and panicked)");
+    assert!(!reader.in_section());
+    reader.quiescent_state();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let rcu2 = rcu.clone();
+    std::thread::spawn(move || {
+        rcu2.synchronize();
+        let _ = tx.send(());
+    });
+    // Offline while we wait (qsbr): the grace period must not wait for this thread.
+    let ended = reader.offline(|| rx.recv_timeout(std::time::Duration::from_secs(60)).is_ok());
+    assert!(
+        ended,
+        "{}: a grace period after the panicking release did not end (a section left open)",
+        F::KIND
+    );
+    drop(reader);
+}
+
+#[test]
+fn a_panicking_release_callback_leaves_no_section_open() {
+    each_flavor!(panicking_release_leaves_no_section_open);
 }

@@ -1,155 +1,132 @@
-//! A userspace RCU whose read side is as cheap as the kernel's: no fence and no locked
-//! instruction on x86-64.
+//! A userspace RCU in the three flavours of liburcu, each standing for a kernel configuration:
+//! `qsbr` (a non-preemptible kernel: sections cost nothing), `membarrier` (`PREEMPT_RCU`: two
+//! plain stores per section) and `fence` (the same with full fences, the fallback).
 //!
 //! # Mechanism
 //!
-//! This is liburcu's *memb* flavour (Desnoyers et al., "User-Level Implementations of
-//! Read-Copy Update", IEEE TPDS 2012), restated with a 64-bit grace-period counter so that no
-//! phase flip is needed:
+//! Desnoyers et al., "User-Level Implementations of Read-Copy Update" (IEEE TPDS 2012), restated
+//! with a 64-bit grace-period counter `gp` (starting at 1) so that no phase flip is needed:
 //!
-//! - Each reader thread registers once and gets a [`RcuReader`]: a cache-padded record whose
-//!   `ctr` is `0` outside read-side sections and, inside one, a snapshot of the domain's
-//!   grace-period counter `gp` taken when the outermost section began.
-//! - [`RcuReader::read_lock`] stores the snapshot and issues the *light* barrier;
-//!   dropping the guard issues the light barrier and stores `0`. With membarrier the light
-//!   barrier is a compiler barrier only: two plain `mov`s and one load of `gp` per section.
-//! - [`Rcu::synchronize`] issues the *heavy* barrier (A), increments `gp` to `target`, waits
-//!   until every record reads `0` or a snapshot `>= target`, and issues the heavy barrier
-//!   again (B). With membarrier the heavy barrier is
-//!   `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which runs a full barrier on every CPU
-//!   that runs one of our threads.
+//! - Each reader thread registers once and gets an [`RcuReader`]: a record whose grace-period
+//!   word `ctr` sits on a cache line of its own, followed by the thread's percpu area.
+//! - `membarrier` and `fence` (PREEMPT_RCU-like): `ctr` is `0` outside sections and, inside
+//!   one, the value of `gp` read when the outermost section began. [`RcuReader::read_lock`]
+//!   stores it and issues the reader's light barrier; leaving stores `0`.
+//! - `qsbr`: `ctr` is `0` while the thread is *offline* and otherwise the value of `gp` at the
+//!   thread's last *quiescent state*. Sections are empty: a thread that is online is taken to be
+//!   inside one, except at the points where it calls [`RcuReader::quiescent_state`] (which
+//!   needs `&mut`, so no guard can be alive) or while it is [`offline`](RcuReader::offline).
+//! - A grace period issues the heavy barrier (A), advances `gp` to `target`, waits until every
+//!   record reads `0` or a value `>= target`, and issues the heavy barrier again (B).
 //!
-//! Why that is a grace period: take a reader section S and the point P at which barrier (A)
-//! executed on the reader's CPU. If S's `ctr` store precedes P, the scan (after A) sees it and
-//! waits until S ends; S's accesses precede its `ctr = 0` store, which the scan saw before (B),
-//! so they precede everything the caller does after `synchronize`. If S's `ctr` store follows
-//! P, all of S's accesses follow P and therefore see everything the caller did before
-//! `synchronize`. A snapshot `>= target` was read from the increment made after (A) returned,
-//! so its section began after P: it needs no wait. Snapshots also keep the writer from
-//! starving: a reader that re-enters sections back to back is seen with a new snapshot.
+//! Why that is a grace period, for a section S of a `membarrier`/`fence` reader: take the point
+//! P at which barrier (A) took effect on the reader's CPU. If S's `ctr` store precedes P, the
+//! scan sees it and waits until S ends; S's accesses precede its `ctr = 0` store, which the scan
+//! saw before (B). If the store follows P, all of S follows P and sees what the caller did
+//! before the grace period. A value `>= target` was read from the increment made after (A), so
+//! its section began after P. For `qsbr`, the same with "between two quiescent states" for
+//! "section": an announcement of `>= target` was made after the reader read the new `gp`
+//! (Acquire, after (A)'s fence), so its later accesses see the removal, and its earlier ones
+//! precede the announcement (Release), which the scan read (Acquire).
+//!
+//! # Shared grace periods
+//!
+//! Callers do not queue for a lock: a [`synchronize`](Rcu::synchronize) caller takes a snapshot
+//! of the grace-period sequence (the kernel's `rcu_seq_snap()`: the end of the first grace
+//! period that begins after now), and returns as soon as that grace period has ended
+//! (`rcu_seq_done()`). If none is in progress it runs one itself; otherwise it sleeps on a
+//! condition variable and is woken when the current one ends. So concurrent callers, and the
+//! [`call`](Rcu::call) worker (each callback carries the snapshot taken when it was queued),
+//! share grace periods: swapoff's `percpu_ref_kill()` + `synchronize_rcu()` costs one.
+//!
+//! While it waits for a reader, the grace-period driver spins briefly, then sets the reader's
+//! wake flag (on the same cache line as its `ctr`), issues the heavy barrier, looks once more
+//! and parks. The reader checks the flag after it leaves a section (`membarrier`, `fence`),
+//! announces a quiescent state or goes offline (`qsbr`), and unparks the driver (liburcu's
+//! `wake_up_gp()`). Each side orders its store before its load of the other's word (the
+//! driver's heavy barrier; the reader's light barrier under membarrier, a full fence
+//! otherwise), so one of them sees the other: the wake-up is not lost. The park has a 10 ms
+//! limit as a safety net; it is a re-check, not the mechanism.
 //!
 //! # Flavours
 //!
-//! | [`Flavor`] | reader light barrier | writer heavy barrier | when |
-//! | --- | --- | --- | --- |
-//! | `Membarrier` | `compiler_fence(SeqCst)` | `membarrier(PRIVATE_EXPEDITED)` | Linux ≥ 4.14 with the command available |
-//! | `Fence` | `fence(SeqCst)` after a `Release` ctr store | `fence(SeqCst)` | Miri, seccomp, old kernels, or asked for |
-//!
-//! A section ends with a `Release` store of 0 to `ctr` in the `Fence` flavour, and with a
-//! compiler fence and a relaxed store in the `Membarrier` flavour (no `stlr` on arm64). On x86
-//! the two are the same `mov`, so there both flavours use the `Release` store and the exit
-//! does not branch on the flavour.
-//!
-//! The `Fence` flavour is the textbook C++20 argument (SC fences on both sides, Release/Acquire
-//! on `ctr`), which Miri checks; the `Membarrier` flavour rests on membarrier's documented
-//! semantics, which no Rust model checker can see. Under `cfg(loom)` both sides use
-//! read-modify-write operations on `ctr` instead of fences (loom does not model `SeqCst` fences
-//! fully); see `tests/loom.rs` for what that model does and does not cover.
+//! See [`flavor`]: the flavour is a type parameter, so a read-side section is compiled for one
+//! flavour and never branches on it. [`FlavorKind`] is the same as a value, for the command line
+//! and results.
 //!
 //! # Proofs, and what they do not cover
 //!
 //! - loom (`tests/loom.rs`) runs this module as written except the barriers: under `cfg(loom)`
-//!   the reader's `ctr` writes are RMWs (`swap(snapshot, AcqRel)` on entry, `swap(0, Release)`
-//!   on exit), `gp` is incremented `AcqRel`, and the scan reads `ctr` with `fetch_add(0,
-//!   AcqRel)`. Two RMWs on one location are totally ordered and the later reads from the
-//!   earlier, which gives the grace period's "the scan sees the section, or the section sees
-//!   everything before the scan" directly. So loom checks `percpu_ref` **given** a correct grace
-//!   period, the callback queue, the slot sum, record reuse within one execution; it does not
-//!   check the fence or membarrier argument above. `Rcu::call` spawns one loom thread per batch
-//!   (no idle timeout) and [`PERCPU_SLOTS`] is 2.
-//! - Miri runs the unit tests below with the `Fence` flavour (membarrier is not attempted under
-//!   Miri), several seeds: undefined behaviour, data races, and some weak-memory outcomes of the
-//!   fence argument. Miri's weak-memory emulation explores only a subset of the behaviours C++20
-//!   allows, so a pass is evidence, not proof.
-//! - The `Membarrier` flavour is exercised only natively (unit tests, torture), on x86-64, where
+//!   every store of a reader's `ctr` is an RMW (`swap(_, AcqRel)`), `gp` is advanced `AcqRel`,
+//!   and the scan reads `ctr` with `fetch_add(0, AcqRel)` (the switches are in `crate::sync`).
+//!   Two RMWs on one location are totally ordered and the later reads from the earlier, which
+//!   gives the grace period's "the scan sees the reader, or the reader sees everything before
+//!   the scan" directly. So loom checks `percpu_ref` and the `qsbr` protocol **given** a
+//!   correct barrier argument, the grace-period sharing, the callback queue, the slot sum,
+//!   record reuse within one execution; it does not check the fence or membarrier argument
+//!   above. The driver yields instead of parking, and [`PERCPU_SLOTS`] is 2.
+//! - Miri runs the unit tests below with the `qsbr` and `fence` flavours (membarrier is not
+//!   attempted under Miri), several seeds: undefined behaviour, data races, and some weak-memory
+//!   outcomes of the fence argument. Miri explores a subset of what C++20 allows, so a pass is
+//!   evidence, not proof.
+//! - The `membarrier` flavour is exercised only natively (unit tests, torture), on x86-64, where
 //!   TSO hides most reorderings.
 //!
 //! # Deferred work
 //!
-//! [`Rcu::call`] is `call_rcu()`: callbacks are batched, one grace period is waited for per
-//! batch on a worker thread (started on demand, gone after 50 ms idle), and [`Rcu::barrier`]
-//! is `rcu_barrier()`. `percpu_ref` uses it where the kernel uses `call_rcu_hurry()`.
+//! [`Rcu::call`] is `call_rcu()`: callbacks are batched and run on a worker thread (started on
+//! demand, gone after 50 ms idle) once the grace period their snapshot names has ended;
+//! [`Rcu::barrier`] is `rcu_barrier()`. `percpu_ref` uses it where the kernel uses
+//! `call_rcu_hurry()`. A callback that panics is counted ([`Rcu::callback_panics`]) and the
+//! worker goes on with the next one.
 //!
 //! # Per-thread counters
 //!
 //! A reader record also carries the thread's *percpu area*: [`PERCPU_SLOTS`] counters that
-//! stand in for the kernel's per-CPU memory. `percpu_ref` allocates one slot index per ref and
-//! its fast path increments `area[slot]` of the calling thread with a plain load and store
-//! (one writer per area). When a thread unregisters, its record, with its counts, is handed to
-//! the next thread that registers: only the sum over all records is meaningful, as in the
-//! kernel's `for_each_possible_cpu` sum.
+//! stand in for the kernel's per-CPU memory. `percpu_ref` allocates one slot per ref and its
+//! fast path increments `area[slot]` of the calling thread with a plain load and store (one
+//! writer per area). When a thread unregisters, its record, with its counts, goes back to the
+//! domain and is handed to the next thread that registers: only the sum over all records is
+//! meaningful, as in the kernel's `for_each_possible_cpu` sum. A record is
+//! [`RECORD_BYTES`] bytes; a domain keeps every record it ever created.
 
+pub mod flavor;
 #[cfg(not(loom))]
 pub mod membarrier;
+mod reader;
+mod wait;
 
-use crate::completion::Completion;
-#[cfg(not(loom))]
-use crate::sync::Ordering::SeqCst;
-#[cfg(not(loom))]
-use crate::sync::fence;
+pub use flavor::{Flavor, FlavorKind, Mb, Memb, Qsbr};
+pub use reader::{Offline, RcuReadGuard, RcuReader};
+
 use crate::sync::{
-    Arc, AtomicU64, AtomicUsize, Backoff, Condvar, Mutex,
-    Ordering::{Acquire, Relaxed, Release},
-    lock, thread,
+    Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::Relaxed, Parker, lock,
 };
 use crossbeam_utils::CachePadded;
-use std::cell::Cell;
 use std::fmt;
+use std::marker::PhantomData;
 
 /// Number of per-thread counter slots a domain offers to `percpu_ref`s (its "percpu chunk").
 pub const PERCPU_SLOTS: usize = if cfg!(loom) { 2 } else { 256 };
 
-/// How the two halves of the asymmetric fence are implemented.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Flavor {
-    /// Readers: compiler barrier only. Writers: `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`.
-    Membarrier,
-    /// Readers: `fence(SeqCst)` per section. Writers: `fence(SeqCst)`. The portable fallback.
-    Fence,
+/// Bytes one reader record occupies: the cache line of its grace-period word and wake flag,
+/// then [`PERCPU_SLOTS`] counters. Every registered thread costs its domain one record.
+pub const RECORD_BYTES: usize = std::mem::size_of::<CachePadded<Record>>();
+
+/// What the grace-period driver reads and writes in a reader's record: alone on a cache line,
+/// so the driver's polling does not take the line the reader's counters live on.
+pub(crate) struct GpWord {
+    /// `membarrier`/`fence`: 0 outside sections, else the `gp` snapshot of the outermost
+    /// section. `qsbr`: 0 offline, else the `gp` value of the last quiescent state.
+    ctr: AtomicU64,
+    /// Set by a driver that sleeps until this reader lets it go.
+    wake: AtomicBool,
 }
 
-impl Flavor {
-    /// The name used on the command line and in results: `membarrier` or `fence`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Flavor::Membarrier => "membarrier",
-            Flavor::Fence => "fence",
-        }
-    }
-
-    /// Parse a name written by [`Flavor::name`].
-    pub fn from_name(s: &str) -> Option<Flavor> {
-        match s {
-            "membarrier" => Some(Flavor::Membarrier),
-            "fence" => Some(Flavor::Fence),
-            _ => None,
-        }
-    }
-
-    /// The best flavour this process can use, and why membarrier is not it when it is not.
-    pub fn detect() -> (Flavor, Option<String>) {
-        #[cfg(loom)]
-        return (Flavor::Fence, Some("loom model".into()));
-        #[cfg(not(loom))]
-        match membarrier::available() {
-            Ok(()) => (Flavor::Membarrier, None),
-            Err(why) => (Flavor::Fence, Some(why)),
-        }
-    }
-}
-
-impl fmt::Display for Flavor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// One reader thread's state: RCU nesting snapshot and its percpu area.
-/// `#[repr(C)]` keeps `ctr` next to the first counters: one cache line for a typical reader.
+/// One reader thread's state: its grace-period word and its percpu area.
 #[repr(C)]
 pub(crate) struct Record {
-    /// 0 outside read-side sections, else the `gp` snapshot of the outermost section.
-    ctr: AtomicU64,
+    gp: CachePadded<GpWord>,
     /// This thread's counters for percpu_ref slots; written only by the owning thread.
     area: [AtomicUsize; PERCPU_SLOTS],
 }
@@ -157,15 +134,16 @@ pub(crate) struct Record {
 impl Record {
     fn new() -> Self {
         Record {
-            ctr: AtomicU64::new(0),
+            gp: CachePadded::new(GpWord {
+                ctr: AtomicU64::new(0),
+                wake: AtomicBool::new(false),
+            }),
             area: std::array::from_fn(|_| AtomicUsize::new(0)),
         }
     }
-}
 
-impl Record {
     /// This thread's counter for percpu slot `slot`, without the bounds check, for the fast
-    /// path (`this_cpu_ptr`). Obtained inside [`RcuReader::section`].
+    /// path (`this_cpu_ptr`).
     ///
     /// # Safety
     ///
@@ -188,113 +166,167 @@ struct Registry {
 
 #[derive(Default)]
 struct Calls {
-    queue: Vec<Callback>,
+    /// Each callback with the grace-period sequence number that must be reached before it runs.
+    queue: Vec<(u64, Callback)>,
     worker: bool,
 }
 
-struct Inner {
-    /// Grace-period counter; starts at 1 so that 0 can mean "not in a section".
+struct Inner<F> {
+    /// Grace-period counter; starts at 1 so that 0 can mean "not in a section" / "offline".
+    /// Read by every reader: its own cache line.
     gp: CachePadded<AtomicU64>,
-    flavor: Flavor,
+    /// The grace-period sequence (`rcu_seq`): even when idle, odd while one is in progress;
+    /// `+1` when one starts, `+1` when it ends. Waiters sleep on `seq_cv`.
+    seq: Mutex<u64>,
+    seq_cv: Condvar,
+    /// The thread running the grace period, for readers to wake.
+    driver: Parker,
     registry: Mutex<Registry>,
-    /// One grace period at a time: overlapping ones would each need their own full scan anyway.
-    gp_lock: Mutex<()>,
     calls: Mutex<Calls>,
     calls_cv: Condvar,
     grace_periods: AtomicU64,
+    callback_panics: AtomicU64,
+    /// Test hook: grace periods return without waiting (negative controls only).
+    broken: AtomicBool,
+    /// How long the driver parks before it looks again unwoken, in ns (a safety net; tests set
+    /// it to an hour to show that the wake-up alone ends a park).
+    park_limit_ns: AtomicU64,
+    _flavor: PhantomData<F>,
 }
 
-/// An RCU domain: its readers, its grace periods and its deferred callbacks.
+/// An RCU domain of flavour `F`: its readers, its grace periods and its deferred callbacks.
 ///
 /// Cloning gives another handle to the same domain.
 ///
 /// ```
-/// use swapref::rcu::Rcu;
+/// use swapref::rcu::{Memb, Mb, Qsbr, Rcu};
 ///
-/// let rcu = Rcu::new();
+/// // PREEMPT_RCU-like: a section is a guard.
+/// let rcu = Rcu::<Mb>::new();
 /// let reader = rcu.register();
 /// {
 ///     let _section = reader.read_lock();
 ///     // ... read RCU-protected data ...
 /// }
 /// rcu.synchronize(); // every section that began before this call has ended
+///
+/// // The non-preemptible kernel: sections are free, the thread announces quiescent states.
+/// let rcu = Rcu::<Qsbr>::new();
+/// let mut reader = rcu.register(); // online
+/// {
+///     let _section = reader.read_lock(); // costs nothing
+/// }
+/// reader.quiescent_state(); // no reference held from before this point
+/// reader.offline(|| rcu.synchronize()); // a thread waiting for a grace period is offline
 /// ```
-#[derive(Clone)]
-pub struct Rcu {
-    inner: Arc<Inner>,
+pub struct Rcu<F: Flavor> {
+    inner: Arc<Inner<F>>,
 }
 
-impl fmt::Debug for Rcu {
+impl<F: Flavor> Clone for Rcu<F> {
+    fn clone(&self) -> Self {
+        Rcu {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<F: Flavor> fmt::Debug for Rcu<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rcu")
-            .field("flavor", &self.inner.flavor)
+            .field("flavor", &F::KIND)
             .field("grace_periods", &self.grace_periods())
             .finish()
     }
 }
 
-impl Default for Rcu {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Why [`Rcu::with_flavor`] refused.
+/// Why a flavour cannot be used in this process.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlavorUnavailable(pub String);
+pub struct FlavorUnavailable(pub FlavorKind, pub String);
 
 impl fmt::Display for FlavorUnavailable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "membarrier RCU unavailable: {}", self.0)
+        write!(f, "{} RCU unavailable: {}", self.0, self.1)
     }
 }
 
 impl std::error::Error for FlavorUnavailable {}
 
-impl Rcu {
-    /// A domain with the best available flavour ([`Flavor::detect`]).
-    pub fn new() -> Rcu {
-        Self::build(Flavor::detect().0)
+/// What every domain says about itself, whatever its flavour: for results, reports and stall
+/// diagnostics, which hold domains of different flavours behind `&dyn Domain`.
+pub trait Domain: Send + Sync {
+    /// The flavour.
+    fn flavor(&self) -> FlavorKind;
+    /// Grace periods completed so far.
+    fn grace_periods(&self) -> u64;
+    /// Reader records ever created.
+    fn records(&self) -> usize;
+    /// Callbacks that panicked.
+    fn callback_panics(&self) -> u64;
+    /// Every record's state, for a stall report: `gp 41; record 0: in a section since gp 40
+    /// (holds up a grace period); record 1: offline; record 2: free`.
+    fn describe_readers(&self) -> String;
+}
+
+impl<F: Flavor> Rcu<F> {
+    /// A domain of flavour `F`; panics where the flavour is unavailable (see [`try_new`]).
+    ///
+    /// [`try_new`]: Self::try_new
+    pub fn new() -> Rcu<F> {
+        Self::try_new().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// A domain with the given flavour; `Membarrier` fails where the kernel does not offer it.
-    pub fn with_flavor(flavor: Flavor) -> Result<Rcu, FlavorUnavailable> {
-        if flavor == Flavor::Membarrier {
-            #[cfg(loom)]
-            return Err(FlavorUnavailable("loom model".into()));
-            #[cfg(not(loom))]
-            membarrier::available().map_err(FlavorUnavailable)?;
-        }
-        Ok(Self::build(flavor))
-    }
-
-    fn build(flavor: Flavor) -> Rcu {
-        Rcu {
+    /// A domain of flavour `F`, or why this process cannot use it (membarrier on old kernels,
+    /// under seccomp or Miri).
+    pub fn try_new() -> Result<Rcu<F>, FlavorUnavailable> {
+        F::available().map_err(|why| FlavorUnavailable(F::KIND, why))?;
+        Ok(Rcu {
             inner: Arc::new(Inner {
                 gp: CachePadded::new(AtomicU64::new(1)),
-                flavor,
+                seq: Mutex::new(0),
+                seq_cv: Condvar::new(),
+                driver: Parker::default(),
                 registry: Mutex::new(Registry {
                     records: Vec::new(),
                     free_records: Vec::new(),
                     free_slots: Vec::new(),
                     next_slot: 0,
                 }),
-                gp_lock: Mutex::new(()),
                 calls: Mutex::new(Calls::default()),
                 calls_cv: Condvar::new(),
                 grace_periods: AtomicU64::new(0),
+                callback_panics: AtomicU64::new(0),
+                broken: AtomicBool::new(false),
+                park_limit_ns: AtomicU64::new(wait::PARK_LIMIT.as_nanos() as u64),
+                _flavor: PhantomData,
             }),
-        }
+        })
     }
 
     /// The flavour this domain uses.
-    pub fn flavor(&self) -> Flavor {
-        self.inner.flavor
+    pub fn flavor(&self) -> FlavorKind {
+        F::KIND
     }
 
     /// Whether two handles name the same domain.
-    pub fn same_domain(&self, other: &Rcu) -> bool {
+    pub fn same_domain(&self, other: &Rcu<F>) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The domain's identity, compared by the readers' domain checks.
+    #[inline(always)]
+    pub(crate) fn id(&self) -> *const () {
+        Arc::as_ptr(&self.inner).cast()
+    }
+
+    /// Refuse a reader of another domain: its sections and counts would land in that domain's
+    /// records, which this domain's grace periods and sums never look at. One compare of two
+    /// pointers already in cache on the hot path; the panic is out of line.
+    #[inline(always)]
+    pub fn check_reader(&self, r: &RcuReader<F>) {
+        if r.domain_id() != self.id() {
+            wrong_domain();
+        }
     }
 
     /// Grace periods completed so far (by `synchronize` and by the callback worker).
@@ -304,14 +336,20 @@ impl Rcu {
         self.inner.grace_periods.load(Relaxed)
     }
 
+    /// Callbacks queued by [`call`](Self::call) that panicked (the worker went on).
+    pub fn callback_panics(&self) -> u64 {
+        // Relaxed: a statistic, read after the barrier() that waited for the callbacks.
+        self.inner.callback_panics.load(Relaxed)
+    }
+
     /// Reader records ever created: the number of "possible CPUs" a percpu sum walks.
     pub fn records(&self) -> usize {
         lock(&self.inner.registry).records.len()
     }
 
-    /// Register the calling thread as a reader (`rcu_register_thread`). Keep the handle for the
-    /// thread's lifetime and reuse it: registering takes a lock.
-    pub fn register(&self) -> RcuReader {
+    /// Register the calling thread as a reader (`rcu_register_thread`); under `qsbr` it starts
+    /// online. Keep the handle for the thread's lifetime and reuse it: registering takes a lock.
+    pub fn register(&self) -> RcuReader<F> {
         let mut reg = lock(&self.inner.registry);
         let index = match reg.free_records.pop() {
             Some(i) => i,
@@ -322,132 +360,25 @@ impl Rcu {
         };
         let record = reg.records[index].clone();
         drop(reg);
-        RcuReader {
-            rcu: self.clone(),
-            record,
-            index,
-            nest: Cell::new(0),
-            flavor: self.inner.flavor,
-        }
+        RcuReader::new(self.clone(), record, index)
     }
 
-    fn heavy_barrier(&self) {
-        #[cfg(loom)]
-        {
-            // The loom model orders through RMWs on `ctr` and `gp`; a fence adds nothing there.
-        }
-        #[cfg(not(loom))]
-        match self.inner.flavor {
-            // A full barrier on every CPU running one of our threads: pairs with the readers'
-            // light (compiler) barriers, at (A) and at (B) alike (module docs).
-            Flavor::Membarrier => membarrier::heavy_barrier(),
-            // At (A): pairs with the fence(SeqCst) in RcuReader::enter (the scan sees the ctr,
-            // or the section sees the removal). At (B) the ordering rests on the readers'
-            // Release ctr stores, read by the scan's Acquire loads; the fence stays (writer only).
-            Flavor::Fence => fence(SeqCst),
-        }
+    /// Test hook for negative controls: from now on this domain's grace periods return without
+    /// waiting for readers. Never used outside tests.
+    #[doc(hidden)]
+    pub fn break_grace_periods_for_tests(&self) {
+        // Relaxed: the grace period's own lock and the tests' thread start-up order it.
+        self.inner.broken.store(true, Relaxed);
     }
 
-    /// Wait until every read-side section that began before this call has ended
-    /// (`synchronize_rcu`). Must not be called from inside a read-side section of this domain:
-    /// it would wait for itself.
-    pub fn synchronize(&self) {
-        let inner = &*self.inner;
-        let _one_at_a_time = lock(&inner.gp_lock);
-        // (A): see the module docs. Orders the caller's removal before every section we will not
-        // wait for, and publishes every ctr store made before it to the scan below.
-        self.heavy_barrier();
-        // Relaxed outside loom: readers only need *some* value; (A) orders the increment after
-        // the removal. Under loom the AcqRel RMW is what carries the removal to a reader that
-        // reads the new value.
-        #[cfg(not(loom))]
-        let target = inner.gp.fetch_add(1, Relaxed) + 1;
-        #[cfg(loom)]
-        let target = inner.gp.fetch_add(1, crate::sync::Ordering::AcqRel) + 1;
-        // Scan a snapshot, not under the registry lock: a reader inside a section may take that
-        // lock (register, PercpuRef::new, a release callback that does either), and we would wait
-        // for it while it waits for us. A record created after the snapshot belongs to a thread
-        // that registered after our barrier (A) (the lock orders it), so its sections see the
-        // caller's removal and need no wait. Found by tests/loom.rs,
-        // registering_inside_a_section_does_not_deadlock_a_grace_period.
-        let records = lock(&inner.registry).records.clone();
-        for rec in &records {
-            let mut backoff = Backoff::new();
-            loop {
-                // Acquire: pairs with the Release ctr stores in RcuReader::{enter, exit}, so a
-                // section seen finished happens-before what our caller does next (Fence flavour;
-                // free on x86, and harmless next to membarrier).
-                #[cfg(not(loom))]
-                let v = rec.ctr.load(Acquire);
-                // Under loom an RMW reads the latest ctr in modification order; it pairs with the
-                // reader's AcqRel swap in `enter` (one of the two RMWs reads from the other).
-                #[cfg(loom)]
-                let v = rec.ctr.fetch_add(0, crate::sync::Ordering::AcqRel);
-                if v == 0 || v >= target {
-                    break;
-                }
-                backoff.snooze();
-            }
-        }
-        // (B): orders every section seen ended before what the caller does next.
-        self.heavy_barrier();
-        // Relaxed: a statistic that publishes nothing (gp_lock, still held, serialises it).
-        inner.grace_periods.fetch_add(1, Relaxed);
-    }
-
-    /// Run `f` after a grace period, on the domain's callback worker (`call_rcu`).
-    pub fn call(&self, f: impl FnOnce() + Send + 'static) {
-        let mut calls = lock(&self.inner.calls);
-        calls.queue.push(Box::new(f));
-        if calls.worker {
-            self.inner.calls_cv.notify_one();
-            return;
-        }
-        calls.worker = true;
-        drop(calls);
-        let rcu = self.clone();
-        #[cfg(loom)]
-        thread::spawn(move || rcu.callback_worker());
-        #[cfg(not(loom))]
-        thread::Builder::new()
-            .name("swapref-call-rcu".into())
-            .spawn(move || rcu.callback_worker())
-            .expect("cannot spawn the call_rcu worker thread");
-    }
-
-    fn callback_worker(self) {
-        loop {
-            let batch = {
-                let mut calls = lock(&self.inner.calls);
-                #[cfg(not(loom))]
-                if calls.queue.is_empty() {
-                    calls = self
-                        .inner
-                        .calls_cv
-                        .wait_timeout(calls, std::time::Duration::from_millis(50))
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
-                }
-                if calls.queue.is_empty() {
-                    calls.worker = false;
-                    return;
-                }
-                std::mem::take(&mut calls.queue)
-            };
-            self.synchronize();
-            for f in batch {
-                f();
-            }
-        }
-    }
-
-    /// Wait until every callback queued by [`call`](Self::call) before this point has run
-    /// (`rcu_barrier`).
-    pub fn barrier(&self) {
-        let done = Arc::new(Completion::new());
-        let d = done.clone();
-        self.call(move || d.complete());
-        done.wait();
+    /// Test hook: how long a grace-period driver parks before it looks again without being
+    /// woken (default 10 ms). Tests set an hour, so that only a reader's wake-up can end a park.
+    #[doc(hidden)]
+    pub fn set_park_limit_for_tests(&self, limit: std::time::Duration) {
+        // Relaxed: read by the driver before each park; any recent value will do.
+        self.inner
+            .park_limit_ns
+            .store(limit.as_nanos() as u64, Relaxed);
     }
 
     /// Take a free percpu slot index, or `None` when all [`PERCPU_SLOTS`] are in use.
@@ -482,356 +413,59 @@ impl Rcu {
     }
 }
 
-/// A registered reader thread of one [`Rcu`] domain (`rcu_register_thread` until drop).
-///
-/// `Send` (a reader may be handed to the thread that will use it) but not `Sync`: one thread
-/// at a time enters sections and updates the percpu area.
-pub struct RcuReader {
-    rcu: Rcu,
-    record: Arc<CachePadded<Record>>,
-    index: usize,
-    nest: Cell<u32>,
-    // Unread under loom, whose read side has a single flavour (see `enter`).
-    #[cfg_attr(loom, allow(dead_code))]
-    flavor: Flavor,
-}
-
-impl fmt::Debug for RcuReader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RcuReader")
-            .field("index", &self.index)
-            .field("nest", &self.nest.get())
-            .finish()
+impl<F: Flavor> Default for Rcu<F> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
-/// An RCU read-side section; it ends when the guard is dropped (`rcu_read_unlock`).
-#[must_use = "the read-side section ends when the guard is dropped"]
-pub struct RcuReadGuard<'r> {
-    reader: &'r RcuReader,
-}
-
-impl Drop for RcuReadGuard<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        let n = self.reader.nest.get() - 1;
-        self.reader.nest.set(n);
-        if n == 0 {
-            self.reader.exit();
-        }
+impl<F: Flavor> Domain for Rcu<F> {
+    fn flavor(&self) -> FlavorKind {
+        F::KIND
     }
-}
-
-impl RcuReader {
-    /// Begin a read-side section (`rcu_read_lock`). Sections nest.
-    #[inline]
-    pub fn read_lock(&self) -> RcuReadGuard<'_> {
-        let n = self.nest.get();
-        if n == 0 {
-            self.enter();
-        }
-        self.nest.set(n + 1);
-        RcuReadGuard { reader: self }
+    fn grace_periods(&self) -> u64 {
+        Rcu::grace_periods(self)
     }
-
-    /// Run `f` inside a read-side section, for this crate's own short sections (percpu_ref's
-    /// fast paths). Unlike [`read_lock`](Self::read_lock) it never writes the nesting count:
-    /// `f` must not open a section through this reader's `read_lock` (the count would not
-    /// show ours), and a section already open around us keeps covering it. percpu_ref's
-    /// release callback runs inside, as in the kernel; that is why it must not wait for a
-    /// grace period. Keeping the count out of the fast path keeps a store-to-load chain through it out of
-    /// every get and put.
-    ///
-    /// `f` gets this thread's record, already loaded: the compiler barriers of the section would
-    /// otherwise force a reload of `self.record` after each of them.
-    #[inline(always)]
-    pub(crate) fn section<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
-        let rec: &Record = &self.record;
-        // Loaded once, before the compiler barriers: `exit` (which branches on the flavour
-        // off x86) then uses a register, not a reload forced by the barrier in `enter`.
-        let flavor = self.flavor;
-        let outer = self.nest.get() != 0;
-        if !outer {
-            self.enter_with(rec, flavor);
-        }
-        let r = f(rec);
-        if !outer {
-            self.exit_with(rec, flavor);
-        }
-        r
+    fn records(&self) -> usize {
+        Rcu::records(self)
     }
-
-    /// The domain this reader belongs to.
-    pub fn domain(&self) -> &Rcu {
-        &self.rcu
+    fn callback_panics(&self) -> u64 {
+        Rcu::callback_panics(self)
     }
-
-    /// Whether the calling thread is inside a section of this reader.
-    pub fn in_section(&self) -> bool {
-        self.nest.get() > 0
-    }
-
-    #[inline(always)]
-    fn enter(&self) {
-        self.enter_with(&self.record, self.flavor)
-    }
-
-    #[inline(always)]
-    #[cfg_attr(loom, allow(unused_variables))] // the loom model has one flavour
-    fn enter_with(&self, rec: &Record, flavor: Flavor) {
-        let ctr = &rec.ctr;
-        #[cfg(loom)]
-        {
-            // Acquire: pairs with synchronize's AcqRel gp increment. AcqRel swap: pairs with the
-            // scan's AcqRel fetch_add(0) (one RMW reads the other). The RMWs stand in for fences.
-            let snap = self.rcu.inner.gp.load(Acquire);
-            ctr.swap(snap, crate::sync::Ordering::AcqRel);
-        }
-        #[cfg(not(loom))]
-        {
-            // Relaxed: any value of gp will do; what orders this section after the ctr store is
-            // the barrier below, and a snapshot read from a newer increment proves the section
-            // began after the writer's barrier (A) (module docs).
-            let snap = self.rcu.inner.gp.load(Relaxed);
-            match flavor {
-                Flavor::Membarrier => {
-                    // Relaxed (plain store, liburcu memb's CMM_STORE_SHARED): the writer's
-                    // membarrier at (A) and (B) runs a full barrier on this CPU, which orders this
-                    // store and our earlier sections against its scan, as Release + fence would.
-                    ctr.store(snap, Relaxed);
-                    // Light barrier: stops the compiler only. The writer's membarrier at (A) and
-                    // (B) of synchronize executes the matching full barrier on this CPU.
-                    std::sync::atomic::compiler_fence(SeqCst);
+    fn describe_readers(&self) -> String {
+        // Relaxed, here and for each ctr: a snapshot for a human; nothing is read through it.
+        let gp = self.inner.gp.load(Relaxed);
+        let reg = lock(&self.inner.registry);
+        let mut out = format!("gp {gp}");
+        for (i, rec) in reg.records.iter().enumerate() {
+            let ctr = rec.gp.ctr.load(Relaxed);
+            let state = if reg.free_records.contains(&i) {
+                "free".to_owned()
+            } else if ctr == 0 {
+                if F::QSBR {
+                    "offline".to_owned()
+                } else {
+                    "outside sections".to_owned()
                 }
-                Flavor::Fence => {
-                    // Release: pairs with the Acquire scan in synchronize: a writer that reads
-                    // this value also sees our previous sections' accesses (C++20 release
-                    // sequences do not run through plain stores, so the Release of `exit` alone
-                    // would not cover a writer that reads a later ctr).
-                    ctr.store(snap, Release);
-                    // Pairs with fence(SeqCst) at (A) in synchronize: either the writer's scan
-                    // sees our ctr, or our section sees the writer's removal.
-                    fence(SeqCst);
-                }
-            }
+            } else if F::QSBR {
+                format!("online, last quiescent state at gp {ctr}")
+            } else {
+                format!("in a section since gp {ctr}")
+            };
+            out.push_str(&format!("; record {i}: {state}"));
         }
-    }
-
-    #[inline(always)]
-    fn exit(&self) {
-        self.exit_with(&self.record, self.flavor)
-    }
-
-    #[inline(always)]
-    #[cfg_attr(loom, allow(unused_variables))] // the loom model has one flavour
-    fn exit_with(&self, rec: &Record, flavor: Flavor) {
-        // On x86 (TSO) a store-release is the same plain `mov` as the membarrier flavour's
-        // compiler fence + relaxed store, so both flavours use it and the exit needs no branch
-        // on the flavour (2 instructions per section). Release: pairs with the Acquire scan in
-        // synchronize (fence flavour); for the membarrier flavour it is at least as strong as
-        // the light barrier it replaces, which the membarrier at (B) pairs with.
-        #[cfg(all(not(loom), any(target_arch = "x86_64", target_arch = "x86")))]
-        {
-            let _ = flavor;
-            rec.ctr.store(0, Release);
-        }
-        #[cfg(all(not(loom), not(any(target_arch = "x86_64", target_arch = "x86"))))]
-        match flavor {
-            Flavor::Membarrier => {
-                // Light barrier, then a plain store (liburcu memb's CMM_STORE_SHARED): the
-                // writer's membarrier at (B) of synchronize orders our section before what it
-                // does next. No store-release: on arm64 that would be an `stlr` per section.
-                std::sync::atomic::compiler_fence(SeqCst);
-                rec.ctr.store(0, Relaxed);
-            }
-            // Release: pairs with the Acquire scan in synchronize, so our section's accesses
-            // happen-before what the writer does after the grace period.
-            Flavor::Fence => rec.ctr.store(0, Release),
-        }
-        // Under loom every write of ctr is an RMW, so that loom keeps them in one modification
-        // order chain with the scan's RMWs: with a plain store loom lets the scan's
-        // `fetch_add(0)` keep reading its own previous write, and a kill never finishes (a
-        // livelock of the model, not of the code). Release only: an Acquire would hand the
-        // reader the writer's history at section exit, which the real flavours do not.
-        #[cfg(loom)]
-        rec.ctr.swap(0, Release);
-    }
-
-    /// This thread's counter for percpu slot `slot` (`this_cpu_ptr`).
-    #[cfg(all(test, not(loom)))]
-    pub(crate) fn this_cpu(&self, slot: usize) -> &AtomicUsize {
-        &self.record.area[slot]
+        out
     }
 }
 
-impl Drop for RcuReader {
-    fn drop(&mut self) {
-        debug_assert_eq!(self.nest.get(), 0, "RcuReader dropped inside a section");
-        lock(&self.rcu.inner.registry).free_records.push(self.index);
-    }
+#[cold]
+#[inline(never)]
+fn wrong_domain() -> ! {
+    panic!(
+        "RCU reader registered with another domain: its sections and counts would be invisible \
+         to this domain's grace periods (refused)"
+    )
 }
 
 #[cfg(all(test, not(loom)))]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicBool, AtomicU64 as StdU64};
-
-    fn flavors() -> Vec<Rcu> {
-        let mut v = vec![Rcu::with_flavor(Flavor::Fence).unwrap()];
-        if let Ok(r) = Rcu::with_flavor(Flavor::Membarrier) {
-            v.push(r);
-        }
-        v
-    }
-
-    #[test]
-    fn synchronize_waits_for_a_section_that_began_before_it() {
-        for rcu in flavors() {
-            let in_section = Arc::new(AtomicBool::new(false));
-            let left = Arc::new(AtomicBool::new(false));
-            let (r2, in2, left2) = (rcu.clone(), in_section.clone(), left.clone());
-            let t = std::thread::spawn(move || {
-                let reader = r2.register();
-                let g = reader.read_lock();
-                // SeqCst (Release would do): tells the main thread the section has begun.
-                in2.store(true, SeqCst);
-                std::thread::sleep(std::time::Duration::from_millis(if cfg!(miri) {
-                    1
-                } else {
-                    50
-                }));
-                // SeqCst, but inside the section: only the grace period may order it before the
-                // check below.
-                left2.store(true, SeqCst);
-                drop(g);
-            });
-            // SeqCst (Acquire would do): pairs with `in2.store`, so synchronize starts while
-            // the reader is inside its section.
-            while !in_section.load(SeqCst) {
-                std::thread::yield_now();
-            }
-            rcu.synchronize();
-            // SeqCst does not wait: had synchronize not waited for the section (the reader
-            // sleeps in it), `left` would still read false.
-            assert!(
-                left.load(SeqCst),
-                "{}: grace period ended before the section",
-                rcu.flavor()
-            );
-            t.join().unwrap();
-        }
-    }
-
-    #[test]
-    fn nested_sections_hold_the_grace_period_until_the_outermost_ends() {
-        let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
-        let reader = rcu.register();
-        let outer = reader.read_lock();
-        let inner = reader.read_lock();
-        drop(inner);
-        assert!(reader.in_section());
-        drop(outer);
-        assert!(!reader.in_section());
-        rcu.synchronize();
-        assert_eq!(rcu.grace_periods(), 1);
-    }
-
-    #[test]
-    fn callbacks_run_after_a_grace_period_and_barrier_waits_for_them() {
-        for rcu in flavors() {
-            let ran = Arc::new(StdU64::new(0));
-            for _ in 0..3 {
-                let r = ran.clone();
-                rcu.call(move || {
-                    r.fetch_add(1, SeqCst);
-                });
-            }
-            rcu.barrier();
-            // SeqCst, here and in the callbacks, is more than needed: the completion that
-            // barrier() waits for orders every callback before this load.
-            assert_eq!(ran.load(SeqCst), 3);
-            assert!(rcu.grace_periods() >= 1);
-        }
-    }
-
-    #[test]
-    fn records_are_reused_and_keep_their_counts() {
-        let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
-        let slot = rcu.alloc_slot().unwrap();
-        let a = rcu.register();
-        // Relaxed, here and below: one thread; the registry lock orders the handover to `b`.
-        a.this_cpu(slot).store(5, Relaxed);
-        drop(a);
-        let b = rcu.register();
-        assert_eq!(
-            rcu.records(),
-            1,
-            "the freed record is handed to the next thread"
-        );
-        assert_eq!(b.this_cpu(slot).load(Relaxed), 5);
-        assert_eq!(rcu.sum_slot(slot), 5);
-    }
-
-    #[test]
-    fn slots_run_out_and_come_back() {
-        let rcu = Rcu::with_flavor(Flavor::Fence).unwrap();
-        let slots: Vec<_> = (0..PERCPU_SLOTS)
-            .map(|_| rcu.alloc_slot().unwrap())
-            .collect();
-        assert_eq!(rcu.alloc_slot(), None);
-        rcu.free_slot(slots[3]);
-        assert_eq!(rcu.alloc_slot(), Some(slots[3]));
-    }
-
-    /// A writer-side removal is seen by every section that begins after synchronize returns,
-    /// and no section that began before it is still running: checked with a value that the
-    /// writer "frees" (sets to a poison) only after the grace period.
-    #[test]
-    fn removal_then_grace_period_then_free_is_never_observed_by_a_reader() {
-        const POISON: u64 = u64::MAX;
-        let rounds = if cfg!(miri) { 20 } else { 2000 };
-        for rcu in flavors() {
-            let slots: Arc<[StdU64; 2]> = Arc::new([StdU64::new(1), StdU64::new(POISON)]);
-            let current = Arc::new(AtomicUsize::new(0));
-            let stop = Arc::new(AtomicBool::new(false));
-            let readers: Vec<_> = (0..2)
-                .map(|_| {
-                    let (rcu, slots, current, stop) =
-                        (rcu.clone(), slots.clone(), current.clone(), stop.clone());
-                    std::thread::spawn(move || {
-                        let reader = rcu.register();
-                        let mut bad = 0u64;
-                        // Relaxed: a stop flag that carries no data; `bad` travels through join().
-                        while !stop.load(Relaxed) {
-                            let _g = reader.read_lock();
-                            // Acquire: pairs with the writer's Release store of `current`.
-                            let i = current.load(Acquire);
-                            // Relaxed: what orders it before the poisoning is the grace period
-                            // under test.
-                            if slots[i].load(Relaxed) == POISON {
-                                bad += 1;
-                            }
-                        }
-                        bad
-                    })
-                })
-                .collect();
-            for round in 0..rounds {
-                let old = round % 2;
-                let new = 1 - old;
-                // Relaxed, then Release: the Release store of `current` publishes slots[new]
-                // to the readers' Acquire load.
-                slots[new].store(round as u64 + 2, Relaxed);
-                current.store(new, Release);
-                rcu.synchronize();
-                // Relaxed: the grace period just waited for must order it after every reader
-                // of `old` (the property under test).
-                slots[old].store(POISON, Relaxed);
-            }
-            // Relaxed: a stop flag that carries no data; results travel through join().
-            stop.store(true, Relaxed);
-            let bad: u64 = readers.into_iter().map(|t| t.join().unwrap()).sum();
-            assert_eq!(bad, 0, "{}: a reader saw a freed slot", rcu.flavor());
-        }
-    }
-}
+mod tests;

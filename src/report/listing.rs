@@ -284,7 +284,8 @@ pub fn write_listings(
     let dir = out.join(name);
     std::fs::create_dir_all(&dir).map_err(|e| ReportError::Io(dir.clone(), e))?;
     let mut functions = Vec::new();
-    for &(strategy, symbol) in crate::codegen::HOT_PATHS {
+    for hot in crate::codegen::hot_paths() {
+        let (strategy, symbol) = (hot.label(), hot.symbol);
         let body = extract(asm, symbol).ok_or_else(|| {
             ReportError::Input(
                 out.into(),
@@ -309,7 +310,7 @@ pub fn write_listings(
         let file = dir.join(format!("{strategy}.s"));
         write_atomic(&file, text.as_bytes()).map_err(|e| ReportError::Io(file, e))?;
         functions.push(Function {
-            strategy: strategy.to_owned(),
+            strategy: strategy.clone(),
             symbol: symbol.to_owned(),
             instructions,
             ordering,
@@ -461,7 +462,8 @@ other:
             "only one symbol present"
         );
         let mut asm = String::new();
-        for (_, s) in crate::codegen::HOT_PATHS {
+        for h in crate::codegen::hot_paths() {
+            let s = h.symbol;
             asm.push_str(&format!(
                 "{s}:\n\tmovq (%rdi), %rax\n\tretq\n.Lfunc_end0:\n"
             ));
@@ -475,8 +477,8 @@ other:
             dir.path(),
         )
         .unwrap();
-        assert_eq!(a.functions.len(), crate::codegen::HOT_PATHS.len());
-        assert!(dir.path().join("x86_64/percpu-acquire.s").is_file());
+        assert_eq!(a.functions.len(), crate::codegen::hot_paths().count());
+        assert!(dir.path().join("x86_64/percpu-acquire@qsbr.s").is_file());
         write_listings(
             &asm,
             "aarch64",

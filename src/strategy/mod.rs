@@ -19,7 +19,8 @@
 //!
 //! Write `src/strategy/<name>.rs` with a type implementing [`Strategy`] (start with a few lines
 //! saying which kernel code it models and what its reader and swapoff cost consist of), then
-//! add one line to the `registry!` invocation below. The driver, the benches and the reports
+//! add one line to the `registry!` invocation below (`rcu` if it is generic over the RCU
+//! flavour, `plain` otherwise). The driver, the benches and the reports
 //! pick it up from [`ALL`] and [`visit`]; the torture tests, the hot-path listings and the CI
 //! baselines need a line or a refresh each, and tests fail until they have it (README, "Adding
 //! a strategy").
@@ -36,7 +37,7 @@ pub mod rcu_valid;
 pub mod rwlock;
 pub mod unprotected;
 
-use crate::rcu::{Flavor, Rcu};
+use crate::rcu::{Domain, FlavorKind};
 use crate::swap::SwapMap;
 use std::fmt;
 use std::ops::Deref;
@@ -46,18 +47,35 @@ use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
 /// What a strategy needs from its environment.
 #[derive(Debug, Clone, Default)]
 pub struct StrategyConfig {
-    /// RCU flavour for strategies that use the userspace RCU; `None` picks the best available.
-    pub rcu: Option<Flavor>,
+    /// RCU flavour for strategies that use the userspace RCU; `None` is `auto`
+    /// ([`FlavorKind::auto`]). [`visit`] compiles the strategy for the flavour.
+    pub rcu: Option<FlavorKind>,
+    /// Test hook for negative controls: the strategy's RCU domain runs grace periods that return
+    /// without waiting. Never set outside tests.
+    #[doc(hidden)]
+    pub broken_grace_periods: bool,
 }
 
 impl StrategyConfig {
-    /// A fresh RCU domain with the configured flavour.
-    pub fn rcu_domain(&self) -> Result<Rcu, StrategyError> {
-        match self.rcu {
-            None => Ok(Rcu::new()),
-            Some(f) => Rcu::with_flavor(f).map_err(|e| StrategyError(e.to_string())),
-        }
+    /// The flavour [`visit`] compiles RCU-based strategies for: the one asked for, or `auto`'s.
+    pub fn flavor(&self) -> FlavorKind {
+        self.rcu.unwrap_or_else(|| auto_flavor().0)
     }
+
+    /// A fresh RCU domain of flavour `F`, or why this process cannot have one.
+    pub fn rcu_domain<F: crate::rcu::Flavor>(&self) -> Result<crate::rcu::Rcu<F>, StrategyError> {
+        let rcu = crate::rcu::Rcu::<F>::try_new().map_err(|e| StrategyError(e.to_string()))?;
+        if self.broken_grace_periods {
+            rcu.break_grace_periods_for_tests();
+        }
+        Ok(rcu)
+    }
+}
+
+/// [`FlavorKind::auto`], decided once per process.
+pub fn auto_flavor() -> &'static (FlavorKind, String) {
+    static AUTO: std::sync::OnceLock<(FlavorKind, String)> = std::sync::OnceLock::new();
+    AUTO.get_or_init(FlavorKind::auto)
 }
 
 /// Why a strategy could not be set up (an RCU flavour this machine lacks).
@@ -83,6 +101,8 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     const SUMMARY: &'static str;
     /// Whether swapoff/swapon may run while readers do (false only for `unprotected`).
     const CHURN: bool = true;
+    /// Whether the strategy runs over the userspace RCU (and so is compiled per flavour).
+    const RCU: bool = false;
 
     /// What each reader thread keeps: a hazard pointer, a registered RCU reader, or nothing.
     /// Create it once per thread with [`reader`](Self::reader) and reuse it.
@@ -98,6 +118,19 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     fn reader(&self) -> Self::Reader;
     /// Take a reference to slot `ty`'s device, or `None` if it is off (`get_swap_device`).
     fn get<'r>(&'r self, reader: &'r mut Self::Reader, ty: usize) -> Option<Self::Guard<'r>>;
+    /// The reader holds no guard and nothing obtained through one (`rcu_quiescent_state()`
+    /// under `qsbr`). Reader loops call it where they look at their stop flag; `&mut` proves no
+    /// guard is alive. Nothing for strategies whose readers need no announcement.
+    #[inline(always)]
+    fn quiescent(reader: &mut Self::Reader) {
+        let _ = reader;
+    }
+    /// Run `f`, which blocks, with the reader offline (`rcu_thread_offline()` under `qsbr`):
+    /// readers wrap every wait (barriers, condition variables) in it. Just `f()` otherwise.
+    fn offline<R>(reader: &mut Self::Reader, f: impl FnOnce() -> R) -> R {
+        let _ = reader;
+        f()
+    }
     /// swapon's publication of a fully built map in a slot that is off.
     ///
     /// # Safety
@@ -124,8 +157,15 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     /// Bytes per device this strategy allocates for its protection (per-thread slots
     /// included), excluding the map.
     fn device_bytes(&self) -> usize;
-    /// The RCU domain, for strategies that use one (its flavour goes into the results).
-    fn rcu(&self) -> Option<&Rcu> {
+    /// The RCU domain, for strategies that use one (its flavour goes into the results, its
+    /// readers' states into stall reports).
+    fn rcu(&self) -> Option<&dyn Domain> {
+        None
+    }
+    /// What a stall report says about slot `ty`'s protection (a ref's count and mode), if
+    /// anything.
+    fn describe(&self, ty: usize) -> Option<String> {
+        let _ = ty;
         None
     }
 }
@@ -139,6 +179,8 @@ pub struct Info {
     pub summary: &'static str,
     /// `Strategy::CHURN`.
     pub churn: bool,
+    /// `Strategy::RCU`: compiled per RCU flavour, and its results name the flavour.
+    pub rcu: bool,
 }
 
 /// Something to do with a strategy chosen by name at run time: the registry calls
@@ -168,34 +210,53 @@ impl fmt::Display for UnknownStrategy {
 
 impl std::error::Error for UnknownStrategy {}
 
+/// One line per strategy: `rcu path::Type` for a strategy generic over the RCU flavour
+/// (`Type<F: Flavor>`), `plain path::Type` for the others. Generates [`ALL`] and [`visit`].
 macro_rules! registry {
-    ($($ty:ty),* $(,)?) => {
+    ($($kind:ident $($seg:ident)::+),* $(,)?) => {
         /// Every strategy, in the order reports list them.
         pub const ALL: &[Info] = &[$(Info {
-            name: <$ty as Strategy>::NAME,
-            summary: <$ty as Strategy>::SUMMARY,
-            churn: <$ty as Strategy>::CHURN,
+            name: <registry!(@ty $kind $($seg)::+) as Strategy>::NAME,
+            summary: <registry!(@ty $kind $($seg)::+) as Strategy>::SUMMARY,
+            churn: <registry!(@ty $kind $($seg)::+) as Strategy>::CHURN,
+            rcu: <registry!(@ty $kind $($seg)::+) as Strategy>::RCU,
         }),*];
 
-        /// Run `v` with the strategy called `name`.
-        pub fn visit<V: Visitor>(name: &str, v: V) -> Result<V::Output, UnknownStrategy> {
-            $(if name == <$ty as Strategy>::NAME {
-                return Ok(v.visit::<$ty>());
+        /// Run `v` with the strategy called `name`, compiled for RCU flavour `rcu` if it uses
+        /// the RCU (the others ignore it).
+        pub fn visit<V: Visitor>(
+            name: &str,
+            rcu: FlavorKind,
+            v: V,
+        ) -> Result<V::Output, UnknownStrategy> {
+            $(if name == <registry!(@ty $kind $($seg)::+) as Strategy>::NAME {
+                return Ok(registry!(@visit $kind v rcu $($seg)::+));
             })*
+            let _ = rcu;
             Err(UnknownStrategy(name.to_owned()))
         }
     };
+    (@ty rcu $($seg:ident)::+) => { $($seg)::+<crate::rcu::Memb> };
+    (@ty plain $($seg:ident)::+) => { $($seg)::+ };
+    (@visit rcu $v:ident $rcu:ident $($seg:ident)::+) => {
+        match $rcu {
+            FlavorKind::Qsbr => $v.visit::<$($seg)::+<crate::rcu::Qsbr>>(),
+            FlavorKind::Membarrier => $v.visit::<$($seg)::+<crate::rcu::Memb>>(),
+            FlavorKind::Fence => $v.visit::<$($seg)::+<crate::rcu::Mb>>(),
+        }
+    };
+    (@visit plain $v:ident $rcu:ident $($seg:ident)::+) => { $v.visit::<$($seg)::+>() };
 }
 
 registry! {
-    percpu_acquire::PercpuAcquire,
-    percpu_fence::PercpuFence,
-    arc_swap::ArcSwapStrategy,
-    hazard::Hazard,
-    rcu_valid::RcuValid,
-    atomic::Atomic,
-    rwlock::RwLockStrategy,
-    unprotected::Unprotected,
+    rcu percpu_acquire::PercpuAcquire,
+    rcu percpu_fence::PercpuFence,
+    plain arc_swap::ArcSwapStrategy,
+    plain hazard::Hazard,
+    rcu rcu_valid::RcuValid,
+    plain atomic::Atomic,
+    plain rwlock::RwLockStrategy,
+    plain unprotected::Unprotected,
 }
 
 /// Look up a strategy's [`Info`] by name.

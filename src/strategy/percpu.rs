@@ -4,14 +4,16 @@
 //!
 //! Reader: `tryget_live` (RCU section + own-counter increment), the live check's ordering,
 //! one map load; put = RCU section + own-counter decrement. No atomic RMW, no shared write.
+//! Under `qsbr` the sections are empty and the reader announces quiescent states between
+//! lookups ([`Strategy::quiescent`]).
 //! swapoff: `percpu_ref_kill(&p->users); synchronize_rcu(); wait_for_completion(&p->comp)`:
-//! about two grace periods (the kill's switch to atomic mode and the explicit one overlap),
-//! plus the drain of references still held.
+//! one grace period (the kill's `call_rcu` for the switch to atomic mode and the explicit
+//! `synchronize_rcu` share it), plus the drain of references still held.
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
 use crate::completion::Completion;
 use crate::percpu_ref::{Init, PercpuRef};
-use crate::rcu::{Rcu, RcuReader};
+use crate::rcu::{Domain, Flavor, RECORD_BYTES, Rcu, RcuReader};
 use crate::swap::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
@@ -25,30 +27,30 @@ pub trait LiveCheck: Send + Sync + 'static {
     /// One-line description.
     const SUMMARY: &'static str;
     /// `tryget_live` with this check's ordering.
-    fn tryget_live(users: &PercpuRef, r: &RcuReader) -> bool;
+    fn tryget_live<F: Flavor>(users: &PercpuRef<F>, r: &RcuReader<F>) -> bool;
 }
 
-struct SwapInfo {
-    users: PercpuRef,
+struct SwapInfo<F: Flavor> {
+    users: PercpuRef<F>,
     swap_map: MapSlot,
     comp: Arc<Completion>,
 }
 
-/// `swap_info[]` guarded by `si->users`.
-pub struct Percpu<L: LiveCheck> {
-    rcu: Rcu,
-    info: [CachePadded<SwapInfo>; MAX_SWAPFILES],
+/// `swap_info[]` guarded by `si->users`, over RCU flavour `F`.
+pub struct Percpu<L: LiveCheck, F: Flavor> {
+    rcu: Rcu<F>,
+    info: [CachePadded<SwapInfo<F>>; MAX_SWAPFILES],
     _live: PhantomData<L>,
 }
 
 /// A reference taken with `tryget_live`; dropping it is `percpu_ref_put(&si->users)`.
-pub struct PercpuGuard<'r> {
-    users: &'r PercpuRef,
-    reader: &'r RcuReader,
+pub struct PercpuGuard<'r, F: Flavor> {
+    users: &'r PercpuRef<F>,
+    reader: &'r RcuReader<F>,
     map: &'r SwapMap,
 }
 
-impl Deref for PercpuGuard<'_> {
+impl<F: Flavor> Deref for PercpuGuard<'_, F> {
     type Target = SwapMap;
     #[inline]
     fn deref(&self) -> &SwapMap {
@@ -56,21 +58,22 @@ impl Deref for PercpuGuard<'_> {
     }
 }
 
-impl Drop for PercpuGuard<'_> {
+impl<F: Flavor> Drop for PercpuGuard<'_, F> {
     #[inline(always)]
     fn drop(&mut self) {
         self.users.put(self.reader);
     }
 }
 
-impl<L: LiveCheck> Strategy for Percpu<L> {
+impl<L: LiveCheck, F: Flavor> Strategy for Percpu<L, F> {
     const NAME: &'static str = L::NAME;
     const SUMMARY: &'static str = L::SUMMARY;
-    type Reader = RcuReader;
-    type Guard<'r> = PercpuGuard<'r>;
+    const RCU: bool = true;
+    type Reader = RcuReader<F>;
+    type Guard<'r> = PercpuGuard<'r, F>;
 
     fn new(cfg: &StrategyConfig) -> Result<Self, StrategyError> {
-        let rcu = cfg.rcu_domain()?;
+        let rcu = cfg.rcu_domain::<F>()?;
         let mut info = Vec::with_capacity(MAX_SWAPFILES);
         for _ in 0..MAX_SWAPFILES {
             // alloc_swap_info(): percpu_ref_init(&p->users, swap_users_ref_free,
@@ -93,12 +96,21 @@ impl<L: LiveCheck> Strategy for Percpu<L> {
         })
     }
 
-    fn reader(&self) -> RcuReader {
+    fn reader(&self) -> RcuReader<F> {
         self.rcu.register()
     }
 
     #[inline(always)]
-    fn get<'r>(&'r self, reader: &'r mut RcuReader, ty: usize) -> Option<PercpuGuard<'r>> {
+    fn quiescent(reader: &mut RcuReader<F>) {
+        reader.quiescent_state();
+    }
+
+    fn offline<R>(reader: &mut RcuReader<F>, f: impl FnOnce() -> R) -> R {
+        reader.offline(f)
+    }
+
+    #[inline(always)]
+    fn get<'r>(&'r self, reader: &'r mut RcuReader<F>, ty: usize) -> Option<PercpuGuard<'r, F>> {
         let si = &self.info[ty];
         if !L::tryget_live(&si.users, reader) {
             return None;
@@ -137,13 +149,21 @@ impl<L: LiveCheck> Strategy for Percpu<L> {
         si.swap_map.take()
     }
 
+    /// `swap_info` with its ref, its completion and the ref's shared data, plus this device's
+    /// share of the domain's reader records: `records × RECORD_BYTES / MAX_SWAPFILES` (every
+    /// registered thread reserves one record, whose counters the table's 32 refs share).
     fn device_bytes(&self) -> usize {
-        std::mem::size_of::<CachePadded<SwapInfo>>() + std::mem::size_of::<Completion>()
-            - std::mem::size_of::<crate::percpu_ref::PercpuRef>()
+        std::mem::size_of::<CachePadded<SwapInfo<F>>>() + std::mem::size_of::<Completion>()
+            - std::mem::size_of::<PercpuRef<F>>()
             + self.info[0].users.footprint_bytes()
+            + self.rcu.records() * RECORD_BYTES / MAX_SWAPFILES
     }
 
-    fn rcu(&self) -> Option<&Rcu> {
+    fn rcu(&self) -> Option<&dyn Domain> {
         Some(&self.rcu)
+    }
+
+    fn describe(&self, ty: usize) -> Option<String> {
+        Some(format!("si->users {:?}", self.info[ty].users))
     }
 }

@@ -2,15 +2,16 @@
 //! operation, as Huang Ying's RFC "percpu_ref: Make percpu_ref_tryget*() ACQUIRE operations"
 //! proposed in the seed thread.
 //!
-//! Reader cost: an RCU read-side section (two plain stores, one load of the grace-period
-//! counter), an `Acquire` load of the mode word (a plain `mov` on x86-64, `ldar`/`ldapr` on
-//! arm64), a plain increment of the thread's own counter; the put mirrors it without the
-//! acquire. swapoff cost: see `percpu.rs` (the shared device): kill, a grace period,
-//! the wait for the last put.
+//! Reader cost: the RCU read-side section of the flavour (nothing under `qsbr`; two plain
+//! stores, a load of the grace-period counter and a test of the wake flag under `membarrier`),
+//! an `Acquire` load of the mode word (a plain `mov` on x86-64, `ldar`/`ldapr` on arm64), a
+//! plain increment of the thread's own counter; the put mirrors it without the acquire.
+//! swapoff cost: see `percpu.rs` (the shared device): kill, one shared grace period, the wait
+//! for the last put.
 
 use super::percpu::{LiveCheck, Percpu};
 use crate::percpu_ref::PercpuRef;
-use crate::rcu::RcuReader;
+use crate::rcu::{Flavor, RcuReader};
 
 /// The ACQUIRE live check.
 pub struct Acquire;
@@ -19,11 +20,11 @@ impl LiveCheck for Acquire {
     const NAME: &'static str = "percpu-acquire";
     const SUMMARY: &'static str =
         "percpu_ref in swap_info, tryget_live as an ACQUIRE load (RFC in the seed thread)";
-    #[inline]
-    fn tryget_live(users: &PercpuRef, r: &RcuReader) -> bool {
+    #[inline(always)]
+    fn tryget_live<F: Flavor>(users: &PercpuRef<F>, r: &RcuReader<F>) -> bool {
         users.tryget_live_acquire(r)
     }
 }
 
-/// The `percpu-acquire` strategy.
-pub type PercpuAcquire = Percpu<Acquire>;
+/// The `percpu-acquire` strategy, over RCU flavour `F`.
+pub type PercpuAcquire<F> = Percpu<Acquire, F>;

@@ -8,7 +8,7 @@
 
 use super::percpu::{LiveCheck, Percpu};
 use crate::percpu_ref::PercpuRef;
-use crate::rcu::RcuReader;
+use crate::rcu::{Flavor, RcuReader};
 
 /// The relaxed live check followed by `smp_rmb()`.
 pub struct Fence;
@@ -17,11 +17,11 @@ impl LiveCheck for Fence {
     const NAME: &'static str = "percpu-fence";
     const SUMMARY: &'static str =
         "percpu_ref in swap_info, relaxed tryget_live + smp_rmb() (merged in v5.14)";
-    #[inline]
-    fn tryget_live(users: &PercpuRef, r: &RcuReader) -> bool {
+    #[inline(always)]
+    fn tryget_live<F: Flavor>(users: &PercpuRef<F>, r: &RcuReader<F>) -> bool {
         users.tryget_live_fence(r)
     }
 }
 
-/// The `percpu-fence` strategy.
-pub type PercpuFence = Percpu<Fence>;
+/// The `percpu-fence` strategy, over RCU flavour `F`.
+pub type PercpuFence<F> = Percpu<Fence, F>;

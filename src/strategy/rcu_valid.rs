@@ -7,11 +7,13 @@
 //! then waits a grace period. The grace period in swapon is what lets readers test the flag
 //! with a plain load: a reader that sees it set began its section after set-up was complete.
 //!
-//! Reader cost: one RCU section (two plain stores, one load), one flag load, one map load.
-//! swapoff cost: one grace period (two `membarrier()` calls plus a scan of the readers).
+//! Reader cost: one RCU section (nothing under `qsbr`; two plain stores, a load and a test of
+//! the wake flag under `membarrier`), a domain check, one flag load, one map load.
+//! swapoff cost: one grace period (under `membarrier`, two `membarrier()` calls plus a scan of
+//! the readers; under `qsbr`, until every online reader has announced a quiescent state).
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
-use crate::rcu::{Rcu, RcuReadGuard, RcuReader};
+use crate::rcu::{Domain, Flavor, RECORD_BYTES, Rcu, RcuReadGuard, RcuReader};
 use crate::swap::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
 use std::ops::Deref;
@@ -24,19 +26,19 @@ struct SwapInfo {
     swap_map: MapSlot,
 }
 
-/// `swap_info[]` guarded by RCU and `SWP_VALID`.
-pub struct RcuValid {
-    rcu: Rcu,
+/// `swap_info[]` guarded by RCU and `SWP_VALID`, over RCU flavour `F`.
+pub struct RcuValid<F: Flavor> {
+    rcu: Rcu<F>,
     info: [CachePadded<SwapInfo>; MAX_SWAPFILES],
 }
 
 /// A read-side section with a valid device in it.
-pub struct RcuValidGuard<'r> {
-    _section: RcuReadGuard<'r>,
+pub struct RcuValidGuard<'r, F: Flavor> {
+    _section: RcuReadGuard<'r, F>,
     map: &'r SwapMap,
 }
 
-impl Deref for RcuValidGuard<'_> {
+impl<F: Flavor> Deref for RcuValidGuard<'_, F> {
     type Target = SwapMap;
     #[inline]
     fn deref(&self) -> &SwapMap {
@@ -44,27 +46,39 @@ impl Deref for RcuValidGuard<'_> {
     }
 }
 
-impl Strategy for RcuValid {
+impl<F: Flavor> Strategy for RcuValid<F> {
     const NAME: &'static str = "rcu-valid";
     const SUMMARY: &'static str =
         "rcu_read_lock + SWP_VALID flag; grace period in swapon and swapoff (pre-v5.14)";
-    type Reader = RcuReader;
-    type Guard<'r> = RcuValidGuard<'r>;
+    const RCU: bool = true;
+    type Reader = RcuReader<F>;
+    type Guard<'r> = RcuValidGuard<'r, F>;
 
     fn new(cfg: &StrategyConfig) -> Result<Self, StrategyError> {
         Ok(RcuValid {
-            rcu: cfg.rcu_domain()?,
+            rcu: cfg.rcu_domain::<F>()?,
             info: slots(|_| CachePadded::new(SwapInfo::default())),
         })
     }
 
-    fn reader(&self) -> RcuReader {
+    fn reader(&self) -> RcuReader<F> {
         self.rcu.register()
     }
 
+    #[inline(always)]
+    fn quiescent(reader: &mut RcuReader<F>) {
+        reader.quiescent_state();
+    }
+
+    fn offline<R>(reader: &mut RcuReader<F>, f: impl FnOnce() -> R) -> R {
+        reader.offline(f)
+    }
+
     #[inline]
-    fn get<'r>(&'r self, reader: &'r mut RcuReader, ty: usize) -> Option<RcuValidGuard<'r>> {
+    fn get<'r>(&'r self, reader: &'r mut RcuReader<F>, ty: usize) -> Option<RcuValidGuard<'r, F>> {
         let si = &self.info[ty];
+        // A reader of another domain would hold a section our grace periods never see.
+        self.rcu.check_reader(reader);
         let section = reader.read_lock();
         // Relaxed: no barrier needed; swapon's grace period between set-up and this flag
         // orders the set-up before any section that can see the flag set.
@@ -101,11 +115,14 @@ impl Strategy for RcuValid {
         si.swap_map.take()
     }
 
+    /// `swap_info` plus this device's share of the domain's reader records (`records ×
+    /// RECORD_BYTES / MAX_SWAPFILES`, as for percpu).
     fn device_bytes(&self) -> usize {
         std::mem::size_of::<CachePadded<SwapInfo>>()
+            + self.rcu.records() * RECORD_BYTES / MAX_SWAPFILES
     }
 
-    fn rcu(&self) -> Option<&Rcu> {
+    fn rcu(&self) -> Option<&dyn Domain> {
         Some(&self.rcu)
     }
 }

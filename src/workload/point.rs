@@ -15,6 +15,7 @@ use super::reader::Work;
 use super::swapper::SwapperConfig;
 use crate::measure::counters::{self, CounterSource};
 use crate::measure::latency::Latencies;
+use crate::rcu::FlavorKind;
 use crate::results::{Point, Repeat, Spread, Status};
 use crate::strategy::{self, Strategy, StrategyConfig, UnknownStrategy, Visitor};
 use crate::swap::{SwapTable, TableConfig};
@@ -139,6 +140,7 @@ pub fn measure_named(
     }
     strategy::visit(
         name,
+        spec.strategy.flavor(),
         V {
             spec,
             cancel,
@@ -347,30 +349,43 @@ pub struct Planned {
     pub readers: usize,
     /// Swap period; `None`: no churn.
     pub period: Option<Duration>,
+    /// RCU flavour, for a strategy that uses the RCU.
+    pub rcu: Option<FlavorKind>,
 }
 
 /// The points of a sweep, in run order: reader counts outermost, then periods, then the
 /// strategies (so strategies measured side by side see the same machine state).
 ///
 /// A strategy that refuses churn (`unprotected`) is measured once per reader count, with
-/// period never, whatever periods are asked for: it must never swapoff under readers.
+/// period never, whatever periods are asked for: it must never swapoff under readers. A
+/// strategy over the RCU is measured once per flavour in `flavors` (next to each other), the
+/// others once.
 pub fn plan(
     strategies: &[strategy::Info],
     readers: &[usize],
     periods: &[Option<Duration>],
+    flavors: &[FlavorKind],
 ) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     for &r in readers {
         for &period in periods {
             for s in strategies {
                 let period = if s.churn { period } else { None };
-                let p = Planned {
-                    strategy: s.name,
-                    readers: r,
-                    period,
+                let rcus: Vec<Option<FlavorKind>> = if s.rcu {
+                    flavors.iter().copied().map(Some).collect()
+                } else {
+                    vec![None]
                 };
-                if !out.contains(&p) {
-                    out.push(p);
+                for rcu in rcus {
+                    let p = Planned {
+                        strategy: s.name,
+                        readers: r,
+                        period,
+                        rcu,
+                    };
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
                 }
             }
         }
@@ -437,7 +452,7 @@ mod tests {
         assert!(p.failed_lookup_rate >= 0.0 && p.failed_lookup_rate < 1.0);
         assert_eq!(
             p.rcu_flavor.as_deref(),
-            Some(crate::rcu::Flavor::detect().0.name())
+            Some(crate::strategy::auto_flavor().0.name())
         );
         assert!(p.device_bytes > 0);
         // Fake counters: instructions (5th) read 5000 per reader per window, running half the
@@ -502,6 +517,46 @@ mod tests {
         assert_eq!(out, PointOutcome::Cancelled);
     }
 
+    /// A qsbr point through the pool and the swapper: readers announce quiescent states and go
+    /// offline between windows, so every grace period ends and the point completes.
+    #[test]
+    fn a_qsbr_point_with_churn_completes() {
+        let mut s = spec(1, Some(Duration::from_micros(200)));
+        s.strategy.rcu = Some(FlavorKind::Qsbr);
+        for name in ["percpu-acquire", "rcu-valid"] {
+            let out = measure_named(name, &s, &AtomicBool::new(false), &mut || {}).unwrap();
+            let PointOutcome::Done(p) = out else {
+                panic!("{name} on qsbr: not measured: {out:?}")
+            };
+            assert_eq!(p.rcu_flavor.as_deref(), Some("qsbr"));
+            assert!(p.repeats.iter().map(|r| r.swap_cycles).sum::<u64>() > 0);
+        }
+    }
+
+    #[test]
+    fn rcu_strategies_are_planned_once_per_flavour_the_others_once() {
+        let infos: Vec<_> = ["rcu-valid", "atomic"]
+            .iter()
+            .map(|n| strategy::info(n).unwrap())
+            .collect();
+        let ms = Some(Duration::from_millis(1));
+        let p = plan(
+            &infos,
+            &[1],
+            &[ms],
+            &[FlavorKind::Qsbr, FlavorKind::Membarrier],
+        );
+        let got: Vec<_> = p.iter().map(|p| (p.strategy, p.rcu)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("rcu-valid", Some(FlavorKind::Qsbr)),
+                ("rcu-valid", Some(FlavorKind::Membarrier)),
+                ("atomic", None),
+            ]
+        );
+    }
+
     #[test]
     fn unprotected_is_planned_without_churn_once() {
         let infos: Vec<_> = ["atomic", "unprotected"]
@@ -509,7 +564,7 @@ mod tests {
             .map(|n| strategy::info(n).unwrap())
             .collect();
         let ms = Some(Duration::from_millis(1));
-        let p = plan(&infos, &[1, 2], &[ms, None]);
+        let p = plan(&infos, &[1, 2], &[ms, None], &[FlavorKind::Fence]);
         let names: Vec<_> = p
             .iter()
             .map(|p| (p.strategy, p.readers, p.period))

@@ -637,44 +637,54 @@ fn reader_main<S: Strategy>(
         st.epoch
     };
     loop {
-        let cmd = {
-            let mut st = ctl.lock();
-            while st.epoch == seen {
-                st = ctl.to_readers.wait(st).unwrap_or_else(|e| e.into_inner());
-            }
-            seen = st.epoch;
-            st.ready += 1;
-            ctl.to_ctl.notify_all();
-            st.cmd
-        };
-        let counted = match cmd {
-            Cmd::Exit => return,
-            Cmd::Idle => continue,
-            Cmd::Exact(_) | Cmd::Timed { counted: true } => true,
-            Cmd::Timed { counted: false } => false,
-        };
-        let mut enable_errors: Vec<Option<String>> = vec![None; counters.len()];
-        if counted {
-            for (c, err) in counters.iter_mut().zip(&mut enable_errors) {
-                if let Ok(c) = c
-                    && let Err(e) = c.reset_and_enable()
-                {
-                    *err = Some(crate::measure::counters::reason(&e));
+        // Everything up to the start signal waits (for a command, then for the other readers):
+        // the reader is offline meanwhile (qsbr), so a grace period does not wait for it.
+        let step = S::offline(&mut reader, || {
+            let cmd = {
+                let mut st = ctl.lock();
+                while st.epoch == seen {
+                    st = ctl.to_readers.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                seen = st.epoch;
+                st.ready += 1;
+                ctl.to_ctl.notify_all();
+                st.cmd
+            };
+            let counted = match cmd {
+                Cmd::Exit => return None,
+                Cmd::Idle => return Some(None),
+                Cmd::Exact(_) | Cmd::Timed { counted: true } => true,
+                Cmd::Timed { counted: false } => false,
+            };
+            let mut enable_errors: Vec<Option<String>> = vec![None; counters.len()];
+            if counted {
+                for (c, err) in counters.iter_mut().zip(&mut enable_errors) {
+                    if let Ok(c) = c
+                        && let Err(e) = c.reset_and_enable()
+                    {
+                        *err = Some(crate::measure::counters::reason(&e));
+                    }
                 }
             }
-        }
-        let backoff = Backoff::new();
-        loop {
-            // Acquire: pairs with the controller's Release stores of `go` (see `Control::go`).
-            let g = ctl.go.load(Acquire);
-            if g == seen {
-                break;
+            let backoff = Backoff::new();
+            loop {
+                // Acquire: pairs with the controller's Release stores of `go` (see `Control::go`).
+                let g = ctl.go.load(Acquire);
+                if g == seen {
+                    break;
+                }
+                if g == u64::MAX {
+                    return None;
+                }
+                backoff.snooze();
             }
-            if g == u64::MAX {
-                return;
-            }
-            backoff.snooze();
-        }
+            Some(Some((cmd, counted, enable_errors)))
+        });
+        let (cmd, counted, enable_errors) = match step {
+            None => return,
+            Some(None) => continue,
+            Some(Some(s)) => s,
+        };
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cmd {
             Cmd::Exact(n) => reader::exact(table, &mut reader, &mut rng, &cfg.work, n),
             _ => reader::until(table, &mut reader, &mut rng, &cfg.work, &ctl.stop),
@@ -738,7 +748,11 @@ mod tests {
     #[test]
     fn exact_windows_do_exactly_n_lookups_per_reader() {
         let c = cfg(2, 0);
-        let mut pool = ReaderPool::new(table::<PercpuAcquire>(false, 64), c.clone()).unwrap();
+        let mut pool = ReaderPool::new(
+            table::<PercpuAcquire<crate::rcu::Qsbr>>(false, 64),
+            c.clone(),
+        )
+        .unwrap();
         let w = pool.try_run_exact(5_000).unwrap();
         assert_eq!(w.tallies.len(), 2);
         assert!(
@@ -761,7 +775,11 @@ mod tests {
             available: [("cycles".to_string(), 7u64)].into_iter().collect(),
             running_ns: 2_000_000,
         });
-        let mut pool = ReaderPool::new(table::<PercpuAcquire>(false, 64), c.clone()).unwrap();
+        let mut pool = ReaderPool::new(
+            table::<PercpuAcquire<crate::rcu::Qsbr>>(false, 64),
+            c.clone(),
+        )
+        .unwrap();
         pool.warm_up(Duration::from_millis(5), None).unwrap();
         pool.start_swapper(c.swapper(Duration::from_micros(100)))
             .unwrap();
@@ -779,7 +797,11 @@ mod tests {
 
     #[test]
     fn a_cancel_ends_the_window_cleanly() {
-        let mut pool = ReaderPool::new(table::<PercpuAcquire>(false, 8), cfg(1, 0)).unwrap();
+        let mut pool = ReaderPool::new(
+            table::<PercpuAcquire<crate::rcu::Qsbr>>(false, 8),
+            cfg(1, 0),
+        )
+        .unwrap();
         let cancel = AtomicBool::new(true);
         let e = pool.run_for(Duration::from_secs(60), Some(&cancel));
         assert_eq!(e.unwrap_err(), PoolError::Cancelled);

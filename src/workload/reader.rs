@@ -10,7 +10,9 @@
 //! - counts live in locals (registers) and are written to the reader's own cache-padded slot
 //!   once per window;
 //! - timed windows check one shared, read-mostly stop flag every [`stop_check_every`] lookups:
-//!   no clock read and no shared write per lookup.
+//!   no clock read and no shared write per lookup. At the same point the reader announces a
+//!   quiescent state ([`Strategy::quiescent`], `qsbr` only: one load and a compare, a store
+//!   once per grace period), so a `qsbr` grace period lasts about one such batch of lookups.
 //!
 //! The loops are generic over the strategy and `#[inline(never)]`, so each strategy gets its
 //! own copy (visible by name in `perf report`) with `get` and the guard's drop inlined.
@@ -98,7 +100,7 @@ fn one<S: Strategy>(
     }
 }
 
-/// Exactly `n` lookups.
+/// Exactly `n` lookups, announcing a quiescent state every [`stop_check_every`] of them.
 #[inline(never)]
 pub fn exact<S: Strategy>(
     table: &SwapTable<S>,
@@ -107,9 +109,16 @@ pub fn exact<S: Strategy>(
     w: &Work,
     n: u64,
 ) -> Tally {
+    let k = stop_check_every(w.hold);
     let mut t = Tally::default();
-    for _ in 0..n {
-        one(table, reader, rng, w, &mut t);
+    let mut left = n;
+    while left > 0 {
+        let batch = left.min(k);
+        for _ in 0..batch {
+            one(table, reader, rng, w, &mut t);
+        }
+        left -= batch;
+        S::quiescent(reader);
     }
     t
 }
@@ -130,6 +139,8 @@ pub fn until<S: Strategy>(
         for _ in 0..k {
             one(table, reader, rng, w, &mut t);
         }
+        // Where the flag is looked at, a quiescent state (qsbr): no guard is alive here.
+        S::quiescent(reader);
     }
     t
 }
@@ -137,12 +148,13 @@ pub fn until<S: Strategy>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rcu::Mb;
     use crate::strategy::percpu_fence::PercpuFence;
     use crate::swap::TableConfig;
 
     #[test]
     fn lookups_cover_every_device_and_count_failures() {
-        let table = SwapTable::<PercpuFence>::new(&TableConfig::default()).unwrap();
+        let table = SwapTable::<PercpuFence<Mb>>::new(&TableConfig::default()).unwrap();
         table.swapon(0, 8).unwrap();
         // Device 1 stays off: about half the lookups must fail.
         let w = Work {
@@ -160,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_stopped_flag_ends_the_loop_after_one_batch() {
-        let table = SwapTable::<PercpuFence>::new(&TableConfig::default()).unwrap();
+        let table = SwapTable::<PercpuFence<Mb>>::new(&TableConfig::default()).unwrap();
         table.swapon(0, 8).unwrap();
         let w = Work {
             devices: 1,

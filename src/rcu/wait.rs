@@ -1,0 +1,205 @@
+//! Grace periods: shared between concurrent waiters (`rcu_seq_snap()` / `rcu_seq_done()`), run
+//! by whichever waiter finds none in progress, waiting for each reader with a short spin and
+//! then a park that the reader ends. And `call_rcu()` / `rcu_barrier()` on top.
+
+use super::{Flavor, GpWord, Rcu};
+use crate::completion::Completion;
+use crate::sync::{
+    Arc,
+    Ordering::{Relaxed, Release},
+    Parker, lock, rcu_ctr_scan, rcu_gp_advance, spin, thread, wait,
+};
+use std::time::Duration;
+
+/// How many times the driver re-reads a reader's `ctr` before it sleeps on it: a few
+/// microseconds, about what a `qsbr` reader of the driver takes between two quiescent states.
+const SPINS: u32 = 256;
+
+/// The longest a driver sleeps before it looks again without being woken: a safety net (every
+/// wake-up is lossless, see the module docs), not the mechanism.
+pub(super) const PARK_LIMIT: Duration = Duration::from_millis(10);
+
+/// `rcu_seq_snap()` with one state bit: the sequence value at which a grace period that begins
+/// after now will have ended.
+fn seq_snap(s: u64) -> u64 {
+    (s + 3) & !1
+}
+
+impl<F: Flavor> Rcu<F> {
+    /// Wait until every read-side section that began before this call has ended
+    /// (`synchronize_rcu`), sharing the grace period with concurrent callers and with queued
+    /// callbacks. Must not be called from inside a section of this domain, nor, under `qsbr`,
+    /// by a thread whose own reader is online: it would wait for itself (use
+    /// [`RcuReader::offline`](super::RcuReader::offline)).
+    pub fn synchronize(&self) {
+        let target = self.snap();
+        self.wait_for_gp(target);
+    }
+
+    /// The sequence number whose grace period this caller needs.
+    fn snap(&self) -> u64 {
+        seq_snap(*lock(&self.inner.seq))
+    }
+
+    /// Return once the grace-period sequence has reached `target`, running grace periods when
+    /// none is in progress and sleeping until the current one ends otherwise.
+    fn wait_for_gp(&self, target: u64) {
+        let inner = &*self.inner;
+        let mut seq = lock(&inner.seq);
+        loop {
+            if *seq >= target {
+                // The lock orders the driver's barrier (B) before our return.
+                return;
+            }
+            if *seq & 1 == 0 {
+                // None in progress: we run it. The lock orders every caller's removal that took
+                // a snapshot before this point before our barrier (A).
+                *seq += 1;
+                drop(seq);
+                self.one_grace_period();
+                seq = lock(&inner.seq);
+                *seq += 1;
+                inner.seq_cv.notify_all();
+            } else {
+                seq = wait(&inner.seq_cv, seq);
+            }
+        }
+    }
+
+    /// One grace period: barrier (A), advance `gp`, wait for every record, barrier (B).
+    fn one_grace_period(&self) {
+        let inner = &*self.inner;
+        // Relaxed: set once by a test before the threads it tortures start.
+        if inner.broken.load(Relaxed) {
+            return;
+        }
+        // (A): see the module docs. Orders the callers' removals before every section we will
+        // not wait for, and publishes every ctr store made before it to the scan below.
+        F::heavy_barrier();
+        let target = rcu_gp_advance(&inner.gp);
+        // Scan a snapshot, not under the registry lock: a reader inside a section may take that
+        // lock (register, PercpuRef::new, a release callback that does either), and we would wait
+        // for it while it waits for us. A record created after the snapshot belongs to a thread
+        // that registered after our barrier (A) (the lock orders it), so its sections see the
+        // removal and need no wait.
+        let records = lock(&inner.registry).records.clone();
+        for rec in &records {
+            self.wait_for_reader(&rec.gp, target);
+        }
+        // (B): orders every section seen ended before what the callers do next.
+        F::heavy_barrier();
+        // Relaxed: a statistic that publishes nothing (the sequence lock orders it for callers).
+        inner.grace_periods.fetch_add(1, Relaxed);
+    }
+
+    /// Wait until the reader of `w` no longer holds up the grace period ending at `target`:
+    /// spin, then sleep until it wakes us.
+    fn wait_for_reader(&self, w: &GpWord, target: u64) {
+        let holds = |v: u64| v != 0 && v < target;
+        let mut spins = 0;
+        while holds(rcu_ctr_scan(&w.ctr)) {
+            if spins < SPINS || !Parker::CAN_PARK {
+                spins += 1;
+                spin();
+                continue;
+            }
+            self.inner.driver.enlist();
+            // Release: publishes the enlistment to the reader's Acquire swap of the flag.
+            w.wake.store(true, Release);
+            // Pairs with the reader's barrier between its ctr store and its load of the flag:
+            // either it sees the flag (and wakes us) or we see its store now.
+            F::heavy_barrier();
+            if holds(rcu_ctr_scan(&w.ctr)) {
+                // Relaxed: a setting, see `set_park_limit_for_tests`.
+                let limit = Duration::from_nanos(self.inner.park_limit_ns.load(Relaxed));
+                Parker::park(limit);
+            }
+            // Relaxed: only we set it; a reader that took it already cleared it.
+            w.wake.store(false, Relaxed);
+        }
+    }
+
+    /// Run `f` after a grace period, on the domain's callback worker (`call_rcu`). The grace
+    /// period is the first that begins after this call; concurrent `synchronize` callers share
+    /// it.
+    pub fn call(&self, f: impl FnOnce() + Send + 'static) {
+        let target = self.snap();
+        let mut calls = lock(&self.inner.calls);
+        calls.queue.push((target, Box::new(f)));
+        if calls.worker {
+            self.inner.calls_cv.notify_one();
+            return;
+        }
+        calls.worker = true;
+        drop(calls);
+        let rcu = self.clone();
+        #[cfg(loom)]
+        thread::spawn(move || rcu.callback_worker());
+        #[cfg(not(loom))]
+        thread::Builder::new()
+            .name("swapref-call-rcu".into())
+            .spawn(move || rcu.callback_worker())
+            .expect("cannot spawn the call_rcu worker thread");
+    }
+
+    fn callback_worker(self) {
+        loop {
+            let batch = {
+                let mut calls = lock(&self.inner.calls);
+                #[cfg(not(loom))]
+                if calls.queue.is_empty() {
+                    calls = self
+                        .inner
+                        .calls_cv
+                        .wait_timeout(calls, std::time::Duration::from_millis(50))
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                if calls.queue.is_empty() {
+                    calls.worker = false;
+                    return;
+                }
+                std::mem::take(&mut calls.queue)
+            };
+            // The grace period the most recent snapshot names covers every callback of the batch.
+            let target = batch.iter().map(|(t, _)| *t).max().unwrap_or(0);
+            self.wait_for_gp(target);
+            for (_, f) in batch {
+                #[cfg(not(loom))]
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+                    // Relaxed: a statistic (see `callback_panics`).
+                    self.inner.callback_panics.fetch_add(1, Relaxed);
+                }
+                #[cfg(loom)]
+                f();
+            }
+        }
+    }
+
+    /// Wait until every callback queued by [`call`](Self::call) before this point has run
+    /// (`rcu_barrier`). Under `qsbr`, call it offline (it waits for a grace period).
+    pub fn barrier(&self) {
+        let done = Arc::new(Completion::new());
+        let d = done.clone();
+        self.call(move || d.complete());
+        done.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seq_snap;
+
+    /// rcu_seq_snap: from idle, the next grace period; from one in progress, the one after it.
+    #[test]
+    fn a_snapshot_names_the_first_grace_period_that_begins_after_it() {
+        assert_eq!(seq_snap(0), 2, "idle: the next one (1 -> 2)");
+        assert_eq!(
+            seq_snap(1),
+            4,
+            "in progress since 0: the one after it (3 -> 4)"
+        );
+        assert_eq!(seq_snap(2), 4);
+        assert_eq!(seq_snap(7), 10);
+    }
+}
