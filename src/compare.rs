@@ -268,7 +268,7 @@ pub fn compare(base: &Results, new: &Results, threshold: f64) -> Result<Comparis
         single |= bp.repeats.len() < 2 || np.repeats.len() < 2;
         let (ratio, verdict, why) = judge(bp, np, threshold);
         rows.push(Row {
-            strategy: bp.strategy.clone(),
+            strategy: bp.series(),
             readers: bp.readers,
             period_ns: bp.period_ns,
             base: bp.ns_per_op,

@@ -291,11 +291,30 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
         report.stall = Some(s);
         return Ok(report);
     }
-    report.cycles = swapper.join().expect("swapper panicked");
-    for t in readers {
-        let (ok, failed) = t.join().expect("reader panicked");
-        report.lookups_checked += ok;
-        report.lookups_failed += failed;
+    report.cycles = match swapper.join() {
+        Ok(c) => c,
+        Err(p) => {
+            table.violation(format!(
+                "swapper panicked: {}",
+                crate::workload::swapper::panic_message(&*p)
+            ));
+            // Relaxed: a statistic for the report.
+            progress.cycles.load(Relaxed)
+        }
+    };
+    for (i, t) in readers.into_iter().enumerate() {
+        match t.join() {
+            Ok((ok, failed)) => {
+                report.lookups_checked += ok;
+                report.lookups_failed += failed;
+            }
+            // A reader stops with a panic when it finds a live device without its map (the
+            // stale-field outcome of a missing ordering, `live_without_map`): a violation.
+            Err(p) => table.violation(format!(
+                "reader {i} panicked: {}",
+                crate::workload::swapper::panic_message(&*p)
+            )),
+        }
     }
     let (n, first) = table.violations();
     report.violations = n;

@@ -18,10 +18,11 @@
 //! Everything in `percpu_ref` and `rcu` runs as written, on loom's atomics, mutexes, condvars
 //! and threads (via `src/sync.rs`), except these things, all under `cfg(loom)`:
 //!
-//! - The grace period's barriers. Loom models `fence(SeqCst)` only in part, so the loom
-//!   flavour of the RCU has no fences: the reader's `ctr` writes are RMWs (`swap(snapshot,
-//!   AcqRel)` on entry, `swap(0, Release)` on exit), the writer's scan reads `ctr` with an
-//!   `AcqRel` `fetch_add(0)`, and `gp` is incremented `AcqRel`. Two RMWs on one location are
+//! - The grace period's barriers. Loom models `fence(SeqCst)` only in part, so under loom the
+//!   RCU has no fences: every store of a reader's `ctr` (section entry and exit, quiescent
+//!   state, online, offline) is an RMW (`swap(_, AcqRel)`), the writer's scan reads `ctr` with
+//!   an `AcqRel` `fetch_add(0)`, and `gp` is advanced `AcqRel` (the switches are in
+//!   `src/sync.rs`). The grace-period driver yields instead of parking. Two RMWs on one location are
 //!   totally ordered and the later reads from the earlier, which gives the same "either the
 //!   writer's scan sees the reader's `ctr`, or the reader's section sees everything before the
 //!   writer's scan" guarantee as the store-buffering pair of `SeqCst` fences (Fence flavour) or
@@ -47,6 +48,9 @@
 //! the events that make it meaningful and fails if one never happened; `--nocapture` prints the
 //! counts.
 //!
+//! The percpu_ref models (1-6) use the `membarrier` read side (sections); 7 and 8 check the
+//! `qsbr` protocol and the sharing of grace periods between callers.
+//!
 //! What the models do not cover: more than three user threads, reader records handed over
 //! between threads (unregister/register), slot reuse by a second ref, `switch_to_percpu`
 //! without a kill, and preemption depths beyond the bound each model names.
@@ -61,8 +65,14 @@ use loom::sync::{Arc, Mutex};
 use loom::thread;
 use std::sync::atomic::{AtomicUsize as StdUsize, Ordering::Relaxed as StdRelaxed};
 use swapref::completion::Completion;
-use swapref::percpu_ref::{Init, PercpuRef};
-use swapref::rcu::{Rcu, RcuReader};
+use swapref::percpu_ref::Init;
+use swapref::rcu::{Memb, Qsbr};
+
+/// The percpu_ref models run over the PREEMPT_RCU-like read side (sections as RMWs under
+/// loom); the qsbr models below name their flavour.
+type Rcu = swapref::rcu::Rcu<Memb>;
+type RcuReader = swapref::rcu::RcuReader<Memb>;
+type PercpuRef = swapref::percpu_ref::PercpuRef<Memb>;
 
 /// A model builder with `preemptions` as the default bound; `LOOM_MAX_PREEMPTIONS` overrides it.
 fn builder(preemptions: usize) -> loom::model::Builder {
@@ -637,6 +647,197 @@ fn registering_inside_a_section_does_not_deadlock_a_grace_period() {
         }
         rcu.synchronize();
         join(reader);
+    });
+    tally.require_all();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. qsbr: quiescent states and offline readers
+// ---------------------------------------------------------------------------------------------
+
+/// The qsbr lookup pattern: the reader loads the current object, uses it, announces a
+/// quiescent state, and does it again; the writer publishes a new object, waits for a grace
+/// period, and frees the old one. Property: no use of an object after it was freed, i.e. the
+/// grace period waits for an online reader that has not announced, and a reader announcing
+/// between two lookups never straddles one. `broken` makes the grace periods return without
+/// waiting (the negative control below).
+fn qsbr_lookups(broken: bool) {
+    let tally = Tally::new(
+        format!("qsbr-lookups (broken: {broken})"),
+        &[
+            "a lookup overlapped the grace period",
+            "a lookup saw the new object",
+        ],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let rcu = swapref::rcu::Rcu::<Qsbr>::new();
+        if broken {
+            rcu.break_grace_periods_for_tests();
+        }
+        // Which object is current (0 or 1), and whether each has been freed.
+        let current = Arc::new(AtomicUsize::new(0));
+        let freed = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+        let gp_running = Arc::new(AtomicUsize::new(0));
+        // Registered (online) before the writer starts: a grace period must wait for it.
+        let mut r = rcu.register();
+        let reader = {
+            let (current, freed, gp_running, t) = (
+                current.clone(),
+                freed.clone(),
+                gp_running.clone(),
+                t.clone(),
+            );
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    // Acquire: pairs with the writer's Release publication of the new object.
+                    let i = current.load(Acquire);
+                    // Relaxed: a tally only.
+                    if gp_running.load(Relaxed) == 1 {
+                        t.hit(0);
+                    }
+                    if i == 1 {
+                        t.hit(1);
+                    }
+                    // Relaxed: what orders the free after this use is the grace period.
+                    if freed[i].load(Relaxed) != 0 {
+                        return Err(format!("object {i} used after it was freed"));
+                    }
+                    r.quiescent_state();
+                }
+                drop(r);
+                Ok(())
+            })
+        };
+        // Release: publishes object 1 (whose set-up would be here) to the reader's Acquire.
+        current.store(1, Release);
+        gp_running.store(1, Relaxed);
+        rcu.synchronize();
+        gp_running.store(2, Relaxed);
+        // Relaxed: the grace period must order it after the reader's uses of object 0.
+        freed[0].store(1, Relaxed);
+        join(reader);
+    });
+    tally.require_all();
+}
+
+#[test]
+fn qsbr_grace_period_waits_for_online_readers() {
+    qsbr_lookups(false);
+}
+
+/// Negative control (the mutation the proof must catch): with grace periods that return
+/// without waiting, the model finds a use after free.
+#[test]
+#[should_panic(expected = "used after it was freed")]
+fn qsbr_without_waiting_is_caught() {
+    qsbr_lookups(true);
+}
+
+/// An offline reader does not hold a grace period up: the reader waits, offline, for
+/// something the writer does only after its grace period. Were offline readers waited for,
+/// loom would report the deadlock.
+#[test]
+fn qsbr_offline_readers_are_skipped() {
+    builder(3).check(|| {
+        let rcu = swapref::rcu::Rcu::<Qsbr>::new();
+        let after_gp = Arc::new(Completion::new());
+        let mut r = rcu.register();
+        let reader = {
+            let after_gp = after_gp.clone();
+            thread::spawn(move || {
+                r.offline(|| after_gp.wait());
+                r.quiescent_state();
+                drop(r);
+                Ok(())
+            })
+        };
+        rcu.synchronize();
+        after_gp.complete();
+        join(reader);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. shared grace periods
+// ---------------------------------------------------------------------------------------------
+
+/// Two `synchronize()` callers and one `call()` callback share grace periods. Property: each
+/// returns (the callback runs) only after a grace period that began after it was called: a
+/// read-side section that was open when it was called has ended by then.
+#[test]
+fn shared_grace_periods_each_wait_for_sections_open_when_called() {
+    let tally = Tally::new(
+        "shared-grace-periods",
+        &[
+            "a caller found the section open",
+            "the callback was queued while the section was open",
+        ],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        // 1: inside the section, 2: left it (set inside, before the section ends).
+        let state = Arc::new(AtomicUsize::new(0));
+        let reader = {
+            let (rcu, state) = (rcu.clone(), state.clone());
+            thread::spawn(move || {
+                let r = rcu.register();
+                let g = r.read_lock();
+                // SeqCst: the callers read it to know the section is open; only the grace
+                // period may order the `2` before their checks.
+                state.store(1, SeqCst);
+                state.store(2, Relaxed);
+                drop(g);
+                Ok(())
+            })
+        };
+        let caller = {
+            let (rcu, state, t) = (rcu.clone(), state.clone(), t.clone());
+            thread::spawn(move || {
+                // SeqCst: see the reader.
+                let open = state.load(SeqCst) == 1;
+                rcu.synchronize();
+                if open {
+                    t.hit(0);
+                    // Relaxed: the grace period orders the section's store before this.
+                    if state.load(Relaxed) != 2 {
+                        return Err("synchronize returned before a section open at its call".into());
+                    }
+                }
+                Ok(())
+            })
+        };
+        let cb_err = Arc::new(Mutex::new(None));
+        {
+            let (state2, cb_err2) = (state.clone(), cb_err.clone());
+            // SeqCst: see the reader.
+            let open = state.load(SeqCst) == 1;
+            if open {
+                t.hit(1);
+            }
+            rcu.call(move || {
+                // Relaxed: the grace period orders the section's store before this.
+                if open && state2.load(Relaxed) != 2 {
+                    *cb_err2.lock().unwrap() =
+                        Some("a callback ran before a section open at its call");
+                }
+            });
+        }
+        // SeqCst: see the reader.
+        let open = state.load(SeqCst) == 1;
+        rcu.synchronize();
+        if open && state.load(Relaxed) != 2 {
+            panic!("synchronize returned before a section open at its call");
+        }
+        rcu.barrier();
+        if let Some(e) = *cb_err.lock().unwrap() {
+            panic!("{e}");
+        }
+        join(reader);
+        join(caller);
     });
     tally.require_all();
 }

@@ -390,7 +390,7 @@ impl<F: Flavor> PercpuRef<F> {
     #[inline(always)]
     pub fn get_many(&self, r: &RcuReader<F>, nr: usize) {
         self.check_reader(r);
-        let fast = r.section(|rec| {
+        let fast = r.section_fast(|rec| {
             // Relaxed: the caller already holds a reference, so there is nothing to order after.
             let m = self.mode.load(Relaxed);
             if m & FLAGS == 0 {
@@ -472,7 +472,7 @@ impl<F: Flavor> PercpuRef<F> {
     #[inline(always)]
     fn tryget_live_with(&self, r: &RcuReader<F>, order: LiveOrder) -> bool {
         self.check_reader(r);
-        let fast = r.section(|rec| {
+        let fast = r.section_fast(|rec| {
             let m = self.load_mode(order);
             if m & FLAGS == 0 {
                 Self::this_cpu_add(rec, m, 1);
@@ -541,7 +541,21 @@ impl<F: Flavor> PercpuRef<F> {
     #[inline(always)]
     pub fn put_many(&self, r: &RcuReader<F>, nr: usize) {
         self.check_reader(r);
-        let fast = r.section(|rec| {
+        // SAFETY: (1) just checked.
+        unsafe { self.put_many_checked(r, nr) }
+    }
+
+    /// [`put_many`](Self::put_many) for a caller that already checked `r` against this ref
+    /// (a guard made by a successful `tryget_live` with the same reader).
+    ///
+    /// # Safety
+    ///
+    /// 1. `r` belongs to this ref's domain (it passed `check_reader`): otherwise the decrement
+    ///    would land in a slot of another domain's record, whose ref could then be released
+    ///    while still in use.
+    #[inline(always)]
+    pub(crate) unsafe fn put_many_checked(&self, r: &RcuReader<F>, nr: usize) {
+        let fast = r.section_fast(|rec| {
             // Relaxed: a put orders the caller's accesses before the release by other means:
             // the grace period before the sum (percpu mode) or the AcqRel decrement (atomic).
             let m = self.mode.load(Relaxed);

@@ -129,14 +129,13 @@ impl<F: Flavor> RcuReader<F> {
     }
 
     /// Run `f` inside a read-side section, for this crate's own short sections (percpu_ref's
-    /// fast paths). Unlike [`read_lock`](Self::read_lock) it never writes the nesting count: `f`
+    /// paths). Unlike [`read_lock`](Self::read_lock) it never writes the nesting count: `f`
     /// must not open a section through this reader's `read_lock` (the count would not show ours),
     /// and a section already open around us keeps covering it. Under `qsbr` it is `f(record)`.
     ///
     /// `f` gets this thread's record, already loaded: the compiler barriers of the section would
     /// otherwise force a reload of `self.record` after each of them. The section ends when `f`
-    /// returns or unwinds; callers keep `f` free of calls (leave the section, then call), so
-    /// the fast path neither saves registers for a slow path nor unwinds.
+    /// returns or unwinds.
     #[inline(always)]
     pub(crate) fn section<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
         let rec: &Record = &self.record;
@@ -150,6 +149,28 @@ impl<F: Flavor> RcuReader<F> {
             _f: PhantomData::<F>,
         };
         f(rec)
+    }
+
+    /// [`section`](Self::section) for the fast paths, whose `f` is a few loads and a store and
+    /// cannot unwind: no unwind guard, so that the path stays small enough to inline whole. The
+    /// fast paths keep `f` free of calls (leave the section, then call), so the section never
+    /// holds a slow path or a callback.
+    #[inline(always)]
+    pub(crate) fn section_fast<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
+        let rec: &Record = &self.record;
+        if F::QSBR {
+            return f(rec);
+        }
+        // One copy of `f` between two tests of `outer` (not two copies of the path).
+        let outer = self.nest.get() != 0;
+        if !outer {
+            self.enter(rec);
+        }
+        let r = f(rec);
+        if !outer {
+            self.exit(rec);
+        }
+        r
     }
 
     #[inline(always)]

@@ -127,20 +127,34 @@ impl<'a> View<'a> {
                     path.into(),
                     format!(
                         "point {} × {} readers has inconsistent numbers (ns_per_op {:?}, mops {}, failed_lookup_rate {})",
-                        p.strategy, p.readers, s, p.mops, p.failed_lookup_rate
+                        p.series(),
+                        p.readers,
+                        s,
+                        p.mops,
+                        p.failed_lookup_rate
                     ),
                 ));
             }
         }
-        let mut strategies: Vec<String> = strategy::ALL
-            .iter()
-            .filter(|i| ok.iter().any(|p| p.strategy == i.name))
-            .map(|i| i.name.to_owned())
-            .collect();
+        // Series in registry order, each strategy's flavours in FlavorKind order.
+        let mut strategies: Vec<String> = Vec::new();
+        for i in strategy::ALL {
+            let mut mine: Vec<(Option<crate::rcu::FlavorKind>, String)> = ok
+                .iter()
+                .filter(|p| p.strategy == i.name)
+                .map(|p| {
+                    let f = p.rcu_flavor.as_deref();
+                    (f.and_then(crate::rcu::FlavorKind::from_name), p.series())
+                })
+                .collect();
+            mine.sort();
+            mine.dedup();
+            strategies.extend(mine.into_iter().map(|(_, s)| s));
+        }
         let mut unknown: Vec<String> = ok
             .iter()
             .filter(|p| strategy::info(&p.strategy).is_err())
-            .map(|p| p.strategy.clone())
+            .map(|p| p.series())
             .collect();
         unknown.sort();
         unknown.dedup();
@@ -204,7 +218,7 @@ impl<'a> View<'a> {
     pub fn point(&self, strategy: &str, readers: usize, period: Option<u64>) -> Option<&'a Point> {
         self.results.points.iter().find(|p| {
             p.status == Status::Ok
-                && p.strategy == strategy
+                && p.series() == strategy
                 && p.readers == readers
                 && p.period_ns == period
         })

@@ -43,6 +43,7 @@ pub struct Inputs {
 
 /// The module doc of a strategy's file, as Markdown paragraphs (doc links reduced to code).
 pub fn strategy_doc(name: &str) -> Option<String> {
+    let name = name.split_once('@').map_or(name, |(b, _)| b);
     let src = STRATEGY_DOCS.iter().find(|(n, _)| *n == name)?.1;
     let lines: Vec<&str> = src
         .lines()
@@ -226,7 +227,16 @@ fn environment(md: &mut String, v: &View) {
         if flavours.is_empty() {
             format!("asked for '{}'; no point recorded one", r.config.rcu)
         } else {
-            format!("{} (asked for '{}')", flavours.join(", "), r.config.rcu)
+            // Each flavour with the kernel it models: a run of two puts both models side by side
+            // (series `<strategy>@<flavour>` in every table and figure).
+            let named: Vec<String> = flavours
+                .iter()
+                .map(|f| match crate::rcu::FlavorKind::from_name(f) {
+                    Some(k) => format!("`{f}` ({})", k.models()),
+                    None => format!("`{f}`"),
+                })
+                .collect();
+            format!("{} (asked for '{}')", named.join("; "), r.config.rcu)
         },
     );
     row(
@@ -348,7 +358,7 @@ fn cost_basis(v: &View, points: &[&Point]) -> String {
     let failing: Vec<String> = points
         .iter()
         .filter(|p| p.failed_lookup_rate > 0.01)
-        .map(|p| format!("`{}` {}%", p.strategy, sig3(p.failed_lookup_rate * 100.0)))
+        .map(|p| format!("`{}` {}%", p.series(), sig3(p.failed_lookup_rate * 100.0)))
         .collect();
     if failing.is_empty() {
         format!(" (swap period {})", fmt_period(v.cost_period))
@@ -437,7 +447,7 @@ pub fn finding_lines(v: &View) -> Vec<String> {
         let parts: Vec<String> = compared
             .iter()
             .map(|p| {
-                let s = &p.strategy;
+                let s = p.series();
                 let ratio = p.ns_per_op.median / u.ns_per_op.median;
                 format!(
                     "`{s}` {}× ({} vs {} ns, +{} ns){}",
@@ -685,7 +695,7 @@ pub fn finding_lines(v: &View) -> Vec<String> {
     for p in &v.failed {
         out.push(format!(
             "Point `{}` × {} FAILED: {}.",
-            p.strategy,
+            p.series(),
             plural(p.readers, "reader"),
             p.error.as_deref().unwrap_or("no error recorded")
         ));

@@ -101,7 +101,7 @@ fn human_rows(r: &Results) -> (Vec<String>, Vec<Vec<String>>) {
         .iter()
         .map(|p| {
             let mut row = vec![
-                p.strategy.clone(),
+                p.series(),
                 p.readers.to_string(),
                 period(p.period_ns),
                 ns(p.ns_per_op.median),
@@ -146,6 +146,7 @@ pub fn describe(r: &Results) -> Vec<String> {
             .iter()
             .filter_map(|p| p.rcu_flavor.as_deref())
             .collect();
+        v.sort_unstable();
         v.dedup();
         v
     };

@@ -269,9 +269,21 @@ pub struct Point {
 }
 
 impl Point {
-    /// What identifies a point across two runs: strategy, readers, period.
+    /// What identifies a point across two runs: strategy and RCU flavour ([`series`]),
+    /// readers, period.
+    ///
+    /// [`series`]: Self::series
     pub fn key(&self) -> (String, usize, Option<u64>) {
-        (self.strategy.clone(), self.readers, self.period_ns)
+        (self.series(), self.readers, self.period_ns)
+    }
+
+    /// The strategy as tables, figures and reports name it: `percpu-acquire@qsbr` for a
+    /// strategy over the RCU (one series per flavour), the bare name for the others.
+    pub fn series(&self) -> String {
+        match &self.rcu_flavor {
+            Some(f) => format!("{}@{f}", self.strategy),
+            None => self.strategy.clone(),
+        }
     }
 }
 

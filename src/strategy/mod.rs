@@ -259,11 +259,13 @@ registry! {
     plain unprotected::Unprotected,
 }
 
-/// Look up a strategy's [`Info`] by name.
+/// Look up a strategy's [`Info`] by name; a series label (`percpu-acquire@qsbr`) names its
+/// strategy.
 pub fn info(name: &str) -> Result<Info, UnknownStrategy> {
+    let base = name.split_once('@').map_or(name, |(b, _)| b);
     ALL.iter()
         .copied()
-        .find(|i| i.name == name)
+        .find(|i| i.name == base)
         .ok_or_else(|| UnknownStrategy(name.to_owned()))
 }
 

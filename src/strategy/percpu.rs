@@ -61,7 +61,9 @@ impl<F: Flavor> Deref for PercpuGuard<'_, F> {
 impl<F: Flavor> Drop for PercpuGuard<'_, F> {
     #[inline(always)]
     fn drop(&mut self) {
-        self.users.put(self.reader);
+        // SAFETY: (1) the guard's reader passed the domain check in the `tryget_live` that made
+        // the guard (`PercpuRef::check_reader`), and a guard cannot change its reader.
+        unsafe { self.users.put_many_checked(self.reader, 1) };
     }
 }
 
