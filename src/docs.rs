@@ -12,17 +12,34 @@
 //! claims are proven with loom and Miri instead (`tests/loom.rs`, `tests/miri_ordering.rs`),
 //! and `results/codegen/` shows the instructions per architecture.
 //!
-//! ## The userspace RCU is not the kernel's
+//! ## Two kernel models of RCU, and what `qsbr` asks of readers
 //!
-//! In a kernel built without `CONFIG_PREEMPT`, `rcu_read_lock()` is free: a read-side
-//! section costs nothing at all. Userspace has no such thing; the membarrier flavour of
-//! [`crate::rcu`] costs a nesting test, two loads for the grace-period counter and two plain
-//! stores per section (liburcu's memb flavour costs the same), plus a branch on the flavour at
-//! entry (on x86 both flavours end a section with the same store); percpu_ref's `get` and
-//! `put` each open one: 16 of the 56 instructions the x86-64 percpu lookup executes (`results/codegen/`, README "The percpu
-//! hot path, in numbers"). Restartable sequences (`rseq` critical sections aborted by
-//! `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`) would remove them; swapref does not implement
-//! them.
+//! [`crate::rcu`] has liburcu's three flavours. `qsbr` models the non-preemptible kernel
+//! (`CONFIG_PREEMPT_NONE`/`VOLUNTARY`): `rcu_read_lock()` is empty, so percpu_ref's fast path
+//! is the mode load, its test and the own-counter update, as in the kernel. The price moves to
+//! the readers' threads, as it does in the kernel (a context switch is a quiescent state): a
+//! `qsbr` reader must announce quiescent states ([`RcuReader::quiescent_state`], one load and a
+//! compare) and go offline around every blocking wait ([`RcuReader::offline`]); a thread whose
+//! reader is online and never announces holds every grace period up, and a thread that calls
+//! `synchronize` with its own reader online waits for itself. swapref's readers announce where
+//! they look at their stop flag (every 1024 lookups, fewer with `--hold`), so a `qsbr` grace
+//! period lasts about one such batch of lookups per reader plus the wake-up of the driver: what
+//! `swapoff p50` shows for `rcu-valid@qsbr`.
+//!
+//! `membarrier` models `PREEMPT_RCU` (a nesting count per task): a section is a nesting test,
+//! a load of the grace-period counter, two plain stores and a test of the wake flag, per
+//! section; percpu_ref's `get` and `put` each open one. `fence` is the same with a full fence
+//! at each end (urcu-mb). `auto` picks the model of the running kernel from its version string.
+//!
+//! [`RcuReader::quiescent_state`]: crate::rcu::RcuReader::quiescent_state
+//! [`RcuReader::offline`]: crate::rcu::RcuReader::offline
+//!
+//! ## A reader belongs to one domain
+//!
+//! Every table has its own RCU domain. A reader of another domain is refused with a panic, in
+//! release builds too (one compare of two pointers in cache, out-of-line panic): its sections
+//! and counts would land in records this domain's grace periods and sums never look at, and
+//! swapoff would free a map under it.
 //!
 //! ## Per-thread, not per-CPU, counters
 //!

@@ -69,15 +69,30 @@ pub(crate) fn wait<'a, T>(cv: &Condvar, g: MutexGuard<'a, T>) -> MutexGuard<'a, 
 // directly. These helpers are that switch, so `rcu` itself has no `cfg(loom)` in its algorithm.
 // See `src/rcu/mod.rs` ("Proofs") for what the loom model therefore does and does not cover.
 
-/// A reader's store to its own grace-period word (`ctr`). Outside loom `store(v, order)`;
-/// under loom `swap(v, AcqRel)`, one RMW chain with the scan's [`rcu_ctr_scan`].
+/// A reader's store to its own grace-period word (`ctr`) that publishes what came before it:
+/// section exit, quiescent state, offline. Outside loom `store(v, order)`; under loom
+/// `swap(v, Release)`, one RMW chain with the scan's [`rcu_ctr_scan`] (Release only: an Acquire
+/// would hand the reader the driver's history, which the real flavours do not).
 #[inline(always)]
 pub(crate) fn rcu_ctr_store(ctr: &AtomicU64, v: u64, order: Ordering) {
     #[cfg(loom)]
     {
         let _ = order;
-        // AcqRel: Release orders the reader's earlier accesses before the store; Acquire makes a
-        // reader that comes online after a scan's RMW see what preceded the scan.
+        ctr.swap(v, Ordering::Release);
+    }
+    #[cfg(not(loom))]
+    ctr.store(v, order);
+}
+
+/// A reader's store to its own `ctr` that begins something the grace period must either see or
+/// be seen by (store buffering against the scan): section entry, coming online. Outside loom
+/// `store(v, order)`, the flavour's barrier after it doing the rest; under loom
+/// `swap(v, AcqRel)`: if the scan's RMW came first, the reader acquires what preceded the scan.
+#[inline(always)]
+pub(crate) fn rcu_ctr_begin(ctr: &AtomicU64, v: u64, order: Ordering) {
+    #[cfg(loom)]
+    {
+        let _ = order;
         ctr.swap(v, Ordering::AcqRel);
     }
     #[cfg(not(loom))]
@@ -106,6 +121,18 @@ pub(crate) fn rcu_gp_advance(gp: &AtomicU64) -> u64 {
     #[cfg(not(loom))]
     // Relaxed: see above.
     return gp.fetch_add(1, Ordering::Relaxed) + 1;
+}
+
+/// A reader's snapshot of the grace-period counter at section entry (and when it comes online).
+/// Outside loom `Relaxed`: any value will do, the flavour's barrier orders the section. Under
+/// loom `Acquire`: with no barriers in the model, reading the advanced value must carry the
+/// removal made before the advance (it pairs with [`rcu_gp_advance`]'s AcqRel).
+#[inline(always)]
+pub(crate) fn rcu_gp_snapshot(gp: &AtomicU64) -> u64 {
+    #[cfg(loom)]
+    return gp.load(Ordering::Acquire);
+    #[cfg(not(loom))]
+    return gp.load(Ordering::Relaxed);
 }
 
 /// A full fence outside loom; nothing under loom, whose RCU orders through the RMWs above.

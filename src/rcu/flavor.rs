@@ -10,7 +10,7 @@
 //! [`FlavorKind`] is the flavour as a value: its name on the command line and in results, and
 //! [`FlavorKind::auto`], which picks the flavour that models the running kernel.
 
-use crate::sync::{AtomicU64, Ordering, rcu_ctr_store, rcu_full_fence};
+use crate::sync::{AtomicU64, Ordering, rcu_ctr_begin, rcu_ctr_store, rcu_full_fence};
 
 mod sealed {
     pub trait Sealed {}
@@ -106,7 +106,7 @@ impl Flavor for Memb {
         // Relaxed (plain store, liburcu memb's CMM_STORE_SHARED): the writer's membarrier at (A)
         // and (B) runs a full barrier on this CPU, which orders this store and our earlier
         // sections against its scan, as Release + fence would.
-        rcu_ctr_store(ctr, snap, Ordering::Relaxed);
+        rcu_ctr_begin(ctr, snap, Ordering::Relaxed);
         // Light barrier: stops the compiler only. The writer's membarrier executes the matching
         // full barrier on this CPU.
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
@@ -147,7 +147,7 @@ impl Flavor for Mb {
     fn enter(ctr: &AtomicU64, snap: u64) {
         // Release: pairs with the Acquire scan: a writer that reads this value also sees our
         // previous sections' accesses (release sequences do not run through plain stores).
-        rcu_ctr_store(ctr, snap, Ordering::Release);
+        rcu_ctr_begin(ctr, snap, Ordering::Release);
         // Pairs with fence(SeqCst) at (A) of the grace period: either the scan sees our ctr, or
         // our section sees the writer's removal.
         rcu_full_fence();

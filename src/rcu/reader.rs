@@ -5,7 +5,7 @@ use super::{Flavor, Rcu, Record};
 use crate::sync::{
     Arc,
     Ordering::{Acquire, Relaxed, Release},
-    rcu_ctr_store, rcu_full_fence,
+    rcu_ctr_begin, rcu_ctr_store, rcu_full_fence, rcu_gp_snapshot,
 };
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
@@ -175,10 +175,10 @@ impl<F: Flavor> RcuReader<F> {
 
     #[inline(always)]
     fn enter(&self, rec: &Record) {
-        // Relaxed: any value of gp will do; what orders the section after the ctr store is the
-        // flavour's barrier, and a snapshot read from a newer advance proves the section began
-        // after the driver's barrier (A) (module docs).
-        let snap = self.rcu.inner.gp.load(Relaxed);
+        // Any value of gp will do; what orders the section after the ctr store is the flavour's
+        // barrier, and a snapshot read from a newer advance proves the section began after the
+        // driver's barrier (A) (module docs). Relaxed outside loom (see the helper).
+        let snap = rcu_gp_snapshot(&self.rcu.inner.gp);
         F::enter(&rec.gp.ctr, snap);
     }
 
@@ -266,10 +266,11 @@ impl<F: Flavor> RcuReader<F> {
     }
 
     fn go_online(&self) {
-        // Relaxed, both: any recent value will do (an old one only makes a grace period wait
-        // for our next quiescent state); the fence below is what orders us.
-        let g = self.rcu.inner.gp.load(Relaxed);
-        rcu_ctr_store(&self.record.gp.ctr, g, Relaxed);
+        // Any recent value will do (an old one only makes a grace period wait for our next
+        // quiescent state); the fence below is what orders us (Relaxed store, and a Relaxed
+        // load outside loom: see the helper).
+        let g = rcu_gp_snapshot(&self.rcu.inner.gp);
+        rcu_ctr_begin(&self.record.gp.ctr, g, Relaxed);
         // Pairs with the driver's fence at (A): either the scan sees us online, or our accesses
         // from here on see everything before the grace period (liburcu qsbr's smp_mb()).
         rcu_full_fence();

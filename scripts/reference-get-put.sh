@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# criterion get_put under each kernel model, and each strategy's ratio to unprotected:
+#   results/reference/<dir>/get_put-qsbr.txt        SWAPREF_RCU=qsbr (non-preemptible kernel)
+#   results/reference/<dir>/get_put-membarrier.txt  SWAPREF_RCU=membarrier (PREEMPT_RCU)
+# Each file is scripts/bench_ratio.py's output for one `cargo bench` run: the run's provenance
+# (commit, toolchain, machine, flavour), then per strategy the estimate, its 95 % interval and
+# the ratio to unprotected with a >= 90 % interval. Ratios are only meaningful within one file.
+#
+# Usage: scripts/reference-get-put.sh [--out DIR] [-- extra criterion options]
+#   --out DIR   where the two files go (default results/reference/vm-2cpu)
+#   default criterion options: --warm-up-time 1 --measurement-time 3
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=results/reference/vm-2cpu
+extra=(--warm-up-time 1 --measurement-time 3)
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) out="${2:?--out needs a directory}"; shift 2 ;;
+        --) shift; extra=("$@"); break ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "reference-get-put.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$out"
+# flavour limit: the issue's targets (qsbr <= 1.3x, membarrier <= 1.6x) as the --limit column
+for spec in "qsbr 1.3" "membarrier 1.6"; do
+    read -r flavour limit <<<"$spec"
+    echo "== get_put with SWAPREF_RCU=$flavour" >&2
+    SWAPREF_RCU="$flavour" cargo bench --quiet --bench strategies -- get_put "${extra[@]}" >&2
+    {
+        echo "# cargo bench --bench strategies -- get_put ${extra[*]} (SWAPREF_RCU=$flavour)"
+        echo "# then: scripts/bench_ratio.py --limit $limit"
+        python3 scripts/bench_ratio.py --limit "$limit"
+    } >"$out/get_put-$flavour.txt.tmp"
+    mv "$out/get_put-$flavour.txt.tmp" "$out/get_put-$flavour.txt"
+done
+echo "wrote $out/get_put-qsbr.txt $out/get_put-membarrier.txt" >&2
