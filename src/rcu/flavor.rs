@@ -35,11 +35,12 @@ pub trait Flavor: sealed::Sealed + Send + Sync + Sized + 'static {
     /// in the reader's `ctr`, then the reader's half of the barrier. Unused by `qsbr`.
     fn enter(ctr: &AtomicU64, snap: u64);
 
-    /// End the outermost section: the reader's half of the barrier, `ctr = 0`, then the barrier
-    /// that orders that store before the caller's load of its wake flag (the grace-period
-    /// driver sets the flag, issues [`heavy_barrier`](Self::heavy_barrier), then reads `ctr`:
-    /// one of the two sees the other's store). Unused by `qsbr`.
-    fn exit(ctr: &AtomicU64);
+    /// End the outermost section: the reader's half of the barrier, `ctr = to` (0, or the
+    /// snapshot of a section that stays open around this one), then the barrier that orders
+    /// that store before the caller's load of its wake flag (the grace-period driver sets the
+    /// flag, issues [`heavy_barrier`](Self::heavy_barrier), then reads `ctr`: one of the two
+    /// sees the other's store). Unused by `qsbr`.
+    fn exit(ctr: &AtomicU64, to: u64);
 }
 
 /// liburcu's urcu-qsbr: the non-preemptible kernel. Sections cost nothing; a reader thread
@@ -79,7 +80,7 @@ impl Flavor for Qsbr {
     fn enter(_: &AtomicU64, _: u64) {}
 
     #[inline(always)]
-    fn exit(_: &AtomicU64) {}
+    fn exit(_: &AtomicU64, _: u64) {}
 }
 
 impl Flavor for Memb {
@@ -113,16 +114,16 @@ impl Flavor for Memb {
     }
 
     #[inline(always)]
-    fn exit(ctr: &AtomicU64) {
+    fn exit(ctr: &AtomicU64, to: u64) {
         // Light barrier: the section's accesses stay before the store (membarrier at (B)).
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
         // On x86 (TSO) a store-release is the same plain `mov`; elsewhere a plain store, as
         // liburcu memb's CMM_STORE_SHARED (no `stlr` per section on arm64). Release on x86 keeps
         // the exit one instruction with a documented ordering of its own.
         #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
-        rcu_ctr_store(ctr, 0, Ordering::Release);
+        rcu_ctr_store(ctr, to, Ordering::Release);
         #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
-        rcu_ctr_store(ctr, 0, Ordering::Relaxed);
+        rcu_ctr_store(ctr, to, Ordering::Relaxed);
         // Light barrier: the store stays before the caller's load of the wake flag; the
         // driver's membarrier between setting the flag and re-reading ctr is the other half.
         std::sync::atomic::compiler_fence(Ordering::SeqCst);
@@ -154,10 +155,10 @@ impl Flavor for Mb {
     }
 
     #[inline(always)]
-    fn exit(ctr: &AtomicU64) {
+    fn exit(ctr: &AtomicU64, to: u64) {
         // Release: pairs with the Acquire scan, so our section's accesses happen-before what the
         // writer does after the grace period.
-        rcu_ctr_store(ctr, 0, Ordering::Release);
+        rcu_ctr_store(ctr, to, Ordering::Release);
         // Orders the store before the caller's load of its wake flag (urcu-mb's smp_mb() after
         // the unlock store): pairs with the driver's fence between setting the flag and
         // re-reading ctr.

@@ -121,6 +121,11 @@ pub(crate) struct GpWord {
     ctr: AtomicU64,
     /// Set by a driver that sleeps until this reader lets it go.
     wake: AtomicBool,
+    /// The same as `ctr` for the fast-path sections of `percpu_ref` (`membarrier`, `fence`):
+    /// a word of their own, so that they need no nesting test (a `read_lock` section around them
+    /// keeps `ctr` set) and form no chain through memory with it. The grace period waits for
+    /// both words.
+    fast: AtomicU64,
 }
 
 /// One reader thread's state: its grace-period word and its percpu area.
@@ -137,6 +142,7 @@ impl Record {
             gp: CachePadded::new(GpWord {
                 ctr: AtomicU64::new(0),
                 wake: AtomicBool::new(false),
+                fast: AtomicU64::new(0),
             }),
             area: std::array::from_fn(|_| AtomicUsize::new(0)),
         }
@@ -439,7 +445,10 @@ impl<F: Flavor> Domain for Rcu<F> {
         let mut out = format!("gp {gp}");
         for (i, rec) in reg.records.iter().enumerate() {
             let ctr = rec.gp.ctr.load(Relaxed);
-            let state = if reg.free_records.contains(&i) {
+            let fast = rec.gp.fast.load(Relaxed);
+            let state = if fast != 0 {
+                format!("in a percpu_ref fast path since gp {fast}")
+            } else if reg.free_records.contains(&i) {
                 "free".to_owned()
             } else if ctr == 0 {
                 if F::QSBR {

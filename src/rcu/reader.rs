@@ -152,23 +152,24 @@ impl<F: Flavor> RcuReader<F> {
     }
 
     /// [`section`](Self::section) for the fast paths, whose `f` is a few loads and a store and
-    /// cannot unwind: no unwind guard, so that the path stays small enough to inline whole. The
-    /// fast paths keep `f` free of calls (leave the section, then call), so the section never
-    /// holds a slow path or a callback.
+    /// cannot unwind. Its sections live in a grace-period word of their own (`fast`), which the
+    /// grace period waits for as it waits for `ctr`: so it needs no nesting test (a
+    /// [`read_lock`](Self::read_lock) section around it keeps `ctr` set) and never reads a word
+    /// it writes. Fast sections do not nest in one another: the fast paths keep `f` free of
+    /// calls (leave the section, then call), so a section never holds a slow path or callback.
     #[inline(always)]
     pub(crate) fn section_fast<R>(&self, f: impl FnOnce(&Record) -> R) -> R {
         let rec: &Record = &self.record;
         if F::QSBR {
             return f(rec);
         }
-        // One copy of `f` between two tests of `outer` (not two copies of the path).
-        let outer = self.nest.get() != 0;
-        if !outer {
-            self.enter(rec);
-        }
+        // Any value of gp will do (see `enter`).
+        F::enter(&rec.gp.fast, rcu_gp_snapshot(&self.rcu.inner.gp));
         let r = f(rec);
-        if !outer {
-            self.exit(rec);
+        F::exit(&rec.gp.fast, 0);
+        // Relaxed: a hint to look; see `exit`.
+        if rec.gp.wake.load(Relaxed) {
+            self.wake_driver();
         }
         r
     }
@@ -184,7 +185,7 @@ impl<F: Flavor> RcuReader<F> {
 
     #[inline(always)]
     fn exit(&self, rec: &Record) {
-        F::exit(&rec.gp.ctr);
+        F::exit(&rec.gp.ctr, 0);
         // Relaxed: only a hint to look; `wake_driver`'s Acquire swap does the ordering. The
         // flavour's exit barrier orders it after the ctr store (module docs, "wake-up").
         if rec.gp.wake.load(Relaxed) {
@@ -287,7 +288,8 @@ impl<F: Flavor> Drop for RcuReader<F> {
     fn drop(&mut self) {
         // Whatever the flavour, the thread is done with the domain: a record left with a nonzero
         // ctr (a forgotten guard, a qsbr reader dropped online) would hold up every later grace
-        // period. No section can be open: guards borrow the reader.
+        // period. No section can be open: guards borrow the reader, fast sections end in the
+        // call that opened them.
         self.go_offline();
         self.nest.set(0);
         crate::sync::lock(&self.rcu.inner.registry)

@@ -92,12 +92,13 @@ impl<F: Flavor> Rcu<F> {
         inner.grace_periods.fetch_add(1, Relaxed);
     }
 
-    /// Wait until the reader of `w` no longer holds up the grace period ending at `target`:
-    /// spin, then sleep until it wakes us.
+    /// Wait until the reader of `w` no longer holds up the grace period ending at `target`
+    /// (neither its `ctr` nor its fast-path word): spin, then sleep until it wakes us.
     fn wait_for_reader(&self, w: &GpWord, target: u64) {
-        let holds = |v: u64| v != 0 && v < target;
+        let held = |v: u64| v != 0 && v < target;
+        let holds = |w: &GpWord| held(rcu_ctr_scan(&w.ctr)) || held(rcu_ctr_scan(&w.fast));
         let mut spins = 0;
-        while holds(rcu_ctr_scan(&w.ctr)) {
+        while holds(w) {
             if spins < SPINS || !Parker::CAN_PARK {
                 spins += 1;
                 spin();
@@ -109,7 +110,7 @@ impl<F: Flavor> Rcu<F> {
             // Pairs with the reader's barrier between its ctr store and its load of the flag:
             // either it sees the flag (and wakes us) or we see its store now.
             F::heavy_barrier();
-            if holds(rcu_ctr_scan(&w.ctr)) {
+            if holds(w) {
                 // Relaxed: a setting, see `set_park_limit_for_tests`.
                 let limit = Duration::from_nanos(self.inner.park_limit_ns.load(Relaxed));
                 Parker::park(limit);
