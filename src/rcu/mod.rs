@@ -74,8 +74,11 @@
 //!
 //! # Deferred work
 //!
-//! [`Rcu::call`] is `call_rcu()`: callbacks are batched and run on a worker thread (started on
-//! demand, gone after 50 ms idle) once the grace period their snapshot names has ended;
+//! [`Rcu::call`] is `call_rcu()`: each callback carries the grace-period snapshot taken when it
+//! was queued and runs once that grace period has ended, on a worker thread (started on demand,
+//! gone after 50 ms idle) or, sooner, on the thread whose `synchronize` ran the grace period
+//! (so `percpu_ref_kill()` + `synchronize_rcu()` confirms the kill when the one shared grace
+//! period ends, without waking the worker);
 //! [`Rcu::barrier`] is `rcu_barrier()`. `percpu_ref` uses it where the kernel uses
 //! `call_rcu_hurry()`. A callback that panics is counted ([`Rcu::callback_panics`]) and the
 //! worker goes on with the next one.

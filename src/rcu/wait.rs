@@ -2,7 +2,7 @@
 //! by whichever waiter finds none in progress, waiting for each reader with a short spin and
 //! then a park that the reader ends. And `call_rcu()` / `rcu_barrier()` on top.
 
-use super::{Flavor, GpWord, Rcu};
+use super::{Callback, Flavor, GpWord, Rcu};
 use crate::completion::Completion;
 use crate::sync::{
     Arc,
@@ -19,6 +19,10 @@ const SPINS: u32 = 256;
 /// wake-up is lossless, see the module docs), not the mechanism.
 pub(super) const PARK_LIMIT: Duration = Duration::from_millis(10);
 
+/// How long the callback worker lets a `synchronize` caller start the grace period its callbacks
+/// need before it starts one itself (the kernel's call_rcu grace periods start lazily too).
+const LAZY: Duration = Duration::from_millis(1);
+
 /// `rcu_seq_snap()` with one state bit: the sequence value at which a grace period that begins
 /// after now will have ended.
 fn seq_snap(s: u64) -> u64 {
@@ -33,7 +37,12 @@ impl<F: Flavor> Rcu<F> {
     /// [`RcuReader::offline`](super::RcuReader::offline)).
     pub fn synchronize(&self) {
         let target = self.snap();
-        self.wait_for_gp(target);
+        if self.wait_for_gp(target) {
+            // We ran the grace period: run the callbacks it made due here and now, rather than
+            // wake the worker for them (percpu_ref's kill then confirms as soon as swapoff's own
+            // grace period ends). So a caller must not hold a lock a callback takes.
+            self.run_due_callbacks();
+        }
     }
 
     /// The sequence number whose grace period this caller needs.
@@ -42,14 +51,40 @@ impl<F: Flavor> Rcu<F> {
     }
 
     /// Return once the grace-period sequence has reached `target`, running grace periods when
-    /// none is in progress and sleeping until the current one ends otherwise.
-    fn wait_for_gp(&self, target: u64) {
+    /// none is in progress and sleeping until the current one ends otherwise. Returns whether
+    /// this caller ran one.
+    fn wait_for_gp(&self, target: u64) -> bool {
+        self.wait_for_gp_after(target, Duration::ZERO)
+    }
+
+    /// [`wait_for_gp`](Self::wait_for_gp), but let another caller start the grace period for up
+    /// to `lazy` before running it ourselves (the callback worker's way: a `synchronize` that
+    /// follows a `call` at once then runs the one grace period both need, instead of finding
+    /// the worker's already in progress and needing the next). Under loom, not lazy.
+    fn wait_for_gp_after(&self, target: u64, lazy: Duration) -> bool {
         let inner = &*self.inner;
+        let mut ran = false;
+        #[cfg(not(loom))]
+        let deadline = std::time::Instant::now() + lazy;
+        #[cfg(loom)]
+        let _ = lazy;
         let mut seq = lock(&inner.seq);
         loop {
             if *seq >= target {
                 // The lock orders the driver's barrier (B) before our return.
-                return;
+                return ran;
+            }
+            #[cfg(not(loom))]
+            if *seq & 1 == 0 {
+                let now = std::time::Instant::now();
+                if now < deadline {
+                    seq = inner
+                        .seq_cv
+                        .wait_timeout(seq, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                    continue;
+                }
             }
             if *seq & 1 == 0 {
                 // None in progress: we run it. The lock orders every caller's removal that took
@@ -57,6 +92,7 @@ impl<F: Flavor> Rcu<F> {
                 *seq += 1;
                 drop(seq);
                 self.one_grace_period();
+                ran = true;
                 seq = lock(&inner.seq);
                 *seq += 1;
                 inner.seq_cv.notify_all();
@@ -143,9 +179,32 @@ impl<F: Flavor> Rcu<F> {
             .expect("cannot spawn the call_rcu worker thread");
     }
 
+    /// Take the queued callbacks whose grace period has ended and run them (each exactly once:
+    /// the worker and every grace-period driver take them under the same lock).
+    fn run_due_callbacks(&self) {
+        let done = *lock(&self.inner.seq);
+        let due: Vec<Callback> = {
+            let mut calls = lock(&self.inner.calls);
+            let (due, later) = std::mem::take(&mut calls.queue)
+                .into_iter()
+                .partition::<Vec<_>, _>(|(t, _)| *t <= done);
+            calls.queue = later;
+            due.into_iter().map(|(_, f)| f).collect()
+        };
+        for f in due {
+            #[cfg(not(loom))]
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+                // Relaxed: a statistic (see `callback_panics`).
+                self.inner.callback_panics.fetch_add(1, Relaxed);
+            }
+            #[cfg(loom)]
+            f();
+        }
+    }
+
     fn callback_worker(self) {
         loop {
-            let batch = {
+            let target = {
                 let mut calls = lock(&self.inner.calls);
                 #[cfg(not(loom))]
                 if calls.queue.is_empty() {
@@ -160,20 +219,13 @@ impl<F: Flavor> Rcu<F> {
                     calls.worker = false;
                     return;
                 }
-                std::mem::take(&mut calls.queue)
+                // The grace period the most recent snapshot names covers every queued callback.
+                calls.queue.iter().map(|(t, _)| *t).max().unwrap_or(0)
             };
-            // The grace period the most recent snapshot names covers every callback of the batch.
-            let target = batch.iter().map(|(t, _)| *t).max().unwrap_or(0);
-            self.wait_for_gp(target);
-            for (_, f) in batch {
-                #[cfg(not(loom))]
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-                    // Relaxed: a statistic (see `callback_panics`).
-                    self.inner.callback_panics.fetch_add(1, Relaxed);
-                }
-                #[cfg(loom)]
-                f();
-            }
+            // A driver that ends this grace period may run the callbacks first; whatever it left
+            // is run here.
+            self.wait_for_gp_after(target, LAZY);
+            self.run_due_callbacks();
         }
     }
 

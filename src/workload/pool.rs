@@ -241,12 +241,13 @@ impl Control {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
+/// use swapref::rcu::Qsbr;
 /// use swapref::strategy::percpu_fence::PercpuFence;
 /// use swapref::swap::{SwapTable, TableConfig};
 /// use swapref::workload::{PoolConfig, ReaderPool};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let table = Arc::new(SwapTable::<PercpuFence>::new(&TableConfig::default())?);
+/// let table = Arc::new(SwapTable::<PercpuFence<Qsbr>>::new(&TableConfig::default())?);
 /// let cfg = PoolConfig::for_readers(2);
 /// table.swapon(0, cfg.work.pages)?;
 /// let mut pool = ReaderPool::new(table, cfg.clone())?;
