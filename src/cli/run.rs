@@ -418,6 +418,9 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
         eprintln!("swapref: warning: cannot catch Ctrl-C ({e}); it will end the run unsaved");
     }
 
+    if args.rcu.split(',').any(|f| f.trim() == "auto") {
+        eprintln!("swapref run: --rcu {}", swapref::strategy::auto_flavor().1);
+    }
     let total = plan.points.len() as u64 * plan.spec.repeats as u64;
     let per_repeat = plan.spec.warmup + plan.spec.duration;
     eprintln!(

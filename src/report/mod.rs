@@ -54,8 +54,9 @@ impl From<ResultsError> for ReportError {
     }
 }
 
-/// Colours by registry position (Tableau 10), then for strategies this build does not know.
-const PALETTE: [(u8, u8, u8); 10] = [
+/// Colours by series position (Tableau 10, then six darker tones for the series beyond ten: a
+/// run of three strategies over the RCU in two flavours has eleven).
+const PALETTE: [(u8, u8, u8); 16] = [
     (0x1f, 0x77, 0xb4),
     (0xff, 0x7f, 0x0e),
     (0x2c, 0xa0, 0x2c),
@@ -66,6 +67,12 @@ const PALETTE: [(u8, u8, u8); 10] = [
     (0x7f, 0x7f, 0x7f),
     (0xbc, 0xbd, 0x22),
     (0x17, 0xbe, 0xcf),
+    (0x0b, 0x3c, 0x5a),
+    (0x80, 0x40, 0x07),
+    (0x16, 0x50, 0x16),
+    (0x6b, 0x14, 0x14),
+    (0x4a, 0x34, 0x5e),
+    (0x0c, 0x5f, 0x68),
 ];
 
 /// A results file as the reports read it: successful points only, strategies in registry
@@ -254,20 +261,14 @@ impl<'a> View<'a> {
             .collect()
     }
 
-    /// The RGB colour of `strategy`: its registry position, the same in every plot.
+    /// The RGB colour of series `strategy`: its position among this report's series (registry
+    /// order, each strategy's flavours next to each other), the same in every plot.
     pub fn colour(&self, strategy: &str) -> (u8, u8, u8) {
-        let i = strategy::ALL
+        let i = self
+            .strategies
             .iter()
-            .position(|i| i.name == strategy)
-            .unwrap_or_else(|| {
-                strategy::ALL.len()
-                    + self
-                        .strategies
-                        .iter()
-                        .filter(|s| strategy::info(s).is_err())
-                        .position(|s| s == strategy)
-                        .unwrap_or(0)
-            });
+            .position(|s| s == strategy)
+            .unwrap_or(0);
         PALETTE[i % PALETTE.len()]
     }
 

@@ -620,6 +620,34 @@ pub fn finding_lines(v: &View) -> Vec<String> {
         ));
     }
 
+    // 5b. How long a qsbr grace period lasts at the measured lookup rate: a reader announces a
+    // quiescent state every `stop_check_every(hold)` lookups, so a grace period is about one
+    // such batch per reader, plus the driver's wake-up.
+    let batch = crate::workload::reader::stop_check_every(v.results.config.hold);
+    for s in v.strategies.iter().filter(|s| s.ends_with("@qsbr")) {
+        if let Some(p) = v
+            .series(s)
+            .into_iter()
+            .rev()
+            .find(|p| p.period_ns.is_some())
+        {
+            let between = batch as f64 * p.ns_per_op.median;
+            let off = p
+                .swapoff_latency_ns
+                .filter(|l| l.count > 0)
+                .map_or("no swapoff measured".to_owned(), |l| {
+                    format!("swapoff p50 {}", fmt_ns(l.p50 as f64))
+                });
+            out.push(format!(
+                "`{s}`: readers announce a quiescent state every {batch} lookups, {} apart at \
+                 {} ns per lookup ({} reader(s)), so a grace period lasts about that long; {off}.",
+                fmt_ns(between),
+                sig3(p.ns_per_op.median),
+                p.readers,
+            ));
+        }
+    }
+
     // 6. Failed lookups against period: measured vs the share of time a device is unavailable
     // (median swapoff + off-time + median swapon, over the period). Lookups are not spread
     // evenly in time (a failed lookup is cheaper, and a preempted swapper stretches a cycle),
