@@ -98,9 +98,10 @@ fi
     echo "\`get_swap_device(entry)\` through the \`SwapTable\`, one read of \`swap_map[offset]\`, and"
     echo "\`put_swap_device()\`, out of line, with assembler directives removed."
     echo "\`#MEMBARRIER\` / \`//MEMBARRIER\` lines mark compiler-only fences (\`compiler_fence\`)."
-    echo "Every branch is listed: both RCU flavours' read-side code (\`RcuReader\` picks one at run"
-    echo "time) and the calls to the atomic-mode slow paths. \`summary.json\` counts the"
-    echo "instructions and the ordering/atomic ones per function; \`swapref report\` tabulates it."
+    echo "A strategy over the RCU has one function per flavour (\`<strategy>@<flavour>.s\`): the"
+    echo "flavour is a type parameter, so each listing holds one read side. Every branch is listed,"
+    echo "the calls to the atomic-mode slow paths and the grace-period wake-up included. \`summary.json\`"
+    echo "counts the instructions and the ordering/atomic ones per function; \`swapref report\` tabulates it."
     echo
     echo "Compiler: \`$rustc_v\`. Commands (one per architecture):"
     echo
@@ -111,7 +112,7 @@ fi
     if [ -n "$executed" ]; then
         echo
         echo "\`x86_64-executed.tsv\`: instructions executed by one successful lookup + release on this"
-        echo "x86-64 host (percpu mode, membarrier flavour where available), counted by single-stepping"
+        echo "x86-64 host (percpu mode, each flavour), counted by single-stepping"
         echo "the function in \`tests/hotpath.rs\` (\`cargo test --release --test hotpath -- --nocapture\`),"
         echo "built with the stable toolchain \`$(rustc -V)\`."
     fi

@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1029_2
-.LBB1029_1:
+	jbe .LBB1127_2
+.LBB1127_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1029_2:
+.LBB1127_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1029_3:
+.LBB1127_3:
 	testq %rax, %rax
-	jle .LBB1029_1
+	jle .LBB1127_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1029_3
+	jne .LBB1127_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1029_10
+	je .LBB1127_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1029_9
+	jae .LBB1127_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1029_9:
+.LBB1127_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1029_10:
-	leaq .Lanon.e80b45fa9447ba40aee890af078418c0.34(%rip), %rdi
+.LBB1127_10:
+	leaq .Lanon.957ac42c179e5b9581f5659f96425ca8.38(%rip), %rdi
 	movl $6, %esi
-	callq *_RNvNtCskgbS3UnlNWm_7swapref8strategy16live_without_map@GOTPCREL(%rip)
+	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
