@@ -54,8 +54,8 @@ impl From<ResultsError> for ReportError {
     }
 }
 
-/// Colours by series position (Tableau 10, then six darker tones for the series beyond ten: a
-/// run of three strategies over the RCU in two flavours has eleven).
+/// Colours by series position (Tableau 10, then six darker tones: five plain strategies and
+/// three over the RCU in three flavours are fourteen series).
 const PALETTE: [(u8, u8, u8); 16] = [
     (0x1f, 0x77, 0xb4),
     (0xff, 0x7f, 0x0e),
@@ -261,14 +261,38 @@ impl<'a> View<'a> {
             .collect()
     }
 
-    /// The RGB colour of series `strategy`: its position among this report's series (registry
-    /// order, each strategy's flavours next to each other), the same in every plot.
+    /// The RGB colour of series `strategy`: its position among every series this build can
+    /// measure (registry order, each RCU strategy's flavours next to each other), so the same in
+    /// every plot and every report; then, for series this build does not know, their position
+    /// among this report's.
     pub fn colour(&self, strategy: &str) -> (u8, u8, u8) {
-        let i = self
-            .strategies
-            .iter()
-            .position(|s| s == strategy)
-            .unwrap_or(0);
+        let mut known: Vec<String> = Vec::new();
+        for i in strategy::ALL {
+            if i.rcu {
+                known.extend(
+                    crate::rcu::FlavorKind::ALL
+                        .iter()
+                        .map(|f| format!("{}@{f}", i.name)),
+                );
+            } else {
+                known.push(i.name.to_owned());
+            }
+        }
+        // A file from before the flavours names an RCU strategy bare: its first flavour's colour.
+        let at = |s: &str| {
+            known
+                .iter()
+                .position(|k| k == s || k.starts_with(&format!("{s}@")))
+        };
+        let i = at(strategy).unwrap_or_else(|| {
+            known.len()
+                + self
+                    .strategies
+                    .iter()
+                    .filter(|s| at(s).is_none())
+                    .position(|s| s == strategy)
+                    .unwrap_or(0)
+        });
         PALETTE[i % PALETTE.len()]
     }
 

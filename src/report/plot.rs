@@ -24,7 +24,7 @@ use std::sync::OnceLock;
 
 const W: u32 = 1100;
 const H: u32 = 640;
-const LEGEND_W: u32 = 220;
+const LEGEND_W: u32 = 250;
 const FONT: &str = "sans-serif";
 
 /// One figure written as SVG and PNG.
@@ -597,7 +597,9 @@ fn strategy_columns<DB: DrawingBackend>(
     let n = names.len() as f64;
     let mut chart = ChartBuilder::on(plot)
         .margin(10)
-        .x_label_area_size(50)
+        // Two rows of two-line labels (`name` over `@flavour`), staggered so long names do not
+        // run into each other.
+        .x_label_area_size(100)
         .y_label_area_size(80)
         .build_cartesian_2d(-0.5..(n - 0.5), (ylo..yhi).log_scale())
         .map_err(err)?;
@@ -623,7 +625,7 @@ fn strategy_columns<DB: DrawingBackend>(
     let m = marks.len() as f64;
     let step = if m > 1.0 { 0.5 / (m - 1.0) } else { 0.0 };
     let label_style =
-        TextStyle::from((FONT, 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
     for (i, (s, vals)) in names.iter().zip(&data).enumerate() {
         let c = rgb(v.colour(s));
         let xs: Vec<f64> = (0..marks.len())
@@ -657,7 +659,17 @@ fn strategy_columns<DB: DrawingBackend>(
             marker(root, *mk, px, c)?;
         }
         let (lx, ly) = chart.backend_coord(&(i as f64, ylo));
-        root.draw_text(s, &label_style, (lx, ly + 8)).map_err(err)?;
+        let row = if i % 2 == 0 { 6 } else { 40 };
+        let (name, flavour) = match s.split_once('@') {
+            Some((n, f)) => (n, Some(f)),
+            None => (s.as_str(), None),
+        };
+        root.draw_text(name, &label_style, (lx, ly + row))
+            .map_err(err)?;
+        if let Some(f) = flavour {
+            root.draw_text(&format!("@{f}"), &label_style, (lx, ly + row + 15))
+                .map_err(err)?;
+        }
     }
     Ok(())
 }

@@ -778,8 +778,8 @@ fn listings(md: &mut String, inputs: &Inputs, report_dir: &Path) {
         md,
         "Instructions of each strategy's lookup + read + release (`swapref_hot_*` in \
          `src/codegen.rs`), from the compiler's assembly ([listings]({})). Counts are static, \
-         over every branch of the function: both RCU flavours' read-side code and the calls \
-         to atomic-mode slow paths are included. Only ordering and atomic instructions are \
+         over every branch of the function (one function per RCU flavour, `@flavour`): the \
+         calls to atomic-mode slow paths and the grace-period wake-up are included. Only ordering and atomic instructions are \
          listed.\n",
         relative(report_dir, dir).display()
     );
@@ -821,10 +821,11 @@ fn listings(md: &mut String, inputs: &Inputs, report_dir: &Path) {
         let _ = writeln!(md, "{row}");
     }
     md.push('\n');
-    // The two percpu live checks, compared per architecture.
+    // The two percpu live checks, compared per architecture (in the qsbr functions: the live
+    // check is the same in every flavour, and qsbr's has nothing else around it).
     for a in &s.archs {
         let get = |n: &str| a.functions.iter().find(|f| f.strategy == n);
-        if let (Some(acq), Some(fen)) = (get("percpu-acquire"), get("percpu-fence")) {
+        if let (Some(acq), Some(fen)) = (get("percpu-acquire@qsbr"), get("percpu-fence@qsbr")) {
             let only = |x: &super::listing::Function, y: &super::listing::Function| {
                 let mut d: Vec<String> = x
                     .ordering
