@@ -12,12 +12,12 @@
 //! CI must `cargo install` at exactly the library's version, and keep its baselines under
 //! `target/`, where a fresh clone has none.
 //!
-//! RCU flavour: pinned, `fence` unless `--rcu membarrier` is given, and recorded in the
-//! baseline; `check` refuses a baseline made with the other flavour. `auto` is not offered:
-//! whether membarrier is usable depends on the kernel and on seccomp, so `auto` would make the
-//! counts depend on the CI machine. Valgrind (3.19 here) passes `membarrier(2)` through, and
-//! both flavours count deterministically; `fence` is the default because every machine has it.
-//! Under `fence` each RCU read-side section counts one `mfence` more than under membarrier.
+//! RCU flavour: pinned, `fence` unless `--rcu qsbr` or `--rcu membarrier` is given, and
+//! recorded in the baseline; `check` refuses a baseline made with another flavour. `auto` is not
+//! offered: what it picks depends on the kernel and on seccomp, so `auto` would make the counts
+//! depend on the CI machine. Valgrind (3.19 here) passes `membarrier(2)` through, and every
+//! flavour counts deterministically; `fence` is the default because every machine has it. Each
+//! flavour is one binary's monomorphised path: the count is exactly that flavour's read side.
 
 use super::usage_error;
 use std::hint::black_box;
@@ -69,7 +69,8 @@ struct Gate {
     /// The valgrind binary.
     #[arg(long, default_value = "valgrind")]
     valgrind: String,
-    /// RCU flavour of the RCU strategies: `fence` or `membarrier` (must match the baseline's).
+    /// RCU flavour of the RCU strategies: `qsbr`, `membarrier` or `fence` (must match the
+    /// baseline's).
     #[arg(long, default_value = "fence")]
     rcu: String,
 }
