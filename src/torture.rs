@@ -121,8 +121,6 @@ struct Progress {
     cycles: AtomicU64,
     /// The operation in progress: (started, device, "swapoff" / "swapon").
     current: Mutex<Option<(Instant, usize, &'static str)>>,
-    /// Set when the swapper has finished (its deadline passed).
-    done: AtomicBool,
 }
 
 impl Progress {
@@ -259,15 +257,13 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
                 // Relaxed: a statistic for the watchdog's report; the result travels by join().
                 progress.cycles.store(cycles, Relaxed);
             }
-            // Relaxed: tells the watchdog to stop looking; the result travels by join().
-            progress.done.store(true, Relaxed);
             cycles
         })
     };
     // The watchdog: the swapper ends by itself, or gets stuck and is reported (and left behind).
     let mut stall = None;
-    // Relaxed: see `Progress::done`.
-    while !progress.done.load(Relaxed) {
+    // The swapper ends by itself (its deadline passed, or it panicked: join() says which).
+    while !swapper.is_finished() {
         if let Some(stuck) = progress.stuck(cfg.stall_limit) {
             stall = Some(stall_report(&table, &progress, stuck));
             break;
