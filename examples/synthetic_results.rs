@@ -7,25 +7,24 @@
 use swapref::results::fixtures::{point, results};
 use swapref::results::{Percentiles, Point};
 
-/// (strategy, ns per lookup at 1 reader, growth per extra reader, swapoff p50 in µs)
-const SHAPE: &[(&str, f64, f64, f64)] = &[
-    ("percpu-acquire", 5.1, 0.0, 41.0),
-    ("percpu-fence", 5.0, 0.0, 40.0),
-    ("arc-swap", 24.0, 0.04, 55.0),
-    ("hazard", 12.0, 0.0, 90.0),
-    ("rcu-valid", 3.4, 0.0, 21.0),
-    ("atomic", 18.0, 0.9, 2.5),
-    ("rwlock", 22.0, 1.0, 3.5),
-    ("unprotected", 1.6, 0.0, 0.0),
-];
+/// An invented shape per registered strategy, from its place in the registry and its kind:
+/// (ns per lookup at 1 reader, growth per extra reader, swapoff p50 in µs).
+fn shape(i: usize, info: &swapref::strategy::Info) -> (f64, f64, f64) {
+    let base = 2.0 + 3.0 * i as f64;
+    match (info.churn, info.rcu) {
+        (false, _) => (1.6, 0.0, 0.0),
+        (true, true) => (base, 0.0, 20.0 + 10.0 * i as f64),
+        (true, false) => (base, 0.1 * (i % 3) as f64, 2.5 + 20.0 * (i % 4) as f64),
+    }
+}
 
 fn make(s: &str, readers: usize, base: f64, grow: f64, lat_us: f64, period: Option<u64>) -> Point {
     let ns = base * (1.0 + grow * (readers as f64 - 1.0));
     let mut p = point(s, readers, &[ns * 0.97, ns, ns * 1.04]);
     p.period_ns = period;
-    p.rcu_flavor = matches!(s, "percpu-acquire" | "percpu-fence" | "rcu-valid")
-        .then(|| "membarrier".to_owned());
-    if s == "unprotected" || period.is_none() {
+    let info = swapref::strategy::info(s).expect("a registered strategy");
+    p.rcu_flavor = info.rcu.then(|| "membarrier".to_owned());
+    if !info.churn || period.is_none() {
         p.swapoff_latency_ns = None;
         p.swapon_latency_ns = None;
         p.swapper_cpu = None;
@@ -64,7 +63,8 @@ fn main() {
     };
     let mut pts = Vec::new();
     for &per in periods {
-        for &(s, base, grow, lat) in SHAPE {
+        for (i, info) in swapref::strategy::ALL.iter().enumerate() {
+            let (s, (base, grow, lat)) = (info.name, shape(i, info));
             for &r in readers {
                 if per != periods[0] && r != *readers.last().unwrap_or(&1) {
                     continue;

@@ -1,24 +1,23 @@
 //! One out-of-line, non-generic instance of each strategy's hot path, for reading its machine
 //! code.
 //!
-//! Each `swapref_hot_<strategy>` function is `get_swap_device(entry)` through the
-//! [`SwapTable`], one read of `swap_map[offset]`, and `put_swap_device()` (the guard's drop):
-//! the same inlined code the driver's reader loop runs per lookup, cut out of the loop.
-//! `#[inline(never)]` keeps each a function of its own; `#[unsafe(no_mangle)]` gives it a
-//! stable symbol so that `scripts/codegen.sh` can cut it out of `--emit asm` output for every
-//! architecture and `tests/hotpath.rs` can trace it instruction by instruction on x86-64.
+//! Each function is `get_swap_device(entry)` through the [`SwapTable`], one read of
+//! `swap_map[offset]`, and `put_swap_device()` (the guard's drop): the same inlined code the
+//! driver's reader loop runs per lookup, cut out of the loop. They are generated from the
+//! registry ([`for_each_strategy!`](crate::for_each_strategy)): one per strategy and RCU
+//! flavour, `codegen::<module>::{qsbr, membarrier, fence}` or `codegen::<module>::hot`, with
+//! the symbol `swapref_hot_<module>[_<flavour>]`. `#[inline(never)]` keeps each a function of
+//! its own; `export_name` gives it a stable symbol so that `scripts/codegen.sh` can cut it out
+//! of `--emit asm` output for every architecture; [`HotPath::prepare`] lets `tests/hotpath.rs`
+//! trace it instruction by instruction on x86-64.
 //!
 //! Slow paths that the library keeps out of line on purpose (`percpu_ref`'s atomic-mode
 //! `add_not_zero` / `put_atomic`, `std`'s contended `RwLock` paths) stay calls here too: what
 //! a listing shows inline is exactly what every lookup executes in the common case.
 
-use crate::rcu::{FlavorKind, Mb, Memb, Qsbr};
-use crate::strategy::{
-    Strategy, arc_swap::ArcSwapStrategy, atomic::Atomic, hazard::Hazard,
-    percpu_acquire::PercpuAcquire, percpu_fence::PercpuFence, rcu_valid::RcuValid,
-    rwlock::RwLockStrategy, unprotected::Unprotected,
-};
-use crate::swap::{SwapEntry, SwapTable};
+use crate::rcu::FlavorKind;
+use crate::strategy::{Strategy, StrategyError};
+use crate::swap::{SwapEntry, SwapTable, TableConfig};
 
 /// Lookup, one read, release: the body every `swapref_hot_*` function instantiates.
 /// Returns the byte read, or 0 (never a valid tag) when the lookup failed.
@@ -35,83 +34,75 @@ fn lookup_read_release<S: Strategy>(
     }
 }
 
-macro_rules! hot_path {
-    ($sym:ident, $ty:ty) => {
+/// The signature of every hot-path function.
+pub type HotFn<S> = fn(&SwapTable<S>, &mut <S as Strategy>::Reader, usize, usize) -> u8;
+
+/// One hot-path function per registry line and flavour, in a module named after the strategy's
+/// (`codegen::percpu_acquire::qsbr`, symbol `swapref_hot_percpu_acquire_qsbr`; a strategy not
+/// over the RCU has `codegen::<module>::hot`, symbol `swapref_hot_<module>`), and [`GROUPS`].
+macro_rules! hot_paths {
+    ($k:tt; $($kind:ident $module:ident $ty:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Hot paths of `", stringify!($module), "`.")]
+            pub mod $module {
+                use super::*;
+                hot_paths!(@fns $kind $module $ty);
+            }
+        )*
+
+        /// Every hot-path function, by strategy in registry order.
+        const GROUPS: &[&[HotPath]] = &[$(&hot_paths!(@rows $kind $module $ty)),*];
+    };
+    (@fns rcu $module:ident $ty:ident) => {
+        hot_paths!(@fn $module qsbr "_qsbr", crate::strategy::$module::$ty<crate::rcu::Qsbr>);
+        hot_paths!(@fn $module membarrier "_membarrier",
+            crate::strategy::$module::$ty<crate::rcu::Memb>);
+        hot_paths!(@fn $module fence "_fence", crate::strategy::$module::$ty<crate::rcu::Mb>);
+    };
+    (@fns plain $module:ident $ty:ident) => {
+        hot_paths!(@fn $module hot "", crate::strategy::$module::$ty);
+    };
+    (@fn $module:ident $f:ident $suffix:literal, $t:ty) => {
         #[doc = concat!(
-            "The hot path of `", stringify!($ty), "`: lookup of `(ty, offset)`, one read of ",
+            "The hot path of `", stringify!($t), "`: lookup of `(ty, offset)`, one read of ",
             "`swap_map[offset]`, release. Returns the byte, or 0 if the lookup failed."
         )]
         #[inline(never)]
-        // SAFETY: (no_mangle) the symbol name is unique: every name here starts with
-        // `swapref_hot_` and each is written once in the `hot_paths!` invocation.
-        #[unsafe(no_mangle)]
-        pub fn $sym(
-            table: &SwapTable<$ty>,
-            reader: &mut <$ty as Strategy>::Reader,
+        // SAFETY: (export_name) the symbol is unique: `swapref_hot_` + the module name, unique
+        // in the registry, + a flavour suffix written once per flavour above.
+        #[unsafe(export_name = concat!("swapref_hot_", stringify!($module), $suffix))]
+        pub fn $f(
+            table: &SwapTable<$t>,
+            reader: &mut <$t as Strategy>::Reader,
             ty: usize,
             offset: usize,
         ) -> u8 {
             lookup_read_release(table, reader, ty, offset)
         }
     };
-}
-
-/// `rcu Type => qsbr_sym, membarrier_sym, fence_sym` for a strategy generic over the RCU
-/// flavour (one function per flavour), `plain Type => sym` for the others.
-macro_rules! hot_paths {
-    ($($kind:ident $ty:ident => $($sym:ident),+;)*) => {
-        $(hot_paths!(@fns $kind $ty => $($sym),+);)*
-
-        /// Every hot-path function, by strategy in registry order.
-        const GROUPS: &[&[HotPath]] = &[$(&hot_paths!(@rows $kind $ty => $($sym),+)),*];
-    };
-    (@fns rcu $ty:ident => $q:ident, $m:ident, $f:ident) => {
-        hot_path!($q, $ty<Qsbr>);
-        hot_path!($m, $ty<Memb>);
-        hot_path!($f, $ty<Mb>);
-    };
-    (@fns plain $ty:ident => $s:ident) => {
-        hot_path!($s, $ty);
-    };
-    (@rows rcu $ty:ident => $q:ident, $m:ident, $f:ident) => {[
-        HotPath {
-            strategy: <$ty<Qsbr> as Strategy>::NAME,
-            flavor: Some(FlavorKind::Qsbr),
-            symbol: stringify!($q),
-        },
-        HotPath {
-            strategy: <$ty<Memb> as Strategy>::NAME,
-            flavor: Some(FlavorKind::Membarrier),
-            symbol: stringify!($m),
-        },
-        HotPath {
-            strategy: <$ty<Mb> as Strategy>::NAME,
-            flavor: Some(FlavorKind::Fence),
-            symbol: stringify!($f),
-        }
+    (@rows rcu $module:ident $ty:ident) => {[
+        hot_paths!(@row $module qsbr, Some(FlavorKind::Qsbr), "_qsbr",
+            crate::strategy::$module::$ty<crate::rcu::Qsbr>),
+        hot_paths!(@row $module membarrier, Some(FlavorKind::Membarrier), "_membarrier",
+            crate::strategy::$module::$ty<crate::rcu::Memb>),
+        hot_paths!(@row $module fence, Some(FlavorKind::Fence), "_fence",
+            crate::strategy::$module::$ty<crate::rcu::Mb>),
     ]};
-    (@rows plain $ty:ident => $s:ident) => {[
-        HotPath {
-            strategy: <$ty as Strategy>::NAME,
-            flavor: None,
-            symbol: stringify!($s),
-        }
+    (@rows plain $module:ident $ty:ident) => {[
+        hot_paths!(@row $module hot, None, "", crate::strategy::$module::$ty),
     ]};
+    (@row $module:ident $f:ident, $flavor:expr, $suffix:literal, $t:ty) => {
+        HotPath {
+            strategy: <$t as Strategy>::NAME,
+            flavor: $flavor,
+            symbol: concat!("swapref_hot_", stringify!($module), $suffix),
+            entry: || $module::$f as HotFn<$t> as usize,
+            prepare: || prepare::<$t>($module::$f),
+        }
+    };
 }
 
-hot_paths! {
-    rcu PercpuAcquire => swapref_hot_percpu_acquire_qsbr, swapref_hot_percpu_acquire_membarrier,
-        swapref_hot_percpu_acquire_fence;
-    rcu PercpuFence => swapref_hot_percpu_fence_qsbr, swapref_hot_percpu_fence_membarrier,
-        swapref_hot_percpu_fence_fence;
-    plain ArcSwapStrategy => swapref_hot_arc_swap;
-    plain Hazard => swapref_hot_hazard;
-    rcu RcuValid => swapref_hot_rcu_valid_qsbr, swapref_hot_rcu_valid_membarrier,
-        swapref_hot_rcu_valid_fence;
-    plain Atomic => swapref_hot_atomic;
-    plain RwLockStrategy => swapref_hot_rwlock;
-    plain Unprotected => swapref_hot_unprotected;
-}
+crate::for_each_strategy!(hot_paths);
 
 /// Every hot-path function, in registry order (flavours in [`FlavorKind::ALL`] order).
 pub fn hot_paths() -> impl Iterator<Item = &'static HotPath> {
@@ -119,7 +110,7 @@ pub fn hot_paths() -> impl Iterator<Item = &'static HotPath> {
 }
 
 /// One hot-path function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct HotPath {
     /// The strategy's name.
     pub strategy: &'static str,
@@ -127,6 +118,42 @@ pub struct HotPath {
     pub flavor: Option<FlavorKind>,
     /// The function's symbol.
     pub symbol: &'static str,
+    /// The function's address.
+    pub entry: fn() -> usize,
+    /// A table of the strategy with device 0 on and a reader: the returned closure calls the
+    /// function once on `(0, 5)` and returns the byte read (0 if the lookup failed). For
+    /// tracing one lookup (`tests/hotpath.rs`). Fails where the flavour is unavailable.
+    pub prepare: fn() -> Result<OneLookup, StrategyError>,
+}
+
+/// One call of a hot-path function on a prepared table (see [`HotPath::prepare`]).
+pub type OneLookup = Box<dyn FnMut() -> u8>;
+
+/// [`HotPath::prepare`] for strategy `S` and its function `f`.
+fn prepare<S: Strategy>(f: HotFn<S>) -> Result<OneLookup, StrategyError> {
+    /// Fields drop in order: the reader goes before the table, whose drop swaps the device
+    /// off and (under `qsbr`) waits for every registered reader to be quiescent or gone.
+    struct Prepared<S: Strategy> {
+        reader: S::Reader,
+        table: SwapTable<S>,
+    }
+    let table = SwapTable::<S>::new(&TableConfig::default())?;
+    table
+        .swapon(0, 64)
+        .map_err(|e| StrategyError(format!("swapon: {e}")))?;
+    let mut p = Prepared::<S> {
+        reader: table.reader(),
+        table,
+    };
+    Ok(Box::new(move || {
+        let p = &mut p;
+        f(
+            std::hint::black_box(&p.table),
+            &mut p.reader,
+            std::hint::black_box(0),
+            std::hint::black_box(5),
+        )
+    }))
 }
 
 impl HotPath {

@@ -30,14 +30,8 @@ use std::ffi::c_void;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, Once};
-use swapref::codegen;
-use swapref::rcu::{Flavor, Mb, Memb, Qsbr};
-use swapref::strategy::{
-    Strategy, arc_swap::ArcSwapStrategy, atomic::Atomic, hazard::Hazard,
-    percpu_acquire::PercpuAcquire, percpu_fence::PercpuFence, rcu_valid::RcuValid,
-    rwlock::RwLockStrategy, unprotected::Unprotected,
-};
-use swapref::swap::{SwapTable, TableConfig};
+use swapref::codegen::{self, HotPath};
+use swapref::rcu::FlavorKind;
 
 /// x86-64 instruction classification, from the bytes at an instruction's start address.
 mod x86 {
@@ -224,59 +218,44 @@ fn path_of(trace: &[usize], entry: usize) -> Path {
     panic!("the hot-path function did not return within the trace");
 }
 
-fn table<S: Strategy>() -> SwapTable<S> {
-    let t = SwapTable::<S>::new(&TableConfig::default()).expect("strategy set-up");
-    t.swapon(0, 64).expect("swapon");
-    t
+/// The hot path called `label` (`percpu-acquire@qsbr`, `atomic`).
+fn hot(label: &str) -> &'static HotPath {
+    codegen::hot_paths()
+        .find(|h| h.label() == label)
+        .unwrap_or_else(|| panic!("no hot path {label}"))
 }
 
-type HotFn<S> = fn(&SwapTable<S>, &mut <S as Strategy>::Reader, usize, usize) -> u8;
-
-/// Trace one successful lookup of `(0, 5)` through `hot`.
-fn run<S: Strategy>(hot: HotFn<S>) -> Path {
-    let t = table::<S>();
-    let mut r = t.reader();
-    let mut got = 0u8;
-    let tr = trace(|| got = black_box(hot(black_box(&t), &mut r, 0, 5)));
-    assert_ne!(got, 0, "{}: the traced lookup failed", S::NAME);
-    path_of(&tr, hot as usize)
-}
-
-fn membarrier() -> bool {
-    match Memb::available() {
-        Ok(()) => true,
+/// Trace one successful lookup of `(0, 5)` through `h`; `None` (and a loud line) where its
+/// flavour is unavailable here.
+fn run(h: &HotPath) -> Option<Path> {
+    let mut call = match (h.prepare)() {
+        Ok(c) => c,
         Err(e) => {
             eprintln!(
-                "!!!!! SKIPPED: membarrier unavailable ({e}); the membarrier path cannot run here"
+                "!!!!! SKIPPED: {}: {e}; its path cannot run here",
+                h.label()
             );
-            false
+            return None;
         }
-    }
+    };
+    let mut got = 0u8;
+    let tr = trace(|| got = black_box(call()));
+    assert_ne!(got, 0, "{}: the traced lookup failed", h.label());
+    Some(path_of(&tr, (h.entry)()))
 }
 
 #[test]
 fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
-    let mut paths = vec![
-        (
-            "percpu-acquire@qsbr",
-            run::<PercpuAcquire<Qsbr>>(codegen::swapref_hot_percpu_acquire_qsbr),
-        ),
-        (
-            "percpu-fence@qsbr",
-            run::<PercpuFence<Qsbr>>(codegen::swapref_hot_percpu_fence_qsbr),
-        ),
-    ];
-    if membarrier() {
-        paths.push((
-            "percpu-acquire@membarrier",
-            run::<PercpuAcquire<Memb>>(codegen::swapref_hot_percpu_acquire_membarrier),
-        ));
-        paths.push((
-            "percpu-fence@membarrier",
-            run::<PercpuFence<Memb>>(codegen::swapref_hot_percpu_fence_membarrier),
-        ));
-    }
+    let paths: Vec<(String, Option<Path>)> = codegen::hot_paths()
+        .filter(|h| h.strategy.starts_with("percpu-") && h.flavor != Some(FlavorKind::Fence))
+        .map(|h| (h.label(), run(h)))
+        .collect();
+    assert!(
+        paths.len() >= 4,
+        "the percpu strategies' qsbr and membarrier paths: {paths:?}"
+    );
     for (name, p) in &paths {
+        let Some(p) = p else { continue };
         // The whole trace, callees included.
         assert_eq!((p.lock, p.xchg, p.mfence), (0, 0, 0), "{name}: {p:?}");
         // No call either: neither the atomic-mode slow paths nor a wake-up were taken, so this
@@ -286,7 +265,8 @@ fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
     }
     // The non-preemptible kernel's read side is empty: the qsbr path executes fewer
     // instructions than the membarrier one (the two sections).
-    if let [(_, q), _, (_, m), _] = &paths[..] {
+    let q = run(hot("percpu-acquire@qsbr")).unwrap();
+    if let Some(m) = run(hot("percpu-acquire@membarrier")) {
         assert!(
             q.instructions < m.instructions,
             "qsbr {q:?} is not shorter than membarrier {m:?}"
@@ -296,7 +276,7 @@ fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
 
 #[test]
 fn negative_control_atomic_hot_path_executes_lock() {
-    let p = run::<Atomic>(codegen::swapref_hot_atomic);
+    let p = run(hot("atomic")).unwrap();
     assert!(
         p.lock >= 2,
         "inc-not-zero CAS and the decrement are locked: {p:?}"
@@ -307,7 +287,7 @@ fn negative_control_atomic_hot_path_executes_lock() {
 fn negative_control_fence_flavour_executes_a_full_fence() {
     // The same path compiled for the fence flavour: fence(SeqCst) is `lock or` (current LLVM)
     // or `mfence`; either way the check must see it, twice per section.
-    let p = run::<PercpuAcquire<Mb>>(codegen::swapref_hot_percpu_acquire_fence);
+    let p = run(hot("percpu-acquire@fence")).unwrap();
     assert!(
         p.lock + p.mfence >= 4,
         "a full fence at each RCU section's entry and exit: {p:?}"
@@ -350,53 +330,8 @@ fn decoder_recognises_what_it_must() {
 /// every strategy's path was traced to its return, one row per hot-path function.
 #[test]
 fn print_instruction_counts_per_strategy() {
-    let mb = membarrier();
-    let mut rows: Vec<(String, Option<Path>)> = Vec::new();
-    macro_rules! row {
-        ($label:expr, $ty:ty, $f:path) => {
-            rows.push(($label.to_string(), Some(run::<$ty>($f))))
-        };
-    }
-    macro_rules! rcu_rows {
-        ($name:literal, $ty:ident, $q:path, $m:path, $fe:path) => {
-            row!(concat!($name, "@qsbr"), $ty<Qsbr>, $q);
-            if mb {
-                row!(concat!($name, "@membarrier"), $ty<Memb>, $m);
-            } else {
-                rows.push((concat!($name, "@membarrier").to_string(), None));
-            }
-            row!(concat!($name, "@fence"), $ty<Mb>, $fe);
-        };
-    }
-    rcu_rows!(
-        "percpu-acquire",
-        PercpuAcquire,
-        codegen::swapref_hot_percpu_acquire_qsbr,
-        codegen::swapref_hot_percpu_acquire_membarrier,
-        codegen::swapref_hot_percpu_acquire_fence
-    );
-    rcu_rows!(
-        "percpu-fence",
-        PercpuFence,
-        codegen::swapref_hot_percpu_fence_qsbr,
-        codegen::swapref_hot_percpu_fence_membarrier,
-        codegen::swapref_hot_percpu_fence_fence
-    );
-    row!("arc-swap", ArcSwapStrategy, codegen::swapref_hot_arc_swap);
-    row!("hazard", Hazard, codegen::swapref_hot_hazard);
-    rcu_rows!(
-        "rcu-valid",
-        RcuValid,
-        codegen::swapref_hot_rcu_valid_qsbr,
-        codegen::swapref_hot_rcu_valid_membarrier,
-        codegen::swapref_hot_rcu_valid_fence
-    );
-    row!("atomic", Atomic, codegen::swapref_hot_atomic);
-    row!("rwlock", RwLockStrategy, codegen::swapref_hot_rwlock);
-    row!("unprotected", Unprotected, codegen::swapref_hot_unprotected);
-    let labels: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
-    let registry: Vec<String> = codegen::hot_paths().map(|h| h.label()).collect();
-    assert_eq!(labels, registry, "one row per hot-path function");
+    let rows: Vec<(String, Option<Path>)> =
+        codegen::hot_paths().map(|h| (h.label(), run(h))).collect();
     println!("# x86-64 hot paths, executed instructions per lookup + release");
     println!("strategy\tinstructions\tlocked\txchg\tmfence\tcalls");
     for (n, p) in &rows {
@@ -408,7 +343,7 @@ fn print_instruction_counts_per_strategy() {
                 );
                 assert!(p.instructions > 0);
             }
-            None => println!("{n}\t-\t-\t-\t-\t- (membarrier unavailable)"),
+            None => println!("{n}\t-\t-\t-\t-\t- (flavour unavailable)"),
         }
     }
 }

@@ -15,21 +15,6 @@ use std::path::{Component, Path, PathBuf};
 /// The phrase findings use when two ranges overlap.
 pub const WITHIN_NOISE: &str = "within noise (the min–max ranges over repeats overlap)";
 
-/// The `//!` header of each strategy's source file, for the per-strategy notes.
-const STRATEGY_DOCS: &[(&str, &str)] = &[
-    (
-        "percpu-acquire",
-        include_str!("../strategy/percpu_acquire.rs"),
-    ),
-    ("percpu-fence", include_str!("../strategy/percpu_fence.rs")),
-    ("arc-swap", include_str!("../strategy/arc_swap.rs")),
-    ("hazard", include_str!("../strategy/hazard.rs")),
-    ("rcu-valid", include_str!("../strategy/rcu_valid.rs")),
-    ("atomic", include_str!("../strategy/atomic.rs")),
-    ("rwlock", include_str!("../strategy/rwlock.rs")),
-    ("unprotected", include_str!("../strategy/unprotected.rs")),
-];
-
 /// What goes into the write-up besides the results.
 #[derive(Debug, Default)]
 pub struct Inputs {
@@ -39,48 +24,6 @@ pub struct Inputs {
     pub listings: Option<(PathBuf, Summary)>,
     /// The executed-instruction table `scripts/codegen.sh` saved from `tests/hotpath.rs`.
     pub executed: Option<String>,
-}
-
-/// The module doc of a strategy's file, as Markdown paragraphs (doc links reduced to code).
-pub fn strategy_doc(name: &str) -> Option<String> {
-    let name = name.split_once('@').map_or(name, |(b, _)| b);
-    let src = STRATEGY_DOCS.iter().find(|(n, _)| *n == name)?.1;
-    let lines: Vec<&str> = src
-        .lines()
-        .take_while(|l| l.starts_with("//!"))
-        .map(|l| l.trim_start_matches("//!").trim())
-        .collect();
-    if lines.is_empty() {
-        return None;
-    }
-    Some(strip_links(&lines.join("\n")))
-}
-
-/// `[`X`](path)` → `` `X` ``, `[`X`]` → `` `X` ``.
-fn strip_links(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find("[`") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        match after.find("`]") {
-            Some(j) => {
-                out.push_str(&after[..j + 1]);
-                let tail = &after[j + 2..];
-                rest = if tail.starts_with('(') {
-                    tail.find(')').map_or(tail, |k| &tail[k + 1..])
-                } else {
-                    tail
-                };
-            }
-            None => {
-                out.push('[');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `to` relative to directory `from` (both existing), for Markdown links.
@@ -881,37 +824,11 @@ fn listings(md: &mut String, inputs: &Inputs, report_dir: &Path) {
 fn notes(md: &mut String, v: &View) {
     let _ = writeln!(md, "## Strategies\n");
     for s in &v.strategies {
-        let summary = strategy::info(s)
-            .map(|i| i.summary)
-            .unwrap_or("not known to this build");
+        let info = strategy::info(s).ok();
+        let summary = info.map_or("not known to this build", |i| i.summary);
         let _ = writeln!(md, "### `{s}`\n\n{summary}.\n");
-        if let Some(doc) = strategy_doc(s) {
+        if let Some(doc) = info.map(|i| i.doc_markdown()).filter(|d| !d.is_empty()) {
             let _ = writeln!(md, "{doc}\n");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_registered_strategy_has_notes() {
-        for i in strategy::ALL {
-            let d = strategy_doc(i.name).unwrap_or_else(|| panic!("{} has no notes", i.name));
-            assert!(d.contains(&format!("`{}`", i.name)), "{}: {d}", i.name);
-            assert!(d.len() > 200, "{}: too short to say anything: {d}", i.name);
-            assert!(!d.contains("](super::"), "links stripped: {d}");
-        }
-    }
-
-    #[test]
-    fn doc_links_become_code() {
-        assert_eq!(
-            strip_links("see [`Percpu`](super::percpu::Percpu): x"),
-            "see `Percpu`: x"
-        );
-        assert_eq!(strip_links("a [`B`] c"), "a `B` c");
-        assert_eq!(strip_links("[not a link"), "[not a link");
     }
 }

@@ -1,41 +1,25 @@
-//! The lookup strategies: one trait, one file each, one registry.
+//! The lookup strategies: one trait, one file each, one registry line.
 //!
 //! A [`Strategy`] guards the 32 slots of a [`SwapTable`](crate::swap::SwapTable). It is the
 //! ops table of refscale's `struct ref_scale_ops`: the table, the torture checker, the driver,
 //! the benches and the reports call only these methods and never name a strategy.
-//!
-//! | name | file | models |
-//! | --- | --- | --- |
-//! | `percpu-acquire` | [`percpu_acquire`] | `percpu_ref_tryget_live()` made ACQUIRE (Huang Ying's RFC) |
-//! | `percpu-fence` | [`percpu_fence`] | `percpu_ref_tryget_live()` + `smp_rmb()` (v5.14, merged) |
-//! | `arc-swap` | [`arc_swap`] | RCU-style replacement (Dennis Zhou's suggestion), with the `arc-swap` crate |
-//! | `hazard` | [`hazard`] | hazard pointers, with the `haphazard` crate |
-//! | `rcu-valid` | [`rcu_valid`] | `rcu_read_lock()` + `SWP_VALID` (eb085574a752, 2019) |
-//! | `atomic` | [`atomic`] | one shared atomic count (refscale's `refcnt`) |
-//! | `rwlock` | [`rwlock`] | a reader-writer lock (refscale's `rwlock`) |
-//! | `unprotected` | [`unprotected`] | nothing: the floor (refscale's `acqrel` role) |
+//! `swapref list` prints every registered strategy with its summary; each module's own
+//! documentation says which kernel code it models and what its costs consist of.
 //!
 //! # Adding a strategy
 //!
-//! Write `src/strategy/<name>.rs` with a type implementing [`Strategy`] (start with a few lines
-//! saying which kernel code it models and what its reader and swapoff cost consist of), then
-//! add one line to the `registry!` invocation below (`rcu` if it is generic over the RCU
-//! flavour, `plain` otherwise). The driver, the benches and the reports
-//! pick it up from [`ALL`] and [`visit`]; the torture tests, the hot-path listings and the CI
-//! baselines need a line or a refresh each, and tests fail until they have it (README, "Adding
-//! a strategy").
+//! Write `src/strategy/<module>.rs` with a type implementing [`Strategy`] (start with a few
+//! lines saying which kernel code it models and what its reader and swapoff cost consist of:
+//! the write-up quotes them), then add one line to [`for_each_strategy!`]
+//! (`rcu <module> <Type>` if the type is generic over the RCU flavour, `plain <module> <Type>`
+//! otherwise) and run `scripts/refresh.sh`, which regenerates the instruction-count baselines
+//! and the hot-path listings. The line declares the module and generates [`ALL`], [`visit`],
+//! the hot-path functions of [`codegen`](crate::codegen) and, in `tests/torture.rs` and
+//! `tests/hotpath.rs`, the per-strategy tests.
 
-pub mod arc_swap;
-pub mod atomic;
 #[doc(hidden)]
 pub mod broken;
-pub mod hazard;
 mod percpu;
-pub mod percpu_acquire;
-pub mod percpu_fence;
-pub mod rcu_valid;
-pub mod rwlock;
-pub mod unprotected;
 
 use crate::rcu::{Domain, FlavorKind};
 use crate::swap::SwapMap;
@@ -181,6 +165,52 @@ pub struct Info {
     pub churn: bool,
     /// `Strategy::RCU`: compiled per RCU flavour, and its results name the flavour.
     pub rcu: bool,
+    /// The strategy's module (`src/strategy/<module>.rs`); tests and hot-path symbols are
+    /// named by it.
+    pub module: &'static str,
+    /// The module's source file; its leading `//!` lines are the strategy's notes.
+    pub source: &'static str,
+}
+
+impl Info {
+    /// The module documentation as Markdown paragraphs: `//!` markers and doc links removed.
+    /// Empty if the file has no module documentation.
+    pub fn doc_markdown(&self) -> String {
+        let lines: Vec<&str> = self
+            .source
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .map(|l| l.trim_start_matches("//!").trim())
+            .collect();
+        strip_links(&lines.join("\n"))
+    }
+}
+
+/// `[`X`](path)` → `` `X` ``, `[`X`]` → `` `X` ``.
+fn strip_links(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("[`") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find("`]") {
+            Some(j) => {
+                out.push_str(&after[..j + 1]);
+                let tail = &after[j + 2..];
+                rest = if tail.starts_with('(') {
+                    tail.find(')').map_or(tail, |k| &tail[k + 1..])
+                } else {
+                    tail
+                };
+            }
+            None => {
+                out.push('[');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Something to do with a strategy chosen by name at run time: the registry calls
@@ -210,16 +240,53 @@ impl fmt::Display for UnknownStrategy {
 
 impl std::error::Error for UnknownStrategy {}
 
-/// One line per strategy: `rcu path::Type` for a strategy generic over the RCU flavour
-/// (`Type<F: Flavor>`), `plain path::Type` for the others. Generates [`ALL`] and [`visit`].
+/// The one list of strategies, in the order reports list them: `rcu <module> <Type>` for a
+/// type generic over the RCU flavour (`Type<F: Flavor>`), `plain <module> <Type>` for the
+/// others; the module is `src/strategy/<module>.rs`.
+///
+/// It calls `$callback! { $crate; <lines> }`, so that every per-strategy item, in this crate
+/// ([`ALL`], [`visit`], the hot-path functions) or in a test file (one torture test per
+/// strategy), is generated from these lines and from nothing else:
+///
+/// ```
+/// macro_rules! modules {
+///     ($k:tt; $($kind:ident $module:ident $ty:ident),* $(,)?) => {
+///         &[$(stringify!($module)),*]
+///     };
+/// }
+/// let modules: &[&str] = swapref::for_each_strategy!(modules);
+/// assert_eq!(modules.len(), swapref::strategy::ALL.len());
+/// assert!(modules.contains(&"rwlock"));
+/// ```
+#[macro_export]
+macro_rules! for_each_strategy {
+    ($callback:ident) => {
+        $callback! { $crate;
+            rcu percpu_acquire PercpuAcquire,
+            rcu percpu_fence PercpuFence,
+            plain arc_swap ArcSwapStrategy,
+            plain hazard Hazard,
+            rcu rcu_valid RcuValid,
+            plain atomic Atomic,
+            plain rwlock RwLockStrategy,
+            plain unprotected Unprotected,
+        }
+    };
+}
+
+/// The registry's own expansion: the modules, [`ALL`] and [`visit`].
 macro_rules! registry {
-    ($($kind:ident $($seg:ident)::+),* $(,)?) => {
+    ($k:tt; $($kind:ident $module:ident $ty:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
         /// Every strategy, in the order reports list them.
         pub const ALL: &[Info] = &[$(Info {
-            name: <registry!(@ty $kind $($seg)::+) as Strategy>::NAME,
-            summary: <registry!(@ty $kind $($seg)::+) as Strategy>::SUMMARY,
-            churn: <registry!(@ty $kind $($seg)::+) as Strategy>::CHURN,
-            rcu: <registry!(@ty $kind $($seg)::+) as Strategy>::RCU,
+            name: <registry!(@ty $kind $module $ty) as Strategy>::NAME,
+            summary: <registry!(@ty $kind $module $ty) as Strategy>::SUMMARY,
+            churn: <registry!(@ty $kind $module $ty) as Strategy>::CHURN,
+            rcu: <registry!(@ty $kind $module $ty) as Strategy>::RCU,
+            module: stringify!($module),
+            source: include_str!(concat!(stringify!($module), ".rs")),
         }),*];
 
         /// Run `v` with the strategy called `name`, compiled for RCU flavour `rcu` if it uses
@@ -229,35 +296,26 @@ macro_rules! registry {
             rcu: FlavorKind,
             v: V,
         ) -> Result<V::Output, UnknownStrategy> {
-            $(if name == <registry!(@ty $kind $($seg)::+) as Strategy>::NAME {
-                return Ok(registry!(@visit $kind v rcu $($seg)::+));
+            $(if name == <registry!(@ty $kind $module $ty) as Strategy>::NAME {
+                return Ok(registry!(@visit $kind v rcu $module $ty));
             })*
             let _ = rcu;
             Err(UnknownStrategy(name.to_owned()))
         }
     };
-    (@ty rcu $($seg:ident)::+) => { $($seg)::+<crate::rcu::Memb> };
-    (@ty plain $($seg:ident)::+) => { $($seg)::+ };
-    (@visit rcu $v:ident $rcu:ident $($seg:ident)::+) => {
+    (@ty rcu $module:ident $ty:ident) => { $module::$ty<crate::rcu::Memb> };
+    (@ty plain $module:ident $ty:ident) => { $module::$ty };
+    (@visit rcu $v:ident $rcu:ident $module:ident $ty:ident) => {
         match $rcu {
-            FlavorKind::Qsbr => $v.visit::<$($seg)::+<crate::rcu::Qsbr>>(),
-            FlavorKind::Membarrier => $v.visit::<$($seg)::+<crate::rcu::Memb>>(),
-            FlavorKind::Fence => $v.visit::<$($seg)::+<crate::rcu::Mb>>(),
+            FlavorKind::Qsbr => $v.visit::<$module::$ty<crate::rcu::Qsbr>>(),
+            FlavorKind::Membarrier => $v.visit::<$module::$ty<crate::rcu::Memb>>(),
+            FlavorKind::Fence => $v.visit::<$module::$ty<crate::rcu::Mb>>(),
         }
     };
-    (@visit plain $v:ident $rcu:ident $($seg:ident)::+) => { $v.visit::<$($seg)::+>() };
+    (@visit plain $v:ident $rcu:ident $module:ident $ty:ident) => { $v.visit::<$module::$ty>() };
 }
 
-registry! {
-    rcu percpu_acquire::PercpuAcquire,
-    rcu percpu_fence::PercpuFence,
-    plain arc_swap::ArcSwapStrategy,
-    plain hazard::Hazard,
-    rcu rcu_valid::RcuValid,
-    plain atomic::Atomic,
-    plain rwlock::RwLockStrategy,
-    plain unprotected::Unprotected,
-}
+for_each_strategy!(registry);
 
 /// Look up a strategy's [`Info`] by name; a series label (`percpu-acquire@qsbr`) names its
 /// strategy.
@@ -341,4 +399,45 @@ pub(crate) fn live_without_map(strategy: &str, ty: usize) -> ! {
 /// `[T; MAX_SWAPFILES]` built by a function, for the strategies' per-slot arrays.
 pub(crate) fn slots<T>(f: impl FnMut(usize) -> T) -> [T; crate::swap::MAX_SWAPFILES] {
     std::array::from_fn(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_strategy_has_notes_naming_it() {
+        for i in ALL {
+            let d = i.doc_markdown();
+            assert!(d.contains(&format!("`{}`", i.name)), "{}: {d}", i.name);
+            assert!(d.len() > 200, "{}: too short to say anything: {d}", i.name);
+            assert!(!d.contains("](super::"), "links stripped: {d}");
+        }
+    }
+
+    #[test]
+    fn doc_links_become_code() {
+        assert_eq!(
+            strip_links("see [`Percpu`](super::percpu::Percpu): x"),
+            "see `Percpu`: x"
+        );
+        assert_eq!(strip_links("a [`B`] c"), "a `B` c");
+        assert_eq!(strip_links("[not a link"), "[not a link");
+    }
+
+    #[test]
+    fn names_and_modules_are_unique_and_info_finds_series() {
+        let mut names: Vec<_> = ALL.iter().map(|i| i.name).collect();
+        let mut modules: Vec<_> = ALL.iter().map(|i| i.module).collect();
+        names.sort_unstable();
+        names.dedup();
+        modules.sort_unstable();
+        modules.dedup();
+        assert_eq!((names.len(), modules.len()), (ALL.len(), ALL.len()));
+        assert_eq!(
+            info("percpu-acquire@qsbr").unwrap().module,
+            "percpu_acquire"
+        );
+        assert!(info("nope").is_err());
+    }
 }
