@@ -32,3 +32,4 @@ pub(crate) mod sync;
 pub mod torture;
 #[cfg(not(loom))]
 pub mod workload;
+pub mod zoned;

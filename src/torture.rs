@@ -273,7 +273,7 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
     // Relaxed: a stop flag that carries no data; the tallies travel through join() below.
     stop.store(true, Relaxed);
     let mut report = TortureReport {
-        rcu_flavor: table.strategy().rcu().map(|r| r.flavor().name().to_owned()),
+        rcu_flavor: table.strategy().flavor().map(|f| f.name().to_owned()),
         ..Default::default()
     };
     if let Some(s) = stall {

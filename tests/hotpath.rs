@@ -274,6 +274,35 @@ fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
     }
 }
 
+/// The kernel's hazptr read side: a slot store, a compiler barrier, a re-load, a store of null;
+/// the membarrier on the reclaim side is what makes that enough. Its fence fallback is the
+/// negative control: the full fence the asymmetric design removes must show.
+#[test]
+fn hazptr_executes_no_locked_instruction_and_its_fence_fallback_does() {
+    for label in ["hazptr@qsbr", "hazptr@membarrier"] {
+        let Some(p) = run(hot(label)) else { continue };
+        assert_eq!(
+            (p.lock, p.xchg, p.mfence, p.calls),
+            (0, 0, 0, 0),
+            "{label}: {p:?}"
+        );
+    }
+    let p = run(hot("hazptr@fence")).unwrap();
+    assert!(
+        p.lock + p.mfence >= 1,
+        "hazptr@fence: its fence(SeqCst): {p:?}"
+    );
+}
+
+/// rcuref's and file_ref's get and put are one locked RMW each (no compare-and-swap loop).
+#[test]
+fn zoned_counts_execute_two_locked_rmws_per_lookup() {
+    for label in ["rcuref@qsbr", "file-ref@qsbr"] {
+        let p = run(hot(label)).unwrap();
+        assert_eq!((p.lock, p.calls), (2, 0), "{label}: {p:?}");
+    }
+}
+
 #[test]
 fn negative_control_atomic_hot_path_executes_lock() {
     let p = run(hot("atomic")).unwrap();

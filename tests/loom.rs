@@ -1,4 +1,5 @@
-//! Model checks of `percpu_ref` over the userspace RCU, with loom.
+//! Model checks of `percpu_ref` over the userspace RCU, and of the zoned counts (`rcuref`,
+//! `file_ref`), with loom.
 //!
 //! Run (release: loom explores thousands of executions per model):
 //!
@@ -49,7 +50,10 @@
 //! counts.
 //!
 //! The percpu_ref models (1-6) use the `membarrier` read side (sections); 7 and 8 check the
-//! `qsbr` protocol and the sharing of grace periods between callers.
+//! `qsbr` protocol and the sharing of grace periods between callers; 9 checks `swapref::zoned`
+//! (rcuref's and file_ref's get racing the last put, dead zone and revival at NOREF included,
+//! with a relaxed put as negative control). The zone boundaries that need 2^31 references
+//! (saturation) are unit-tested from raw values in `src/zoned.rs` instead.
 //!
 //! What the models do not cover: more than three user threads, reader records handed over
 //! between threads (unregister/register), slot reuse by a second ref, `switch_to_percpu`
@@ -840,4 +844,179 @@ fn shared_grace_periods_each_wait_for_sections_open_when_called() {
         join(caller);
     });
     tally.require_all();
+}
+
+// ---- 9. Zoned counts (rcuref, file_ref): get racing the last put ---------------------------
+
+/// What the models need of a zoned count, including the broken put of the negative control.
+trait ModelRef: swapref::zoned::Zoned {
+    /// get, and whether its add found the count at NOREF (the last put's decrement done, its
+    /// compare-and-swap not yet).
+    fn get_traced(&self) -> (bool, bool);
+    fn put_relaxed(&self) -> bool;
+    fn dead_value(&self) -> bool;
+}
+
+impl ModelRef for swapref::zoned::RcuRef {
+    fn get_traced(&self) -> (bool, bool) {
+        let (ok, before) = self.get_traced_for_tests();
+        (ok, before == Self::NOREF)
+    }
+    fn put_relaxed(&self) -> bool {
+        self.put_relaxed_for_tests()
+    }
+    fn dead_value(&self) -> bool {
+        self.raw() == Self::DEAD
+    }
+}
+
+impl ModelRef for swapref::zoned::FileRef {
+    fn get_traced(&self) -> (bool, bool) {
+        let (ok, before) = self.get_traced_for_tests();
+        (ok, before == Self::NOREF)
+    }
+    fn put_relaxed(&self) -> bool {
+        self.put_relaxed_for_tests()
+    }
+    fn dead_value(&self) -> bool {
+        // file_ref's failed gets leave their adds in the dead zone.
+        self.raw() >= Self::DEAD
+    }
+}
+
+/// The object a zoned count guards: its payload is 1 while it lives; the releaser writes 0
+/// (the free). Loom checks every access of the cell for a race, so a holder's read that is not
+/// ordered before the releaser's write fails the model even when the value read is right.
+struct Object<Z> {
+    count: Z,
+    payload: loom::cell::UnsafeCell<u32>,
+    releases: AtomicUsize,
+}
+
+/// What one reader's lookup did.
+#[derive(Clone, Copy, Default)]
+struct Lookup {
+    got: bool,
+    revived: bool,
+    released: bool,
+}
+
+impl<Z: ModelRef> Object<Z> {
+    /// The releaser's side of a put that returned true: count it and free the payload.
+    fn release(&self) {
+        // Relaxed: only counted; the joins order it before the main thread's check.
+        self.releases.fetch_add(1, Relaxed);
+        // SAFETY (of the model): the release is what the count grants exclusive access for;
+        // loom reports a race here if any holder's read is not ordered before it.
+        self.payload.with_mut(|p| unsafe { *p = 0 });
+    }
+
+    /// A reader found the object under RCU: get, read, put (a holder that may be the last).
+    fn lookup(&self, relaxed_put: bool) -> Result<Lookup, String> {
+        let (got, revived) = self.count.get_traced();
+        if !got {
+            return Ok(Lookup::default());
+        }
+        // SAFETY (of the model): a successful get means the object is not released.
+        let v = self.payload.with(|p| unsafe { *p });
+        if v != 1 {
+            return Err(format!(
+                "a holder read payload {v}: used after it was freed"
+            ));
+        }
+        let released = if relaxed_put {
+            self.count.put_relaxed()
+        } else {
+            self.count.put()
+        };
+        if released {
+            self.release();
+        }
+        Ok(Lookup {
+            got,
+            revived,
+            released,
+        })
+    }
+}
+
+/// The owner (swapoff) drops the initial reference while two readers, which found the object
+/// before it was unpublished, each get, read and put. Exactly one put releases; no holder reads
+/// a freed payload (and loom finds no race on it); the count ends dead. Events: the owner
+/// released (no reader held it), a reader released (it was the last holder), a reader's get
+/// failed (dead zone), and a reader revived the count at NOREF (the owner's decrement had
+/// reached NOREF, the get brought it back, so the owner's compare-and-swap had to fail).
+fn zoned_get_races_last_put<Z: ModelRef>(name: &str, relaxed_put: bool) {
+    let tally = Tally::new(
+        name,
+        &[
+            "owner released",
+            "reader released",
+            "get failed (dead)",
+            "revived at NOREF",
+        ],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let obj = Arc::new(Object {
+            count: Z::one(),
+            payload: loom::cell::UnsafeCell::new(1),
+            releases: AtomicUsize::new(0),
+        });
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let obj = obj.clone();
+                thread::spawn(move || obj.lookup(relaxed_put))
+            })
+            .collect();
+        let owner_released = obj.count.put();
+        if owner_released {
+            obj.release();
+        }
+        let mut seen = Vec::new();
+        for h in readers {
+            match h.join() {
+                Ok(Ok(l)) => seen.push(l),
+                Ok(Err(why)) => panic!("{why}"),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+        // Relaxed: after the joins.
+        let releases = obj.releases.load(Relaxed);
+        assert_eq!(releases, 1, "exactly one release, not {releases}");
+        assert!(obj.count.is_dead() && obj.count.dead_value());
+        if owner_released {
+            t.hit(0);
+        }
+        if seen.iter().any(|l| l.released) {
+            t.hit(1);
+        }
+        if seen.iter().any(|l| !l.got) {
+            t.hit(2);
+        }
+        if seen.iter().any(|l| l.revived) {
+            t.hit(3);
+        }
+    });
+    tally.require_all();
+}
+
+#[test]
+fn rcuref_get_races_the_last_put() {
+    zoned_get_races_last_put::<swapref::zoned::RcuRef>("rcuref", false);
+}
+
+#[test]
+fn file_ref_get_races_the_last_put() {
+    zoned_get_races_last_put::<swapref::zoned::FileRef>("file_ref", false);
+}
+
+/// Negative control: rcuref's put without its release ordering. The releaser's acquire fence
+/// then does not order the other holder's read of the payload before the free: loom must
+/// report the race on the cell.
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn rcuref_put_without_release_is_caught() {
+    zoned_get_races_last_put::<swapref::zoned::RcuRef>("rcuref relaxed put", true);
 }

@@ -177,12 +177,18 @@ fn a_swapoff_that_does_not_wait_is_caught() {
 /// stall within the limit, never as a hang of the test. That window is a few instructions wide,
 /// so one 2 s run may miss it: the percpu runs (two strategies × two flavours) must catch it at
 /// least once.
+///
+/// The subjects are named: the strategies whose maps a broken grace period frees under
+/// readers. `rcuref` and `file-ref` need their grace period only for the device object around
+/// the count (a reader in the few instructions between its pointer load and its add), which
+/// the checker's map quarantine does not cover, so broken grace periods there would be
+/// undetected undefined behaviour, not a test; `hazptr` runs no grace period.
 #[test]
 fn a_grace_period_that_does_not_wait_is_caught() {
     let mut percpu_caught = 0;
     let mut percpu_runs = 0;
     for f in [FlavorKind::Qsbr, swapref::strategy::auto_flavor().0] {
-        for name in rcu_strategies() {
+        for name in ["percpu-acquire", "percpu-fence", "rcu-valid"] {
             let mut cfg = config(Some(f));
             cfg.strategy.broken_grace_periods = true;
             cfg.stall_limit = Duration::from_secs(2);

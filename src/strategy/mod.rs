@@ -20,6 +20,7 @@
 #[doc(hidden)]
 pub mod broken;
 mod percpu;
+pub mod rcu_object;
 
 use crate::rcu::{Domain, FlavorKind};
 use crate::swap::SwapMap;
@@ -146,6 +147,11 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     fn rcu(&self) -> Option<&dyn Domain> {
         None
     }
+    /// The RCU flavour this instance was compiled for, as results record it: the RCU domain's,
+    /// or for a strategy that only borrows a flavour's barrier pair (`hazptr`), that flavour.
+    fn flavor(&self) -> Option<FlavorKind> {
+        self.rcu().map(|d| d.flavor())
+    }
     /// What a stall report says about slot `ty`'s protection (a ref's count and mode), if
     /// anything.
     fn describe(&self, ty: usize) -> Option<String> {
@@ -267,6 +273,9 @@ macro_rules! for_each_strategy {
             plain arc_swap ArcSwapStrategy,
             plain hazard Hazard,
             rcu rcu_valid RcuValid,
+            rcu rcuref RcuRefStrategy,
+            rcu file_ref FileRefStrategy,
+            rcu hazptr Hazptr,
             plain atomic Atomic,
             plain rwlock RwLockStrategy,
             plain unprotected Unprotected,

@@ -293,7 +293,7 @@ fn run<S: Strategy>(
             .map_err(|e| setup(e.to_string()))?;
     }
     let table = Arc::new(table);
-    acc.rcu_flavor = table.strategy().rcu().map(|r| r.flavor().name().to_owned());
+    acc.rcu_flavor = table.strategy().flavor().map(|f| f.name().to_owned());
     let mut pool = ReaderPool::new(
         table.clone(),
         PoolConfig {
