@@ -15,6 +15,14 @@
 //! - `cache_misses/<strategy>`: the `get_put` loop measured in hardware cache misses per lookup,
 //!   where `perf_event_open` offers the counter; skipped with a printed reason elsewhere.
 //!
+//! - `peers/<name>`: the peer crates' bare operations as their own benches measure them, beside
+//!   swapref's strategy of the same design: `arc-swap-load` (`ArcSwapOption::load()` and drop),
+//!   `arc-swap-bytes` (the same plus a one-byte read of a `Vec<u8>`), `arc-swap-map` (load, a
+//!   read of a `SwapMap` byte, drop: what the strategy does, without the table),
+//!   `haphazard-bytes` (`protect`, one byte, `reset_protection`), and `strategy-arc-swap` /
+//!   `strategy-hazard` (the `get_put` loop). `scripts/bench_ratio.py --group peers --floor
+//!   arc-swap-bytes` prints each one's ratio to the direct use.
+//!
 //! Strategies come from `swapref::strategy::ALL` through `strategy::visit`, so a new strategy is
 //! benchmarked without touching this file. `SWAPREF_RCU=membarrier|fence|auto` (default `auto`)
 //! pins the RCU flavour of the strategies that use one; the flavour is printed at start.
@@ -328,5 +336,89 @@ fn record_provenance(flavor: &str) {
     }
 }
 
-criterion_group!(benches, announce, get_put, swapoff, churn, cache_misses);
+/// `peers/*`: see the module docs.
+fn peers(c: &mut Criterion) {
+    use arc_swap::ArcSwapOption;
+    let mut group = c.benchmark_group("peers");
+    let bytes = ArcSwapOption::from_pointee(vec![7u8; PAGES]);
+    group.bench_function("arc-swap-load", |b| {
+        b.iter(|| drop(black_box(&bytes).load()))
+    });
+    group.bench_function("arc-swap-bytes", |b| {
+        b.iter(|| {
+            black_box(&bytes)
+                .load()
+                .as_ref()
+                .map(|v| v[black_box(ENTRY.offset)])
+        })
+    });
+    let map = ArcSwapOption::from_pointee(SwapMap::new(1, PAGES));
+    group.bench_function("arc-swap-map", |b| {
+        b.iter(|| {
+            black_box(&map)
+                .load()
+                .as_ref()
+                .map(|m| m.read(black_box(ENTRY.offset)))
+        })
+    });
+    let hp_bytes = haphazard::AtomicPtr::from(Box::new(vec![7u8; PAGES]));
+    let mut hp = haphazard::HazardPointer::new();
+    group.bench_function("haphazard-bytes", |b| {
+        b.iter(|| {
+            // SAFETY: (load) the hazard pointer and the value are of the same domain (both
+            // `Global`, the default), and the value is never retired while this runs.
+            let v =
+                unsafe { black_box(&hp_bytes).load(&mut hp) }.map(|v| v[black_box(ENTRY.offset)]);
+            hp.reset_protection();
+            v
+        })
+    });
+    let cfg = table_config();
+    for (label, name) in [
+        ("strategy-arc-swap", "arc-swap"),
+        ("strategy-hazard", "hazard"),
+    ] {
+        strategy::visit(
+            name,
+            cfg.strategy.flavor(),
+            Peer {
+                group: &mut group,
+                cfg: &cfg,
+                label,
+            },
+        )
+        .expect("a registered strategy");
+    }
+    group.finish();
+    // `hp_bytes` is never retired: haphazard's AtomicPtr leaks its value on drop, a few bytes
+    // once per bench run.
+}
+
+/// `peers/strategy-<name>`: the `get_put` loop under another label, in the `peers` group.
+struct Peer<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    cfg: &'a TableConfig,
+    label: &'static str,
+}
+
+impl Visitor for Peer<'_, '_> {
+    type Output = ();
+    fn visit<S: Strategy>(self) {
+        let t = table::<S>(self.cfg).expect("strategy set-up");
+        let mut r = t.reader();
+        self.group.bench_function(self.label, |b| {
+            b.iter(|| lookup(black_box(&t), &mut r, black_box(ENTRY)))
+        });
+    }
+}
+
+criterion_group!(
+    benches,
+    announce,
+    get_put,
+    swapoff,
+    churn,
+    cache_misses,
+    peers
+);
 criterion_main!(benches);
