@@ -1,7 +1,12 @@
 //! `arc-swap`: RCU-style replacement, as Dennis Zhou suggested in the seed thread: swapon
 //! publishes a freshly built device, swapoff unpublishes it and the old one is freed once its
-//! last reader is gone. Built on the `arc-swap` crate (`ArcSwapOption`, default hybrid
-//! strategy).
+//! last reader is gone. Built on the `arc-swap` crate (`ArcSwap`, default hybrid strategy).
+//! A slot that is off holds a shared, empty sentinel map rather than `None` (`ArcSwapOption`):
+//! the guard is then `arc_swap::Guard<Arc<_>>`, whose `Option` fits two registers, where
+//! `ArcSwapOption`'s guard plus the map pointer made a 24-byte value that the table's offset
+//! check copied through the stack with a 16-byte load of two 8-byte stores (a store-forwarding
+//! stall: about 6 ns per lookup on the dev VM, measured against a direct `ArcSwapOption` use by
+//! the `peers` bench group).
 //!
 //! Reader cost: `load()` takes one of a few per-thread *debt* slots (a store and a `SeqCst`
 //! fence on the fast path, i.e. a locked instruction on x86-64) instead of touching the shared
@@ -11,23 +16,22 @@
 
 use super::{Strategy, StrategyConfig, StrategyError, slots};
 use crate::swap::{MAX_SWAPFILES, SwapMap};
-use arc_swap::{ArcSwapOption, Guard};
+use arc_swap::{ArcSwap, Guard};
 use crossbeam_utils::{Backoff, CachePadded};
 use std::ops::Deref;
-use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{Ordering::Acquire, fence};
 
-/// `swap_info[]` as one `ArcSwapOption` per slot.
+/// `swap_info[]` as one `ArcSwap` per slot; `off` in a slot means the device is off.
 pub struct ArcSwapStrategy {
-    slots: [CachePadded<ArcSwapOption<SwapMap>>; MAX_SWAPFILES],
+    slots: [CachePadded<ArcSwap<SwapMap>>; MAX_SWAPFILES],
+    off: Arc<SwapMap>,
 }
 
 /// An arc-swap guard known to hold a device. It borrows the strategy like every other guard,
 /// so it cannot outlive the table (whose drop would otherwise wait for it forever).
 pub struct ArcSwapGuard<'r> {
-    _guard: Guard<Option<Arc<SwapMap>>>,
-    map: NonNull<SwapMap>,
+    guard: Guard<Arc<SwapMap>>,
     _table: std::marker::PhantomData<&'r ArcSwapStrategy>,
 }
 
@@ -35,9 +39,7 @@ impl Deref for ArcSwapGuard<'_> {
     type Target = SwapMap;
     #[inline]
     fn deref(&self) -> &SwapMap {
-        // SAFETY: `map` points into the `Arc` that `_guard` keeps alive (by a debt the writer
-        // must pay before it can drop its count, or by a full count).
-        unsafe { self.map.as_ref() }
+        &self.guard
     }
 }
 
@@ -49,8 +51,10 @@ impl Strategy for ArcSwapStrategy {
     type Guard<'r> = ArcSwapGuard<'r>;
 
     fn new(_: &StrategyConfig) -> Result<Self, StrategyError> {
+        let off = Arc::new(SwapMap::new(0, 0));
         Ok(ArcSwapStrategy {
-            slots: slots(|_| CachePadded::new(ArcSwapOption::empty())),
+            slots: slots(|_| CachePadded::new(ArcSwap::new(off.clone()))),
+            off,
         })
     }
 
@@ -59,22 +63,25 @@ impl Strategy for ArcSwapStrategy {
     #[inline]
     fn get<'r>(&'r self, _: &'r mut (), ty: usize) -> Option<ArcSwapGuard<'r>> {
         let guard = self.slots[ty].load();
-        let map = NonNull::from(guard.as_deref()?);
+        if Arc::ptr_eq(&guard, &self.off) {
+            return None;
+        }
         Some(ArcSwapGuard {
-            _guard: guard,
-            map,
+            guard,
             _table: std::marker::PhantomData,
         })
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
-        self.slots[ty].store(Some(map));
+        self.slots[ty].store(map);
     }
 
     unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
-        let old = self.slots[ty]
-            .swap(None)
-            .expect("the table unpublishes only slots that are on");
+        let old = self.slots[ty].swap(self.off.clone());
+        assert!(
+            !Arc::ptr_eq(&old, &self.off),
+            "the table unpublishes only slots that are on"
+        );
         // After swap() every outstanding guard of `old` holds a real count (debts paid), so
         // the strong count is exactly 1 + readers still holding it.
         let backoff = Backoff::new();
@@ -91,7 +98,7 @@ impl Strategy for ArcSwapStrategy {
 
     fn device_bytes(&self) -> usize {
         // The slot plus the Arc header on the device (two counts).
-        std::mem::size_of::<CachePadded<ArcSwapOption<SwapMap>>>()
+        std::mem::size_of::<CachePadded<ArcSwap<SwapMap>>>()
             + 2 * std::mem::size_of::<usize>()
     }
 }
