@@ -2,12 +2,14 @@
 # criterion get_put under each kernel model, and each strategy's ratio to unprotected:
 #   results/reference/<dir>/get_put-qsbr.txt        SWAPREF_RCU=qsbr (non-preemptible kernel)
 #   results/reference/<dir>/get_put-membarrier.txt  SWAPREF_RCU=membarrier (PREEMPT_RCU)
+#   results/reference/<dir>/peers.txt               the peers group: swapref's arc-swap and
+#                                                   hazard paths beside the crates used directly
 # Each file is scripts/bench_ratio.py's output for one `cargo bench` run: the run's provenance
 # (commit, toolchain, machine, flavour), then per strategy the estimate, its 95 % interval and
 # the ratio to unprotected with a >= 90 % interval. Ratios are only meaningful within one file.
 #
 # Usage: scripts/reference-get-put.sh [--out DIR] [-- extra criterion options]
-#   --out DIR   where the two files go (default results/reference/vm-2cpu)
+#   --out DIR   where the three files go (default results/reference/vm-2cpu)
 #   default criterion options: --warm-up-time 1 --measurement-time 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,4 +36,15 @@ for spec in "qsbr 1.3" "membarrier 1.6"; do
     } >"$out/get_put-$flavour.txt.tmp"
     mv "$out/get_put-$flavour.txt.tmp" "$out/get_put-$flavour.txt"
 done
-echo "wrote $out/get_put-qsbr.txt $out/get_put-membarrier.txt" >&2
+echo "== peers" >&2
+cargo bench --quiet --bench strategies -- peers "${extra[@]}" >&2
+{
+    echo "# cargo bench --bench strategies -- peers ${extra[*]}"
+    echo "# then: scripts/bench_ratio.py --group peers --floor arc-swap-bytes --limit 1.15"
+    python3 scripts/bench_ratio.py --group peers --floor arc-swap-bytes --limit 1.15
+    echo
+    echo "# then: scripts/bench_ratio.py --group peers --floor haphazard-bytes"
+    python3 scripts/bench_ratio.py --group peers --floor haphazard-bytes | grep -v '^# measured\|^# machine'
+} >"$out/peers.txt.tmp"
+mv "$out/peers.txt.tmp" "$out/peers.txt"
+echo "wrote $out/get_put-qsbr.txt $out/get_put-membarrier.txt $out/peers.txt" >&2

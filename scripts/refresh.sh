@@ -24,7 +24,12 @@ done
 command -v valgrind >/dev/null || { echo "refresh.sh: valgrind not found (the baselines need it)" >&2; exit 2; }
 
 cargo build --release --quiet --bin swapref
-swapref=target/release/swapref
+# A copy: a build started meanwhile (another terminal, an editor) must not replace the binary
+# under valgrind.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp target/release/swapref "$tmp/swapref"
+swapref=$tmp/swapref
 "$swapref" icount refresh
 "$swapref" icount refresh --rcu qsbr --baseline results/ci-baseline-qsbr.json
 rc=0

@@ -100,7 +100,16 @@ impl Summary {
 /// The lines of `symbol`'s body in `asm`: from its label to the end-of-function marker,
 /// without assembler directives and debug labels; jump-target labels and `MEMBARRIER`
 /// comments (the compiler fences) are kept. `None` if the symbol is not defined in `asm`.
+///
+/// A symbol the compiler merged into an identical function (`sym = other`, rustc's
+/// `merge-functions=aliases`; `hazptr`'s `qsbr` and `membarrier` paths are the same code) has
+/// the other's body under its own label; [`alias_of`] names the other.
 pub fn extract(asm: &str, symbol: &str) -> Option<Vec<String>> {
+    if let Some(target) = alias_of(asm, symbol) {
+        let mut body = extract(asm, target)?;
+        body[0] = format!("{symbol}:");
+        return Some(body);
+    }
     let start = format!("{symbol}:");
     let mut lines = asm.lines();
     lines.find(|l| l.trim_end() == start)?;
@@ -139,6 +148,15 @@ pub fn extract(asm: &str, symbol: &str) -> Option<Vec<String>> {
         }
     }
     Some(body)
+}
+
+/// The function `symbol` is an alias of (`symbol = target` in the assembly), if it is one.
+pub fn alias_of<'a>(asm: &'a str, symbol: &str) -> Option<&'a str> {
+    let prefix = format!("{symbol} = ");
+    asm.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix.as_str()))
+        .map(str::trim)
+        .filter(|t| *t != symbol && !t.is_empty())
 }
 
 /// Demangle a legacy Rust symbol (`_ZN7swapref10percpu_ref...17h<hash>E`) enough to read:
@@ -303,6 +321,11 @@ pub fn write_listings(
                 format!(", -C target-feature={features}")
             }
         );
+        if let Some(t) = alias_of(asm, symbol) {
+            text.push_str(&format!(
+                "// the compiler merged this function with an identical one: {symbol} = {t}\n"
+            ));
+        }
         for l in &body {
             text.push_str(l);
             text.push('\n');
@@ -370,6 +393,18 @@ swapref_hot_atomic:
 other:
 \tmfence
 ";
+
+    #[test]
+    fn an_alias_gets_the_body_of_the_function_it_names() {
+        let asm = "f:\n\tmovl $1, %eax\n\tretq\n.Lfunc_end0:\n\t.globl g\ng = f\n";
+        assert_eq!(alias_of(asm, "g"), Some("f"));
+        assert_eq!(alias_of(asm, "f"), None);
+        assert_eq!(
+            extract(asm, "g").unwrap(),
+            ["g:", "\tmovl $1, %eax", "\tretq"]
+        );
+        assert_eq!(extract(asm, "h"), None);
+    }
 
     #[test]
     fn extract_keeps_instructions_labels_and_compiler_fences_only() {
