@@ -7,20 +7,20 @@ swapref_hot_percpu_acquire_fence:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1128_3
+	b.ls .LBB1369_3
 	mov w0, wzr
-.LBB1128_2:
+.LBB1369_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1128_3:
+.LBB1369_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x19, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1128_23
+	b.ne .LBB1369_23
 	ldr x8, [x1, #8]
 	ldr x10, [x9]
 	add x9, x8, #136
@@ -29,19 +29,19 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldapr x10, [x10]
 	ands x20, x10, #0x3
-	b.eq .LBB1128_16
+	b.eq .LBB1369_16
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1128_17
-.LBB1128_6:
-	cbnz x20, .LBB1128_18
-.LBB1128_7:
+	cbnz w8, .LBB1369_17
+.LBB1369_6:
+	cbnz x20, .LBB1369_18
+.LBB1369_7:
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1128_24
+	cbz x8, .LBB1369_24
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1128_12
+	b.hs .LBB1369_12
 	ldr x8, [x8]
 	ldrb w20, [x8, x3]
 	ldp x8, x9, [x1]
@@ -51,16 +51,16 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1128_19
+	b.eq .LBB1369_19
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1128_20
-.LBB1128_11:
+	cbnz w9, .LBB1369_20
+.LBB1369_11:
 	mov w0, w20
-	cbz x8, .LBB1128_2
-	b .LBB1128_15
-.LBB1128_12:
+	cbz x8, .LBB1369_2
+	b .LBB1369_15
+.LBB1369_12:
 	ldp x8, x9, [x1]
 	ldr x8, [x8, #128]
 	add x10, x9, #136
@@ -68,16 +68,16 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1128_21
+	b.eq .LBB1369_21
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1128_22
-.LBB1128_14:
+	cbnz w9, .LBB1369_22
+.LBB1369_14:
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1128_2
-.LBB1128_15:
+	cbz x8, .LBB1369_2
+.LBB1369_15:
 	mov x0, x19
 	mov w2, #1
 	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor2MbE8put_slowB7_
@@ -86,7 +86,7 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1128_16:
+.LBB1369_16:
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	add x11, x11, #1
@@ -94,16 +94,16 @@ swapref_hot_percpu_acquire_fence:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbz w8, .LBB1128_6
-.LBB1128_17:
+	cbz w8, .LBB1369_6
+.LBB1369_17:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	stp x3, x2, [sp, #8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp, #8]
 	ldur x1, [x29, #-8]
-	cbz x20, .LBB1128_7
-.LBB1128_18:
+	cbz x20, .LBB1369_7
+.LBB1369_18:
 	mov x0, x19
 	str x2, [sp, #16]
 	mov w2, #1
@@ -113,9 +113,9 @@ swapref_hot_percpu_acquire_fence:
 	ldr x2, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov x3, x20
-	cbz w0, .LBB1128_2
-	b .LBB1128_7
-.LBB1128_19:
+	cbz w0, .LBB1369_2
+	b .LBB1369_7
+.LBB1369_19:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -123,8 +123,8 @@ swapref_hot_percpu_acquire_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1128_11
-.LBB1128_20:
+	cbz w9, .LBB1369_11
+.LBB1369_20:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	str x8, [sp, #16]
@@ -132,9 +132,9 @@ swapref_hot_percpu_acquire_fence:
 	ldr x8, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov w0, w20
-	cbz x8, .LBB1128_2
-	b .LBB1128_15
-.LBB1128_21:
+	cbz x8, .LBB1369_2
+	b .LBB1369_15
+.LBB1369_21:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -142,8 +142,8 @@ swapref_hot_percpu_acquire_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1128_14
-.LBB1128_22:
+	cbz w9, .LBB1369_14
+.LBB1369_22:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	mov x20, x8
@@ -152,12 +152,12 @@ swapref_hot_percpu_acquire_fence:
 	mov x8, x20
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1128_2
-	b .LBB1128_15
-.LBB1128_23:
+	cbz x8, .LBB1369_2
+	b .LBB1369_15
+.LBB1369_23:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1128_24:
-	adrp x0, .Lanon.11b70b95e88da21b46f6dfa3ac404669.38
-	add x0, x0, :lo12:.Lanon.11b70b95e88da21b46f6dfa3ac404669.38
+.LBB1369_24:
+	adrp x0, .Lanon.a79cc29db5b6c6e546793e8839d56003.44
+	add x0, x0, :lo12:.Lanon.a79cc29db5b6c6e546793e8839d56003.44
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -7,41 +7,41 @@ swapref_hot_percpu_acquire_qsbr:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1130_3
+	b.ls .LBB1371_3
 	mov w0, wzr
-.LBB1130_2:
+.LBB1371_2:
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1130_3:
+.LBB1371_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x9, [x19, #16]
 	add x8, x8, #128
 	cmp x8, x9
-	b.ne .LBB1130_15
+	b.ne .LBB1371_15
 	add x9, x19, #8
 	ldr x8, [x1, #8]
 	ldapr x9, [x9]
 	tst x9, #0x3
-	b.ne .LBB1130_13
+	b.ne .LBB1371_13
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	add x9, x9, #1
 	str x9, [x8, #256]
-.LBB1130_6:
+.LBB1371_6:
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1130_16
+	cbz x8, .LBB1371_16
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1130_10
+	b.hs .LBB1371_10
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.eq .LBB1130_12
+	b.eq .LBB1371_12
 	mov w20, w0
 	mov x0, x19
 	mov w2, #1
@@ -51,13 +51,13 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1130_10:
+.LBB1371_10:
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1130_14
+	b.ne .LBB1371_14
 	mov w0, wzr
-.LBB1130_12:
+.LBB1371_12:
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	sub x9, x9, #1
@@ -66,7 +66,7 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1130_13:
+.LBB1371_13:
 	mov x0, x19
 	mov x21, x2
 	mov w2, #1
@@ -76,9 +76,9 @@ swapref_hot_percpu_acquire_qsbr:
 	mov x2, x21
 	mov x3, x22
 	mov x1, x20
-	cbz w0, .LBB1130_2
-	b .LBB1130_6
-.LBB1130_14:
+	cbz w0, .LBB1371_2
+	b .LBB1371_6
+.LBB1371_14:
 	mov x0, x19
 	mov w2, #1
 	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4QsbrE8put_slowB7_
@@ -87,10 +87,10 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1130_15:
+.LBB1371_15:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1130_16:
-	adrp x0, .Lanon.11b70b95e88da21b46f6dfa3ac404669.38
-	add x0, x0, :lo12:.Lanon.11b70b95e88da21b46f6dfa3ac404669.38
+.LBB1371_16:
+	adrp x0, .Lanon.a79cc29db5b6c6e546793e8839d56003.44
+	add x0, x0, :lo12:.Lanon.a79cc29db5b6c6e546793e8839d56003.44
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -7,41 +7,41 @@ swapref_hot_percpu_fence_membarrier:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1132_3
+	b.ls .LBB1373_3
 	mov w0, wzr
-.LBB1132_2:
+.LBB1373_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1132_3:
+.LBB1373_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x19, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1132_23
+	b.ne .LBB1373_23
 	ldr x8, [x1, #8]
 	ldr x9, [x9]
 	str x9, [x8, #136]
 	//MEMBARRIER
 	ldr x9, [x19, #8]
 	ands x20, x9, #0x3
-	b.eq .LBB1132_16
+	b.eq .LBB1373_16
 	//MEMBARRIER
 	str xzr, [x8, #136]
 	//MEMBARRIER
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1132_17
-.LBB1132_6:
-	cbnz x20, .LBB1132_18
-.LBB1132_7:
+	cbnz w8, .LBB1373_17
+.LBB1373_6:
+	cbnz x20, .LBB1373_18
+.LBB1373_7:
 	dmb ishld
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1132_24
+	cbz x8, .LBB1373_24
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1132_12
+	b.hs .LBB1373_12
 	ldr x8, [x8]
 	ldrb w20, [x8, x3]
 	ldp x8, x9, [x1]
@@ -50,34 +50,34 @@ swapref_hot_percpu_fence_membarrier:
 	//MEMBARRIER
 	ldr x10, [x19, #8]
 	ands x8, x10, #0x3
-	b.eq .LBB1132_19
+	b.eq .LBB1373_19
 	//MEMBARRIER
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1132_20
-.LBB1132_11:
+	cbnz w9, .LBB1373_20
+.LBB1373_11:
 	mov w0, w20
-	cbz x8, .LBB1132_2
-	b .LBB1132_15
-.LBB1132_12:
+	cbz x8, .LBB1373_2
+	b .LBB1373_15
+.LBB1373_12:
 	ldp x8, x9, [x1]
 	ldr x8, [x8, #128]
 	str x8, [x9, #136]
 	//MEMBARRIER
 	ldr x10, [x19, #8]
 	ands x8, x10, #0x3
-	b.eq .LBB1132_21
+	b.eq .LBB1373_21
 	//MEMBARRIER
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1132_22
-.LBB1132_14:
+	cbnz w9, .LBB1373_22
+.LBB1373_14:
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1132_2
-.LBB1132_15:
+	cbz x8, .LBB1373_2
+.LBB1373_15:
 	mov x0, x19
 	mov w2, #1
 	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4MembE8put_slowB7_
@@ -86,7 +86,7 @@ swapref_hot_percpu_fence_membarrier:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1132_16:
+.LBB1373_16:
 	add x9, x8, x9, lsl #1
 	ldr x10, [x9, #256]
 	add x10, x10, #1
@@ -95,16 +95,16 @@ swapref_hot_percpu_fence_membarrier:
 	str xzr, [x8, #136]
 	//MEMBARRIER
 	ldrb w8, [x8, #144]
-	cbz w8, .LBB1132_6
-.LBB1132_17:
+	cbz w8, .LBB1373_6
+.LBB1373_17:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	stp x3, x2, [sp, #8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp, #8]
 	ldur x1, [x29, #-8]
-	cbz x20, .LBB1132_7
-.LBB1132_18:
+	cbz x20, .LBB1373_7
+.LBB1373_18:
 	mov x0, x19
 	str x2, [sp, #16]
 	mov w2, #2
@@ -114,9 +114,9 @@ swapref_hot_percpu_fence_membarrier:
 	ldr x2, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov x3, x20
-	cbz w0, .LBB1132_2
-	b .LBB1132_7
-.LBB1132_19:
+	cbz w0, .LBB1373_2
+	b .LBB1373_7
+.LBB1373_19:
 	add x10, x9, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
@@ -125,8 +125,8 @@ swapref_hot_percpu_fence_membarrier:
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1132_11
-.LBB1132_20:
+	cbz w9, .LBB1373_11
+.LBB1373_20:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	str x8, [sp, #16]
@@ -134,9 +134,9 @@ swapref_hot_percpu_fence_membarrier:
 	ldr x8, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov w0, w20
-	cbz x8, .LBB1132_2
-	b .LBB1132_15
-.LBB1132_21:
+	cbz x8, .LBB1373_2
+	b .LBB1373_15
+.LBB1373_21:
 	add x10, x9, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
@@ -145,8 +145,8 @@ swapref_hot_percpu_fence_membarrier:
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1132_14
-.LBB1132_22:
+	cbz w9, .LBB1373_14
+.LBB1373_22:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	mov x20, x8
@@ -155,12 +155,12 @@ swapref_hot_percpu_fence_membarrier:
 	mov x8, x20
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1132_2
-	b .LBB1132_15
-.LBB1132_23:
+	cbz x8, .LBB1373_2
+	b .LBB1373_15
+.LBB1373_23:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1132_24:
-	adrp x0, .Lanon.11b70b95e88da21b46f6dfa3ac404669.35
-	add x0, x0, :lo12:.Lanon.11b70b95e88da21b46f6dfa3ac404669.35
+.LBB1373_24:
+	adrp x0, .Lanon.a79cc29db5b6c6e546793e8839d56003.42
+	add x0, x0, :lo12:.Lanon.a79cc29db5b6c6e546793e8839d56003.42
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -7,20 +7,20 @@ swapref_hot_percpu_acquire_membarrier:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1129_3
+	b.ls .LBB1371_3
 	mov w0, wzr
-.LBB1129_2:
+.LBB1371_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1129_3:
+.LBB1371_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x19, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1129_23
+	b.ne .LBB1371_23
 	ldr x8, [x1, #8]
 	ldr x9, [x9]
 	add x10, x19, #8
@@ -28,20 +28,20 @@ swapref_hot_percpu_acquire_membarrier:
 	//MEMBARRIER
 	ldar x9, [x10]
 	ands x20, x9, #0x3
-	b.eq .LBB1129_16
+	b.eq .LBB1371_16
 	//MEMBARRIER
 	str xzr, [x8, #136]
 	//MEMBARRIER
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1129_17
-.LBB1129_6:
-	cbnz x20, .LBB1129_18
-.LBB1129_7:
+	cbnz w8, .LBB1371_17
+.LBB1371_6:
+	cbnz x20, .LBB1371_18
+.LBB1371_7:
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1129_24
+	cbz x8, .LBB1371_24
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1129_12
+	b.hs .LBB1371_12
 	ldr x8, [x8]
 	ldrb w20, [x8, x3]
 	ldp x8, x9, [x1]
@@ -50,34 +50,34 @@ swapref_hot_percpu_acquire_membarrier:
 	//MEMBARRIER
 	ldr x10, [x19, #8]
 	ands x8, x10, #0x3
-	b.eq .LBB1129_19
+	b.eq .LBB1371_19
 	//MEMBARRIER
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1129_20
-.LBB1129_11:
+	cbnz w9, .LBB1371_20
+.LBB1371_11:
 	mov w0, w20
-	cbz x8, .LBB1129_2
-	b .LBB1129_15
-.LBB1129_12:
+	cbz x8, .LBB1371_2
+	b .LBB1371_15
+.LBB1371_12:
 	ldp x8, x9, [x1]
 	ldr x8, [x8, #128]
 	str x8, [x9, #136]
 	//MEMBARRIER
 	ldr x10, [x19, #8]
 	ands x8, x10, #0x3
-	b.eq .LBB1129_21
+	b.eq .LBB1371_21
 	//MEMBARRIER
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1129_22
-.LBB1129_14:
+	cbnz w9, .LBB1371_22
+.LBB1371_14:
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1129_2
-.LBB1129_15:
+	cbz x8, .LBB1371_2
+.LBB1371_15:
 	mov x0, x19
 	mov w2, #1
 	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4MembE8put_slowB7_
@@ -86,7 +86,7 @@ swapref_hot_percpu_acquire_membarrier:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1129_16:
+.LBB1371_16:
 	add x9, x8, x9, lsl #1
 	ldr x10, [x9, #256]
 	add x10, x10, #1
@@ -95,16 +95,16 @@ swapref_hot_percpu_acquire_membarrier:
 	str xzr, [x8, #136]
 	//MEMBARRIER
 	ldrb w8, [x8, #144]
-	cbz w8, .LBB1129_6
-.LBB1129_17:
+	cbz w8, .LBB1371_6
+.LBB1371_17:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	stp x3, x2, [sp, #8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp, #8]
 	ldur x1, [x29, #-8]
-	cbz x20, .LBB1129_7
-.LBB1129_18:
+	cbz x20, .LBB1371_7
+.LBB1371_18:
 	mov x0, x19
 	str x2, [sp, #16]
 	mov w2, #1
@@ -114,9 +114,9 @@ swapref_hot_percpu_acquire_membarrier:
 	ldr x2, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov x3, x20
-	cbz w0, .LBB1129_2
-	b .LBB1129_7
-.LBB1129_19:
+	cbz w0, .LBB1371_2
+	b .LBB1371_7
+.LBB1371_19:
 	add x10, x9, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
@@ -125,8 +125,8 @@ swapref_hot_percpu_acquire_membarrier:
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1129_11
-.LBB1129_20:
+	cbz w9, .LBB1371_11
+.LBB1371_20:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	str x8, [sp, #16]
@@ -134,9 +134,9 @@ swapref_hot_percpu_acquire_membarrier:
 	ldr x8, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov w0, w20
-	cbz x8, .LBB1129_2
-	b .LBB1129_15
-.LBB1129_21:
+	cbz x8, .LBB1371_2
+	b .LBB1371_15
+.LBB1371_21:
 	add x10, x9, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
@@ -145,8 +145,8 @@ swapref_hot_percpu_acquire_membarrier:
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1129_14
-.LBB1129_22:
+	cbz w9, .LBB1371_14
+.LBB1371_22:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	mov x20, x8
@@ -155,12 +155,12 @@ swapref_hot_percpu_acquire_membarrier:
 	mov x8, x20
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1129_2
-	b .LBB1129_15
-.LBB1129_23:
+	cbz x8, .LBB1371_2
+	b .LBB1371_15
+.LBB1371_23:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1129_24:
-	adrp x0, .Lanon.11b70b95e88da21b46f6dfa3ac404669.38
-	add x0, x0, :lo12:.Lanon.11b70b95e88da21b46f6dfa3ac404669.38
+.LBB1371_24:
+	adrp x0, .Lanon.07c4cda96266337d41dc357fb00cc77f.44
+	add x0, x0, :lo12:.Lanon.07c4cda96266337d41dc357fb00cc77f.44
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

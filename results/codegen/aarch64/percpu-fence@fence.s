@@ -7,20 +7,20 @@ swapref_hot_percpu_fence_fence:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1131_3
+	b.ls .LBB1373_3
 	mov w0, wzr
-.LBB1131_2:
+.LBB1373_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1131_3:
+.LBB1373_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x19, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1131_23
+	b.ne .LBB1373_23
 	ldr x8, [x1, #8]
 	ldr x10, [x9]
 	add x9, x8, #136
@@ -28,20 +28,20 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x19, #8]
 	ands x20, x10, #0x3
-	b.eq .LBB1131_16
+	b.eq .LBB1373_16
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1131_17
-.LBB1131_6:
-	cbnz x20, .LBB1131_18
-.LBB1131_7:
+	cbnz w8, .LBB1373_17
+.LBB1373_6:
+	cbnz x20, .LBB1373_18
+.LBB1373_7:
 	dmb ishld
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1131_24
+	cbz x8, .LBB1373_24
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1131_12
+	b.hs .LBB1373_12
 	ldr x8, [x8]
 	ldrb w20, [x8, x3]
 	ldp x8, x9, [x1]
@@ -51,16 +51,16 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1131_19
+	b.eq .LBB1373_19
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1131_20
-.LBB1131_11:
+	cbnz w9, .LBB1373_20
+.LBB1373_11:
 	mov w0, w20
-	cbz x8, .LBB1131_2
-	b .LBB1131_15
-.LBB1131_12:
+	cbz x8, .LBB1373_2
+	b .LBB1373_15
+.LBB1373_12:
 	ldp x8, x9, [x1]
 	ldr x8, [x8, #128]
 	add x10, x9, #136
@@ -68,16 +68,16 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1131_21
+	b.eq .LBB1373_21
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1131_22
-.LBB1131_14:
+	cbnz w9, .LBB1373_22
+.LBB1373_14:
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1131_2
-.LBB1131_15:
+	cbz x8, .LBB1373_2
+.LBB1373_15:
 	mov x0, x19
 	mov w2, #1
 	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor2MbE8put_slowB7_
@@ -86,7 +86,7 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1131_16:
+.LBB1373_16:
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	add x11, x11, #1
@@ -94,16 +94,16 @@ swapref_hot_percpu_fence_fence:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbz w8, .LBB1131_6
-.LBB1131_17:
+	cbz w8, .LBB1373_6
+.LBB1373_17:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	stp x3, x2, [sp, #8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp, #8]
 	ldur x1, [x29, #-8]
-	cbz x20, .LBB1131_7
-.LBB1131_18:
+	cbz x20, .LBB1373_7
+.LBB1373_18:
 	mov x0, x19
 	str x2, [sp, #16]
 	mov w2, #2
@@ -113,9 +113,9 @@ swapref_hot_percpu_fence_fence:
 	ldr x2, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov x3, x20
-	cbz w0, .LBB1131_2
-	b .LBB1131_7
-.LBB1131_19:
+	cbz w0, .LBB1373_2
+	b .LBB1373_7
+.LBB1373_19:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -123,8 +123,8 @@ swapref_hot_percpu_fence_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1131_11
-.LBB1131_20:
+	cbz w9, .LBB1373_11
+.LBB1373_20:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	str x8, [sp, #16]
@@ -132,9 +132,9 @@ swapref_hot_percpu_fence_fence:
 	ldr x8, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov w0, w20
-	cbz x8, .LBB1131_2
-	b .LBB1131_15
-.LBB1131_21:
+	cbz x8, .LBB1373_2
+	b .LBB1373_15
+.LBB1373_21:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -142,8 +142,8 @@ swapref_hot_percpu_fence_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1131_14
-.LBB1131_22:
+	cbz w9, .LBB1373_14
+.LBB1373_22:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	mov x20, x8
@@ -152,12 +152,12 @@ swapref_hot_percpu_fence_fence:
 	mov x8, x20
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1131_2
-	b .LBB1131_15
-.LBB1131_23:
+	cbz x8, .LBB1373_2
+	b .LBB1373_15
+.LBB1373_23:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1131_24:
-	adrp x0, .Lanon.11b70b95e88da21b46f6dfa3ac404669.35
-	add x0, x0, :lo12:.Lanon.11b70b95e88da21b46f6dfa3ac404669.35
+.LBB1373_24:
+	adrp x0, .Lanon.07c4cda96266337d41dc357fb00cc77f.42
+	add x0, x0, :lo12:.Lanon.07c4cda96266337d41dc357fb00cc77f.42
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

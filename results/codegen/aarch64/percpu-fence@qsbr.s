@@ -7,40 +7,40 @@ swapref_hot_percpu_fence_qsbr:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1133_2
+	b.ls .LBB1375_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1133_2:
+.LBB1375_2:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x9, [x19, #16]
 	add x8, x8, #128
 	cmp x8, x9
-	b.ne .LBB1133_15
+	b.ne .LBB1375_15
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1133_12
+	b.ne .LBB1375_12
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	add x9, x9, #1
 	str x9, [x8, #256]
-.LBB1133_5:
+.LBB1375_5:
 	dmb ishld
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1133_16
+	cbz x8, .LBB1375_16
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1133_9
+	b.hs .LBB1375_9
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.eq .LBB1133_11
+	b.eq .LBB1375_11
 	mov w20, w0
 	mov x0, x19
 	mov w2, #1
@@ -50,13 +50,13 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1133_9:
+.LBB1375_9:
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1133_14
+	b.ne .LBB1375_14
 	mov w0, wzr
-.LBB1133_11:
+.LBB1375_11:
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	sub x9, x9, #1
@@ -65,7 +65,7 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1133_12:
+.LBB1375_12:
 	mov x0, x19
 	mov x21, x2
 	mov w2, #2
@@ -75,13 +75,13 @@ swapref_hot_percpu_fence_qsbr:
 	mov x2, x21
 	mov x3, x22
 	mov x1, x20
-	tbnz w0, #0, .LBB1133_5
+	tbnz w0, #0, .LBB1375_5
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1133_14:
+.LBB1375_14:
 	mov x0, x19
 	mov w2, #1
 	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4QsbrE8put_slowB7_
@@ -90,10 +90,10 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1133_15:
+.LBB1375_15:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1133_16:
-	adrp x0, .Lanon.11b70b95e88da21b46f6dfa3ac404669.35
-	add x0, x0, :lo12:.Lanon.11b70b95e88da21b46f6dfa3ac404669.35
+.LBB1375_16:
+	adrp x0, .Lanon.07c4cda96266337d41dc357fb00cc77f.42
+	add x0, x0, :lo12:.Lanon.07c4cda96266337d41dc357fb00cc77f.42
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -10,17 +10,17 @@ swapref_hot_percpu_acquire_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1129_2
-.LBB1129_1:
+	jbe .LBB1371_2
+.LBB1371_1:
 	xorl %eax, %eax
-	jmp .LBB1129_18
-.LBB1129_2:
+	jmp .LBB1371_18
+.LBB1371_2:
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	subq $-128, %r9
 	cmpq 16(%rdi,%r8), %r9
-	jne .LBB1129_19
+	jne .LBB1371_19
 	movq 8(%rsi), %rax
 	movq (%r9), %r9
 	movq %r9, 136(%rax)
@@ -28,22 +28,22 @@ swapref_hot_percpu_acquire_fence:
 	addq %r8, %rdi
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1129_5
+	jne .LBB1371_5
 	incq 256(%rax,%rbx,2)
-.LBB1129_5:
+.LBB1371_5:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1129_20
+	jne .LBB1371_20
 	testb $3, %bl
-	jne .LBB1129_21
-.LBB1129_7:
+	jne .LBB1371_21
+.LBB1371_7:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1129_23
+	je .LBB1371_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1129_13
+	jae .LBB1371_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -53,14 +53,14 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1129_11
+	jne .LBB1371_11
 	decq 256(%rcx,%rbx,2)
-.LBB1129_11:
+.LBB1371_11:
 	movq $0, 136(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1129_17
+	je .LBB1371_17
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -69,8 +69,8 @@ swapref_hot_percpu_acquire_fence:
 	movl %ebp, %eax
 	movq %r14, %rdi
 	movq %r15, %rsi
-	jmp .LBB1129_17
-.LBB1129_13:
+	jmp .LBB1371_17
+.LBB1371_13:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -78,20 +78,20 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1129_15
+	jne .LBB1371_15
 	decq 256(%rax,%rbx,2)
-.LBB1129_15:
+.LBB1371_15:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1129_25
-.LBB1129_16:
+	jne .LBB1371_25
+.LBB1371_16:
 	xorl %eax, %eax
-.LBB1129_17:
+.LBB1371_17:
 	testb $3, %bl
-	jne .LBB1129_24
-.LBB1129_18:
+	jne .LBB1371_24
+.LBB1371_18:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -100,9 +100,9 @@ swapref_hot_percpu_acquire_fence:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1129_19:
+.LBB1371_19:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1129_20:
+.LBB1371_20:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -114,8 +114,8 @@ swapref_hot_percpu_acquire_fence:
 	movq %r14, %rdi
 	movq %r15, %rsi
 	testb $3, %bl
-	je .LBB1129_7
-.LBB1129_21:
+	je .LBB1371_7
+.LBB1371_21:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -127,23 +127,23 @@ swapref_hot_percpu_acquire_fence:
 	movq %rbx, %rdi
 	movq %r14, %rsi
 	testb %al, %al
-	je .LBB1129_1
-	jmp .LBB1129_7
-.LBB1129_23:
-	leaq .Lanon.957ac42c179e5b9581f5659f96425ca8.32(%rip), %rdi
+	je .LBB1371_1
+	jmp .LBB1371_7
+.LBB1371_23:
+	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.38(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1129_24:
+.LBB1371_24:
 	movl $1, %edx
 	movl %eax, %ebx
 	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor2MbE8put_slowB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1129_18
-.LBB1129_25:
+	jmp .LBB1371_18
+.LBB1371_25:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	movq %r15, %rsi
-	jmp .LBB1129_16
+	jmp .LBB1371_16

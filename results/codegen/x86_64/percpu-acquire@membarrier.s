@@ -10,17 +10,17 @@ swapref_hot_percpu_acquire_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1130_2
-.LBB1130_1:
+	jbe .LBB1372_2
+.LBB1372_1:
 	xorl %eax, %eax
-	jmp .LBB1130_15
-.LBB1130_2:
+	jmp .LBB1372_15
+.LBB1372_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1130_22
+	jne .LBB1372_22
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq (%r8), %r8
@@ -28,23 +28,23 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1130_4
+	jne .LBB1372_4
 	incq 256(%rax,%rbx,2)
-.LBB1130_4:
+.LBB1372_4:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1130_17
+	jne .LBB1372_17
 	testb $3, %bl
-	jne .LBB1130_18
-.LBB1130_6:
+	jne .LBB1372_18
+.LBB1372_6:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1130_23
+	je .LBB1372_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1130_11
+	jae .LBB1372_11
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -54,18 +54,18 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1130_9
+	jne .LBB1372_9
 	decq 256(%rcx,%rbx,2)
-.LBB1130_9:
+.LBB1372_9:
 	#MEMBARRIER
 	movq $0, 136(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1130_21
+	jne .LBB1372_21
 	testb $3, %bl
-	jne .LBB1130_25
-.LBB1130_15:
+	jne .LBB1372_25
+.LBB1372_15:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -74,7 +74,7 @@ swapref_hot_percpu_acquire_membarrier:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1130_11:
+.LBB1372_11:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -82,27 +82,27 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1130_13
+	jne .LBB1372_13
 	decq 256(%rax,%rbx,2)
-.LBB1130_13:
+.LBB1372_13:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1130_24
+	jne .LBB1372_24
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1130_15
-.LBB1130_25:
+	je .LBB1372_15
+.LBB1372_25:
 	movl $1, %edx
 	movl %eax, %ebx
 	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4MembE8put_slowB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1130_15
-.LBB1130_22:
+	jmp .LBB1372_15
+.LBB1372_22:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1130_17:
+.LBB1372_17:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -114,8 +114,8 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r14, %rdi
 	movq %r15, %rsi
 	testb $3, %bl
-	je .LBB1130_6
-.LBB1130_18:
+	je .LBB1372_6
+.LBB1372_18:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -127,13 +127,13 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %rbx, %rdi
 	movq %r14, %rsi
 	testb %al, %al
-	je .LBB1130_1
-	jmp .LBB1130_6
-.LBB1130_23:
-	leaq .Lanon.957ac42c179e5b9581f5659f96425ca8.32(%rip), %rdi
+	je .LBB1372_1
+	jmp .LBB1372_6
+.LBB1372_23:
+	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.38(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1130_21:
+.LBB1372_21:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -143,9 +143,9 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r14, %rdi
 	movq %r15, %rsi
 	testb $3, %bl
-	je .LBB1130_15
-	jmp .LBB1130_25
-.LBB1130_24:
+	je .LBB1372_15
+	jmp .LBB1372_25
+.LBB1372_24:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -154,5 +154,5 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r15, %rsi
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1130_15
-	jmp .LBB1130_25
+	je .LBB1372_15
+	jmp .LBB1372_25

@@ -10,17 +10,17 @@ swapref_hot_percpu_fence_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1132_2
-.LBB1132_1:
+	jbe .LBB1374_2
+.LBB1374_1:
 	xorl %eax, %eax
-	jmp .LBB1132_18
-.LBB1132_2:
+	jmp .LBB1374_18
+.LBB1374_2:
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	subq $-128, %r9
 	cmpq 16(%rdi,%r8), %r9
-	jne .LBB1132_19
+	jne .LBB1374_19
 	movq 8(%rsi), %rax
 	movq (%r9), %r9
 	movq %r9, 136(%rax)
@@ -28,23 +28,23 @@ swapref_hot_percpu_fence_fence:
 	addq %r8, %rdi
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1132_5
+	jne .LBB1374_5
 	incq 256(%rax,%rbx,2)
-.LBB1132_5:
+.LBB1374_5:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1132_20
+	jne .LBB1374_20
 	testb $3, %bl
-	jne .LBB1132_21
-.LBB1132_7:
+	jne .LBB1374_21
+.LBB1374_7:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1132_23
+	je .LBB1374_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1132_13
+	jae .LBB1374_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -54,14 +54,14 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1132_11
+	jne .LBB1374_11
 	decq 256(%rcx,%rbx,2)
-.LBB1132_11:
+.LBB1374_11:
 	movq $0, 136(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1132_17
+	je .LBB1374_17
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -70,8 +70,8 @@ swapref_hot_percpu_fence_fence:
 	movl %ebp, %eax
 	movq %r14, %rdi
 	movq %r15, %rsi
-	jmp .LBB1132_17
-.LBB1132_13:
+	jmp .LBB1374_17
+.LBB1374_13:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -79,20 +79,20 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1132_15
+	jne .LBB1374_15
 	decq 256(%rax,%rbx,2)
-.LBB1132_15:
+.LBB1374_15:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1132_25
-.LBB1132_16:
+	jne .LBB1374_25
+.LBB1374_16:
 	xorl %eax, %eax
-.LBB1132_17:
+.LBB1374_17:
 	testb $3, %bl
-	jne .LBB1132_24
-.LBB1132_18:
+	jne .LBB1374_24
+.LBB1374_18:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -101,9 +101,9 @@ swapref_hot_percpu_fence_fence:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1132_19:
+.LBB1374_19:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1132_20:
+.LBB1374_20:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -115,8 +115,8 @@ swapref_hot_percpu_fence_fence:
 	movq %r14, %rdi
 	movq %r15, %rsi
 	testb $3, %bl
-	je .LBB1132_7
-.LBB1132_21:
+	je .LBB1374_7
+.LBB1374_21:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -128,23 +128,23 @@ swapref_hot_percpu_fence_fence:
 	movq %rbx, %rdi
 	movq %r14, %rsi
 	testb %al, %al
-	je .LBB1132_1
-	jmp .LBB1132_7
-.LBB1132_23:
-	leaq .Lanon.957ac42c179e5b9581f5659f96425ca8.29(%rip), %rdi
+	je .LBB1374_1
+	jmp .LBB1374_7
+.LBB1374_23:
+	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.36(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1132_24:
+.LBB1374_24:
 	movl $1, %edx
 	movl %eax, %ebx
 	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor2MbE8put_slowB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1132_18
-.LBB1132_25:
+	jmp .LBB1374_18
+.LBB1374_25:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	movq %r15, %rsi
-	jmp .LBB1132_16
+	jmp .LBB1374_16

@@ -10,17 +10,17 @@ swapref_hot_percpu_fence_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1133_2
-.LBB1133_1:
+	jbe .LBB1375_2
+.LBB1375_1:
 	xorl %eax, %eax
-	jmp .LBB1133_15
-.LBB1133_2:
+	jmp .LBB1375_15
+.LBB1375_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1133_22
+	jne .LBB1375_22
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq (%r8), %r8
@@ -28,24 +28,24 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1133_4
+	jne .LBB1375_4
 	incq 256(%rax,%rbx,2)
-.LBB1133_4:
+.LBB1375_4:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1133_17
+	jne .LBB1375_17
 	testb $3, %bl
-	jne .LBB1133_18
-.LBB1133_6:
+	jne .LBB1375_18
+.LBB1375_6:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1133_23
+	je .LBB1375_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1133_11
+	jae .LBB1375_11
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -55,18 +55,18 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1133_9
+	jne .LBB1375_9
 	decq 256(%rcx,%rbx,2)
-.LBB1133_9:
+.LBB1375_9:
 	#MEMBARRIER
 	movq $0, 136(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1133_21
+	jne .LBB1375_21
 	testb $3, %bl
-	jne .LBB1133_25
-.LBB1133_15:
+	jne .LBB1375_25
+.LBB1375_15:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -75,7 +75,7 @@ swapref_hot_percpu_fence_membarrier:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1133_11:
+.LBB1375_11:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -83,27 +83,27 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1133_13
+	jne .LBB1375_13
 	decq 256(%rax,%rbx,2)
-.LBB1133_13:
+.LBB1375_13:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1133_24
+	jne .LBB1375_24
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1133_15
-.LBB1133_25:
+	je .LBB1375_15
+.LBB1375_25:
 	movl $1, %edx
 	movl %eax, %ebx
 	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4MembE8put_slowB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1133_15
-.LBB1133_22:
+	jmp .LBB1375_15
+.LBB1375_22:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1133_17:
+.LBB1375_17:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -115,8 +115,8 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r14, %rdi
 	movq %r15, %rsi
 	testb $3, %bl
-	je .LBB1133_6
-.LBB1133_18:
+	je .LBB1375_6
+.LBB1375_18:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -128,13 +128,13 @@ swapref_hot_percpu_fence_membarrier:
 	movq %rbx, %rdi
 	movq %r14, %rsi
 	testb %al, %al
-	je .LBB1133_1
-	jmp .LBB1133_6
-.LBB1133_23:
-	leaq .Lanon.957ac42c179e5b9581f5659f96425ca8.29(%rip), %rdi
+	je .LBB1375_1
+	jmp .LBB1375_6
+.LBB1375_23:
+	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.36(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1133_21:
+.LBB1375_21:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -144,9 +144,9 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r14, %rdi
 	movq %r15, %rsi
 	testb $3, %bl
-	je .LBB1133_15
-	jmp .LBB1133_25
-.LBB1133_24:
+	je .LBB1375_15
+	jmp .LBB1375_25
+.LBB1375_24:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r15
@@ -155,5 +155,5 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r15, %rsi
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1133_15
-	jmp .LBB1133_25
+	je .LBB1375_15
+	jmp .LBB1375_25

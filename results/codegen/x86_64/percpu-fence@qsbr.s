@@ -8,50 +8,50 @@ swapref_hot_percpu_fence_qsbr:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1134_11
+	ja .LBB1376_11
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1134_17
+	jne .LBB1376_17
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %r8
 	testb $3, %r8b
-	jne .LBB1134_13
+	jne .LBB1376_13
 	incq 256(%rax,%r8,2)
-.LBB1134_5:
+.LBB1376_5:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1134_18
+	je .LBB1376_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1134_9
+	jae .LBB1376_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rcx
 	movq 8(%rdi), %rdx
 	testb $3, %dl
-	jne .LBB1134_15
+	jne .LBB1376_15
 	decq 256(%rcx,%rdx,2)
-	jmp .LBB1134_12
-.LBB1134_9:
+	jmp .LBB1376_12
+.LBB1376_9:
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1134_16
+	jne .LBB1376_16
 	decq 256(%rax,%rcx,2)
-.LBB1134_11:
+.LBB1376_11:
 	xorl %eax, %eax
-.LBB1134_12:
+.LBB1376_12:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1134_13:
+.LBB1376_13:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -63,21 +63,21 @@ swapref_hot_percpu_fence_qsbr:
 	movq %rbx, %rdi
 	movq %r14, %rsi
 	testb %al, %al
-	jne .LBB1134_5
-	jmp .LBB1134_11
-.LBB1134_15:
+	jne .LBB1376_5
+	jmp .LBB1376_11
+.LBB1376_15:
 	movl $1, %edx
 	movl %eax, %ebx
 	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4QsbrE8put_slowB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1134_12
-.LBB1134_16:
+	jmp .LBB1376_12
+.LBB1376_16:
 	movl $1, %edx
 	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_9PercpuRefNtNtNtB7_3rcu6flavor4QsbrE8put_slowB7_@GOTPCREL(%rip)
-	jmp .LBB1134_11
-.LBB1134_17:
+	jmp .LBB1376_11
+.LBB1376_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1134_18:
-	leaq .Lanon.957ac42c179e5b9581f5659f96425ca8.29(%rip), %rdi
+.LBB1376_18:
+	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.36(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

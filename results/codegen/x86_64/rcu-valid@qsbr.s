@@ -4,32 +4,32 @@
 swapref_hot_rcu_valid_qsbr:
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1137_1
+	ja .LBB1379_1
 	movq (%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1137_9
+	jne .LBB1379_9
 	movq %rdx, %rax
 	shlq $7, %rax
 	addq %rax, %rdi
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1137_1
+	je .LBB1379_1
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1137_10
+	je .LBB1379_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1137_1
+	jae .LBB1379_1
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	popq %rcx
 	retq
-.LBB1137_1:
+.LBB1379_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1137_9:
+.LBB1379_9:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1137_10:
-	leaq .Lanon.957ac42c179e5b9581f5659f96425ca8.34(%rip), %rdi
+.LBB1379_10:
+	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.40(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
