@@ -166,10 +166,7 @@ pub fn describe(key: &Key) -> String {
     format!("{}/{}r/{}", key.0, key.1, period(key.2))
 }
 
-/// A period for humans, as results files store it (ns): `never`, `1ms`, `250us`, `1500ns`.
-pub fn period(p: Option<u64>) -> String {
-    crate::workload::point::period_name(p.map(std::time::Duration::from_nanos))
-}
+use crate::format::period_ns as period;
 
 fn index<'a>(r: &'a Results, file: &'static str) -> Result<BTreeMap<Key, &'a Point>, CompareError> {
     let mut m = BTreeMap::new();

@@ -14,6 +14,8 @@ pub mod compare;
 pub mod completion;
 pub mod docs;
 #[cfg(not(loom))]
+pub mod format;
+#[cfg(not(loom))]
 pub mod icount;
 #[cfg(not(loom))]
 pub mod measure;

@@ -345,42 +345,7 @@ pub fn overlaps(a: &Spread, b: &Spread) -> bool {
     a.min <= b.max && b.min <= a.max
 }
 
-/// `period` as people write it: `never`, `500us`, `1ms`, `2.5s`.
-pub fn fmt_period(period: Option<u64>) -> String {
-    match period {
-        None => "never".into(),
-        Some(ns) => fmt_ns(ns as f64),
-    }
-}
-
-/// A duration in ns with a unit that keeps 1–3 significant integer digits.
-pub fn fmt_ns(ns: f64) -> String {
-    let (v, unit) = if ns >= 1e9 {
-        (ns / 1e9, "s")
-    } else if ns >= 1e6 {
-        (ns / 1e6, "ms")
-    } else if ns >= 1e3 {
-        (ns / 1e3, "us")
-    } else {
-        (ns, "ns")
-    };
-    format!("{}{unit}", sig3(v))
-}
-
-/// Three significant digits, without trailing zeros.
-pub fn sig3(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let digits = (v.abs().log10().floor() as i32).max(-9);
-    let decimals = (2 - digits).clamp(0, 9) as usize;
-    let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        s
-    }
-}
+pub use crate::format::{ns as fmt_ns, period_ns as fmt_period, sig3};
 
 #[cfg(test)]
 mod tests;

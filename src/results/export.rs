@@ -13,7 +13,7 @@ fn no_churn(r: &Results, p: &Point) -> bool {
         && crate::strategy::info(&p.strategy).is_ok_and(|i| !i.churn)
 }
 
-use crate::compare::period;
+use crate::format::period_ns as period;
 
 fn ns(x: f64) -> String {
     if x < 10.0 {

@@ -11,7 +11,8 @@
 //!
 //! Reader cost: two RCU sections (nothing under `qsbr`), a domain check, a dependent load, and
 //! two fully ordered RMWs on the shared count (on x86-64 the same `lock xadd` as `rcuref`; on
-//! arm64 `ldaddal` where `rcuref` has a relaxed `ldadd` and a release `ldaddl`).
+//! arm64 the acquire-release add, `__aarch64_ldadd8_acq_rel` (`ldaddal` with LSE), where
+//! `rcuref` has the relaxed and the release forms: `results/codegen/aarch64/`).
 //! swapoff cost: as `rcuref`: unpublish, drop the initial reference, wait for the last put,
 //! one grace period.
 

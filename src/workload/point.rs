@@ -75,27 +75,7 @@ pub enum PointOutcome {
     Cancelled,
 }
 
-/// `"1ms"`, `"250us"`, `"never"`: a period as written on the command line.
-pub fn period_name(p: Option<Duration>) -> String {
-    match p {
-        None => "never".into(),
-        Some(d) => duration_name(d),
-    }
-}
-
-/// A duration in the largest unit that keeps it whole (`1ms`, `250us`, `1.5s` as `1500ms`).
-pub fn duration_name(d: Duration) -> String {
-    let ns = d.as_nanos();
-    if ns == 0 {
-        return "0".into();
-    }
-    for (unit, per) in [("s", 1_000_000_000u128), ("ms", 1_000_000), ("us", 1_000)] {
-        if ns >= per && ns % per == 0 {
-            return format!("{}{unit}", ns / per);
-        }
-    }
-    format!("{ns}ns")
-}
+pub use crate::format::{duration as duration_name, period as period_name};
 
 /// Measure strategy `S` at `spec`. `cancel` aborts between and inside windows; `progress` is
 /// called after each repeat.
