@@ -567,7 +567,12 @@ pub fn finding_lines(v: &View) -> Vec<String> {
     // quiescent state every `stop_check_every(hold)` lookups, so a grace period is about one
     // such batch per reader, plus the driver's wake-up.
     let batch = crate::workload::reader::stop_check_every(v.results.config.hold);
-    for s in v.strategies.iter().filter(|s| s.ends_with("@qsbr")) {
+    let waits = |s: &str| strategy::info(s).is_ok_and(|i| i.grace_periods);
+    for s in v
+        .strategies
+        .iter()
+        .filter(|s| s.ends_with("@qsbr") && waits(s))
+    {
         if let Some(p) = v
             .series(s)
             .into_iter()

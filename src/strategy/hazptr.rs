@@ -172,6 +172,7 @@ impl<F: Barrier> Strategy for Hazptr<F> {
     const SUMMARY: &'static str =
         "hazard pointers, compiler barrier + membarrier() (the kernel's hazptr series)";
     const RCU: bool = true;
+    const GRACE_PERIODS: bool = false;
     type Reader = HazptrReader;
     type Guard<'r> = HazptrGuard<'r>;
 

@@ -88,6 +88,9 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     const CHURN: bool = true;
     /// Whether the strategy runs over the userspace RCU (and so is compiled per flavour).
     const RCU: bool = false;
+    /// Whether its swapoff waits for RCU grace periods (false for `hazptr`, which takes only
+    /// the flavour's barrier pair).
+    const GRACE_PERIODS: bool = Self::RCU;
 
     /// What each reader thread keeps: a hazard pointer, a registered RCU reader, or nothing.
     /// Create it once per thread with [`reader`](Self::reader) and reuse it.
@@ -171,6 +174,8 @@ pub struct Info {
     pub churn: bool,
     /// `Strategy::RCU`: compiled per RCU flavour, and its results name the flavour.
     pub rcu: bool,
+    /// `Strategy::GRACE_PERIODS`.
+    pub grace_periods: bool,
     /// The strategy's module (`src/strategy/<module>.rs`); tests and hot-path symbols are
     /// named by it.
     pub module: &'static str,
@@ -294,6 +299,7 @@ macro_rules! registry {
             summary: <registry!(@ty $kind $module $ty) as Strategy>::SUMMARY,
             churn: <registry!(@ty $kind $module $ty) as Strategy>::CHURN,
             rcu: <registry!(@ty $kind $module $ty) as Strategy>::RCU,
+            grace_periods: <registry!(@ty $kind $module $ty) as Strategy>::GRACE_PERIODS,
             module: stringify!($module),
             source: include_str!(concat!(stringify!($module), ".rs")),
         }),*];
