@@ -3,7 +3,7 @@
 //! waiting for the readers that hold it. Not in the registry; tests use it to prove the
 //! checker catches a strategy that frees too early.
 
-use super::atomic::{Atomic, AtomicGuard, DEAD};
+use super::atomic::{Atomic, AtomicGuard, DEAD, inc_not_zero_live};
 use super::{Strategy, StrategyConfig, StrategyError};
 use crate::swap::SwapMap;
 use std::sync::Arc;
@@ -24,8 +24,28 @@ impl Strategy for NoWait {
 
     fn reader(&self) {}
 
+    /// `atomic`'s lookup, lenient: this strategy takes maps from under live readers on
+    /// purpose, so a live count without a map is a failed lookup here (its violations are the
+    /// checker's to count), where `atomic` treats it as an ordering bug.
     fn get<'r>(&'r self, _: &'r mut (), ty: usize) -> Option<AtomicGuard<'r>> {
-        Atomic::get_in::<false>(&self.0.info[ty], ty)
+        let si = &self.0.info[ty];
+        if !inc_not_zero_live(&si.users) {
+            return None;
+        }
+        // SAFETY: as in `Atomic::get`: (1) holds for readers whose count the (absent) drain
+        // would wait for; where it does not, the checked table keeps the map allocated
+        // (poisoned), which is what the negative control detects; (2) the Acquire CAS.
+        match unsafe { si.swap_map.get() } {
+            Some(map) => Some(AtomicGuard {
+                users: &si.users,
+                map,
+            }),
+            None => {
+                // Release: gives the count back as AtomicGuard::drop does.
+                si.users.fetch_sub(1, Release);
+                None
+            }
+        }
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
@@ -49,5 +69,25 @@ impl Strategy for NoWait {
 
     fn device_bytes(&self) -> usize {
         self.0.device_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// For this strategy a live count without a map is a failed lookup, and the count is
+    /// given back.
+    #[test]
+    fn a_live_count_without_a_map_is_a_failed_lookup_here() {
+        let s = NoWait::new(&StrategyConfig::default()).unwrap();
+        // Relaxed, here and below: one thread.
+        s.0.info[3].users.store(1, Relaxed);
+        assert!(s.get(&mut (), 3).is_none());
+        assert_eq!(
+            s.0.info[3].users.load(Relaxed),
+            1,
+            "the failed lookup gave its count back"
+        );
     }
 }
