@@ -13,9 +13,10 @@
 //! ```
 //!
 //! - [`RcuRef`]: `include/linux/rcuref.h` and `lib/rcuref.c` (v6.4, Thomas Gleixner, "atomics:
-//!   Provide rcuref - scalable reference counting"), with the 2025 fix "rcuref: Plug slowpath
-//!   race in rcuref_put()" that hands the decremented value to the slow path instead of
-//!   re-reading it. 32 bits; get is a *relaxed* add (`atomic_add_negative_relaxed`), put a
+//!   Provide rcuref - scalable reference counting"), with the 2025 fix b9a49520679e ("rcuref:
+//!   Plug slowpath race in rcuref_put()", v6.14, backported to 6.13) that hands the decremented
+//!   value to the slow path instead of re-reading it (a re-read could see another put's DEAD
+//!   and report a false "imbalanced put"). 32 bits; get is a *relaxed* add (`atomic_add_negative_relaxed`), put a
 //!   release decrement (`atomic_sub_return_release`).
 //! - [`FileRef`]: `include/linux/file_ref.h` and `__file_ref_put()` in `fs/file.c` (v6.13,
 //!   Christian Brauner, "fs: add file_ref"). 64 bits; get and put are fully ordered

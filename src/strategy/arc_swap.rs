@@ -5,8 +5,8 @@
 //! the guard is then `arc_swap::Guard<Arc<_>>`, whose `Option` fits two registers, where
 //! `ArcSwapOption`'s guard plus the map pointer made a 24-byte value that the table's offset
 //! check copied through the stack with a 16-byte load of two 8-byte stores (a store-forwarding
-//! stall: about 6 ns per lookup on the dev VM, measured against a direct `ArcSwapOption` use by
-//! the `peers` bench group).
+//! stall). The `peers` bench group measures this path against arc-swap used directly
+//! (`results/reference/vm-2cpu/peers.txt`).
 //!
 //! Reader cost: `load()` takes one of a few per-thread *debt* slots (a store and a `SeqCst`
 //! fence on the fast path, i.e. a locked instruction on x86-64) instead of touching the shared

@@ -17,8 +17,9 @@
 //! compiler barrier + membarrier; `fence` is the fallback where membarrier is unavailable, a
 //! `fence(SeqCst)` on both sides. Results name it as they name the RCU flavour.
 //!
-//! Reader cost: two loads of the device pointer, a store to the reader's own slot (its own
-//! cache line), a compiler barrier, and a store of null: no locked instruction.
+//! Reader cost: an instance check (the reader's slot must be one this instance scans: two
+//! loads and a compare), two loads of the device pointer, a store to the reader's own slot (its
+//! own cache line), a compiler barrier, and a store of null: no locked instruction.
 //! swapoff cost: one `membarrier()` (an IPI to each CPU running one of our threads), a scan of
 //! every registered slot, and a wait for the readers that hold the old map.
 
