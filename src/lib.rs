@@ -25,6 +25,7 @@ pub mod rcu;
 pub mod report;
 #[cfg(not(loom))]
 pub mod results;
+pub mod stats;
 #[cfg(not(loom))]
 pub mod strategy;
 #[cfg(not(loom))]

@@ -18,8 +18,9 @@ use swapref::measure::{env, topology};
 use swapref::results::{self, COUNTERS, Results, RunConfig, SCHEMA, SCHEMA_VERSION};
 use swapref::strategy::StrategyConfig;
 use swapref::workload::Work;
-use swapref::workload::placement::{self, Placement};
-use swapref::workload::point::{self, PointOutcome, PointSpec, duration_name};
+use swapref::workload::placement;
+use swapref::workload::point::{self, PointSpec, duration_name};
+use swapref::workload::run::{self, End, Observer};
 
 /// Options of `swapref run`. Durations take a unit: `ns`, `us`, `ms`, `s` (`1.5ms` is fine).
 #[derive(clap::Args, Debug)]
@@ -87,6 +88,14 @@ pub struct Args {
     /// How long a swapoff/swapon may take before the point fails as stuck.
     #[arg(long, default_value = "10s")]
     watchdog: String,
+    /// Seed of the order of the points within each round (the repeats are interleaved:
+    /// round k measures repeat k of every point). Default: from the clock; recorded.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Test hook for the A/B check: `STRATEGY:N` holds that strategy's references N spin
+    /// iterations (an injected regression); recorded in the results.
+    #[arg(long, hide = true)]
+    inject: Option<String>,
     /// Test hook: a fake PMU, `all` counters available or `none`.
     #[arg(long, hide = true)]
     fake_counters: Option<String>,
@@ -232,8 +241,7 @@ fn check_writable(path: &Path, create_dir: bool) -> Result<(), String> {
 /// Everything the run needs, validated.
 struct Plan {
     cfg: RunConfig,
-    points: Vec<(point::Planned, Placement)>,
-    spec: PointSpec,
+    run: run::Plan,
     out: Option<PathBuf>,
     format: Format,
     label: Option<String>,
@@ -317,6 +325,25 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             Some(p)
         }
     };
+    let inject = match args.inject.as_deref() {
+        None => None,
+        Some(i) => {
+            let bad = || format!("--inject '{i}': expected STRATEGY:N, e.g. atomic:20");
+            let (name, n) = i.split_once(':').ok_or_else(bad)?;
+            let n: u64 = n.parse().map_err(|_| bad())?;
+            if !strategies.iter().any(|s| s.name == name) {
+                return Err(format!(
+                    "--inject: strategy '{name}' is not in --strategies"
+                ));
+            }
+            Some((name.to_owned(), n))
+        }
+    };
+    let seed = args.seed.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
     let work = Work {
         devices: args.devices,
         pages: args.pages,
@@ -340,6 +367,8 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
         oversubscribe: args.oversubscribe,
         counters: counters.clone(),
         rcu: args.rcu.clone(),
+        seed: Some(seed),
+        inject: args.inject.clone(),
     };
     let spec = PointSpec {
         strategy: StrategyConfig::default(),
@@ -357,8 +386,12 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
     };
     Ok(Plan {
         cfg,
-        points,
-        spec,
+        run: run::Plan {
+            points,
+            spec,
+            seed,
+            inject,
+        },
         out,
         format,
         label: args.label.clone(),
@@ -398,19 +431,17 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
         config: plan.cfg.clone(),
         points: Vec::new(),
     };
-    let save = |r: &Results| -> Result<(), String> {
-        match &plan.out {
-            Some(p) => r.save(p).map_err(|e| e.to_string()),
-            None => Ok(()),
-        }
+    let mut obs = Progress {
+        out: plan.out.as_deref(),
+        bar: ProgressBar::hidden(),
     };
-    if let Err(e) = save(&results) {
+    if let Err(e) = obs.save(&results) {
         return usage_error(e);
     }
     if let Err(e) = ctrlc::set_handler(|| {
         // Relaxed: the RMW alone tells a second Ctrl-C from the first; it carries no data.
         if CANCEL.swap(true, Relaxed) {
-            eprintln!("\nswapref: second Ctrl-C, aborting without saving the current point");
+            eprintln!("\nswapref: second Ctrl-C, aborting without saving the current window");
             std::process::exit(130);
         }
         eprintln!("\nswapref: Ctrl-C, stopping after saving what finished (again to abort)");
@@ -421,81 +452,31 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
     if args.rcu.split(',').any(|f| f.trim() == "auto") {
         eprintln!("swapref run: --rcu {}", swapref::strategy::auto_flavor().1);
     }
-    let total = plan.points.len() as u64 * plan.spec.repeats as u64;
-    let per_repeat = plan.spec.warmup + plan.spec.duration;
+    let total = plan.run.windows();
+    let spec = &plan.run.spec;
+    let per_window = spec.warmup + spec.duration + swapref::measure::floor::FLOOR_WINDOW;
     eprintln!(
-        "swapref run: {} point(s) x {} repeat(s), about {:.0} s{}",
-        plan.points.len(),
-        plan.spec.repeats,
-        (per_repeat * total as u32).as_secs_f64(),
+        "swapref run: {} point(s) x {} round(s), interleaved (seed {}), about {:.0} s{}",
+        plan.run.points.len(),
+        spec.repeats,
+        plan.run.seed,
+        (per_window * total as u32).as_secs_f64(),
         plan.out
             .as_ref()
             .map_or(String::new(), |p| format!("; saving to {}", p.display()))
     );
-    let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if std::io::stderr().is_terminal() {
+        obs.bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
         if let Ok(s) = ProgressStyle::with_template(
             "{bar:30} {pos}/{len} windows  {msg}  [{elapsed_precise}, ~{eta} left]",
         ) {
-            b.set_style(s);
+            obs.bar.set_style(s);
         }
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    }
     let t0 = Instant::now();
-    let mut failed = false;
-    for (planned, placement) in &plan.points {
-        // Relaxed: the Ctrl-C flag carries no data; it is only polled.
-        if CANCEL.load(Relaxed) {
-            break;
-        }
-        bar.set_message(format!(
-            "{}{} readers={} period={}",
-            planned.strategy,
-            planned.rcu.map(|f| format!("@{f}")).unwrap_or_default(),
-            planned.readers,
-            point::period_name(planned.period)
-        ));
-        let spec = PointSpec {
-            placement: placement.clone(),
-            period: planned.period,
-            strategy: StrategyConfig {
-                rcu: planned.rcu,
-                ..StrategyConfig::default()
-            },
-            ..plan.spec.clone()
-        };
-        let outcome = point::measure_named(planned.strategy, &spec, &CANCEL, &mut || bar.inc(1))
-            .expect("names validated");
-        match outcome {
-            PointOutcome::Done(p) => results.points.push(p),
-            PointOutcome::Failed(p) => {
-                let e = p.error.clone().unwrap_or_default();
-                bar.suspend(|| eprintln!("swapref: point failed: {e}"));
-                results.interrupted = Some(e);
-                results.points.push(p);
-                failed = true;
-            }
-            PointOutcome::Cancelled => break,
-        }
-        if let Err(e) = save(&results) {
-            bar.finish_and_clear();
-            eprintln!("swapref: cannot save results: {e}");
-            return ExitCode::FAILURE;
-        }
-        if failed {
-            break;
-        }
-    }
-    bar.finish_and_clear();
-    // Relaxed: as above.
-    let cancelled = CANCEL.load(Relaxed) && !failed;
-    if cancelled {
-        results.interrupted = Some("SIGINT".into());
-    }
-    results.complete = !cancelled && !failed;
-    if let Err(e) = save(&results) {
+    let end = run::run(&plan.run, &mut results, &CANCEL, &mut obs);
+    obs.bar.finish_and_clear();
+    if let End::SaveFailed(e) = &end {
         eprintln!("swapref: cannot save results: {e}");
         return ExitCode::FAILURE;
     }
@@ -503,7 +484,7 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
     let kept = format!(
         "{} of {} point(s){}",
         results.points.len(),
-        plan.points.len(),
+        plan.run.points.len(),
         plan.out
             .as_ref()
             .map_or(" (no file: --out none)".into(), |p| format!(
@@ -511,19 +492,52 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
                 p.display()
             ))
     );
-    if cancelled {
-        eprintln!("swapref: interrupted: kept {kept}");
-        return ExitCode::from(130);
+    match end {
+        End::Cancelled => {
+            eprintln!("swapref: interrupted: kept {kept}");
+            ExitCode::from(130)
+        }
+        End::Failed(e) => {
+            eprintln!("swapref: point failed: {e}");
+            eprintln!("swapref: stopped at a failed point: kept {kept}");
+            ExitCode::FAILURE
+        }
+        End::Complete | End::SaveFailed(_) => {
+            eprintln!(
+                "swapref: done in {}: {kept}",
+                duration_name(Duration::from_millis(t0.elapsed().as_millis() as u64))
+            );
+            ExitCode::SUCCESS
+        }
     }
-    if failed {
-        eprintln!("swapref: stopped at a failed point: kept {kept}");
-        return ExitCode::FAILURE;
+}
+
+/// The CLI's side of a run: a progress bar, and the results file written after every window.
+struct Progress<'a> {
+    out: Option<&'a Path>,
+    bar: ProgressBar,
+}
+
+impl Observer for Progress<'_> {
+    fn window_started(&mut self, p: &point::Planned, round: u32) {
+        self.bar.set_message(format!(
+            "round {} {}{} readers={} period={}",
+            round + 1,
+            p.strategy,
+            p.rcu.map(|f| format!("@{f}")).unwrap_or_default(),
+            p.readers,
+            point::period_name(p.period)
+        ));
     }
-    eprintln!(
-        "swapref: done in {}: {kept}",
-        duration_name(Duration::from_millis(t0.elapsed().as_millis() as u64))
-    );
-    ExitCode::SUCCESS
+    fn window_done(&mut self) {
+        self.bar.inc(1);
+    }
+    fn save(&mut self, r: &Results) -> Result<(), String> {
+        match self.out {
+            Some(p) => r.save(p).map_err(|e| e.to_string()),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,25 @@ impl Latencies {
         self.0.len()
     }
 
+    /// Log-linear buckets of the samples, for CDFs and spreads drawn later: `[lower, count]`
+    /// pairs in increasing order, `lower` the sample rounded down to two significant decimal
+    /// digits (so 1234 ns counts in `[1200, n]`; 90 buckets per decade, 1 % to 10 % wide), empty
+    /// buckets left out. `None` without samples.
+    pub fn buckets(&self) -> Option<Vec<[u64; 2]>> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut out: Vec<[u64; 2]> = Vec::new();
+        for v in self.0.iter_recorded() {
+            let lower = two_digits(self.0.lowest_equivalent(v.value_iterated_to()));
+            match out.last_mut() {
+                Some(last) if last[0] == lower => last[1] += v.count_at_value(),
+                _ => out.push([lower, v.count_at_value()]),
+            }
+        }
+        Some(out)
+    }
+
     /// p50/p90/p99/max, or `None` without samples.
     pub fn percentiles(&self) -> Option<Percentiles> {
         if self.0.is_empty() {
@@ -47,6 +66,15 @@ impl Latencies {
             max: self.0.max(),
         })
     }
+}
+
+/// `ns` rounded down to two significant decimal digits.
+fn two_digits(ns: u64) -> u64 {
+    let mut scale = 1;
+    while ns / scale >= 100 {
+        scale *= 10;
+    }
+    ns / scale * scale
 }
 
 #[cfg(test)]
@@ -70,5 +98,23 @@ mod tests {
         assert_eq!(p.count, 1001);
         // 3 significant digits: the max is reported within 0.1%.
         assert!(p.max.abs_diff(5_000_000) <= 5_000, "{p:?}");
+    }
+
+    #[test]
+    fn buckets_round_down_to_two_digits_and_keep_every_sample() {
+        assert_eq!(Latencies::default().buckets(), None);
+        assert_eq!(
+            (two_digits(7), two_digits(99), two_digits(1234)),
+            (7, 99, 1200)
+        );
+        let mut l = Latencies::default();
+        for ns in [5, 1200, 1234, 1299, 1300, 98_765_432] {
+            l.record(ns);
+        }
+        let b = l.buckets().unwrap();
+        assert_eq!(b[..3], [[5, 1], [1200, 3], [1300, 1]]);
+        assert_eq!(b[3][1], 1);
+        assert_eq!(b[3][0], 98_000_000);
+        assert_eq!(b.iter().map(|x| x[1]).sum::<u64>(), l.count());
     }
 }

@@ -17,8 +17,14 @@ pub mod export;
 
 /// The `schema` field of every results file.
 pub const SCHEMA: &str = "swapref-results";
-/// The version this build writes and the only one it reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version this build writes.
+///
+/// Version 2 added, per repeat, the round it ran in, the floor measured before it and its
+/// own swapoff/swapon percentiles, and the run's shuffle seed. Version 1 files are still read
+/// ([`OLDEST_READ`]): those fields are then absent, and `compare` says it judges absolute ns.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest version this build reads.
+pub const OLDEST_READ: u32 = 1;
 
 /// Names of the hardware counters a run can record, in report order.
 pub const COUNTERS: &[&str] = &[
@@ -148,8 +154,18 @@ pub struct RunConfig {
     pub oversubscribe: bool,
     /// Counters asked for.
     pub counters: Vec<String>,
-    /// RCU flavour asked for: `auto`, `membarrier` or `fence`.
+    /// RCU flavours asked for, as given to `--rcu` (`auto`, `qsbr`, a comma list ...).
     pub rcu: String,
+    /// Seed of the order the points run in within each round (the repeats are interleaved:
+    /// round `k` measures repeat `k` of every point, in an order shuffled by this seed and
+    /// `k`). `None` in version 1 files, whose points ran one after another.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Test hook only (`run --inject`, for the A/B check of `scripts/aa-compare.sh`):
+    /// `STRATEGY:N`, that strategy's lookups held for N spin iterations. Absent in real runs;
+    /// `compare` warns when either side has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inject: Option<String>,
 }
 
 /// `{median, min, max}` over repeats. *Stable*.
@@ -221,6 +237,31 @@ pub struct Repeat {
     pub failed_lookups: u64,
     /// Swap cycles completed in the window.
     pub swap_cycles: u64,
+    /// Round of the run this repeat was measured in (0-based); every point has one repeat
+    /// per round. `None` in version 1 files.
+    #[serde(default)]
+    pub round: Option<u32>,
+    /// The floor measured just before this repeat on its first reader's CPU: ns per
+    /// iteration of a fixed loop that reads one byte of a 1 KiB array
+    /// ([`crate::measure::floor`]). `compare` divides ns/lookup by it, so a machine that is
+    /// slower for a while is slower for the floor too. `None` in version 1 files.
+    #[serde(default)]
+    pub floor_ns: Option<f64>,
+    /// This repeat's swapoff latency (the point's `swapoff_latency_ns` merges all repeats);
+    /// `None` without cycles or in version 1 files.
+    #[serde(default)]
+    pub swapoff_latency_ns: Option<Percentiles>,
+    /// This repeat's swapon latency, likewise.
+    #[serde(default)]
+    pub swapon_latency_ns: Option<Percentiles>,
+    /// This repeat's swapoff latencies as log-linear buckets `[lower_ns, count]`
+    /// ([`crate::measure::latency::Latencies::buckets`]): a CDF or a spread over repeats can
+    /// be drawn from them. `None` without cycles or in version 1 files.
+    #[serde(default)]
+    pub swapoff_buckets: Option<Vec<[u64; 2]>>,
+    /// This repeat's swapon latencies, likewise.
+    #[serde(default)]
+    pub swapon_buckets: Option<Vec<[u64; 2]>>,
 }
 
 /// One measured point: a strategy at a reader count and configuration.
@@ -312,7 +353,7 @@ impl fmt::Display for ResultsError {
             ),
             ResultsError::Version(p, v) => write!(
                 f,
-                "{}: results schema version {v} is not supported (this build reads {SCHEMA_VERSION})",
+                "{}: results schema version {v} is not supported (this build reads {OLDEST_READ} to {SCHEMA_VERSION})",
                 p.display()
             ),
         }
@@ -355,7 +396,7 @@ impl Results {
             .get("schema_version")
             .and_then(|v| v.as_u64())
             .ok_or_else(|| ResultsError::Malformed(path.into(), "no schema_version".into()))?;
-        if version != u64::from(SCHEMA_VERSION) {
+        if !(u64::from(OLDEST_READ)..=u64::from(SCHEMA_VERSION)).contains(&version) {
             return Err(ResultsError::Version(
                 path.into(),
                 u32::try_from(version).unwrap_or(u32::MAX),
@@ -420,11 +461,18 @@ pub mod fixtures {
         let window_ns = 100_000_000u64;
         let repeats: Vec<Repeat> = ns_per_op
             .iter()
-            .map(|ns| Repeat {
+            .enumerate()
+            .map(|(k, ns)| Repeat {
                 window_ns,
                 lookups_per_reader: vec![(window_ns as f64 / ns) as u64; readers],
                 failed_lookups: 0,
                 swap_cycles: 10,
+                round: Some(k as u32),
+                floor_ns: Some(1.0),
+                swapoff_latency_ns: None,
+                swapon_latency_ns: None,
+                swapoff_buckets: None,
+                swapon_buckets: None,
             })
             .collect();
         let spread = Spread::of(ns_per_op).expect("finite samples");
@@ -521,6 +569,8 @@ pub mod fixtures {
                 oversubscribe: false,
                 counters: COUNTERS.iter().map(|c| c.to_string()).collect(),
                 rcu: "auto".into(),
+                seed: Some(1),
+                inject: None,
             },
             points,
         }

@@ -11,12 +11,15 @@
 //! - [`pool`]: persistent pinned readers started together at a barrier ([`ReaderPool`]), used
 //!   by `swapref run` and by the criterion benches;
 //! - [`point`]: one measured point (warm-up, repeats, spread, counters) as a results
-//!   [`Point`](crate::results::Point), and the plan of points a run sweeps.
+//!   [`Point`](crate::results::Point), and the plan of points a run sweeps;
+//! - [`run`]: a whole run, its repeats interleaved in shuffled rounds, into
+//!   [`Results`](crate::results::Results).
 
 pub mod placement;
 pub mod point;
 pub mod pool;
 pub mod reader;
+pub mod run;
 pub mod swapper;
 
 pub use pool::{PoolConfig, PoolError, ReaderPool, Window};

@@ -14,6 +14,7 @@ use super::pool::{PoolConfig, PoolError, ReaderPool};
 use super::reader::Work;
 use super::swapper::SwapperConfig;
 use crate::measure::counters::{self, CounterSource};
+use crate::measure::floor::{self, FLOOR_WINDOW};
 use crate::measure::latency::Latencies;
 use crate::rcu::FlavorKind;
 use crate::results::{Point, Repeat, Spread, Status};
@@ -77,26 +78,50 @@ pub enum PointOutcome {
 
 pub use crate::format::{duration as duration_name, period as period_name};
 
-/// Measure strategy `S` at `spec`. `cancel` aborts between and inside windows; `progress` is
-/// called after each repeat.
+/// Measure strategy `S` at `spec`: its repeats one after another (rounds `0..repeats`).
+/// `cancel` aborts between and inside windows; `progress` is called after each repeat. A run
+/// interleaves points instead, through [`Gathered`] and [`gather_named`] (see
+/// [`super::run`]).
 pub fn measure<S: Strategy>(
     spec: &PointSpec,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(),
 ) -> PointOutcome {
-    let mut acc = Acc::new::<S>(spec);
-    match run::<S>(spec, cancel, progress, &mut acc) {
-        Ok(()) => PointOutcome::Done(acc.finish(spec, None)),
-        Err(PoolError::Cancelled) => PointOutcome::Cancelled,
-        Err(e) => {
-            let what = format!(
-                "{e} (strategy {}, {} reader(s), period {})",
-                S::NAME,
-                spec.placement.readers.len(),
-                period_name(spec.period)
-            );
-            PointOutcome::Failed(acc.finish(spec, Some(what)))
-        }
+    let mut acc = Gathered::new(S::NAME, spec);
+    match gather::<S>(spec, cancel, progress, &mut acc, 0) {
+        Gather::Done => PointOutcome::Done(acc.point(spec, None)),
+        Gather::Cancelled => PointOutcome::Cancelled,
+        Gather::Failed(e) => PointOutcome::Failed(acc.point(spec, Some(e))),
+    }
+}
+
+/// How [`gather_named`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gather {
+    /// Its repeats were added.
+    Done,
+    /// It failed; the error names the strategy and the point. The run must stop.
+    Failed(String),
+    /// Cancelled; nothing was added.
+    Cancelled,
+}
+
+fn gather<S: Strategy>(
+    spec: &PointSpec,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(),
+    acc: &mut Gathered,
+    first_round: u32,
+) -> Gather {
+    match run::<S>(spec, cancel, progress, acc, first_round) {
+        Ok(()) => Gather::Done,
+        Err(PoolError::Cancelled) => Gather::Cancelled,
+        Err(e) => Gather::Failed(format!(
+            "{e} (strategy {}, {} reader(s), period {})",
+            S::NAME,
+            spec.placement.readers.len(),
+            period_name(spec.period)
+        )),
     }
 }
 
@@ -129,9 +154,54 @@ pub fn measure_named(
     )
 }
 
-/// What the repeats gathered so far.
-struct Acc {
-    strategy: &'static str,
+/// Measure `spec.repeats` more repeats of the strategy named `name` into `acc`, numbered
+/// from round `first_round`: a fresh table, pool and swapper each call, so a run can measure
+/// one repeat of every point per round.
+pub fn gather_named(
+    name: &str,
+    spec: &PointSpec,
+    cancel: &AtomicBool,
+    progress: &mut dyn FnMut(),
+    acc: &mut Gathered,
+    first_round: u32,
+) -> Result<Gather, UnknownStrategy> {
+    struct V<'a> {
+        spec: &'a PointSpec,
+        cancel: &'a AtomicBool,
+        progress: &'a mut dyn FnMut(),
+        acc: &'a mut Gathered,
+        first_round: u32,
+    }
+    impl Visitor for V<'_> {
+        type Output = Gather;
+        fn visit<S: Strategy>(self) -> Gather {
+            gather::<S>(
+                self.spec,
+                self.cancel,
+                self.progress,
+                self.acc,
+                self.first_round,
+            )
+        }
+    }
+    strategy::visit(
+        name,
+        spec.strategy.flavor(),
+        V {
+            spec,
+            cancel,
+            progress,
+            acc,
+            first_round,
+        },
+    )
+}
+
+/// What the repeats of one point gathered so far; [`Gathered::point`] makes the results
+/// point of them.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    strategy: String,
     repeats: Vec<Repeat>,
     swapoff: Latencies,
     swapon: Latencies,
@@ -141,10 +211,11 @@ struct Acc {
     rcu_flavor: Option<String>,
 }
 
-impl Acc {
-    fn new<S: Strategy>(spec: &PointSpec) -> Acc {
-        Acc {
-            strategy: S::NAME,
+impl Gathered {
+    /// Nothing gathered yet for strategy `strategy` at `spec` (its counters).
+    pub fn new(strategy: &str, spec: &PointSpec) -> Gathered {
+        Gathered {
+            strategy: strategy.to_owned(),
             repeats: Vec::new(),
             swapoff: Latencies::default(),
             swapon: Latencies::default(),
@@ -154,7 +225,14 @@ impl Acc {
         }
     }
 
-    fn finish(self, spec: &PointSpec, error: Option<String>) -> Point {
+    /// Repeats gathered so far.
+    pub fn repeats(&self) -> usize {
+        self.repeats.len()
+    }
+
+    /// The results point: the repeats so far, their spread, merged latencies, counters;
+    /// failed with `error` if given.
+    pub fn point(&self, spec: &PointSpec, error: Option<String>) -> Point {
         let readers = spec.placement.readers.len();
         let total = |r: &Repeat| r.lookups_per_reader.iter().sum::<u64>();
         let measured: Vec<&Repeat> = self.repeats.iter().filter(|r| total(r) > 0).collect();
@@ -219,7 +297,7 @@ impl Acc {
             values.insert(name.clone(), value);
         }
         Point {
-            strategy: self.strategy.into(),
+            strategy: self.strategy.clone(),
             readers,
             period_ns: spec.period.map(|p| p.as_nanos() as u64),
             status: if error.is_some() {
@@ -231,7 +309,7 @@ impl Acc {
             reader_cpus: spec.placement.readers.clone(),
             swapper_cpu: spec.period.and(spec.placement.swapper),
             swapper_shares_cpu: spec.period.is_some() && spec.placement.swapper_shares(),
-            rcu_flavor: self.rcu_flavor,
+            rcu_flavor: self.rcu_flavor.clone(),
             ns_per_op: Spread::of(&ns).unwrap_or(zero),
             mops: Spread::of(&mops).map_or(0.0, |s| s.median),
             failed_lookup_rate: if lookups == 0 {
@@ -244,7 +322,7 @@ impl Acc {
             device_bytes: self.device_bytes,
             counters: values,
             counter_notes: notes,
-            repeats: self.repeats,
+            repeats: self.repeats.clone(),
         }
     }
 }
@@ -253,7 +331,8 @@ fn run<S: Strategy>(
     spec: &PointSpec,
     cancel: &AtomicBool,
     progress: &mut dyn FnMut(),
-    acc: &mut Acc,
+    acc: &mut Gathered,
+    first_round: u32,
 ) -> Result<(), PoolError> {
     let setup = |e: String| PoolError::Setup(e);
     if spec.period.is_some() && !S::CHURN {
@@ -296,7 +375,9 @@ fn run<S: Strategy>(
             cpu: spec.placement.swapper,
         })?;
     }
-    for _ in 0..spec.repeats {
+    for k in 0..spec.repeats {
+        // The readers are parked between windows: the floor loop has their first CPU.
+        let floor = floor::measure(spec.placement.readers.first().copied(), FLOOR_WINDOW);
         if !spec.warmup.is_zero() {
             pool.warm_up(spec.warmup, Some(cancel))?;
         }
@@ -313,6 +394,12 @@ fn run<S: Strategy>(
             lookups_per_reader: w.tallies.iter().map(|t| t.lookups).collect(),
             failed_lookups: w.failed(),
             swap_cycles: sw.cycles,
+            round: Some(first_round + k as u32),
+            floor_ns: Some(floor),
+            swapoff_latency_ns: sw.swapoff.percentiles(),
+            swapon_latency_ns: sw.swapon.percentiles(),
+            swapoff_buckets: sw.swapoff.buckets(),
+            swapon_buckets: sw.swapon.buckets(),
         });
         progress();
     }
@@ -374,13 +461,14 @@ pub fn plan(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::measure::counters::FakeSource;
     use crate::workload::placement;
     use std::sync::atomic::Ordering::Relaxed;
 
-    fn spec(readers: usize, period: Option<Duration>) -> PointSpec {
+    /// A short point of `readers` readers (oversubscribed if need be), 3 repeats.
+    pub(crate) fn spec(readers: usize, period: Option<Duration>) -> PointSpec {
         let order = placement::order(
             &crate::measure::topology::machine_topology(),
             &crate::measure::topology::allowed_cpus(),
