@@ -1,45 +1,179 @@
-//! `swapref compare BASE.json NEW.json`: which points of a run got slower or faster than in a
-//! base run, calling a change only where the noise cannot explain it.
+//! `swapref compare BASE NEW`: which points got worse or better between runs, calling a change
+//! only where the measured noise cannot explain it.
 //!
 //! # The rule
 //!
-//! Points are matched by [`Point::key`] (strategy, readers, period); both files must hold the
-//! same set of points. For each pair the *ratio* is `new.ns_per_op.median / base.ns_per_op.median`
-//! (above 1 = slower). The verdict is
+//! Each side is one results file or several (runs of one build, pooled). Points are matched by
+//! [`Point::key`] (series, readers, period); points only one side has are listed, not judged.
+//! For every shared point four metrics are judged, each from its per-repeat values:
 //!
-//! - **regressed** when the ratio exceeds `1 + threshold` **and** the two runs' ranges do not
-//!   overlap: every repeat of the new run is slower than every repeat of the base
-//!   (`new.min > base.max`);
-//! - **improved** when the ratio is below `1 − threshold` **and** `new.max < base.min`;
-//! - **unchanged** otherwise: within the threshold, or beyond it but inside the spread
-//!   (reported as "within noise");
-//! - **failed** when either point's status is `failed` (it has no trustworthy number).
+//! | metric | per repeat | threshold |
+//! | --- | --- | --- |
+//! | `ns/lookup` | ns per *successful* lookup (failed lookups are cheap: counting them would read as faster) | `--threshold`, 5 % |
+//! | `failed` | failed-lookup rate, plus an offset of 0.1 % so that 0 → 0.05 % is no "infinite" change | `--failed-threshold`, 25 % |
+//! | `swapoff p50`, `swapoff p99` | that repeat's swapoff latency percentiles | `--latency-threshold`, 25 % |
 //!
-//! Why ranges: a repeat is a whole measured window, and the results file keeps
-//! `{median, min, max}` over repeats. Under the null hypothesis (both runs draw repeats from the
-//! same distribution) complete separation of `r` repeats against `r` happens by chance with
-//! probability `2 / C(2r, r)`: 10 % for 3 repeats each, 0.8 % for 5, 0.06 % for 7. With a
-//! single repeat a side there is no spread to test against; [`compare`] warns then.
+//! The statistic is the ratio of the pooled medians, new / base (above 1 = worse for every
+//! metric). Its interval is a seeded percentile bootstrap at 99 % ([`CONFIDENCE`],
+//! [`RESAMPLES`]): with two runs or more on a side, runs are resampled and then repeats within
+//! them, so the spread *between* runs widens the interval; with one run a side only its
+//! repeats are, and between-run effects must be covered by the threshold. The verdict, as
+//! criterion calls it against its noise threshold:
 //!
-//! Runs on different machines or with different configurations are compared anyway, with a
-//! warning per difference ([`Comparison::warnings`]); the CLI prints them on stderr.
+//! - **regressed** when the whole interval lies above `1 + threshold`;
+//! - **improved** when the whole interval lies below `1 − threshold`;
+//! - **unchanged** otherwise ("within ±5 %" when the interval lies inside, "within noise"
+//!   when it straddles a bound);
+//! - **failed** when either side's point failed; **n/a** when a side has no values for the
+//!   metric (no swap cycles; a version 1 file without per-repeat latencies) or fewer than
+//!   [`MIN_REPEATS`].
+//!
+//! A point's verdict is its worst metric's. Why not divide by the floor
+//! ([`crate::measure::floor`]) by default: on a shared VM the machine's speed moves within
+//! milliseconds, so a floor timed just before a window tracks that window only loosely, and
+//! dividing by it adds the floor's own noise; `--normalize floor` judges ns/lookup ÷ floor,
+//! and `scripts/aa-compare.sh` measures both (its committed output says which is quieter).
+//!
+//! Runs on different machines, configurations or schema versions are compared anyway, with a
+//! warning per difference ([`Comparison::warnings`]).
 
 use crate::results::{Point, Results, ResultsError, Status};
-use std::collections::BTreeMap;
+use crate::stats;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// Default threshold: a change must exceed 5 % to be called.
+/// Default threshold for ns/lookup: a change must exceed 5 %.
 pub const DEFAULT_THRESHOLD: f64 = 0.05;
+/// Default threshold for the failed-lookup rate.
+pub const DEFAULT_FAILED_THRESHOLD: f64 = 0.25;
+/// Default threshold for swapoff latency percentiles.
+pub const DEFAULT_LATENCY_THRESHOLD: f64 = 0.25;
+/// Confidence of the bootstrap interval.
+pub const CONFIDENCE: f64 = 0.99;
+/// Bootstrap resamples per metric.
+pub const RESAMPLES: usize = 4000;
+/// Fewer repeats than this on a side: no verdict (`n/a`), there is no spread to judge by.
+pub const MIN_REPEATS: usize = 3;
+/// Offset added to failed-lookup rates before their ratio is taken (0.1 %).
+pub const FAILED_OFFSET: f64 = 0.001;
+/// Seed of the bootstrap: the same files give the same verdicts.
+const SEED: u64 = 0x5eed_c0de;
 
-/// A point's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What `compare` judges and how.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Options {
+    /// Threshold for ns/lookup, a fraction.
+    pub threshold: f64,
+    /// Threshold for the failed-lookup rate.
+    pub failed_threshold: f64,
+    /// Threshold for swapoff p50 and p99.
+    pub latency_threshold: f64,
+    /// Judge ns/lookup divided by each repeat's floor.
+    pub normalize_floor: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            threshold: DEFAULT_THRESHOLD,
+            failed_threshold: DEFAULT_FAILED_THRESHOLD,
+            latency_threshold: DEFAULT_LATENCY_THRESHOLD,
+            normalize_floor: false,
+        }
+    }
+}
+
+/// A judged quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// ns per successful lookup (÷ floor with `normalize_floor`).
+    NsPerLookup,
+    /// Failed lookups / lookups.
+    FailedRate,
+    /// Swapoff latency, median of the repeat.
+    SwapoffP50,
+    /// Swapoff latency, 99th percentile of the repeat.
+    SwapoffP99,
+}
+
+impl Metric {
+    /// All, in table order.
+    pub const ALL: [Metric; 4] = [
+        Metric::NsPerLookup,
+        Metric::FailedRate,
+        Metric::SwapoffP50,
+        Metric::SwapoffP99,
+    ];
+
+    /// The name in tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::NsPerLookup => "ns/lookup",
+            Metric::FailedRate => "failed",
+            Metric::SwapoffP50 => "swapoff p50",
+            Metric::SwapoffP99 => "swapoff p99",
+        }
+    }
+
+    fn threshold(self, o: &Options) -> f64 {
+        match self {
+            Metric::NsPerLookup => o.threshold,
+            Metric::FailedRate => o.failed_threshold,
+            Metric::SwapoffP50 | Metric::SwapoffP99 => o.latency_threshold,
+        }
+    }
+
+    fn offset(self) -> f64 {
+        match self {
+            Metric::FailedRate => FAILED_OFFSET,
+            _ => 0.0,
+        }
+    }
+
+    /// This metric's value for each repeat of `p` that has one.
+    pub fn values(self, p: &Point, normalize_floor: bool) -> Vec<f64> {
+        p.repeats
+            .iter()
+            .filter_map(|r| {
+                let lookups: u64 = r.lookups_per_reader.iter().sum();
+                match self {
+                    Metric::NsPerLookup => {
+                        let ok = lookups.saturating_sub(r.failed_lookups);
+                        let ns = (ok > 0).then(|| {
+                            r.window_ns as f64 * r.lookups_per_reader.len() as f64 / ok as f64
+                        })?;
+                        if normalize_floor {
+                            r.floor_ns.filter(|f| *f > 0.0).map(|f| ns / f)
+                        } else {
+                            Some(ns)
+                        }
+                    }
+                    Metric::FailedRate => {
+                        (lookups > 0).then(|| r.failed_lookups as f64 / lookups as f64)
+                    }
+                    Metric::SwapoffP50 => r.swapoff_latency_ns.map(|l| l.p50 as f64),
+                    Metric::SwapoffP99 => r.swapoff_latency_ns.map(|l| l.p99 as f64),
+                }
+            })
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .collect()
+    }
+}
+
+/// A verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Slower beyond both the threshold and the spread.
-    Regressed,
-    /// Faster beyond both the threshold and the spread.
-    Improved,
-    /// Neither.
+    /// Nothing to judge.
+    NotApplicable,
+    /// Neither better nor worse beyond the noise and the threshold.
     Unchanged,
+    /// Better beyond the threshold, the whole interval.
+    Improved,
+    /// Worse beyond the threshold, the whole interval.
+    Regressed,
     /// One side's point failed.
     Failed,
 }
@@ -52,38 +186,87 @@ impl Verdict {
             Verdict::Improved => "improved",
             Verdict::Unchanged => "unchanged",
             Verdict::Failed => "failed",
+            Verdict::NotApplicable => "n/a",
         }
     }
 }
 
-/// One matched pair of points.
-#[derive(Debug, Clone, PartialEq)]
+/// One metric of one point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judged {
+    /// Which metric.
+    pub metric: Metric,
+    /// Median of the base side's values (`None`: none).
+    pub base: Option<f64>,
+    /// Median of the new side's values.
+    pub new: Option<f64>,
+    /// Values per side.
+    pub n: [usize; 2],
+    /// new / base of the medians (with the metric's offset).
+    pub ratio: Option<f64>,
+    /// The bootstrap interval of the ratio.
+    pub interval: Option<[f64; 2]>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, in a few words.
+    pub why: String,
+}
+
+/// One point both sides have.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
-    /// Strategy.
+    /// Series (strategy, `@flavour` for a strategy over the RCU).
     pub strategy: String,
     /// Reader threads.
     pub readers: usize,
     /// Swap period, ns; `None` = never.
     pub period_ns: Option<u64>,
-    /// Base ns/op: median, min, max.
-    pub base: crate::results::Spread,
-    /// New ns/op: median, min, max.
-    pub new: crate::results::Spread,
-    /// `new.median / base.median`.
-    pub ratio: f64,
-    /// The verdict.
+    /// The metrics, in [`Metric::ALL`] order.
+    pub metrics: Vec<Judged>,
+    /// The worst verdict of the metrics.
     pub verdict: Verdict,
-    /// Why, in a few words ("beyond 5 % and outside the spread", "within noise", ...).
-    pub why: String,
 }
 
-/// The result of comparing two runs.
-#[derive(Debug, Clone, PartialEq)]
+impl Row {
+    /// The metric `m`.
+    pub fn get(&self, m: Metric) -> &Judged {
+        self.metrics
+            .iter()
+            .find(|j| j.metric == m)
+            .expect("every row has every metric")
+    }
+}
+
+/// One side's files, as a report names them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Side {
+    /// Files given.
+    pub files: Vec<String>,
+    /// Commits that built them (`?` unknown), deduplicated.
+    pub commits: Vec<String>,
+    /// Machines (hostname, CPU model, label), deduplicated.
+    pub machines: Vec<String>,
+    /// RCU flavours the points used, deduplicated.
+    pub flavours: Vec<String>,
+    /// Median floor over every repeat, ns (`None`: none recorded).
+    pub floor_ns: Option<f64>,
+}
+
+/// The result of comparing two sides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Comparison {
-    /// Threshold used, as a fraction.
-    pub threshold: f64,
-    /// One row per point, in the base file's order.
+    /// Thresholds and normalisation.
+    pub options: Options,
+    /// The base side.
+    pub base: Side,
+    /// The new side.
+    pub new: Side,
+    /// One row per shared point, in the first base file's order.
     pub rows: Vec<Row>,
+    /// Points only the base side has, described.
+    pub only_base: Vec<String>,
+    /// Points only the new side has, described.
+    pub only_new: Vec<String>,
     /// Differences in machine or configuration, and other caveats; one line each.
     pub warnings: Vec<String>,
 }
@@ -100,33 +283,23 @@ impl Comparison {
     }
 }
 
-/// Why two runs cannot be compared.
+/// Why two sides cannot be compared.
 #[derive(Debug)]
 pub enum CompareError {
     /// A file could not be read or is not a results file of a known version.
     Results(ResultsError),
-    /// A point of one file has no counterpart in the other.
-    MissingPoint {
-        /// Which file lacks it: "base" or "new".
-        missing_in: &'static str,
-        /// The point's key, described.
-        point: String,
-    },
+    /// A side has no file.
+    NoFiles(&'static str),
     /// The same key twice in one file.
     DuplicatePoint {
-        /// "base" or "new".
-        file: &'static str,
+        /// The file.
+        file: String,
         /// The point's key, described.
         point: String,
     },
-    /// A number that cannot be compared (median not positive and finite).
-    BadValue {
-        /// "base" or "new".
-        file: &'static str,
-        /// The point's key, described.
-        point: String,
-    },
-    /// The threshold is not a fraction in `[0, 1)`.
+    /// The two sides share no point.
+    NothingShared,
+    /// A threshold is not a fraction in `[0, 1)`.
     BadThreshold(f64),
 }
 
@@ -134,16 +307,16 @@ impl fmt::Display for CompareError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CompareError::Results(e) => e.fmt(f),
-            CompareError::MissingPoint { missing_in, point } => {
-                write!(f, "point {point} is missing in the {missing_in} file")
-            }
+            CompareError::NoFiles(side) => write!(f, "no {side} file given"),
             CompareError::DuplicatePoint { file, point } => {
-                write!(f, "point {point} appears twice in the {file} file")
+                write!(f, "point {point} appears twice in {file}")
             }
-            CompareError::BadValue { file, point } => write!(
-                f,
-                "point {point} in the {file} file has no positive finite ns_per_op"
-            ),
+            CompareError::NothingShared => {
+                write!(
+                    f,
+                    "the two sides share no point (strategy, readers, period)"
+                )
+            }
             CompareError::BadThreshold(t) => {
                 write!(f, "threshold {t} is not a fraction in [0, 1)")
             }
@@ -168,126 +341,237 @@ pub fn describe(key: &Key) -> String {
 
 use crate::format::period_ns as period;
 
-fn index<'a>(r: &'a Results, file: &'static str) -> Result<BTreeMap<Key, &'a Point>, CompareError> {
+/// A file of a side: its name for messages and its results.
+pub type Named<'a> = (&'a str, &'a Results);
+
+fn index<'a>(name: &str, r: &'a Results) -> Result<BTreeMap<Key, &'a Point>, CompareError> {
     let mut m = BTreeMap::new();
     for p in &r.points {
-        let key = p.key();
-        let s = p.ns_per_op;
-        if p.status == Status::Ok
-            && !([s.median, s.min, s.max]
-                .iter()
-                .all(|v| v.is_finite() && *v > 0.0))
-        {
-            return Err(CompareError::BadValue {
-                file,
-                point: describe(&key),
-            });
-        }
-        if m.insert(key.clone(), p).is_some() {
+        if m.insert(p.key(), p).is_some() {
             return Err(CompareError::DuplicatePoint {
-                file,
-                point: describe(&key),
+                file: name.into(),
+                point: describe(&p.key()),
             });
         }
     }
     Ok(m)
 }
 
-/// The verdict on one pair, with its reason; see the module docs for the rule.
-pub fn judge(base: &Point, new: &Point, threshold: f64) -> (f64, Verdict, String) {
-    let (b, n) = (base.ns_per_op, new.ns_per_op);
-    let ratio = n.median / b.median;
-    if base.status == Status::Failed || new.status == Status::Failed {
-        let side = if new.status == Status::Failed {
-            "new"
-        } else {
-            "base"
-        };
-        return (ratio, Verdict::Failed, format!("{side} point failed"));
+/// Judge one metric from per-run value lists.
+fn judge(metric: Metric, base: &[Vec<f64>], new: &[Vec<f64>], o: &Options) -> Judged {
+    let n = [
+        base.iter().map(Vec::len).sum(),
+        new.iter().map(Vec::len).sum(),
+    ];
+    let med = |s: &[Vec<f64>]| stats::median(&mut s.iter().flatten().copied().collect::<Vec<_>>());
+    let mut j = Judged {
+        metric,
+        base: med(base),
+        new: med(new),
+        n,
+        ratio: None,
+        interval: None,
+        verdict: Verdict::NotApplicable,
+        why: String::new(),
+    };
+    if n[0] == 0 || n[1] == 0 {
+        j.why = "no values on a side".into();
+        return j;
     }
-    let pct = threshold * 100.0;
-    if ratio > 1.0 + threshold {
-        if n.min > b.max {
-            (
-                ratio,
-                Verdict::Regressed,
-                format!("> +{pct}%, ranges apart"),
-            )
-        } else {
-            (
-                ratio,
-                Verdict::Unchanged,
-                format!("> +{pct}% but within noise"),
-            )
-        }
-    } else if ratio < 1.0 - threshold {
-        if n.max < b.min {
-            (ratio, Verdict::Improved, format!("< -{pct}%, ranges apart"))
-        } else {
-            (
-                ratio,
-                Verdict::Unchanged,
-                format!("< -{pct}% but within noise"),
-            )
-        }
+    let t = metric.threshold(o);
+    let pct = format!("{}%", t * 100.0);
+    let seed = SEED ^ metric as u64;
+    let Some((ratio, lo, hi)) =
+        stats::ratio_interval(base, new, metric.offset(), CONFIDENCE, RESAMPLES, seed)
+    else {
+        j.why = "base median is zero".into();
+        return j;
+    };
+    j.ratio = Some(ratio);
+    if n[0] < MIN_REPEATS || n[1] < MIN_REPEATS {
+        j.why = format!("fewer than {MIN_REPEATS} repeats a side");
+        return j;
+    }
+    j.interval = Some([lo, hi]);
+    (j.verdict, j.why) = if lo > 1.0 + t {
+        (Verdict::Regressed, format!("all of the interval > +{pct}"))
+    } else if hi < 1.0 - t {
+        (Verdict::Improved, format!("all of the interval < -{pct}"))
+    } else if lo >= 1.0 - t && hi <= 1.0 + t {
+        (Verdict::Unchanged, format!("within ±{pct}"))
     } else {
-        (ratio, Verdict::Unchanged, format!("within ±{pct}%"))
+        (Verdict::Unchanged, "within noise".into())
+    };
+    j
+}
+
+fn side(files: &[Named<'_>]) -> Side {
+    let mut commits = BTreeSet::new();
+    let mut machines = BTreeSet::new();
+    let mut flavours = BTreeSet::new();
+    let mut floors = Vec::new();
+    for (_, r) in files {
+        commits.insert(r.tool.git_commit.clone().unwrap_or_else(|| "?".into()));
+        let e = &r.environment;
+        let mut m = e.hostname.clone().unwrap_or_else(|| "?".into());
+        if let Some(c) = &e.cpu_model {
+            m.push_str(&format!(" ({c})"));
+        }
+        if let Some(l) = &e.label {
+            m.push_str(&format!(", {l}"));
+        }
+        machines.insert(m);
+        for p in &r.points {
+            flavours.extend(p.rcu_flavor.clone());
+            floors.extend(p.repeats.iter().filter_map(|x| x.floor_ns));
+        }
+    }
+    Side {
+        files: files.iter().map(|f| f.0.to_string()).collect(),
+        commits: commits.into_iter().collect(),
+        machines: machines.into_iter().collect(),
+        flavours: flavours.into_iter().collect(),
+        floor_ns: stats::median(&mut floors),
     }
 }
 
-/// Compare two runs. `threshold` is a fraction (0.05 = 5 %).
-pub fn compare(base: &Results, new: &Results, threshold: f64) -> Result<Comparison, CompareError> {
-    if !(0.0..1.0).contains(&threshold) {
-        return Err(CompareError::BadThreshold(threshold));
-    }
-    let bi = index(base, "base")?;
-    let ni = index(new, "new")?;
-    for k in bi.keys() {
-        if !ni.contains_key(k) {
-            return Err(CompareError::MissingPoint {
-                missing_in: "new",
-                point: describe(k),
-            });
+/// Compare the runs of `base` with the runs of `new`.
+pub fn compare(
+    base: &[Named<'_>],
+    new: &[Named<'_>],
+    o: &Options,
+) -> Result<Comparison, CompareError> {
+    for t in [o.threshold, o.failed_threshold, o.latency_threshold] {
+        if !(0.0..1.0).contains(&t) {
+            return Err(CompareError::BadThreshold(t));
         }
     }
-    for k in ni.keys() {
-        if !bi.contains_key(k) {
-            return Err(CompareError::MissingPoint {
-                missing_in: "base",
-                point: describe(k),
-            });
+    if base.is_empty() {
+        return Err(CompareError::NoFiles("base"));
+    }
+    if new.is_empty() {
+        return Err(CompareError::NoFiles("new"));
+    }
+    let bi: Vec<_> = base
+        .iter()
+        .map(|(n, r)| index(n, r))
+        .collect::<Result<_, _>>()?;
+    let ni: Vec<_> = new
+        .iter()
+        .map(|(n, r)| index(n, r))
+        .collect::<Result<_, _>>()?;
+    // Keys in the first base file's order, then the others'.
+    let mut order: Vec<Key> = Vec::new();
+    for (_, r) in base.iter().chain(new) {
+        for p in &r.points {
+            if !order.contains(&p.key()) {
+                order.push(p.key());
+            }
         }
     }
+    let on = |ix: &[BTreeMap<Key, &Point>], k: &Key| ix.iter().any(|m| m.contains_key(k));
     let mut rows = Vec::new();
-    let mut single = false;
-    for bp in &base.points {
-        let np = ni[&bp.key()];
-        single |= bp.repeats.len() < 2 || np.repeats.len() < 2;
-        let (ratio, verdict, why) = judge(bp, np, threshold);
-        rows.push(Row {
-            strategy: bp.series(),
-            readers: bp.readers,
-            period_ns: bp.period_ns,
-            base: bp.ns_per_op,
-            new: np.ns_per_op,
-            ratio,
-            verdict,
-            why,
-        });
+    let (mut only_base, mut only_new) = (Vec::new(), Vec::new());
+    for k in &order {
+        match (on(&bi, k), on(&ni, k)) {
+            (true, false) => only_base.push(describe(k)),
+            (false, true) => only_new.push(describe(k)),
+            _ => rows.push(row(k, &bi, &ni, o)),
+        }
     }
-    let mut warnings = differences(base, new);
-    if single {
-        warnings.push(
-            "some points have a single repeat: their range is a point, so only the threshold \
-             guards against noise (use --repeats 3 or more)"
-                .into(),
-        );
+    if rows.is_empty() {
+        return Err(CompareError::NothingShared);
     }
+    let warnings = warnings(base, new, &rows, o);
     Ok(Comparison {
-        threshold,
+        options: *o,
+        base: side(base),
+        new: side(new),
         rows,
+        only_base,
+        only_new,
         warnings,
     })
+}
+
+fn points_of<'a>(ix: &[BTreeMap<Key, &'a Point>], k: &Key) -> Vec<&'a Point> {
+    ix.iter().filter_map(|m| m.get(k).copied()).collect()
+}
+
+fn row(k: &Key, bi: &[BTreeMap<Key, &Point>], ni: &[BTreeMap<Key, &Point>], o: &Options) -> Row {
+    let (bp, np) = (points_of(bi, k), points_of(ni, k));
+    let failed = |ps: &[&Point]| ps.iter().any(|p| p.status == Status::Failed);
+    let metrics = Metric::ALL
+        .iter()
+        .map(|&m| {
+            let per_run = |ps: &[&Point]| -> Vec<Vec<f64>> {
+                ps.iter()
+                    .map(|p| m.values(p, o.normalize_floor))
+                    .filter(|v| !v.is_empty())
+                    .collect()
+            };
+            let mut j = judge(m, &per_run(&bp), &per_run(&np), o);
+            if failed(&bp) || failed(&np) {
+                j.verdict = Verdict::Failed;
+                j.why = format!("{} point failed", if failed(&np) { "new" } else { "base" });
+            }
+            j
+        })
+        .collect::<Vec<_>>();
+    let verdict = metrics
+        .iter()
+        .map(|j| j.verdict)
+        .max()
+        .unwrap_or(Verdict::NotApplicable);
+    Row {
+        strategy: k.0.clone(),
+        readers: k.1,
+        period_ns: k.2,
+        metrics,
+        verdict,
+    }
+}
+
+fn warnings(base: &[Named<'_>], new: &[Named<'_>], rows: &[Row], o: &Options) -> Vec<String> {
+    let mut w = differences(base[0].1, new[0].1);
+    for (label, files) in [("base", base), ("new", new)] {
+        for (name, r) in files {
+            if r.schema_version < 2 {
+                w.push(format!(
+                    "{name} is a version {} file: its repeats ran one point after another, so \
+                     drift of the machine was not spread over its points, and it has no \
+                     per-repeat latencies",
+                    r.schema_version
+                ));
+            }
+            if let Some(i) = &r.config.inject {
+                w.push(format!(
+                    "{name} ran with an injected cost ({i}): a test run"
+                ));
+            }
+        }
+        if files.len() == 1 {
+            continue;
+        }
+        for (name, r) in &files[1..] {
+            for d in differences(files[0].1, r) {
+                w.push(format!("within the {label} side, {name}: {d}"));
+            }
+        }
+    }
+    if rows
+        .iter()
+        .any(|r| r.metrics.iter().any(|j| j.why.starts_with("fewer than")))
+    {
+        w.push(format!(
+            "some points have fewer than {MIN_REPEATS} repeats a side: no verdict for them \
+             (use --repeats 10 or more)"
+        ));
+    }
+    if o.normalize_floor {
+        w.push("ns/lookup is judged divided by each repeat's floor (--normalize floor)".into());
+    }
+    w
 }
 
 /// One line per difference in machine or configuration that can move the numbers.
@@ -300,19 +584,20 @@ pub fn differences(base: &Results, new: &Results) -> Vec<String> {
         }
     };
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "?".into());
+    let show = |v: &dyn fmt::Debug| format!("{v:?}");
     diff("machine (hostname)", opt(&be.hostname), opt(&ne.hostname));
     diff("CPU model", opt(&be.cpu_model), opt(&ne.cpu_model));
     diff("architecture", be.arch.clone(), ne.arch.clone());
     diff("kernel", opt(&be.kernel), opt(&ne.kernel));
     diff(
         "allowed CPUs",
-        format!("{:?}", be.allowed_cpus),
-        format!("{:?}", ne.allowed_cpus),
+        show(&be.allowed_cpus),
+        show(&ne.allowed_cpus),
     );
     diff(
         "cpufreq governors",
-        format!("{:?}", be.governors),
-        format!("{:?}", ne.governors),
+        show(&be.governors),
+        show(&ne.governors),
     );
     diff(
         "membarrier",
@@ -322,36 +607,20 @@ pub fn differences(base: &Results, new: &Results) -> Vec<String> {
     let (bc, nc) = (&base.config, &new.config);
     diff(
         "config off_time_ns",
-        bc.off_time_ns.to_string(),
-        nc.off_time_ns.to_string(),
+        show(&bc.off_time_ns),
+        show(&nc.off_time_ns),
     );
-    diff(
-        "config devices",
-        bc.devices.to_string(),
-        nc.devices.to_string(),
-    );
-    diff("config pages", bc.pages.to_string(), nc.pages.to_string());
-    diff("config hold", bc.hold.to_string(), nc.hold.to_string());
+    diff("config devices", show(&bc.devices), show(&nc.devices));
+    diff("config pages", show(&bc.pages), show(&nc.pages));
+    diff("config hold", show(&bc.hold), show(&nc.hold));
     diff(
         "config duration_ns",
-        bc.duration_ns.to_string(),
-        nc.duration_ns.to_string(),
+        show(&bc.duration_ns),
+        show(&nc.duration_ns),
     );
-    diff(
-        "config warmup_ns",
-        bc.warmup_ns.to_string(),
-        nc.warmup_ns.to_string(),
-    );
-    diff(
-        "config repeats",
-        bc.repeats.to_string(),
-        nc.repeats.to_string(),
-    );
-    diff(
-        "config cpus",
-        format!("{:?}", bc.cpus),
-        format!("{:?}", nc.cpus),
-    );
+    diff("config warmup_ns", show(&bc.warmup_ns), show(&nc.warmup_ns));
+    diff("config repeats", show(&bc.repeats), show(&nc.repeats));
+    diff("config cpus", show(&bc.cpus), show(&nc.cpus));
     diff("config rcu", bc.rcu.clone(), nc.rcu.clone());
     diff(
         "build profile",
@@ -369,106 +638,187 @@ pub fn differences(base: &Results, new: &Results) -> Vec<String> {
     w
 }
 
-fn range(s: &crate::results::Spread) -> String {
-    format!("{:.2} ({:.2}–{:.2})", s.median, s.min, s.max)
+/// A metric's value as tables show it.
+fn value(m: Metric, v: Option<f64>, floor: bool) -> String {
+    match v {
+        None => "-".into(),
+        Some(v) => match m {
+            Metric::NsPerLookup if floor => format!("{v:.2}x floor"),
+            Metric::NsPerLookup => format!("{v:.2} ns"),
+            Metric::FailedRate => format!("{:.3}%", v * 100.0),
+            Metric::SwapoffP50 | Metric::SwapoffP99 => crate::format::ns(v),
+        },
+    }
+}
+
+fn ratio_cell(j: &Judged) -> String {
+    match (j.ratio, j.interval) {
+        (Some(r), Some([lo, hi])) => format!("{r:.3} [{lo:.3}, {hi:.3}]"),
+        (Some(r), None) => format!("{r:.3}"),
+        _ => "-".into(),
+    }
+}
+
+/// The rows to show: every metric with values on both sides, except a failed-lookup rate
+/// that is zero on both (nothing failed, nothing to say).
+fn shown(c: &Comparison) -> Vec<(&Row, &Judged)> {
+    let mut v = Vec::new();
+    for r in &c.rows {
+        for j in &r.metrics {
+            let zero_failed = j.metric == Metric::FailedRate
+                && j.base == Some(0.0)
+                && j.new == Some(0.0)
+                && j.verdict != Verdict::Failed;
+            if (j.n[0] > 0 && j.n[1] > 0 && !zero_failed) || j.verdict == Verdict::Failed {
+                v.push((r, j));
+            }
+        }
+    }
+    v
+}
+
+fn cells(c: &Comparison, r: &Row, j: &Judged) -> [String; 8] {
+    [
+        r.strategy.clone(),
+        r.readers.to_string(),
+        period(r.period_ns),
+        j.metric.name().to_string(),
+        value(j.metric, j.base, c.options.normalize_floor),
+        value(j.metric, j.new, c.options.normalize_floor),
+        ratio_cell(j),
+        format!("{} ({})", j.verdict.word(), j.why),
+    ]
+}
+
+const HEAD: [&str; 8] = [
+    "strategy",
+    "readers",
+    "period",
+    "metric",
+    "base median",
+    "new median",
+    "ratio [99% interval]",
+    "verdict",
+];
+
+fn names(s: &Side) -> String {
+    let short: Vec<String> = s
+        .commits
+        .iter()
+        .map(|c| c.chars().take(12).collect())
+        .collect();
+    format!(
+        "{} file(s), commit {}, {}, rcu {}",
+        s.files.len(),
+        short.join("+"),
+        s.machines.join(" + "),
+        if s.flavours.is_empty() {
+            "-".into()
+        } else {
+            s.flavours.join(",")
+        }
+    )
+}
+
+fn header(c: &Comparison) -> String {
+    format!("base: {}\nnew:  {}\n", names(&c.base), names(&c.new))
+}
+
+fn footer(c: &Comparison) -> String {
+    let mut s = summary(c);
+    s.push('\n');
+    if c.base.files.len() == 1 || c.new.files.len() == 1 {
+        s.push_str(
+            "a side has one run: its interval sees the spread of its repeats, not the spread \
+             between runs (give a comma list of runs a side to include it)\n",
+        );
+    }
+    for (label, v) in [("only in base", &c.only_base), ("only in new", &c.only_new)] {
+        if !v.is_empty() {
+            s.push_str(&format!("{label} (not compared): {}\n", v.join(", ")));
+        }
+    }
+    s
 }
 
 /// A fixed-width table for a terminal.
 pub fn render_table(c: &Comparison) -> String {
-    let rows: Vec<[String; 7]> = c
-        .rows
-        .iter()
-        .map(|r| {
-            [
-                r.strategy.clone(),
-                r.readers.to_string(),
-                period(r.period_ns),
-                range(&r.base),
-                range(&r.new),
-                format!("{:.3}", r.ratio),
-                format!("{} ({})", r.verdict.word(), r.why),
-            ]
-        })
-        .collect();
-    let head = [
-        "strategy",
-        "readers",
-        "period",
-        "base ns/op med (min–max)",
-        "new ns/op med (min–max)",
-        "ratio",
-        "verdict",
-    ];
-    let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    let rows: Vec<[String; 8]> = shown(c).into_iter().map(|(r, j)| cells(c, r, j)).collect();
+    let mut w: Vec<usize> = HEAD.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
+        for (i, x) in r.iter().enumerate() {
+            w[i] = w[i].max(x.chars().count());
         }
     }
     let line = |cells: &[String]| {
         let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            let pad = w[i] - c.chars().count();
+        for (i, x) in cells.iter().enumerate() {
+            let pad = w[i] - x.chars().count();
             if i == cells.len() - 1 {
-                s.push_str(c);
-            } else if (1..=5).contains(&i) {
+                s.push_str(x);
+            } else if matches!(i, 1 | 2 | 4 | 5 | 6) {
                 s.push_str(&" ".repeat(pad));
-                s.push_str(c);
+                s.push_str(x);
                 s.push_str("  ");
             } else {
-                s.push_str(c);
+                s.push_str(x);
                 s.push_str(&" ".repeat(pad + 2));
             }
         }
         s.push('\n');
         s
     };
-    let mut out = line(&head.map(String::from));
+    let mut out = header(c);
+    out.push_str(&line(&HEAD.map(String::from)));
     for r in &rows {
         out.push_str(&line(r));
     }
-    out.push_str(&summary(c));
-    out.push('\n');
+    out.push_str(&footer(c));
     out
 }
 
 fn summary(c: &Comparison) -> String {
+    let o = &c.options;
     format!(
-        "{} regressed, {} improved, {} unchanged, {} failed (threshold {}%, and ranges over \
-         repeats must not overlap)",
+        "{} point(s): {} regressed, {} improved, {} unchanged, {} failed, {} n/a (verdict only \
+         when the whole {}% bootstrap interval of the ratio is beyond ±{}% for ns/lookup, \
+         ±{}% for failed lookups, ±{}% for swapoff latency)",
+        c.rows.len(),
         c.count(Verdict::Regressed),
         c.count(Verdict::Improved),
         c.count(Verdict::Unchanged),
         c.count(Verdict::Failed),
-        c.threshold * 100.0
+        c.count(Verdict::NotApplicable),
+        CONFIDENCE * 100.0,
+        o.threshold * 100.0,
+        o.failed_threshold * 100.0,
+        o.latency_threshold * 100.0,
     )
 }
 
 /// GitHub-flavoured Markdown, for a CI comment.
 pub fn render_markdown(c: &Comparison) -> String {
     let mut out = String::from("### swapref compare\n\n");
-    out.push_str(&summary(c));
-    out.push_str("\n\n");
-    out.push_str(
-        "| strategy | readers | period | base ns/op med (min–max) | new ns/op med (min–max) | ratio | verdict |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | --- |\n",
-    );
-    for r in &c.rows {
-        let verdict = match r.verdict {
-            Verdict::Regressed | Verdict::Failed => format!("**{}** ({})", r.verdict.word(), r.why),
-            _ => format!("{} ({})", r.verdict.word(), r.why),
+    out.push_str(&format!(
+        "- base: {}\n- new: {}\n\n",
+        names(&c.base),
+        names(&c.new)
+    ));
+    out.push_str(&format!("| {} |\n", HEAD.join(" | ")));
+    out.push_str("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- |\n");
+    for (row, j) in shown(c) {
+        let r = cells(c, row, j);
+        let verdict = match j.verdict {
+            Verdict::Regressed | Verdict::Failed => format!("**{}**", r[7]),
+            _ => r[7].clone(),
         };
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} | {:.3} | {} |\n",
-            r.strategy,
-            r.readers,
-            period(r.period_ns),
-            range(&r.base),
-            range(&r.new),
-            r.ratio,
-            verdict
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} |\n",
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], verdict
         ));
     }
+    out.push('\n');
+    out.push_str(&footer(c));
     if !c.warnings.is_empty() {
         out.push_str("\n**Warnings**\n\n");
         for w in &c.warnings {
@@ -476,6 +826,11 @@ pub fn render_markdown(c: &Comparison) -> String {
         }
     }
     out
+}
+
+/// The comparison as JSON (warnings included).
+pub fn render_json(c: &Comparison) -> String {
+    serde_json::to_string_pretty(c).expect("a comparison serialises") + "\n"
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! `swapref compare` as a user runs it: synthetic results files in, table or Markdown out,
-//! exit 0 / 1 / 2.
+//! `swapref compare` as a user runs it: synthetic results files in, table, Markdown or JSON
+//! out, exit 0 / 1 / 2.
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ fn run(points: &[(&str, usize, &[f64])]) -> Results {
     results(points.iter().map(|(s, r, v)| point(s, *r, v)).collect())
 }
 
-fn compare(base: &Path, new: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+fn compare(base: &str, new: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
     Command::cargo_bin("swapref")
         .unwrap()
         .arg("compare")
@@ -24,6 +24,10 @@ fn compare(base: &Path, new: &Path, extra: &[&str]) -> assert_cmd::assert::Asser
         .arg(new)
         .args(extra)
         .assert()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
 
 fn stdout(a: &assert_cmd::assert::Assert) -> String {
@@ -34,91 +38,73 @@ fn stderr(a: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&a.get_output().stderr).into_owned()
 }
 
+const BASE: [f64; 6] = [10.0, 10.1, 10.2, 10.0, 10.1, 10.2];
+const SLOW: [f64; 6] = [13.0, 13.1, 13.2, 13.0, 13.1, 13.2];
+const FAST: [f64; 6] = [8.0, 8.1, 8.2, 8.0, 8.1, 8.2];
+
 #[test]
-fn equal_runs_exit_0() {
+fn equal_runs_exit_0_without_warnings() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(
-        d.path(),
-        "a.json",
-        &run(&[("atomic", 1, &[10.0, 10.5, 11.0])]),
-    );
-    let out = compare(&a, &a, &[]).code(0);
-    let s = stdout(&out);
-    assert!(s.contains("unchanged") && s.contains("0 regressed"), "{s}");
+    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &BASE)]));
+    let out = compare(s(&a), s(&a), &[]).code(0);
+    let o = stdout(&out);
+    assert!(o.contains("unchanged") && o.contains("0 regressed"), "{o}");
     assert!(stderr(&out).is_empty(), "no warnings: {}", stderr(&out));
 }
 
 #[test]
 fn an_improvement_exits_0_and_says_so() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(
-        d.path(),
-        "a.json",
-        &run(&[("atomic", 1, &[10.0, 10.5, 11.0])]),
-    );
-    let b = write(d.path(), "b.json", &run(&[("atomic", 1, &[8.0, 8.1, 8.2])]));
-    let s = stdout(&compare(&a, &b, &[]).code(0));
-    assert!(s.contains("improved") && s.contains("1 improved"), "{s}");
+    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &BASE)]));
+    let b = write(d.path(), "b.json", &run(&[("atomic", 1, &FAST)]));
+    let o = stdout(&compare(s(&a), s(&b), &[]).code(0));
+    assert!(o.contains("improved (") && o.contains("1 improved"), "{o}");
 }
 
 #[test]
-fn a_regression_exits_1_in_both_formats() {
+fn a_regression_exits_1_in_every_format() {
     let d = tempfile::tempdir().unwrap();
     let a = write(
         d.path(),
         "a.json",
-        &run(&[
-            ("atomic", 1, &[10.0, 10.5, 11.0]),
-            ("rwlock", 1, &[5.0, 5.1, 5.2]),
-        ]),
+        &run(&[("atomic", 1, &BASE), ("rwlock", 1, &BASE)]),
     );
     let b = write(
         d.path(),
         "b.json",
-        &run(&[
-            ("atomic", 1, &[13.0, 13.5, 14.0]),
-            ("rwlock", 1, &[5.0, 5.1, 5.2]),
-        ]),
+        &run(&[("atomic", 1, &SLOW), ("rwlock", 1, &BASE)]),
     );
-    let s = stdout(&compare(&a, &b, &[]).code(1));
-    assert!(s.contains("regressed") && s.contains("1.286"), "{s}");
-    let m = stdout(&compare(&a, &b, &["--format", "markdown"]).code(1));
+    let o = stdout(&compare(s(&a), s(&b), &[]).code(1));
+    assert!(o.contains("regressed (") && o.contains("1.297"), "{o}");
+    let m = stdout(&compare(s(&a), s(&b), &["--format", "markdown"]).code(1));
     assert!(m.starts_with("### swapref compare"), "{m}");
     assert!(
-        m.contains("| `atomic` | 1 | 1ms |") && m.contains("**regressed**"),
+        m.contains("| `atomic` | 1 | 1ms | ns/lookup |") && m.contains("**regressed"),
         "{m}"
     );
+    let j = stdout(&compare(s(&a), s(&b), &["--format", "json"]).code(1));
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    assert_eq!(v["rows"][0]["verdict"], "regressed");
+    assert_eq!(v["rows"][1]["verdict"], "unchanged");
 }
 
 #[test]
-fn a_noisy_change_is_unchanged_and_the_threshold_is_an_option() {
+fn runs_pool_as_a_comma_list_and_thresholds_are_options() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(
-        d.path(),
-        "a.json",
-        &run(&[("atomic", 1, &[8.0, 10.0, 15.0])]),
-    );
-    let b = write(
-        d.path(),
-        "b.json",
-        &run(&[("atomic", 1, &[9.0, 12.0, 16.0])]),
-    );
-    let s = stdout(&compare(&a, &b, &[]).code(0));
-    assert!(s.contains("within noise"), "{s}");
-    // Clean 3 % slowdown: unchanged at 5 %, regressed at 2 %.
+    let a1 = write(d.path(), "a1.json", &run(&[("atomic", 1, &BASE)]));
+    let a2 = write(d.path(), "a2.json", &run(&[("atomic", 1, &BASE)]));
     let c = write(
         d.path(),
         "c.json",
-        &run(&[("atomic", 1, &[10.0, 10.01, 10.02])]),
+        &run(&[("atomic", 1, &BASE.map(|x| x * 1.06))]),
     );
-    let e = write(
-        d.path(),
-        "e.json",
-        &run(&[("atomic", 1, &[10.3, 10.31, 10.32])]),
-    );
-    compare(&c, &e, &[]).code(0);
-    compare(&c, &e, &["--threshold", "2"]).code(1);
-    compare(&c, &e, &["--threshold", "2%"]).code(1);
+    let both = format!("{},{}", s(&a1), s(&a2));
+    let o = stdout(&compare(&both, s(&c), &[]).code(0));
+    assert!(o.starts_with("base: 2 file(s)"), "{o}");
+    // A clean 6 % slowdown, its interval straddling +5 %: unchanged at 5 %, regressed at 2 %.
+    compare(&both, s(&c), &["--threshold", "2"]).code(1);
+    compare(&both, s(&c), &["--threshold", "2%"]).code(1);
+    compare(&both, s(&c), &["--normalize", "floor"]).code(0);
 }
 
 fn one_line_error(a: &assert_cmd::assert::Assert, needle: &str) {
@@ -131,67 +117,70 @@ fn one_line_error(a: &assert_cmd::assert::Assert, needle: &str) {
 #[test]
 fn malformed_files_exit_2_with_one_line() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &[1.0])]));
+    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &BASE)]));
     let bad = d.path().join("bad.json");
     std::fs::write(
         &bad,
         "{\"schema\": \"swapref-results\", \"schema_version\": 1,",
     )
     .unwrap();
-    one_line_error(&compare(&a, &bad, &[]).code(2), "malformed");
+    one_line_error(&compare(s(&a), s(&bad), &[]).code(2), "malformed");
     let nothing = d.path().join("nothing.json");
-    one_line_error(&compare(&nothing, &a, &[]).code(2), "nothing.json");
+    one_line_error(&compare(s(&nothing), s(&a), &[]).code(2), "nothing.json");
 }
 
 #[test]
-fn a_wrong_schema_version_exits_2() {
+fn an_unknown_schema_version_exits_2() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &[1.0])]));
-    let mut v = serde_json::to_value(run(&[("atomic", 1, &[1.0])])).unwrap();
-    v["schema_version"] = 2.into();
-    let b = d.path().join("v2.json");
+    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &BASE)]));
+    let mut v = serde_json::to_value(run(&[("atomic", 1, &BASE)])).unwrap();
+    v["schema_version"] = 3.into();
+    let b = d.path().join("v3.json");
     std::fs::write(&b, v.to_string()).unwrap();
-    one_line_error(&compare(&a, &b, &[]).code(2), "schema version 2");
+    one_line_error(&compare(s(&a), s(&b), &[]).code(2), "schema version 3");
 }
 
 #[test]
-fn a_missing_point_exits_2() {
+fn points_only_one_side_has_are_listed_and_nothing_shared_exits_2() {
     let d = tempfile::tempdir().unwrap();
     let a = write(
         d.path(),
         "a.json",
-        &run(&[("atomic", 1, &[1.0, 1.1]), ("rwlock", 2, &[2.0, 2.1])]),
+        &run(&[("atomic", 1, &BASE), ("rwlock", 2, &BASE)]),
     );
-    let b = write(d.path(), "b.json", &run(&[("atomic", 1, &[1.0, 1.1])]));
-    one_line_error(
-        &compare(&a, &b, &[]).code(2),
-        "point rwlock/2r/1ms is missing in the new file",
+    let b = write(d.path(), "b.json", &run(&[("atomic", 1, &BASE)]));
+    let o = stdout(&compare(s(&a), s(&b), &[]).code(0));
+    assert!(
+        o.contains("only in base (not compared): rwlock/2r/1ms"),
+        "{o}"
     );
+    let c = write(d.path(), "c.json", &run(&[("hazard", 1, &BASE)]));
+    one_line_error(&compare(s(&b), s(&c), &[]).code(2), "share no point");
 }
 
 #[test]
 fn bad_options_exit_2() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &[1.0])]));
-    one_line_error(
-        &compare(&a, &a, &["--threshold", "lots"]).code(2),
-        "--threshold",
-    );
-    one_line_error(
-        &compare(&a, &a, &["--format", "html"]).code(2),
-        "unknown format",
-    );
+    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &BASE)]));
+    for (args, needle) in [
+        (["--threshold", "lots"], "--threshold"),
+        (["--latency-threshold", "200"], "--latency-threshold"),
+        (["--format", "html"], "unknown format"),
+        (["--normalize", "cycles"], "unknown --normalize"),
+    ] {
+        one_line_error(&compare(s(&a), s(&a), &args).code(2), needle);
+    }
 }
 
 #[test]
 fn another_machine_is_warned_about_on_stderr() {
     let d = tempfile::tempdir().unwrap();
-    let r = run(&[("atomic", 1, &[1.0, 1.1, 1.2])]);
+    let r = run(&[("atomic", 1, &BASE)]);
     let a = write(d.path(), "a.json", &r);
     let mut other = r.clone();
     other.environment.cpu_model = Some("Other CPU".into());
     let b = write(d.path(), "b.json", &other);
-    let out = compare(&a, &b, &[]).code(0);
+    let out = compare(s(&a), s(&b), &[]).code(0);
     let e = stderr(&out);
     assert!(
         e.contains("warning: CPU model differs") && e.contains("Other CPU"),

@@ -1,26 +1,37 @@
-//! `swapref compare BASE.json NEW.json`: per point, the ratio of median ns/op and a verdict
-//! that calls a change only beyond both the threshold and the spread of the repeats (the rule
-//! is in `swapref::compare`). Exit 0: no regression; 1: a point regressed or failed;
-//! 2: bad input (unreadable or malformed file, unknown schema version, points that do not
-//! match, bad option). Warnings (other machine, other configuration) go to stderr.
+//! `swapref compare BASE NEW`: per shared point, ns per successful lookup, the failed-lookup
+//! rate and swapoff p50/p99, each a ratio with a bootstrap interval and a verdict (the rule is
+//! in `swapref::compare`). Each side is a file or a comma list of files (runs pooled). Exit 0:
+//! no regression; 1: a point regressed or failed; 2: bad input (unreadable or malformed file,
+//! unknown schema version, no shared point, bad option). Warnings go to stderr.
 
 use super::usage_error;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use swapref::compare;
+use swapref::compare::{self, Options};
 use swapref::results::Results;
 
 /// Options of `swapref compare`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The base results file (for example from the main branch).
-    base: PathBuf,
-    /// The new results file.
-    new: PathBuf,
-    /// Smallest change called a regression or an improvement, in percent ("5" or "5%").
+    /// The base results file, or a comma list of files (runs of one build, pooled).
+    base: String,
+    /// The new results file, or a comma list.
+    new: String,
+    /// Smallest change of ns per successful lookup called a regression or an improvement, in
+    /// percent ("5" or "5%").
     #[arg(long, default_value = "5%")]
     threshold: String,
-    /// Output format: `table` or `markdown` (for a CI comment).
+    /// Likewise for the failed-lookup rate.
+    #[arg(long, default_value = "25%")]
+    failed_threshold: String,
+    /// Likewise for swapoff latency p50 and p99.
+    #[arg(long, default_value = "25%")]
+    latency_threshold: String,
+    /// `none`: judge ns per successful lookup as measured; `floor`: divided by each repeat's
+    /// floor loop.
+    #[arg(long, default_value = "none")]
+    normalize: String,
+    /// Output format: `table`, `markdown` (for a CI comment) or `json`.
     #[arg(long, default_value = "table")]
     format: String,
 }
@@ -38,37 +49,62 @@ pub fn parse_percent(s: &str) -> Result<f64, String> {
     Ok(v / 100.0)
 }
 
+fn load(list: &str) -> Result<Vec<(String, Results)>, String> {
+    list.split(',')
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| {
+            let path = PathBuf::from(f.trim());
+            Results::load(&path)
+                .map(|r| (f.trim().to_owned(), r))
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+fn options(args: &Args) -> Result<Options, String> {
+    let pct = |flag: &str, v: &str| parse_percent(v).map_err(|e| format!("--{flag} {e}"));
+    Ok(Options {
+        threshold: pct("threshold", &args.threshold)?,
+        failed_threshold: pct("failed-threshold", &args.failed_threshold)?,
+        latency_threshold: pct("latency-threshold", &args.latency_threshold)?,
+        normalize_floor: match args.normalize.as_str() {
+            "none" => false,
+            "floor" => true,
+            n => return Err(format!("unknown --normalize '{n}' (valid: none, floor)")),
+        },
+    })
+}
+
 /// Run it.
 pub fn main(args: Args) -> ExitCode {
-    let threshold = match parse_percent(&args.threshold) {
-        Ok(t) => t,
-        Err(e) => return usage_error(format!("--threshold {e}")),
-    };
-    let markdown = match args.format.as_str() {
-        "table" => false,
-        "markdown" | "md" => true,
-        f => return usage_error(format!("unknown format '{f}' (valid: table, markdown)")),
-    };
-    let base = match Results::load(&args.base) {
-        Ok(r) => r,
+    let o = match options(&args) {
+        Ok(o) => o,
         Err(e) => return usage_error(e),
     };
-    let new = match Results::load(&args.new) {
-        Ok(r) => r,
-        Err(e) => return usage_error(e),
+    let render = match args.format.as_str() {
+        "table" => compare::render_table,
+        "markdown" | "md" => compare::render_markdown,
+        "json" => compare::render_json,
+        f => {
+            return usage_error(format!(
+                "unknown format '{f}' (valid: table, markdown, json)"
+            ));
+        }
     };
-    let c = match compare::compare(&base, &new, threshold) {
+    let (base, new) = match (load(&args.base), load(&args.new)) {
+        (Ok(b), Ok(n)) => (b, n),
+        (Err(e), _) | (_, Err(e)) => return usage_error(e),
+    };
+    let bref: Vec<compare::Named<'_>> = base.iter().map(|(f, r)| (f.as_str(), r)).collect();
+    let nref: Vec<compare::Named<'_>> = new.iter().map(|(f, r)| (f.as_str(), r)).collect();
+    let c = match compare::compare(&bref, &nref, &o) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
     for w in &c.warnings {
         eprintln!("swapref: warning: {w}");
     }
-    if markdown {
-        print!("{}", compare::render_markdown(&c));
-    } else {
-        print!("{}", compare::render_table(&c));
-    }
+    print!("{}", render(&c));
     if c.has_regression() {
         ExitCode::FAILURE
     } else {
