@@ -35,8 +35,11 @@ enum Command {
     Run(Box<cli::run::Args>),
     /// Run the torture checker (the test suite runs it 2 s per strategy; use this to soak).
     Torture(cli::torture::Args),
-    /// Compare two results files: per point the ratio of medians and a noise-aware verdict.
+    /// Compare runs: per shared point cost, failed lookups and swapoff latency, each a ratio
+    /// with a bootstrap interval and a verdict.
     Compare(cli::compare::Args),
+    /// Print a saved results file as a table, Markdown, CSV or JSON.
+    Export(cli::export::Args),
     /// The CI gate: instructions per op under callgrind against results/ci-baseline.json.
     Icount(cli::icount::Args),
     /// Draw the figures of a results file (SVG and PNG).
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Some(Command::Torture(a)) => cli::torture::main(a),
         Some(Command::Icount(a)) => cli::icount::main(a),
         Some(Command::Compare(a)) => cli::compare::main(a),
+        Some(Command::Export(a)) => cli::export::main(a),
         Some(Command::Plot(a)) => cli::plot::main(a),
         Some(Command::Report(a)) => cli::report::main(a),
         Some(Command::Listings(a)) => cli::listings::main(a),

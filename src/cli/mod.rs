@@ -2,6 +2,7 @@
 //! struct) and calls the library; the library never prints.
 
 pub mod compare;
+pub mod export;
 pub mod icount;
 pub mod list;
 pub mod listings;

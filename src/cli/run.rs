@@ -1,10 +1,11 @@
 //! `swapref run`: pinned readers against periodic swapoff/swapon; prints a table (or JSON,
-//! CSV, Markdown) and saves the results file after every point.
+//! CSV, Markdown) and saves the results file after every window.
 //!
 //! Everything is validated before anything runs or is written: bad input is one line on stderr
 //! and exit code 2. Exit codes otherwise: 0 done, 1 a point failed (saved, marked failed),
 //! 130 interrupted by Ctrl-C (what finished is saved).
 
+use super::export::{Format, parse_format, print};
 use super::{parse_rcu, usage_error};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime};
 use swapref::measure::counters::{CounterSource, FakeSource, PerfSource};
 use swapref::measure::{env, topology};
-use swapref::results::{self, COUNTERS, Results, RunConfig, SCHEMA, SCHEMA_VERSION};
+use swapref::results::{COUNTERS, Results, RunConfig, SCHEMA, SCHEMA_VERSION};
 use swapref::strategy::StrategyConfig;
 use swapref::workload::Work;
 use swapref::workload::placement;
@@ -64,7 +65,7 @@ pub struct Args {
     /// Measured windows per point; the results give their median, min and max.
     #[arg(long, default_value_t = 5)]
     repeats: usize,
-    /// Results file (JSON, written atomically after every point). Default:
+    /// Results file (JSON, written atomically after every window). Default:
     /// `results/run-<UTC time>.json`; `none` writes no file.
     #[arg(long)]
     out: Option<String>,
@@ -179,28 +180,6 @@ fn parse_counters(s: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(v)
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Table,
-    Json,
-    Csv,
-    Markdown,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    Ok(match s {
-        "table" => Format::Table,
-        "json" => Format::Json,
-        "csv" => Format::Csv,
-        "markdown" | "md" => Format::Markdown,
-        _ => {
-            return Err(format!(
-                "unknown format '{s}' (valid: table, json, csv, markdown)"
-            ));
-        }
-    })
 }
 
 /// Check that `path` can be written (atomically: a temporary file beside it, then a rename)
@@ -400,18 +379,6 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
 
 // Set by the Ctrl-C handler. Relaxed everywhere: a flag that carries no data, only polled.
 static CANCEL: AtomicBool = AtomicBool::new(false);
-
-fn print(results: &Results, format: Format) {
-    match format {
-        Format::Table => print!("{}", results::export::table(results)),
-        Format::Markdown => print!("{}", results::export::markdown(results)),
-        Format::Csv => print!("{}", results::export::csv(results)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(results).expect("results serialise")
-        ),
-    }
-}
 
 /// Run it. `allowed` is the process's allowed CPU set captured at start-up.
 pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
