@@ -415,3 +415,44 @@ fn the_placement_line_names_a_swapper_on_a_readers_smt_sibling() {
         "{text}"
     );
 }
+
+#[test]
+fn the_swapoff_cdf_is_drawn_from_the_repeats_buckets_and_omitted_without_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pts = vec![
+        p("atomic", 1, &[4.0, 5.0, 6.0]),
+        p("rwlock", 1, &[4.0, 5.0, 6.0]),
+    ];
+    let res = results(pts.clone());
+    let made = plot::plot_all(&view_of(&res), &dir.path().join("none")).unwrap();
+    assert!(made.figures.iter().all(|f| f.name != "swapoff_cdf"));
+    assert!(
+        made.omitted
+            .iter()
+            .any(|o| o.starts_with("swapoff latency CDF"))
+    );
+    for (k, pt) in pts.iter_mut().enumerate() {
+        for r in &mut pt.repeats {
+            r.swapoff_buckets = Some(vec![[900, 3], [1200 * (k as u64 + 1), 5], [40_000, 1]]);
+        }
+    }
+    let res = results(pts);
+    let out = dir.path().join("with");
+    let made = plot::plot_all(&view_of(&res), &out).unwrap();
+    let f = made
+        .figures
+        .iter()
+        .find(|f| f.name == "swapoff_cdf")
+        .unwrap();
+    let svg = std::fs::read_to_string(&f.svg).unwrap();
+    assert!(
+        svg.contains("swapoff latency CDF") && svg.contains("≥ 27 cycles each"),
+        "{svg}"
+    );
+    assert!(
+        !made
+            .omitted
+            .iter()
+            .any(|o| o.starts_with("swapoff latency CDF"))
+    );
+}
