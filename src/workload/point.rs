@@ -420,8 +420,8 @@ pub struct Planned {
     pub rcu: Option<FlavorKind>,
 }
 
-/// The points of a sweep, in run order: reader counts outermost, then periods, then the
-/// strategies (so strategies measured side by side see the same machine state).
+/// The points of a sweep, in the order results list them: reader counts outermost, then
+/// periods, then the strategies. A run measures them in shuffled rounds ([`super::run`]).
 ///
 /// A strategy that refuses churn (`unprotected`) is measured once per reader count, with
 /// period never, whatever periods are asked for: it must never swapoff under readers. A
