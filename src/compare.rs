@@ -28,16 +28,28 @@
 //!   metric (no swap cycles; a version 1 file without per-repeat latencies) or fewer than
 //!   [`MIN_REPEATS`].
 //!
-//! A point's verdict is its worst metric's. Why not divide by the floor
-//! ([`crate::measure::floor`]) by default: on a shared VM the machine's speed moves within
-//! milliseconds, so a floor timed just before a window tracks that window only loosely, and
-//! dividing by it adds the floor's own noise; `--normalize floor` judges ns/lookup ÷ floor,
-//! and `scripts/aa-compare.sh` measures both (its committed output says which is quieter).
+//! A point's verdict is its worst metric's.
+//!
+//! # What ns/lookup is divided by (`--normalize`)
+//!
+//! A shared machine has slow phases lasting from tens of milliseconds to seconds, which slow
+//! some code far more than other code: on the 2-CPU reference VM a strategy's windows fall
+//! into a fast and a slow mode (percpu about 6 or 10 ns) while `unprotected` barely moves.
+//! By default (`floor`) each repeat's ns per successful lookup is divided by its own floor
+//! ([`crate::measure::floor`]), a fixed loop timed on the reader's CPU just before that
+//! window, which slows down in the same phases. `unprotected` divides by the same round's
+//! repeat of the run's `unprotected` point at the same reader count instead (the pairing of
+//! tango-bench; it cancels what slows both, not the phases that spare `unprotected`; the
+//! reference itself then has no cost verdict); `none` judges ns as measured. A row whose files
+//! lack the divisor (a version 1 file has no floors; a run without `unprotected`) is judged as
+//! measured, with a warning. `scripts/aa-compare.sh` measures the false-alarm and detection
+//! rates of all three on the same runs; its committed output is
+//! `results/reference/vm-2cpu/aa-compare.md`.
 //!
 //! Runs on different machines, configurations or schema versions are compared anyway, with a
 //! warning per difference ([`Comparison::warnings`]).
 
-use crate::results::{Point, Results, ResultsError, Status};
+use crate::results::{Point, Repeat, Results, ResultsError, Status};
 use crate::stats;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -60,6 +72,41 @@ pub const FAILED_OFFSET: f64 = 0.001;
 /// Seed of the bootstrap: the same files give the same verdicts.
 const SEED: u64 = 0x5eed_c0de;
 
+/// What ns per successful lookup is divided by before it is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalize {
+    /// Judged as measured.
+    None,
+    /// Divided by each repeat's floor loop ([`crate::measure::floor`]).
+    Floor,
+    /// Divided by the same run's `unprotected` point at the same reader count, repeat by
+    /// repeat of the same round: both were measured within one round, a few hundred
+    /// milliseconds apart, so a slow phase of the machine moves both.
+    Unprotected,
+}
+
+impl Normalize {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Normalize::None => "none",
+            Normalize::Floor => "floor",
+            Normalize::Unprotected => "unprotected",
+        }
+    }
+
+    /// Parse a command-line name.
+    pub fn parse(s: &str) -> Option<Normalize> {
+        [Normalize::None, Normalize::Floor, Normalize::Unprotected]
+            .into_iter()
+            .find(|n| n.name() == s)
+    }
+}
+
+/// The strategy every other is divided by under [`Normalize::Unprotected`].
+pub const REFERENCE: &str = "unprotected";
+
 /// What `compare` judges and how.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Options {
@@ -69,8 +116,8 @@ pub struct Options {
     pub failed_threshold: f64,
     /// Threshold for swapoff p50 and p99.
     pub latency_threshold: f64,
-    /// Judge ns/lookup divided by each repeat's floor.
-    pub normalize_floor: bool,
+    /// What ns/lookup is divided by.
+    pub normalize: Normalize,
 }
 
 impl Default for Options {
@@ -79,7 +126,7 @@ impl Default for Options {
             threshold: DEFAULT_THRESHOLD,
             failed_threshold: DEFAULT_FAILED_THRESHOLD,
             latency_threshold: DEFAULT_LATENCY_THRESHOLD,
-            normalize_floor: false,
+            normalize: Normalize::Floor,
         }
     }
 }
@@ -88,7 +135,7 @@ impl Default for Options {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
-    /// ns per successful lookup (÷ floor with `normalize_floor`).
+    /// ns per successful lookup (divided as [`Options::normalize`] says).
     NsPerLookup,
     /// Failed lookups / lookups.
     FailedRate,
@@ -132,34 +179,59 @@ impl Metric {
         }
     }
 
-    /// This metric's value for each repeat of `p` that has one.
-    pub fn values(self, p: &Point, normalize_floor: bool) -> Vec<f64> {
+    /// This metric's value for each repeat of `p` that has one; ns/lookup divided by `by`.
+    pub fn values(self, p: &Point, by: Divisor<'_>) -> Vec<f64> {
         p.repeats
             .iter()
-            .filter_map(|r| {
-                let lookups: u64 = r.lookups_per_reader.iter().sum();
-                match self {
-                    Metric::NsPerLookup => {
-                        let ok = lookups.saturating_sub(r.failed_lookups);
-                        let ns = (ok > 0).then(|| {
-                            r.window_ns as f64 * r.lookups_per_reader.len() as f64 / ok as f64
-                        })?;
-                        if normalize_floor {
-                            r.floor_ns.filter(|f| *f > 0.0).map(|f| ns / f)
-                        } else {
-                            Some(ns)
+            .enumerate()
+            .filter_map(|(i, r)| match self {
+                Metric::NsPerLookup => {
+                    let ns = ns_per_successful_lookup(r)?;
+                    match by {
+                        Divisor::None => Some(ns),
+                        Divisor::Floor => r.floor_ns.filter(|f| *f > 0.0).map(|f| ns / f),
+                        Divisor::Point(u) => {
+                            // The repeat of the same round (a version 1 file has no rounds:
+                            // the same index, which ran at a different time, so no better
+                            // than none; warned about).
+                            let same = match r.round {
+                                Some(k) => u.repeats.iter().find(|x| x.round == Some(k)),
+                                None => u.repeats.get(i),
+                            };
+                            same.and_then(ns_per_successful_lookup)
+                                .filter(|d| *d > 0.0)
+                                .map(|d| ns / d)
                         }
                     }
-                    Metric::FailedRate => {
-                        (lookups > 0).then(|| r.failed_lookups as f64 / lookups as f64)
-                    }
-                    Metric::SwapoffP50 => r.swapoff_latency_ns.map(|l| l.p50 as f64),
-                    Metric::SwapoffP99 => r.swapoff_latency_ns.map(|l| l.p99 as f64),
                 }
+                Metric::FailedRate => {
+                    let lookups: u64 = r.lookups_per_reader.iter().sum();
+                    (lookups > 0).then(|| r.failed_lookups as f64 / lookups as f64)
+                }
+                Metric::SwapoffP50 => r.swapoff_latency_ns.map(|l| l.p50 as f64),
+                Metric::SwapoffP99 => r.swapoff_latency_ns.map(|l| l.p99 as f64),
             })
             .filter(|v| v.is_finite() && *v >= 0.0)
             .collect()
     }
+}
+
+/// What one point's ns/lookup values are divided by.
+#[derive(Debug, Clone, Copy)]
+pub enum Divisor<'a> {
+    /// Nothing.
+    None,
+    /// Each repeat's floor.
+    Floor,
+    /// The same round's repeat of this point (the run's reference point).
+    Point(&'a Point),
+}
+
+/// Window time × readers / successful lookups: ns per successful lookup of one repeat.
+fn ns_per_successful_lookup(r: &Repeat) -> Option<f64> {
+    let lookups: u64 = r.lookups_per_reader.iter().sum();
+    let ok = lookups.saturating_sub(r.failed_lookups);
+    (ok > 0).then(|| r.window_ns as f64 * r.lookups_per_reader.len() as f64 / ok as f64)
 }
 
 /// A verdict.
@@ -221,6 +293,11 @@ pub struct Row {
     pub readers: usize,
     /// Swap period, ns; `None` = never.
     pub period_ns: Option<u64>,
+    /// Hold, ns.
+    pub hold_ns: u64,
+    /// What this row's ns/lookup was divided by: [`Options::normalize`], except `none` for the
+    /// reference itself and for a point some file has no reference for.
+    pub divided_by: Normalize,
     /// The metrics, in [`Metric::ALL`] order.
     pub metrics: Vec<Judged>,
     /// The worst verdict of the metrics.
@@ -332,11 +409,27 @@ impl From<ResultsError> for CompareError {
     }
 }
 
-type Key = (String, usize, Option<u64>);
+type Key = crate::results::PointKey;
 
-/// `strategy/readers/period`, as tables show a point.
+/// `strategy/readers/period`, and `/hold 100ns` for a point that holds, as tables show a
+/// point.
 pub fn describe(key: &Key) -> String {
-    format!("{}/{}r/{}", key.0, key.1, period(key.2))
+    format!(
+        "{}/{}r/{}{}",
+        key.0,
+        key.1,
+        period(key.2),
+        hold_suffix(key.3)
+    )
+}
+
+/// `/hold 100ns`, or nothing for no hold.
+fn hold_suffix(hold_ns: u64) -> String {
+    if hold_ns == 0 {
+        String::new()
+    } else {
+        format!("/hold {}", period(Some(hold_ns)))
+    }
 }
 
 use crate::format::period_ns as period;
@@ -494,23 +587,73 @@ pub fn compare(
     })
 }
 
-fn points_of<'a>(ix: &[BTreeMap<Key, &'a Point>], k: &Key) -> Vec<&'a Point> {
-    ix.iter().filter_map(|m| m.get(k).copied()).collect()
+fn points_of<'m, 'a>(
+    ix: &'m [BTreeMap<Key, &'a Point>],
+    k: &Key,
+) -> Vec<(&'m Index<'a>, &'a Point)> {
+    ix.iter().filter_map(|m| Some((m, *m.get(k)?))).collect()
 }
 
-fn row(k: &Key, bi: &[BTreeMap<Key, &Point>], ni: &[BTreeMap<Key, &Point>], o: &Options) -> Row {
+type Index<'a> = BTreeMap<Key, &'a Point>;
+
+/// The reference point for `k` in one file: `unprotected` at the same readers, at the same
+/// period if the run has it there (it does not churn, so any period will do otherwise).
+fn reference<'a>(ix: &Index<'a>, k: &Key) -> Option<&'a Point> {
+    ix.get(&(REFERENCE.to_string(), k.1, k.2, k.3))
+        .or_else(|| {
+            ix.iter()
+                .find(|(q, _)| q.0 == REFERENCE && q.1 == k.1 && q.3 == k.3)
+                .map(|(_, p)| p)
+        })
+        .copied()
+}
+
+fn row(k: &Key, bi: &[Index<'_>], ni: &[Index<'_>], o: &Options) -> Row {
     let (bp, np) = (points_of(bi, k), points_of(ni, k));
-    let failed = |ps: &[&Point]| ps.iter().any(|p| p.status == Status::Failed);
+    // What this row's ns/lookup is divided by: the divisor only where every file of both
+    // sides has it (else the two sides would be judged in different units).
+    let is_reference = k.0 == REFERENCE;
+    let has = |ix: &Index<'_>, p: &Point| match o.normalize {
+        Normalize::None => true,
+        Normalize::Floor => p
+            .repeats
+            .iter()
+            .all(|r| r.floor_ns.is_some_and(|f| f > 0.0)),
+        Normalize::Unprotected => !is_reference && reference(ix, k).is_some(),
+    };
+    let divided_by = if bp.iter().chain(&np).all(|(ix, p)| has(ix, p)) {
+        o.normalize
+    } else {
+        Normalize::None
+    };
+    let failed = |ps: &[(&Index<'_>, &Point)]| ps.iter().any(|(_, p)| p.status == Status::Failed);
     let metrics = Metric::ALL
         .iter()
         .map(|&m| {
-            let per_run = |ps: &[&Point]| -> Vec<Vec<f64>> {
+            let per_run = |ps: &[(&Index<'_>, &Point)]| -> Vec<Vec<f64>> {
                 ps.iter()
-                    .map(|p| m.values(p, o.normalize_floor))
+                    .map(|(ix, p)| {
+                        let by = match divided_by {
+                            Normalize::None => Divisor::None,
+                            Normalize::Floor => Divisor::Floor,
+                            Normalize::Unprotected => {
+                                Divisor::Point(reference(ix, k).expect("checked above"))
+                            }
+                        };
+                        m.values(p, by)
+                    })
                     .filter(|v| !v.is_empty())
                     .collect()
             };
             let mut j = judge(m, &per_run(&bp), &per_run(&np), o);
+            if m == Metric::NsPerLookup
+                && is_reference
+                && o.normalize == Normalize::Unprotected
+                && j.verdict != Verdict::NotApplicable
+            {
+                j.verdict = Verdict::NotApplicable;
+                j.why = "the reference of --normalize unprotected".into();
+            }
             if failed(&bp) || failed(&np) {
                 j.verdict = Verdict::Failed;
                 j.why = format!("{} point failed", if failed(&np) { "new" } else { "base" });
@@ -527,6 +670,8 @@ fn row(k: &Key, bi: &[BTreeMap<Key, &Point>], ni: &[BTreeMap<Key, &Point>], o: &
         strategy: k.0.clone(),
         readers: k.1,
         period_ns: k.2,
+        hold_ns: k.3,
+        divided_by,
         metrics,
         verdict,
     }
@@ -568,8 +713,30 @@ fn warnings(base: &[Named<'_>], new: &[Named<'_>], rows: &[Row], o: &Options) ->
              (use --repeats 10 or more)"
         ));
     }
-    if o.normalize_floor {
-        w.push("ns/lookup is judged divided by each repeat's floor (--normalize floor)".into());
+    if o.normalize != Normalize::None {
+        let raw: Vec<String> = rows
+            .iter()
+            .filter(|r| r.divided_by == Normalize::None)
+            .filter(|r| !(o.normalize == Normalize::Unprotected && r.strategy == REFERENCE))
+            .map(|r| describe(&(r.strategy.clone(), r.readers, r.period_ns, r.hold_ns)))
+            .collect();
+        if !raw.is_empty() {
+            let what = match o.normalize {
+                Normalize::Floor => format!(
+                    "a file has repeats without a floor (version 1); --normalize {}",
+                    Normalize::Unprotected.name()
+                ),
+                _ => format!(
+                    "a file has no {REFERENCE} point at that reader count; run it with \
+                     --strategies ...,{REFERENCE}"
+                ),
+            };
+            w.push(format!(
+                "ns/lookup judged as measured, not divided by {}, for {} ({what})",
+                o.normalize.name(),
+                raw.join(", ")
+            ));
+        }
     }
     w
 }
@@ -612,7 +779,14 @@ pub fn differences(base: &Results, new: &Results) -> Vec<String> {
     );
     diff("config devices", show(&bc.devices), show(&nc.devices));
     diff("config pages", show(&bc.pages), show(&nc.pages));
-    diff("config hold", show(&bc.hold), show(&nc.hold));
+    // Before version 3 the hold was one count of spin iterations for the whole run; now each
+    // point's hold (ns) is part of its identity.
+    let legacy = |c: &crate::results::RunConfig| c.hold.filter(|&h| h > 0);
+    diff(
+        "config hold (spin iterations, before version 3)",
+        show(&legacy(bc)),
+        show(&legacy(nc)),
+    );
     diff(
         "config duration_ns",
         show(&bc.duration_ns),
@@ -639,11 +813,12 @@ pub fn differences(base: &Results, new: &Results) -> Vec<String> {
 }
 
 /// A metric's value as tables show it.
-fn value(m: Metric, v: Option<f64>, floor: bool) -> String {
+fn value(m: Metric, v: Option<f64>, by: Normalize) -> String {
     match v {
         None => "-".into(),
         Some(v) => match m {
-            Metric::NsPerLookup if floor => format!("{v:.2}x floor"),
+            Metric::NsPerLookup if by == Normalize::Floor => format!("{v:.2}x floor"),
+            Metric::NsPerLookup if by == Normalize::Unprotected => format!("{v:.3}x {REFERENCE}"),
             Metric::NsPerLookup => format!("{v:.2} ns"),
             Metric::FailedRate => format!("{:.3}%", v * 100.0),
             Metric::SwapoffP50 | Metric::SwapoffP99 => crate::format::ns(v),
@@ -677,14 +852,14 @@ fn shown(c: &Comparison) -> Vec<(&Row, &Judged)> {
     v
 }
 
-fn cells(c: &Comparison, r: &Row, j: &Judged) -> [String; 8] {
+fn cells(r: &Row, j: &Judged) -> [String; 8] {
     [
         r.strategy.clone(),
         r.readers.to_string(),
-        period(r.period_ns),
+        format!("{}{}", period(r.period_ns), hold_suffix(r.hold_ns)),
         j.metric.name().to_string(),
-        value(j.metric, j.base, c.options.normalize_floor),
-        value(j.metric, j.new, c.options.normalize_floor),
+        value(j.metric, j.base, r.divided_by),
+        value(j.metric, j.new, r.divided_by),
         ratio_cell(j),
         format!("{} ({})", j.verdict.word(), j.why),
     ]
@@ -727,6 +902,17 @@ fn header(c: &Comparison) -> String {
 fn footer(c: &Comparison) -> String {
     let mut s = summary(c);
     s.push('\n');
+    s.push_str(match c.options.normalize {
+        Normalize::Floor => {
+            "ns/lookup is judged divided by each repeat's floor loop (--normalize floor; none: \
+             as measured)\n"
+        }
+        Normalize::Unprotected => {
+            "ns/lookup is judged divided by the same round's unprotected (--normalize \
+             unprotected)\n"
+        }
+        Normalize::None => "ns/lookup is judged as measured (--normalize none)\n",
+    });
     if c.base.files.len() == 1 || c.new.files.len() == 1 {
         s.push_str(
             "a side has one run: its interval sees the spread of its repeats, not the spread \
@@ -743,7 +929,7 @@ fn footer(c: &Comparison) -> String {
 
 /// A fixed-width table for a terminal.
 pub fn render_table(c: &Comparison) -> String {
-    let rows: Vec<[String; 8]> = shown(c).into_iter().map(|(r, j)| cells(c, r, j)).collect();
+    let rows: Vec<[String; 8]> = shown(c).into_iter().map(|(r, j)| cells(r, j)).collect();
     let mut w: Vec<usize> = HEAD.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (i, x) in r.iter().enumerate() {
@@ -807,7 +993,7 @@ pub fn render_markdown(c: &Comparison) -> String {
     out.push_str(&format!("| {} |\n", HEAD.join(" | ")));
     out.push_str("| --- | ---: | ---: | --- | ---: | ---: | ---: | --- |\n");
     for (row, j) in shown(c) {
-        let r = cells(c, row, j);
+        let r = cells(row, j);
         let verdict = match j.verdict {
             Verdict::Regressed | Verdict::Failed => format!("**{}**", r[7]),
             _ => r[7].clone(),

@@ -84,7 +84,11 @@ fn the_table_flags_unprotected_and_csv_markdown_have_one_row_per_point() {
     let csv = text(&o.stdout);
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
-    assert!(lines[0].starts_with("strategy,readers,period_ns,status,ns_per_op_median"));
+    assert!(
+        lines[0].starts_with(
+            "strategy,readers,period_ns,hold_ns,hold_iterations,status,ns_per_op_median"
+        )
+    );
     assert!(lines[1].starts_with("rwlock,") && lines[2].starts_with("unprotected,"));
     let o = run(&cat(&[&base, &["--format", "markdown"]]));
     let md = text(&o.stdout);
@@ -155,7 +159,7 @@ fn sweeps_oversubscribe_and_period_never() {
             "--pages",
             "16",
             "--hold",
-            "10",
+            "0,20ns",
             "--counters",
             "none",
         ],
@@ -163,14 +167,40 @@ fn sweeps_oversubscribe_and_period_never() {
     ]));
     assert!(o.status.success(), "{}", text(&o.stderr));
     let r = Results::from_json(Path::new("stdout"), &text(&o.stdout)).unwrap();
-    let keys: Vec<_> = r.points.iter().map(|p| (p.readers, p.period_ns)).collect();
+    let keys: Vec<_> = r
+        .points
+        .iter()
+        .map(|p| (p.readers, p.period_ns, p.hold_ns))
+        .collect();
     assert_eq!(
         keys,
-        [(1, None), (1, Some(500_000)), (3, None), (3, Some(500_000))]
+        [
+            (1, None, 0),
+            (1, None, 20),
+            (1, Some(500_000), 0),
+            (1, Some(500_000), 20),
+            (3, None, 0),
+            (3, None, 20),
+            (3, Some(500_000), 0),
+            (3, Some(500_000), 20)
+        ]
     );
-    assert!(r.points[2].counters.is_empty());
-    assert_eq!(r.points[2].reader_cpus.len(), 3);
-    assert!(r.points[3].swapper_shares_cpu || r.environment.allowed_cpus.len() > 3);
+    // The hold is calibrated into spin iterations, recorded with the calibration.
+    let spin = r.config.spin_ns_per_iteration.unwrap();
+    assert!(spin > 0.0 && spin.is_finite(), "{spin}");
+    assert_eq!(r.config.holds_ns, [0, 20]);
+    assert_eq!(r.config.hold, None);
+    for p in &r.points {
+        let want = if p.hold_ns == 0 {
+            0
+        } else {
+            ((20.0 / spin).round() as u64).max(1)
+        };
+        assert_eq!(p.hold_iterations, want, "{p:?}");
+    }
+    assert!(r.points[4].counters.is_empty());
+    assert_eq!(r.points[4].reader_cpus.len(), 3);
+    assert!(r.points[6].swapper_shares_cpu || r.environment.allowed_cpus.len() > 3);
 }
 
 /// Every bad input: exit 2, exactly one line on stderr naming the problem, no file.
@@ -212,7 +242,9 @@ fn bad_input_is_one_line_exit_2_and_writes_nothing() {
         (&["--counters", "bogus"], "unknown counter 'bogus'"),
         (&["--format", "xml"], "unknown format 'xml'"),
         (&["--rcu", "srcu"], "unknown RCU flavour 'srcu'"),
-        (&["--hold", "lots"], "invalid value 'lots' for '--hold"),
+        (&["--hold", "lots"], "invalid duration 'lots' for --hold"),
+        (&["--hold", "10"], "invalid duration '10' for --hold"),
+        (&["--hold", "0,2ms"], "--hold 2ms: at most 1ms"),
         (&["--frobnicate"], "unexpected argument '--frobnicate'"),
     ];
     for (args, want) in cases {

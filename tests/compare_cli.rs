@@ -45,11 +45,40 @@ const FAST: [f64; 6] = [8.0, 8.1, 8.2, 8.0, 8.1, 8.2];
 #[test]
 fn equal_runs_exit_0_without_warnings() {
     let d = tempfile::tempdir().unwrap();
-    let a = write(d.path(), "a.json", &run(&[("atomic", 1, &BASE)]));
+    let a = write(
+        d.path(),
+        "a.json",
+        &run(&[("unprotected", 1, &BASE), ("atomic", 1, &BASE)]),
+    );
     let out = compare(s(&a), s(&a), &[]).code(0);
     let o = stdout(&out);
     assert!(o.contains("unchanged") && o.contains("0 regressed"), "{o}");
+    // By default ns/lookup is judged divided by each repeat's floor, and the footer says so.
+    assert!(o.contains("10.10x floor"), "{o}");
+    assert!(o.contains("divided by each repeat's floor loop"), "{o}");
     assert!(stderr(&out).is_empty(), "no warnings: {}", stderr(&out));
+    let out = compare(s(&a), s(&a), &["--normalize", "unprotected"]).code(0);
+    assert!(
+        stdout(&out).contains("1.000x unprotected"),
+        "{}",
+        stdout(&out)
+    );
+    // A run without unprotected is then judged as measured, and stderr says so.
+    let b = write(d.path(), "b.json", &run(&[("atomic", 1, &BASE)]));
+    let out = compare(s(&b), s(&b), &["--normalize", "unprotected"]).code(0);
+    assert!(
+        stderr(&out).contains("judged as measured"),
+        "{}",
+        stderr(&out)
+    );
+    let out = compare(s(&b), s(&b), &["--normalize", "none"]).code(0);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out = compare(s(&b), s(&b), &["--normalize", "median"]).code(2);
+    assert!(
+        stderr(&out).contains("unknown --normalize 'median' (valid: floor, unprotected, none)"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -134,10 +163,10 @@ fn an_unknown_schema_version_exits_2() {
     let d = tempfile::tempdir().unwrap();
     let a = write(d.path(), "a.json", &run(&[("atomic", 1, &BASE)]));
     let mut v = serde_json::to_value(run(&[("atomic", 1, &BASE)])).unwrap();
-    v["schema_version"] = 3.into();
-    let b = d.path().join("v3.json");
+    v["schema_version"] = 4.into();
+    let b = d.path().join("v4.json");
     std::fs::write(&b, v.to_string()).unwrap();
-    one_line_error(&compare(s(&a), s(&b), &[]).code(2), "schema version 3");
+    one_line_error(&compare(s(&a), s(&b), &[]).code(2), "schema version 4");
 }
 
 #[test]

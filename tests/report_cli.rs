@@ -23,9 +23,14 @@ fn one_line_error(o: &Output) {
 #[test]
 fn plot_and_report_write_figures_and_markdown() {
     let dir = tempfile::tempdir().unwrap();
+    // Three reader counts: the scaling figure needs them.
     let r = results(vec![
         point("percpu-acquire", 1, &[5.0, 5.2, 5.4]),
         point("unprotected", 1, &[1.5, 1.6, 1.7]),
+        point("percpu-acquire", 2, &[5.1, 5.3, 5.5]),
+        point("unprotected", 2, &[1.5, 1.6, 1.7]),
+        point("percpu-acquire", 4, &[5.3, 5.5, 5.7]),
+        point("unprotected", 4, &[1.6, 1.7, 1.8]),
     ]);
     r.save(&dir.path().join("r.json")).unwrap();
     let o = swapref(&["plot", "r.json", "--out", "figs"], dir.path());
@@ -74,6 +79,16 @@ fn malformed_empty_and_unwritable_are_one_line_exit_2_and_write_nothing() {
             "r4.md",
             "--codegen",
             "no-such-codegen",
+        ],
+        &["plot", "ok.json", "--out", "p4", "--slice", "5ms"],
+        &["plot", "ok.json", "--out", "p5", "--slice", "1ms:x"],
+        &[
+            "report",
+            "ok.json",
+            "--out",
+            "r5.md",
+            "--slice",
+            "1ms:1:7ns",
         ],
     ] {
         let o = swapref(args, d);

@@ -7,7 +7,7 @@
 use super::usage_error;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use swapref::compare::{self, Options};
+use swapref::compare::{self, Normalize, Options};
 use swapref::results::Results;
 
 /// Options of `swapref compare`.
@@ -27,9 +27,11 @@ pub struct Args {
     /// Likewise for swapoff latency p50 and p99.
     #[arg(long, default_value = "25%")]
     latency_threshold: String,
-    /// `none`: judge ns per successful lookup as measured; `floor`: divided by each repeat's
-    /// floor loop.
-    #[arg(long, default_value = "none")]
+    /// What ns per successful lookup is divided by before it is judged: `floor`, each
+    /// repeat's floor loop; `unprotected`, the same round's repeat of the run's `unprotected`
+    /// point at the same readers; `none`: as measured. Rows whose files lack the divisor are
+    /// judged as measured, with a warning.
+    #[arg(long, default_value = "floor")]
     normalize: String,
     /// Output format: `table`, `markdown` (for a CI comment) or `json`.
     #[arg(long, default_value = "table")]
@@ -67,11 +69,12 @@ fn options(args: &Args) -> Result<Options, String> {
         threshold: pct("threshold", &args.threshold)?,
         failed_threshold: pct("failed-threshold", &args.failed_threshold)?,
         latency_threshold: pct("latency-threshold", &args.latency_threshold)?,
-        normalize_floor: match args.normalize.as_str() {
-            "none" => false,
-            "floor" => true,
-            n => return Err(format!("unknown --normalize '{n}' (valid: none, floor)")),
-        },
+        normalize: Normalize::parse(&args.normalize).ok_or_else(|| {
+            format!(
+                "unknown --normalize '{}' (valid: floor, unprotected, none)",
+                args.normalize
+            )
+        })?,
     })
 }
 

@@ -24,6 +24,9 @@ pub struct Args {
     /// Hot-path listings made by `scripts/codegen.sh`; default `results/codegen` when it exists.
     #[arg(long)]
     codegen: Option<PathBuf>,
+    /// Take every table, finding and figure from one slice (as `swapref plot --slice`).
+    #[arg(long)]
+    slice: Option<String>,
 }
 
 /// Write it.
@@ -32,7 +35,16 @@ pub fn main(args: Args) -> ExitCode {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
-    let view = match View::new(&results, &args.results) {
+    let slice = match args
+        .slice
+        .as_deref()
+        .map(super::plot::parse_slice)
+        .transpose()
+    {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let view = match View::with_slice(&results, &args.results, slice.as_ref()) {
         Ok(v) => v,
         Err(e) => return usage_error(e),
     };

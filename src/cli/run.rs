@@ -52,10 +52,11 @@ pub struct Args {
     /// Pages per device (bytes of its swap_map).
     #[arg(long, default_value_t = 1024)]
     pages: usize,
-    /// Work while holding the reference: iterations of a fixed spin (refscale's readdelay,
-    /// liburcu's -c).
-    #[arg(long, default_value_t = 0)]
-    hold: u64,
+    /// How long each lookup holds its reference (refscale's readdelay, liburcu's -c), as a
+    /// time (`0`, `50ns`, `1us`; at most 1ms); a comma list sweeps. Calibrated at the start
+    /// into iterations of a fixed spin; both are recorded.
+    #[arg(long, default_value = "0")]
+    hold: String,
     /// Measured window of each repeat.
     #[arg(long, default_value = "500ms")]
     duration: String,
@@ -137,6 +138,27 @@ fn parse_periods(s: &str) -> Result<Vec<Option<Duration>>, String> {
         } else {
             Some(parse_duration("period", p)?)
         };
+        if !v.contains(&d) {
+            v.push(d);
+        }
+    }
+    Ok(v)
+}
+
+/// The longest `--hold`: a lookup that holds longer is no hot-path lookup any more.
+const MAX_HOLD: Duration = Duration::from_millis(1);
+
+fn parse_holds(s: &str) -> Result<Vec<Duration>, String> {
+    let mut v = Vec::new();
+    for h in s.split(',') {
+        let d = parse_duration("hold", h.trim())?;
+        if d > MAX_HOLD {
+            return Err(format!(
+                "--hold {}: at most {} (a lookup that holds longer is no hot-path lookup)",
+                h.trim(),
+                swapref::format::ns(MAX_HOLD.as_nanos() as f64)
+            ));
+        }
         if !v.contains(&d) {
             v.push(d);
         }
@@ -229,6 +251,7 @@ struct Plan {
 fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
     let strategies = super::parse_strategies(&args.strategies)?;
     let periods = parse_periods(&args.period)?;
+    let holds = parse_holds(&args.hold)?;
     let off_time = parse_duration("off-time", &args.off_time)?;
     let duration = parse_duration("duration", &args.duration)?;
     if duration.is_zero() {
@@ -277,7 +300,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             order.len().max(1)
         }],
     };
-    let planned = point::plan(&strategies, &readers, &periods, &flavors);
+    let planned = point::plan(&strategies, &readers, &periods, &holds, &flavors);
     let mut points = Vec::new();
     for p in planned {
         let pl = placement::place(&order, p.readers, p.period.is_some(), args.oversubscribe)
@@ -326,8 +349,12 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
     let work = Work {
         devices: args.devices,
         pages: args.pages,
-        hold: args.hold,
+        hold: 0,
     };
+    // The spin's speed where the first reader runs (about a millisecond; recorded even when
+    // no point holds).
+    let spin_ns_per_iteration =
+        swapref::measure::hold::calibrate(points[0].1.readers.first().copied());
     let cfg = RunConfig {
         strategies: strategies.iter().map(|i| i.name.to_owned()).collect(),
         readers: readers.clone(),
@@ -338,7 +365,9 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
         off_time_ns: off_time.as_nanos() as u64,
         devices: args.devices,
         pages: args.pages,
-        hold: args.hold,
+        hold: None,
+        holds_ns: holds.iter().map(|h| h.as_nanos() as u64).collect(),
+        spin_ns_per_iteration: Some(spin_ns_per_iteration),
         duration_ns: duration.as_nanos() as u64,
         warmup_ns: warmup.as_nanos() as u64,
         repeats: args.repeats,
@@ -355,6 +384,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
         period: None,
         off_time,
         work,
+        hold_ns: 0,
         warmup,
         duration,
         repeats: args.repeats,
@@ -369,6 +399,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             points,
             spec,
             seed,
+            spin_ns_per_iteration,
             inject,
         },
         out,

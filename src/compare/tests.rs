@@ -16,13 +16,17 @@ fn noisy(centre: f64, spread: f64, n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
+/// The verdict rule's tests judge ns/lookup as measured; the fixtures have no `unprotected`
+/// point to divide by (its own tests are below).
+fn raw() -> Options {
+    Options {
+        normalize: Normalize::None,
+        ..Options::default()
+    }
+}
+
 fn cmp(base: &Results, new: &Results) -> Comparison {
-    compare(
-        &[("base.json", base)],
-        &[("new.json", new)],
-        &Options::default(),
-    )
-    .unwrap()
+    compare(&[("base.json", base)], &[("new.json", new)], &raw()).unwrap()
 }
 
 fn ns(c: &Comparison, row: usize) -> &Judged {
@@ -95,7 +99,7 @@ fn a_small_but_clean_change_is_below_the_threshold() {
     assert_eq!(cmp(&base, &new).rows[0].verdict, Verdict::Unchanged);
     let o = Options {
         threshold: 0.01,
-        ..Options::default()
+        ..raw()
     };
     let c = compare(&[("b", &base)], &[("n", &new)], &o).unwrap();
     assert_eq!(c.rows[0].verdict, Verdict::Regressed);
@@ -115,7 +119,7 @@ fn several_runs_a_side_widen_the_interval_by_their_spread() {
     let c = compare(
         &[("b1", &b1), ("b2", &b2)],
         &[("n1", &n1), ("n2", &n2)],
-        &Options::default(),
+        &raw(),
     )
     .unwrap();
     assert_eq!(c.rows[0].verdict, Verdict::Unchanged, "{:?}", c.rows[0]);
@@ -290,20 +294,25 @@ fn version_1_files_are_compared_with_a_warning() {
         }
     }
     let old = Results::from_json(Path::new("old.json"), &v.to_string()).unwrap();
-    let c = compare(&[("old.json", &old)], &[("new", &a)], &Options::default()).unwrap();
+    let c = compare(&[("old.json", &old)], &[("new", &a)], &raw()).unwrap();
     assert_eq!(c.rows[0].verdict, Verdict::Unchanged);
     assert!(
         c.warnings
             .iter()
             .any(|w| w.contains("old.json is a version 1 file"))
     );
-    // Floor-normalised, the version 1 side has no values: no verdict rather than a guess.
-    let o = Options {
-        normalize_floor: true,
-        ..Options::default()
-    };
-    let c = compare(&[("old.json", &old)], &[("new", &a)], &o).unwrap();
-    assert_eq!(ns(&c, 0).verdict, Verdict::NotApplicable);
+    // By default ns is divided by the floor, which a version 1 file has not: judged as
+    // measured, and said, rather than in two units.
+    let c = compare(&[("old.json", &old)], &[("new", &a)], &Options::default()).unwrap();
+    assert_eq!(c.rows[0].divided_by, Normalize::None);
+    assert_eq!(ns(&c, 0).verdict, Verdict::Unchanged);
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("not divided by floor, for atomic/1r/1ms")),
+        "{:?}",
+        c.warnings
+    );
 }
 
 #[test]
@@ -355,6 +364,152 @@ fn table_markdown_and_json_name_both_sides_and_every_verdict() {
     assert_eq!(j["rows"][0]["metrics"][0]["metric"], "ns_per_lookup");
     assert_eq!(j["new"]["commits"][0], "feedfacecafe0000");
     assert_eq!(j["options"]["threshold"], 0.05);
+}
+
+/// `n` values around `centre` (±1 %), the first `slow` of them in a phase where the whole
+/// machine ran `factor` slower: what a shared VM does to every point of a round alike.
+fn drifting(centre: f64, n: usize, slow: usize, factor: f64, seed: u64) -> Vec<f64> {
+    let mut v = noisy(centre, 0.01, n, seed);
+    for x in &mut v[..slow] {
+        *x *= factor;
+    }
+    v
+}
+
+#[test]
+fn dividing_by_the_same_rounds_unprotected_cancels_a_slow_phase() {
+    let base = run(&[
+        ("unprotected", 1, &drifting(1.0, 8, 0, 1.0, 20)),
+        ("atomic", 1, &drifting(10.0, 8, 0, 1.0, 21)),
+    ]);
+    // The new run ran in a phase 30 % slow for both points, every round of it. (A phase over
+    // some rounds only moves the median by less than the bootstrap can tell from noise.)
+    let new = run(&[
+        ("unprotected", 1, &drifting(1.0, 8, 8, 1.3, 22)),
+        ("atomic", 1, &drifting(10.0, 8, 8, 1.3, 23)),
+    ]);
+    // As measured, the slow phase reads as a regression of atomic (and of unprotected) ...
+    assert_eq!(cmp(&base, &new).rows[1].verdict, Verdict::Regressed);
+    // ... divided by the same round's unprotected, it cancels.
+    let o = Options {
+        normalize: Normalize::Unprotected,
+        ..Options::default()
+    };
+    let c = compare(&[("b", &base)], &[("n", &new)], &o).unwrap();
+    let (u, a) = (&c.rows[0], &c.rows[1]);
+    assert_eq!(
+        (u.divided_by, a.divided_by),
+        (Normalize::None, Normalize::Unprotected)
+    );
+    let j = a.get(Metric::NsPerLookup);
+    assert_eq!(j.verdict, Verdict::Unchanged, "{j:?}");
+    assert!((j.base.unwrap() - 10.0).abs() < 0.5, "{j:?}");
+    // The reference itself has no verdict on its cost under this rule.
+    let r = u.get(Metric::NsPerLookup);
+    assert_eq!(r.verdict, Verdict::NotApplicable);
+    assert!(r.why.contains("reference"), "{}", r.why);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert!(render_table(&c).contains("x unprotected"));
+    // A real +20 % on atomic during the same slow phase is still caught.
+    let mut slower = new.clone();
+    for rep in &mut slower.points[1].repeats {
+        rep.lookups_per_reader[0] = (rep.lookups_per_reader[0] as f64 / 1.2) as u64;
+    }
+    let c = compare(&[("b", &base)], &[("n", &slower)], &o).unwrap();
+    assert_eq!(c.rows[1].verdict, Verdict::Regressed, "{:?}", c.rows[1]);
+}
+
+fn by_unprotected() -> Options {
+    Options {
+        normalize: Normalize::Unprotected,
+        ..Options::default()
+    }
+}
+
+#[test]
+fn unprotected_pairs_repeats_by_round_not_by_position() {
+    let base = run(&[
+        ("unprotected", 1, &[1.0, 1.0, 1.0, 1.0]),
+        ("atomic", 1, &[10.0, 10.0, 10.0, 10.0]),
+    ]);
+    // The new run's atomic repeats are stored in another order than its unprotected ones:
+    // round 0 was the slow one for both.
+    let mut new = run(&[
+        ("unprotected", 1, &[2.0, 1.0, 1.0, 1.0]),
+        ("atomic", 1, &[10.0, 10.0, 10.0, 20.0]),
+    ]);
+    for (k, rep) in new.points[1].repeats.iter_mut().enumerate() {
+        rep.round = Some([1, 2, 3, 0][k]);
+    }
+    let c = compare(&[("b", &base)], &[("n", &new)], &by_unprotected()).unwrap();
+    let j = c.rows[1].get(Metric::NsPerLookup);
+    assert!((j.ratio.unwrap() - 1.0).abs() < 1e-9, "{j:?}");
+    assert_eq!(j.verdict, Verdict::Unchanged);
+}
+
+#[test]
+fn without_an_unprotected_point_ns_is_judged_as_measured_and_said() {
+    let with = run(&[
+        ("unprotected", 1, &[1.0; 4]),
+        ("atomic", 1, &[10.0; 4]),
+        ("atomic", 2, &[10.0; 4]),
+    ]);
+    let without = run(&[("atomic", 1, &[12.0; 4]), ("atomic", 2, &[12.0; 4])]);
+    let c = compare(&[("b", &with)], &[("n.json", &without)], &by_unprotected()).unwrap();
+    assert!(c.rows.iter().all(|r| r.divided_by == Normalize::None));
+    assert_eq!(
+        c.rows[0].verdict,
+        Verdict::Regressed,
+        "as measured, 10 -> 12"
+    );
+    let w = c.warnings.join("\n");
+    assert!(
+        w.contains(
+            "judged as measured, not divided by unprotected, for atomic/1r/1ms, atomic/2r/1ms"
+        ),
+        "{w}"
+    );
+    // Within one file the reference is found per reader count: 2 readers have none here.
+    let c = compare(&[("b", &with)], &[("n", &with)], &by_unprotected()).unwrap();
+    let by: Vec<_> = c.rows.iter().map(|r| (r.readers, r.divided_by)).collect();
+    assert_eq!(
+        by,
+        [
+            (1, Normalize::None),
+            (1, Normalize::Unprotected),
+            (2, Normalize::None)
+        ]
+    );
+}
+
+/// The default: each repeat divided by its own floor, which slows down in the same phases.
+#[test]
+fn dividing_by_each_repeats_floor_cancels_a_slow_phase_unprotected_does_not_see() {
+    let base = run(&[
+        ("unprotected", 1, &drifting(1.0, 8, 0, 1.0, 30)),
+        ("atomic", 1, &drifting(6.0, 8, 0, 1.0, 31)),
+    ]);
+    // The new run ran in a slow phase: atomic 1.6x slower, unprotected barely (1.05x), the
+    // floor 1.6x.
+    let mut new = run(&[
+        ("unprotected", 1, &drifting(1.0, 8, 8, 1.05, 32)),
+        ("atomic", 1, &drifting(6.0, 8, 8, 1.6, 33)),
+    ]);
+    for p in &mut new.points {
+        for r in &mut p.repeats {
+            r.floor_ns = Some(1.6 * r.floor_ns.unwrap());
+        }
+    }
+    let o = Options::default();
+    assert_eq!(o.normalize, Normalize::Floor, "the default");
+    let c = compare(&[("b", &base)], &[("n", &new)], &o).unwrap();
+    assert_eq!(c.rows[1].divided_by, Normalize::Floor);
+    assert_eq!(c.rows[1].verdict, Verdict::Unchanged, "{:?}", c.rows[1]);
+    assert!(render_table(&c).contains("x floor"));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // Divided by unprotected, the phase stays and reads as a regression.
+    let c = compare(&[("b", &base)], &[("n", &new)], &by_unprotected()).unwrap();
+    assert_eq!(c.rows[1].verdict, Verdict::Regressed, "{:?}", c.rows[1]);
 }
 
 #[test]

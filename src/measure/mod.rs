@@ -5,6 +5,7 @@
 //!   multiplexing, `null` with a reason where unavailable;
 //! - [`floor`]: a fixed loop timed just before each repeat, the yardstick `compare` divides
 //!   by so that a machine's slow phases cancel;
+//! - [`hold`]: the reference's hold given as a time, calibrated into spin iterations;
 //! - [`latency`]: swapoff/swapon latency histograms (`hdrhistogram`) and their percentiles;
 //! - [`env`](mod@env): the [`Environment`](crate::results::Environment) and
 //!   [`Tool`](crate::results::Tool) records of a results file.
@@ -12,5 +13,6 @@
 pub mod counters;
 pub mod env;
 pub mod floor;
+pub mod hold;
 pub mod latency;
 pub mod topology;

@@ -8,7 +8,8 @@
 //!   summary of their ordering instructions.
 //!
 //! This module reads a results file through [`View`], which orders strategies as the registry
-//! does, picks the period the reader-count plots use, and derives per-repeat spreads.
+//! does, picks the slices (one swap period, some reader counts) each claim and figure is drawn
+//! from, and derives per-repeat spreads.
 
 pub mod listing;
 pub mod plot;
@@ -76,7 +77,9 @@ const PALETTE: [(u8, u8, u8); 16] = [
 ];
 
 /// A results file as the reports read it: successful points only, strategies in registry
-/// order, one period chosen for the plots against readers.
+/// order, and the two slices every claim is drawn from ([`Slice`]): the cost slice (the points
+/// without a swapper when churning strategies ran there, else the churn slice) and the churn
+/// slice (the most measured swap period, at the reader counts whose swapper had its own CPU).
 #[derive(Debug)]
 pub struct View<'a> {
     /// The whole run.
@@ -88,21 +91,35 @@ pub struct View<'a> {
     pub readers: Vec<usize>,
     /// Periods with at least one successful point, in the order the config lists them.
     pub periods: Vec<Option<u64>>,
-    /// The period used for the plots and tables against readers: the one with the most points
-    /// (the longest such) among periods with a swapper; `never` only when no point churned.
-    pub main_period: Option<u64>,
-    /// The period the cost comparisons (ratios to `unprotected`, rankings, scaling) use:
-    /// `never` when the run measured churning strategies without a swapper too (then every
-    /// lookup succeeds, like `unprotected`'s), else the main period.
-    pub cost_period: Option<u64>,
+    /// Holds (ns) with at least one successful point, ascending.
+    pub holds: Vec<u64>,
+    /// The hold every slice, table and figure but the hold figure is drawn at: the shortest
+    /// measured, or the one `--slice` names.
+    pub hold_ns: u64,
+    /// The slice cost claims are drawn from (ns per lookup, ratios to `unprotected`,
+    /// scaling, rankings, the cost table and figures).
+    pub cost: Slice,
+    /// The slice churn claims are drawn from (swapoff latency, failed lookups); `None` when no
+    /// point churned.
+    pub churn: Option<Slice>,
     /// Points that failed.
     pub failed: Vec<&'a Point>,
 }
 
 impl<'a> View<'a> {
-    /// Check that `results` has something to report and index it. `path` names the file in
-    /// errors.
+    /// Check that `results` has something to report and index it, with the default slices.
+    /// `path` names the file in errors.
     pub fn new(results: &'a Results, path: &Path) -> Result<View<'a>, ReportError> {
+        View::with_slice(results, path, None)
+    }
+
+    /// Like [`new`](Self::new), with every claim drawn from the slice `choice` (`--slice`)
+    /// instead of the default ones; an error names what was measured when it has no point.
+    pub fn with_slice(
+        results: &'a Results,
+        path: &Path,
+        choice: Option<&SliceChoice>,
+    ) -> Result<View<'a>, ReportError> {
         if results.points.is_empty() {
             return Err(ReportError::Empty(
                 path.into(),
@@ -143,6 +160,32 @@ impl<'a> View<'a> {
                 ));
             }
         }
+        let mut holds: Vec<u64> = ok.iter().map(|p| p.hold_ns).collect();
+        holds.sort_unstable();
+        holds.dedup();
+        let hold_ns = match choice.and_then(|c| c.hold_ns) {
+            Some(h) if holds.contains(&h) => h,
+            Some(h) => {
+                let have: Vec<String> = holds.iter().map(|&h| fmt_period(Some(h))).collect();
+                return Err(ReportError::Input(
+                    path.into(),
+                    format!(
+                        "--slice {}: no successful point holds {} (measured holds: {})",
+                        choice.expect("a chosen hold"),
+                        fmt_period(Some(h)),
+                        have.join(", ")
+                    ),
+                ));
+            }
+            None => holds[0],
+        };
+        // Every slice is at one hold: the points of the others only feed the hold figure.
+        let all_ok = ok;
+        let ok: Vec<&Point> = all_ok
+            .iter()
+            .copied()
+            .filter(|p| p.hold_ns == hold_ns)
+            .collect();
         // Series in registry order, each strategy's flavours in FlavorKind order.
         let mut strategies: Vec<String> = Vec::new();
         for i in strategy::ALL {
@@ -182,37 +225,99 @@ impl<'a> View<'a> {
             }
         }
         let count = |per: Option<u64>| ok.iter().filter(|p| p.period_ns == per).count();
-        // A run with churn is about churn: prefer the most measured period with a swapper, and
-        // fall back to `never` only when nothing churned (`unprotected` alone always adds
-        // `never` points, which must not outvote the periods of the sweep).
-        let churned: Vec<Option<u64>> = periods.iter().copied().filter(Option::is_some).collect();
-        let candidates = if churned.is_empty() {
-            &periods
-        } else {
-            &churned
-        };
-        let main_period = candidates
+        // The churn slice's period: the most measured period with a swapper; ties go to the
+        // longest (the steadiest state, closest to a machine where swapoff is rare, and the one
+        // where failed, cheap, lookups inflate throughput least).
+        let churn_period = periods
             .iter()
             .copied()
-            // Ties go to the longest period: the steadiest state, closest to a machine where
-            // swapoff is rare, and the one where failed (cheap) lookups inflate throughput least.
+            .filter(Option::is_some)
             .fold(None::<(Option<u64>, usize)>, |best, per| match best {
                 Some((b, n)) if n > count(per) || (n == count(per) && b >= per) => best,
                 _ => Some((per, count(per))),
             })
-            .map(|(per, _)| per)
-            .unwrap_or(None);
-        let churned_never = ok
-            .iter()
-            .any(|p| p.period_ns.is_none() && strategy::info(&p.strategy).is_ok_and(|i| i.churn));
-        let cost_period = if churned_never { None } else { main_period };
+            .map(|(per, _)| per);
+        let readers_at = |per: Option<u64>| -> Vec<usize> {
+            let mut r: Vec<usize> = ok
+                .iter()
+                .filter(|p| p.period_ns == per)
+                .map(|p| p.readers)
+                .collect();
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        let shares = |per: Option<u64>, r: usize| {
+            ok.iter()
+                .any(|p| p.period_ns == per && p.readers == r && p.swapper_shares_cpu)
+        };
+        let slice = |per: Option<u64>, readers: Vec<usize>, chosen: bool| Slice {
+            swapper_shares: readers.iter().any(|&r| shares(per, r)),
+            period: per,
+            readers,
+            hold_ns,
+            holds_swept: holds.len() > 1,
+            chosen,
+        };
+        let (cost, churn) = match choice {
+            Some(c) => {
+                let have = readers_at(c.period);
+                let readers = c.readers.clone().unwrap_or_else(|| have.clone());
+                let missing: Vec<String> = readers
+                    .iter()
+                    .filter(|r| !have.contains(r))
+                    .map(|r| r.to_string())
+                    .collect();
+                if have.is_empty() || !missing.is_empty() || readers.is_empty() {
+                    let measured: Vec<String> = periods
+                        .iter()
+                        .map(|&per| {
+                            let r: Vec<String> =
+                                readers_at(per).iter().map(|r| r.to_string()).collect();
+                            format!("{} at {}", fmt_period(per), r.join(","))
+                        })
+                        .collect();
+                    return Err(ReportError::Input(
+                        path.into(),
+                        format!(
+                            "--slice {c}: no successful point there (measured: {})",
+                            measured.join("; ")
+                        ),
+                    ));
+                }
+                let s = slice(c.period, readers, true);
+                let churn = s.period.is_some().then(|| s.clone());
+                (s, churn)
+            }
+            None => {
+                // Churn claims: the swapper on its own CPU where some reader count allows it.
+                let churn = churn_period.map(|per| {
+                    let all = readers_at(per);
+                    let own: Vec<usize> =
+                        all.iter().copied().filter(|&r| !shares(per, r)).collect();
+                    slice(per, if own.is_empty() { all } else { own }, false)
+                });
+                // Cost claims: without a swapper when churning strategies ran there too (every
+                // lookup then succeeds, as `unprotected`'s do), else the churn slice.
+                let churned_never = ok.iter().any(|p| {
+                    p.period_ns.is_none() && strategy::info(&p.strategy).is_ok_and(|i| i.churn)
+                });
+                let cost = match &churn {
+                    Some(c) if !churned_never => c.clone(),
+                    _ => slice(None, readers_at(None), false),
+                };
+                (cost, churn)
+            }
+        };
         Ok(View {
             results,
             strategies,
             readers,
             periods,
-            main_period,
-            cost_period,
+            holds,
+            hold_ns,
+            cost,
+            churn,
             failed: results
                 .points
                 .iter()
@@ -221,44 +326,114 @@ impl<'a> View<'a> {
         })
     }
 
-    /// The successful point of `strategy` at `readers` and `period`, if measured.
+    /// The successful point of `strategy` at `readers` and `period`, at the view's hold, if
+    /// measured.
     pub fn point(&self, strategy: &str, readers: usize, period: Option<u64>) -> Option<&'a Point> {
+        self.point_held(strategy, readers, period, self.hold_ns)
+    }
+
+    /// The successful point of `strategy` at `readers`, `period` and `hold_ns`, if measured.
+    pub fn point_held(
+        &self,
+        strategy: &str,
+        readers: usize,
+        period: Option<u64>,
+        hold_ns: u64,
+    ) -> Option<&'a Point> {
         self.results.points.iter().find(|p| {
             p.status == Status::Ok
                 && p.series() == strategy
                 && p.readers == readers
                 && p.period_ns == period
+                && p.hold_ns == hold_ns
         })
     }
 
-    /// The point of `strategy` at `readers` that the tables and reader plots use: the one at
-    /// the main period, or, for a strategy that refuses churn (`unprotected`, which the
-    /// driver always measures without a swapper), its point without a swap period.
-    pub fn at(&self, strategy: &str, readers: usize) -> Option<&'a Point> {
-        self.point(strategy, readers, self.main_period)
+    /// The point of `strategy` at `readers` in `slice`: at the slice's period, or, for a
+    /// strategy that refuses churn (`unprotected`, which the driver always measures without a
+    /// swapper), its point without a swap period. `None` for readers outside the slice.
+    pub fn in_slice(&self, slice: &Slice, strategy: &str, readers: usize) -> Option<&'a Point> {
+        if !slice.readers.contains(&readers) {
+            return None;
+        }
+        self.point(strategy, readers, slice.period)
             .or_else(|| match strategy::info(strategy) {
                 Ok(i) if !i.churn => self.point(strategy, readers, None),
                 _ => None,
             })
     }
 
-    /// The point of `strategy` at `readers` that cost comparisons use: like [`at`](Self::at),
-    /// at [`cost_period`](Self::cost_period).
+    /// [`in_slice`](Self::in_slice) of the cost slice.
     pub fn cost_at(&self, strategy: &str, readers: usize) -> Option<&'a Point> {
-        self.point(strategy, readers, self.cost_period)
-            .or_else(|| match strategy::info(strategy) {
-                Ok(i) if !i.churn => self.point(strategy, readers, None),
-                _ => None,
-            })
+        self.in_slice(&self.cost, strategy, readers)
     }
 
-    /// Points of `strategy` for the tables and reader plots ([`at`](Self::at)), by ascending
-    /// reader count.
-    pub fn series(&self, strategy: &str) -> Vec<&'a Point> {
-        self.readers
+    /// The points of `strategy` in `slice`, by ascending reader count.
+    pub fn series_in(&self, slice: &Slice, strategy: &str) -> Vec<&'a Point> {
+        slice
+            .readers
             .iter()
-            .filter_map(|&r| self.at(strategy, r))
+            .filter_map(|&r| self.in_slice(slice, strategy, r))
             .collect()
+    }
+
+    /// Points of `strategy` in the cost slice.
+    pub fn cost_series(&self, strategy: &str) -> Vec<&'a Point> {
+        self.series_in(&self.cost, strategy)
+    }
+
+    /// Points of `strategy` in the churn slice (none without one). Strategies that refuse
+    /// churn have none.
+    pub fn churn_series(&self, strategy: &str) -> Vec<&'a Point> {
+        match &self.churn {
+            Some(c) => self
+                .series_in(c, strategy)
+                .into_iter()
+                .filter(|p| p.period_ns.is_some())
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The period sweep the failed-lookup figure and finding use: the swept periods (finite
+    /// ones, at least two) and one reader count, the most readers at which some strategy was
+    /// measured at two periods or more, preferring reader counts whose swapper had its own
+    /// CPU at every period. With `--slice`, the slice's reader counts only.
+    pub fn sweep(&self) -> Option<(Vec<u64>, usize)> {
+        let periods: Vec<u64> = self.periods.iter().filter_map(|p| *p).collect();
+        if periods.len() < 2 {
+            return None;
+        }
+        let swept = |r: usize| {
+            self.strategies.iter().any(|s| {
+                periods
+                    .iter()
+                    .filter(|&&per| self.point(s, r, Some(per)).is_some())
+                    .count()
+                    >= 2
+            })
+        };
+        let own = |r: usize| {
+            !self
+                .results
+                .points
+                .iter()
+                .any(|p| p.readers == r && p.period_ns.is_some() && p.swapper_shares_cpu)
+        };
+        let candidates: Vec<usize> = self
+            .readers
+            .iter()
+            .copied()
+            .filter(|r| !self.cost.chosen || self.cost.readers.contains(r))
+            .filter(|&r| swept(r))
+            .collect();
+        let r = candidates
+            .iter()
+            .rev()
+            .copied()
+            .find(|&r| own(r))
+            .or_else(|| candidates.last().copied())?;
+        Some((periods, r))
     }
 
     /// The RGB colour of series `strategy`: its position among every series this build can
@@ -320,6 +495,87 @@ impl<'a> View<'a> {
         };
         let date = r.started.get(..10).unwrap_or(&r.started);
         format!("{machine} · swapref {} {commit} · {date}", r.tool.version)
+    }
+}
+
+/// The points one claim, table or figure is drawn from: one swap period and the reader counts
+/// measured there. Every caption that uses a slice names it ([`Slice::name`]), so no two parts
+/// of a report answer one question from different points without saying so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slice {
+    /// Swap period; `None`: no swapper.
+    pub period: Option<u64>,
+    /// Reader counts, ascending, never empty.
+    pub readers: Vec<usize>,
+    /// How long each lookup held its reference, ns.
+    pub hold_ns: u64,
+    /// Whether the run measured other holds too (the name then gives this one, 0 included).
+    pub holds_swept: bool,
+    /// Whether the swapper shared a CPU with a reader at some point of the slice.
+    pub swapper_shares: bool,
+    /// Chosen with `--slice` rather than by the default rule.
+    pub chosen: bool,
+}
+
+impl Slice {
+    /// `no swapper, 1–4 readers`, `swap period 10ms, 1 reader, the swapper on its own CPU`.
+    pub fn name(&self) -> String {
+        let readers = match self.readers.as_slice() {
+            [r] => format!("{r} reader{}", if *r == 1 { "" } else { "s" }),
+            rs => {
+                let all: Vec<String> = rs.iter().map(|r| r.to_string()).collect();
+                format!("{} readers", all.join(", "))
+            }
+        };
+        let hold = if self.hold_ns > 0 || self.holds_swept {
+            format!(", hold {}", fmt_period(Some(self.hold_ns)))
+        } else {
+            String::new()
+        };
+        match self.period {
+            None => format!("no swapper, {readers}{hold}"),
+            Some(_) => format!(
+                "swap period {}, {readers}{hold}, {}",
+                fmt_period(self.period),
+                if self.swapper_shares {
+                    "the swapper sharing a CPU with a reader"
+                } else {
+                    "the swapper on its own CPU"
+                }
+            ),
+        }
+    }
+}
+
+/// A slice asked for with `--slice`: a swap period (`never` for none) and, optionally, reader
+/// counts (all measured at that period when `None`) and a hold (the shortest measured when
+/// `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SliceChoice {
+    /// The period; `None`: never.
+    pub period: Option<u64>,
+    /// The reader counts.
+    pub readers: Option<Vec<usize>>,
+    /// The hold, ns.
+    pub hold_ns: Option<u64>,
+}
+
+impl fmt::Display for SliceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", fmt_period(self.period))?;
+        if self.readers.is_some() || self.hold_ns.is_some() {
+            let r: Vec<String> = self
+                .readers
+                .iter()
+                .flatten()
+                .map(|r| r.to_string())
+                .collect();
+            write!(f, ":{}", r.join(","))?;
+        }
+        if let Some(h) = self.hold_ns {
+            write!(f, ":{}", fmt_period(Some(h)))?;
+        }
+        Ok(())
     }
 }
 

@@ -1,13 +1,17 @@
 //! `swapref plot`: the figures of a results file, each as SVG and PNG.
 //!
-//! | file | what |
-//! | --- | --- |
-//! | `throughput` | total Mops/s against readers, one line per strategy, min–max whiskers |
-//! | `ns_per_lookup` | ns per lookup per strategy (median, min–max whiskers), at the fewest and most readers |
-//! | `cache_misses` | cache misses per lookup against readers; omitted (with a note) when the counter is null |
-//! | `swapoff_latency` | swapoff drain latency percentiles (p50/p90/p99/max) per strategy, log scale |
-//! | `swapoff_cdf` | swapoff drain latency CDF per strategy (every repeat's buckets merged), log x; omitted for files without buckets |
-//! | `failed_lookups` | failed-lookup rate against swap period; only when the run swept periods |
+//! | file | what | slice |
+//! | --- | --- | --- |
+//! | `throughput` | total Mops/s against readers (log2), one line per strategy, min–max whiskers, a dashed ideal (linear) line; only with ≥ 3 reader counts | cost |
+//! | `ns_per_lookup` | ns per lookup per strategy (median, min–max whiskers), up to four reader counts | cost |
+//! | `cache_misses` | cache misses per lookup against readers; omitted (with a note) when the counter is null | cost |
+//! | `swapoff_latency` | swapoff drain latency percentiles (p50/p90/p99/max) per strategy, log scale | churn |
+//! | `swapoff_cdf` | swapoff drain latency CDF per strategy (every repeat's buckets merged), log x; omitted for files without buckets | churn |
+//! | `failed_lookups` | failed-lookup rate against swap period; only when the run swept periods | [`View::sweep`] |
+//!
+//! Each figure's subtitle names the slice its points come from ([`super::Slice::name`]): the
+//! cost slice (points without a swapper when the run has them) or the churn slice (a swap
+//! period, reader counts whose swapper had its own CPU), or the one chosen with `--slice`.
 //!
 //! Every figure has a title, axis labels with units, a legend (drawn beside the plot, never
 //! over the data), and a caption with the machine, the commit and the date. A strategy has the
@@ -15,7 +19,7 @@
 //! in the binary (the `dejavu` crate; Bitstream Vera licence), so no system font is opened;
 //! SVG files name the `sans-serif` family and let the viewer draw it.
 
-use super::{ReportError, View, fmt_ns, fmt_period, mops_spread, sig3};
+use super::{ReportError, View, fmt_ns, mops_spread, sig3};
 use crate::results::{Percentiles, write_atomic};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -79,6 +83,7 @@ enum Kind {
     SwapoffLatency,
     SwapoffCdf,
     FailedLookups,
+    Hold,
 }
 
 impl Kind {
@@ -90,14 +95,15 @@ impl Kind {
             Kind::SwapoffLatency => "swapoff_latency",
             Kind::SwapoffCdf => "swapoff_cdf",
             Kind::FailedLookups => "failed_lookups",
+            Kind::Hold => "hold",
         }
     }
 }
 
-/// Reader counts the per-strategy figures show: all of them up to four, else the fewest, a
-/// middle one and the most.
+/// Reader counts the per-strategy figures show: the cost slice's, all of them up to four, else
+/// the fewest, a middle one and the most.
 fn reader_marks(v: &View) -> Vec<usize> {
-    let r = &v.readers;
+    let r = &v.cost.readers;
     if r.len() <= 4 {
         r.clone()
     } else {
@@ -105,13 +111,13 @@ fn reader_marks(v: &View) -> Vec<usize> {
     }
 }
 
-/// The point each strategy's latency figure uses: main period, most readers measured.
+/// The point each strategy's latency figure uses: the churn slice's, most readers.
 fn latency_points<'a>(v: &View<'a>) -> Vec<(String, Percentiles, usize)> {
     v.strategies
         .iter()
         .filter_map(|s| {
             let p = v
-                .series(s)
+                .churn_series(s)
                 .into_iter()
                 .rev()
                 .find(|p| p.swapoff_latency_ns.is_some_and(|l| l.count > 0))?;
@@ -135,7 +141,7 @@ fn cdf_series(v: &View) -> Vec<Cdf> {
     v.strategies
         .iter()
         .filter_map(|s| {
-            let p = v.series(s).into_iter().rev().find(|p| {
+            let p = v.churn_series(s).into_iter().rev().find(|p| {
                 p.repeats
                     .iter()
                     .any(|r| r.swapoff_buckets.as_ref().is_some_and(|b| !b.is_empty()))
@@ -175,7 +181,7 @@ pub fn cache_misses_omitted(v: &View) -> Option<String> {
     let any = v
         .strategies
         .iter()
-        .flat_map(|s| v.series(s))
+        .flat_map(|s| v.cost_series(s))
         .any(|p| cache_misses(p).is_some());
     if any {
         return None;
@@ -191,39 +197,30 @@ pub fn cache_misses_omitted(v: &View) -> Option<String> {
     ))
 }
 
-/// Periods of the sweep figure (finite ones, at least two) and the reader count it uses.
-fn period_sweep(v: &View) -> Option<(Vec<u64>, usize)> {
-    let periods: Vec<u64> = v.periods.iter().filter_map(|p| *p).collect();
-    if periods.len() < 2 {
-        return None;
-    }
-    // The most readers at which some strategy has two or more periods.
-    let readers = v.readers.iter().rev().copied().find(|&r| {
-        v.strategies.iter().any(|s| {
-            periods
-                .iter()
-                .filter(|&&per| v.point(s, r, Some(per)).is_some())
-                .count()
-                >= 2
-        })
-    })?;
-    Some((periods, readers))
-}
-
 /// Draw every figure the results support into `out` (created if missing), as SVG and PNG.
 pub fn plot_all(v: &View, out: &Path) -> Result<Plots, ReportError> {
     fonts().map_err(|e| ReportError::Plot(out.into(), e))?;
     std::fs::create_dir_all(out).map_err(|e| ReportError::Io(out.into(), e))?;
     let mut plots = Plots::default();
-    let mut kinds = vec![Kind::Throughput, Kind::NsPerLookup];
+    let mut kinds = Vec::new();
+    match v.cost.readers.len() {
+        n if n >= 3 => kinds.push(Kind::Throughput),
+        n => plots.omitted.push(format!(
+            "throughput against readers: omitted, the cost slice ({}) has {n} reader count{} \
+             (a scaling figure needs 3 or more)",
+            v.cost.name(),
+            if n == 1 { "" } else { "s" }
+        )),
+    }
+    kinds.push(Kind::NsPerLookup);
     match cache_misses_omitted(v) {
         None => kinds.push(Kind::CacheMisses),
         Some(note) => plots.omitted.push(note),
     }
     if latency_points(v).is_empty() {
-        plots
-            .omitted
-            .push("swapoff latency: omitted, no point recorded a swap cycle".into());
+        plots.omitted.push(
+            "swapoff latency: omitted, no point of the churn slice recorded a swap cycle".into(),
+        );
     } else {
         kinds.push(Kind::SwapoffLatency);
         if cdf_series(v).is_empty() {
@@ -236,11 +233,20 @@ pub fn plot_all(v: &View, out: &Path) -> Result<Plots, ReportError> {
             kinds.push(Kind::SwapoffCdf);
         }
     }
-    if period_sweep(v).is_some() {
+    if v.sweep().is_some() {
         kinds.push(Kind::FailedLookups);
     } else {
         plots.omitted.push(
             "failed lookups against swap period: omitted, the run did not sweep periods".into(),
+        );
+    }
+    if v.holds.len() >= 2 {
+        kinds.push(Kind::Hold);
+    } else {
+        plots.omitted.push(
+            "ns per lookup against hold: omitted, the run measured one hold (`--hold 0,50ns,200ns` \
+             sweeps)"
+                .into(),
         );
     }
     for k in kinds {
@@ -427,8 +433,8 @@ fn log_bounds(lo: f64, hi: f64) -> (f64, f64) {
 }
 
 fn reader_axis(v: &View) -> (f64, f64) {
-    let lo = *v.readers.first().unwrap_or(&1) as f64;
-    let hi = *v.readers.last().unwrap_or(&1) as f64;
+    let lo = *v.cost.readers.first().unwrap_or(&1) as f64;
+    let hi = *v.cost.readers.last().unwrap_or(&1) as f64;
     let pad = ((hi - lo) * 0.05).max(0.5);
     (lo - pad, hi + pad)
 }
@@ -506,8 +512,8 @@ fn draw_x_ticks<DB: DrawingBackend>(
 
 /// How many x labels to ask for so that ticks fall on whole reader counts.
 fn reader_ticks(v: &View) -> usize {
-    let lo = *v.readers.first().unwrap_or(&1);
-    let hi = *v.readers.last().unwrap_or(&1);
+    let lo = *v.cost.readers.first().unwrap_or(&1);
+    let hi = *v.cost.readers.last().unwrap_or(&1);
     (hi - lo + 1).clamp(2, 12)
 }
 
@@ -519,22 +525,12 @@ fn int_label(x: &f64) -> String {
     }
 }
 
-/// The swap period a figure shows. `with_no_churn`: the figure also draws strategies that
-/// refuse churn (`unprotected`), measured without a swapper, which the label then says.
-fn period_label(v: &View, with_no_churn: bool) -> String {
-    let no_churn_drawn = with_no_churn
-        && v.main_period.is_some()
-        && v.strategies
-            .iter()
-            .any(|s| crate::strategy::info(s).is_ok_and(|i| !i.churn));
+/// The slice a figure's points come from, for its subtitle.
+fn slice_label(slice: &super::Slice) -> String {
     format!(
-        "swap period {}{}",
-        fmt_period(v.main_period),
-        if no_churn_drawn {
-            " (unprotected: none)"
-        } else {
-            ""
-        }
+        "slice: {}{}",
+        slice.name(),
+        if slice.chosen { " (--slice)" } else { "" }
     )
 }
 
@@ -551,9 +547,14 @@ fn draw<DB: DrawingBackend>(
         Kind::SwapoffLatency => swapoff_latency(v, root),
         Kind::SwapoffCdf => swapoff_cdf(v, root),
         Kind::FailedLookups => failed_lookups(v, root),
+        Kind::Hold => hold(v, root),
     }
 }
 
+/// Throughput against readers, both axes logarithmic (readers base 2), so perfect scaling is
+/// a line of slope 1 for every series: the dashed ideal line, drawn through the lowest
+/// reader count's median of `unprotected` (or of the first series without it), shows that
+/// slope. Drawn only for 3 or more reader counts ([`plot_all`]).
 fn throughput<DB: DrawingBackend>(
     v: &View,
     root: &DrawingArea<DB, Shift>,
@@ -562,7 +563,7 @@ fn throughput<DB: DrawingBackend>(
     let sub = format!(
         "total successful + failed lookups per second, all readers; median of {} repeats, whiskers min–max; {}",
         v.results.config.repeats,
-        period_label(v, true)
+        slice_label(&v.cost)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let series: Vec<(String, Vec<(f64, crate::results::Spread)>)> = v
@@ -570,36 +571,47 @@ fn throughput<DB: DrawingBackend>(
         .iter()
         .map(|s| {
             let pts = v
-                .series(s)
+                .cost_series(s)
                 .iter()
                 .map(|p| (p.readers as f64, mops_spread(p)))
                 .collect();
             (s.clone(), pts)
         })
+        .filter(|(_, p): &(String, Vec<_>)| !p.is_empty())
         .collect();
+    let readers: Vec<f64> = v.cost.readers.iter().map(|&r| r as f64).collect();
+    let (r0, r1) = (readers[0], readers[readers.len() - 1]);
+    // The ideal line: from the anchor series' first point, linear in readers.
+    let anchor = series
+        .iter()
+        .find(|(s, _)| s == "unprotected")
+        .or(series.first())
+        .and_then(|(s, p)| Some((s.clone(), *p.first()?)))
+        .ok_or("no series")?;
+    let (ax, amed) = (anchor.1.0, anchor.1.1.median);
+    let ideal = |r: f64| amed * r / ax;
     let all = series.iter().flat_map(|(_, p)| p.iter().map(|(_, s)| *s));
-    let lo = all.clone().map(|s| s.min).fold(f64::INFINITY, f64::min);
-    let hi = all.map(|s| s.max).fold(0.0, f64::max);
+    let lo = all.clone().map(|s| s.min).fold(ideal(r0), f64::min);
+    let hi = all.map(|s| s.max).fold(ideal(r1), f64::max);
     let (ylo, yhi) = log_bounds(lo, hi);
-    let (xlo, xhi) = reader_axis(v);
+    let (xlo, xhi) = (r0 / 1.25, r1 * 1.25);
     let mut chart = ChartBuilder::on(&plot)
         .margin(10)
         .x_label_area_size(50)
         .y_label_area_size(80)
-        .build_cartesian_2d(xlo..xhi, (ylo..yhi).log_scale())
+        .build_cartesian_2d((xlo..xhi).log_scale().base(2.0), (ylo..yhi).log_scale())
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("reader threads (one per CPU)")
+        .x_desc("reader threads (one per CPU, log2 scale)")
         .y_desc("throughput (Mops/s, log scale)")
-        .x_labels(reader_ticks(v))
+        .x_labels(0)
+        .x_label_formatter(&|_| String::new())
         .y_labels(0)
         .y_label_formatter(&|_| String::new())
-        .disable_y_mesh()
-        .x_label_formatter(&int_label)
+        .disable_mesh()
         .axis_desc_style((FONT, 17))
         .label_style((FONT, 14))
-        .light_line_style(RGBColor(244, 244, 244))
         .draw()
         .map_err(err)?;
     draw_y_ticks(root, &log_ticks(ylo, yhi), &|y| {
@@ -608,6 +620,21 @@ fn throughput<DB: DrawingBackend>(
             chart.backend_coord(&(xhi, y)),
         )
     })?;
+    // A tick at every measured reader count (they need not be powers of two).
+    draw_x_ticks(root, &readers, &|x| {
+        (
+            chart.backend_coord(&(x, ylo)),
+            chart.backend_coord(&(x, yhi)),
+        )
+    })?;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(r0, ideal(r0)), (r1, ideal(r1))],
+            8,
+            6,
+            RGBColor(90, 90, 90).stroke_width(2),
+        ))
+        .map_err(err)?;
     for (s, pts) in &series {
         let c = rgb(v.colour(s));
         chart
@@ -628,7 +655,15 @@ fn throughput<DB: DrawingBackend>(
             )
             .map_err(err)?;
     }
-    legend(&leg, &strategy_entries(v, &v.strategies, true))?;
+    let names: Vec<String> = series.iter().map(|(s, _)| s.clone()).collect();
+    let mut entries = strategy_entries(v, &names, true);
+    entries.push(Entry {
+        label: format!("ideal (× readers, from {} at {ax})", anchor.0),
+        colour: RGBColor(90, 90, 90),
+        line: true,
+        marker: Marker::None,
+    });
+    legend(&leg, &entries)?;
     Ok(title)
 }
 
@@ -740,7 +775,7 @@ fn ns_per_lookup<DB: DrawingBackend>(
     let sub = format!(
         "ns per lookup per reader; median of {} repeats, whiskers min–max; {}",
         v.results.config.repeats,
-        period_label(v, true)
+        slice_label(&v.cost)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let readers = reader_marks(v);
@@ -753,7 +788,7 @@ fn ns_per_lookup<DB: DrawingBackend>(
         readers
             .iter()
             .map(|&r| {
-                v.at(s, r)
+                v.cost_at(s, r)
                     .map(|p| (p.ns_per_op.median, p.ns_per_op.min, p.ns_per_op.max))
             })
             .collect()
@@ -785,7 +820,7 @@ fn cache_miss_plot<DB: DrawingBackend>(
     let title = "Cache misses per lookup against readers".to_owned();
     let sub = format!(
         "perf 'cache-misses' per lookup, scaled for multiplexing; {}",
-        period_label(v, true)
+        slice_label(&v.cost)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let series: Vec<(String, Vec<(f64, f64)>)> = v
@@ -793,7 +828,7 @@ fn cache_miss_plot<DB: DrawingBackend>(
         .iter()
         .map(|s| {
             let pts = v
-                .series(s)
+                .cost_series(s)
                 .iter()
                 .filter_map(|p| cache_misses(p).map(|m| (p.readers as f64, m)))
                 .collect();
@@ -838,6 +873,136 @@ fn cache_miss_plot<DB: DrawingBackend>(
     Ok(title)
 }
 
+/// The points of the hold figure: per series, (hold ns, ns per lookup spread) at the cost
+/// slice's period (no swapper for strategies that refuse churn) and fewest readers.
+fn hold_series(v: &View) -> Vec<(String, Vec<(f64, crate::results::Spread)>)> {
+    let r = v.cost.readers[0];
+    v.strategies
+        .iter()
+        .map(|s| {
+            let pts =
+                v.holds
+                    .iter()
+                    .filter_map(|&h| {
+                        let p = v.point_held(s, r, v.cost.period, h).or_else(|| {
+                            match crate::strategy::info(s.split('@').next().unwrap_or(s)) {
+                                Ok(i) if !i.churn => v.point_held(s, r, None, h),
+                                _ => None,
+                            }
+                        })?;
+                        Some((h as f64, p.ns_per_op))
+                    })
+                    .collect();
+            (s.clone(), pts)
+        })
+        .filter(|(_, p): &(String, Vec<_>)| p.len() >= 2)
+        .collect()
+}
+
+/// ns per lookup against the hold, linear x, log y. The dashed line is `unprotected` at the
+/// shortest hold plus the hold itself: a lookup that costs nothing but its hold; the gap
+/// above it is what the strategy adds, and a gap that grows with the hold is a protection
+/// whose cost depends on how long it is held (a lock held across the hold, say).
+fn hold<DB: DrawingBackend>(v: &View, root: &DrawingArea<DB, Shift>) -> Result<String, String> {
+    let title = "ns per lookup against the hold".to_owned();
+    let mut slice = v.cost.clone();
+    slice.readers.truncate(1);
+    slice.holds_swept = false;
+    slice.hold_ns = 0;
+    let sub = format!(
+        "each lookup holds its reference this long (a calibrated spin); median of {} repeats, \
+         whiskers min–max; {}, every hold",
+        v.results.config.repeats,
+        slice_label(&slice)
+    );
+    let (plot, leg) = frame(root, v, &title, &sub)?;
+    let series = hold_series(v);
+    let base = series
+        .iter()
+        .find(|(s, _)| s == "unprotected")
+        .and_then(|(_, p)| p.first().map(|(h, s)| s.median - h));
+    let hmax = *v.holds.last().ok_or("no holds")? as f64;
+    let all = series.iter().flat_map(|(_, p)| p.iter().map(|(_, s)| *s));
+    let lo = all.clone().map(|s| s.min).fold(f64::INFINITY, f64::min);
+    let hi = all.map(|s| s.max).fold(0.0, f64::max);
+    let (ylo, yhi) = log_bounds(lo, hi);
+    let pad = hmax * 0.05;
+    let mut chart = ChartBuilder::on(&plot)
+        .margin(10)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(-pad..hmax + pad, (ylo..yhi).log_scale())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc("hold (ns)")
+        .y_desc("ns per lookup (log scale)")
+        .x_labels(0)
+        .x_label_formatter(&|_| String::new())
+        .y_labels(0)
+        .y_label_formatter(&|_| String::new())
+        .disable_mesh()
+        .axis_desc_style((FONT, 17))
+        .label_style((FONT, 14))
+        .draw()
+        .map_err(err)?;
+    draw_y_ticks(root, &log_ticks(ylo, yhi), &|y| {
+        (
+            chart.backend_coord(&(-pad, y)),
+            chart.backend_coord(&(hmax + pad, y)),
+        )
+    })?;
+    let xs: Vec<f64> = v.holds.iter().map(|&h| h as f64).collect();
+    draw_x_ticks(root, &xs, &|x| {
+        (
+            chart.backend_coord(&(x, ylo)),
+            chart.backend_coord(&(x, yhi)),
+        )
+    })?;
+    let mut entries = Vec::new();
+    if let Some(b) = base.filter(|b| *b > 0.0) {
+        chart
+            .draw_series(DashedLineSeries::new(
+                xs.iter().map(|&h| (h, b + h)),
+                8,
+                6,
+                RGBColor(90, 90, 90).stroke_width(2),
+            ))
+            .map_err(err)?;
+        entries.push(Entry {
+            label: "unprotected + the hold itself".into(),
+            colour: RGBColor(90, 90, 90),
+            line: true,
+            marker: Marker::None,
+        });
+    }
+    for (s, pts) in &series {
+        let c = rgb(v.colour(s));
+        chart
+            .draw_series(LineSeries::new(
+                pts.iter().map(|(x, sp)| (*x, sp.median)),
+                c.stroke_width(2),
+            ))
+            .map_err(err)?;
+        chart
+            .draw_series(pts.iter().map(|(x, sp)| {
+                PathElement::new(vec![(*x, sp.min), (*x, sp.max)], c.stroke_width(1))
+            }))
+            .map_err(err)?;
+        chart
+            .draw_series(
+                pts.iter()
+                    .map(|(x, sp)| Circle::new((*x, sp.median), 4, c.filled())),
+            )
+            .map_err(err)?;
+    }
+    let names: Vec<String> = series.iter().map(|(s, _)| s.clone()).collect();
+    let mut all_entries = strategy_entries(v, &names, true);
+    all_entries.extend(entries);
+    legend(&leg, &all_entries)?;
+    Ok(title)
+}
+
 fn swapoff_latency<DB: DrawingBackend>(
     v: &View,
     root: &DrawingArea<DB, Shift>,
@@ -853,7 +1018,7 @@ fn swapoff_latency<DB: DrawingBackend>(
     };
     let sub = format!(
         "swapoff's drain: from unpublish until no reader can hold the map; {at}; {}",
-        period_label(v, false)
+        slice_label(v.churn.as_ref().ok_or("no churn slice")?)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let names: Vec<String> = pts.iter().map(|t| t.0.clone()).collect();
@@ -908,9 +1073,20 @@ fn failed_lookups<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
 ) -> Result<String, String> {
     let title = "Failed lookups against swap period".to_owned();
-    let (periods, readers) = period_sweep(v).ok_or("no period sweep")?;
+    let (periods, readers) = v.sweep().ok_or("no period sweep")?;
+    let shares = v
+        .results
+        .points
+        .iter()
+        .any(|p| p.readers == readers && p.period_ns.is_some() && p.swapper_shares_cpu);
     let sub = format!(
-        "share of lookups that found the device off; {readers} readers, off time {}",
+        "share of lookups that found the device off; {readers} reader{}, {}, off time {}",
+        if readers == 1 { "" } else { "s" },
+        if shares {
+            "the swapper sharing a CPU with a reader"
+        } else {
+            "the swapper on its own CPU"
+        },
         fmt_ns(v.results.config.off_time_ns as f64)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
@@ -1003,7 +1179,7 @@ fn swapoff_cdf<DB: DrawingBackend>(
     };
     let sub = format!(
         "share of swapoffs whose drain took at most x; every repeat merged; {at}; {}",
-        period_label(v, false)
+        slice_label(v.churn.as_ref().ok_or("no churn slice")?)
     );
     let (plot, leg) = frame(root, v, &title, &sub)?;
     let xs = series.iter().flat_map(|c| c.points.iter().map(|p| p.0));

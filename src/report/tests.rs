@@ -57,7 +57,7 @@ fn strategies_follow_the_registry_and_colours_do_not_depend_on_what_was_run() {
 }
 
 #[test]
-fn the_main_period_is_the_most_measured_and_unprotected_falls_back_to_never() {
+fn the_churn_slice_is_the_most_measured_period_and_unprotected_falls_back_to_never() {
     let mut pts = vec![p("atomic", 1, &[5.0]), p("atomic", 2, &[9.0])];
     let mut u = p("unprotected", 1, &[1.0]);
     u.period_ns = None;
@@ -67,16 +67,26 @@ fn the_main_period_is_the_most_measured_and_unprotected_falls_back_to_never() {
     pts.push(other);
     let r = results(pts);
     let v = view_of(&r);
-    assert_eq!(v.main_period, Some(1_000_000));
-    assert_eq!(v.at("unprotected", 1).unwrap().ns_per_op.median, 1.0);
-    assert_eq!(v.at("atomic", 2).unwrap().ns_per_op.median, 9.0);
-    assert!(v.at("atomic", 3).is_none());
+    let churn = v.churn.clone().unwrap();
+    assert_eq!(
+        (churn.period, churn.readers.clone()),
+        (Some(1_000_000), vec![1, 2])
+    );
+    // No churning point without a swapper: costs come from the churn slice.
+    assert_eq!(v.cost, churn);
+    assert_eq!(v.cost_at("unprotected", 1).unwrap().ns_per_op.median, 1.0);
+    assert_eq!(v.cost_at("atomic", 2).unwrap().ns_per_op.median, 9.0);
+    assert!(v.cost_at("atomic", 3).is_none());
+    assert_eq!(
+        churn.name(),
+        "swap period 1ms, 1, 2 readers, the swapper on its own CPU"
+    );
 }
 
 /// In a sweep where every period has as many points, `never` (which `unprotected` adds to) must
 /// not win, and the tie goes to the longest swap period.
 #[test]
-fn in_a_period_sweep_the_main_period_is_the_longest_churning_one() {
+fn in_a_period_sweep_the_churn_slice_is_the_longest_churning_period() {
     let mut pts = Vec::new();
     for per in [Some(100_000), Some(10_000_000), None] {
         for s in ["atomic", "rwlock"] {
@@ -89,12 +99,147 @@ fn in_a_period_sweep_the_main_period_is_the_longest_churning_one() {
     u.period_ns = None;
     pts.push(u);
     let r = results(pts);
-    assert_eq!(view_of(&r).main_period, Some(10_000_000));
-    // Without churn at all, `never` is the only choice.
+    let v = view_of(&r);
+    assert_eq!(v.churn.as_ref().unwrap().period, Some(10_000_000));
+    assert_eq!(
+        v.cost.period, None,
+        "costs from the points without a swapper"
+    );
+    // Without churn at all, `never` is the only slice.
     let mut q = p("atomic", 1, &[5.0]);
     q.period_ns = None;
     let r = results(vec![q]);
-    assert_eq!(view_of(&r).main_period, None);
+    let v = view_of(&r);
+    assert_eq!((v.cost.period, v.churn.is_none()), (None, true));
+    assert_eq!(v.cost.name(), "no swapper, 1 reader");
+}
+
+/// Churn claims come from reader counts whose swapper had its own CPU; a run where every
+/// point's swapper shared one says so in the slice's name instead of hiding it.
+#[test]
+fn the_churn_slice_leaves_out_readers_that_share_the_swappers_cpu() {
+    let one = p("atomic", 1, &[5.0]);
+    let mut two = p("atomic", 2, &[4.0]);
+    two.swapper_shares_cpu = true;
+    let r = results(vec![one, two.clone()]);
+    let v = view_of(&r);
+    let c = v.churn.as_ref().unwrap();
+    assert_eq!((c.readers.clone(), c.swapper_shares), (vec![1], false));
+    assert_eq!(v.churn_series("atomic").len(), 1);
+    assert!(v.in_slice(c, "atomic", 2).is_none());
+    let r = results(vec![two]);
+    let v = view_of(&r);
+    let c = v.churn.as_ref().unwrap();
+    assert_eq!((c.readers.clone(), c.swapper_shares), (vec![2], true));
+    assert!(
+        c.name()
+            .ends_with("the swapper sharing a CPU with a reader"),
+        "{}",
+        c.name()
+    );
+}
+
+#[test]
+fn a_chosen_slice_replaces_both_and_a_missing_one_is_refused_naming_what_was_measured() {
+    let mut quiet = p("atomic", 1, &[6.0]);
+    quiet.period_ns = None;
+    let r = results(vec![p("atomic", 1, &[5.0]), p("atomic", 2, &[4.0]), quiet]);
+    let choice = SliceChoice {
+        period: Some(1_000_000),
+        readers: Some(vec![2]),
+        hold_ns: None,
+    };
+    let v = View::with_slice(&r, Path::new("r.json"), Some(&choice)).unwrap();
+    assert_eq!(
+        (v.cost.period, v.cost.readers.clone(), v.cost.chosen),
+        (Some(1_000_000), vec![2], true)
+    );
+    assert_eq!(v.churn.as_ref(), Some(&v.cost));
+    let f = finding_lines(&v).join("\n");
+    assert!(f.contains("(--slice)"), "{f}");
+    let never = SliceChoice {
+        period: None,
+        readers: None,
+        hold_ns: None,
+    };
+    let v = View::with_slice(&r, Path::new("r.json"), Some(&never)).unwrap();
+    assert!(v.churn.is_none() && v.cost.period.is_none());
+    let bad = SliceChoice {
+        period: Some(1_000_000),
+        readers: Some(vec![4]),
+        hold_ns: None,
+    };
+    let e = View::with_slice(&r, Path::new("r.json"), Some(&bad))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--slice 1ms:4: no successful point there (measured: 1ms at 1,2; never at 1)"),
+        "{e}"
+    );
+}
+
+/// A hold sweep: every slice is at the shortest hold unless `--slice` names another, the
+/// slice's name gives its hold, a hold nobody measured is refused, and the hold figure is
+/// drawn (it is omitted, with a note, for one hold).
+#[test]
+fn slices_are_at_one_hold_and_a_hold_sweep_gets_its_figure() {
+    let held = |s: &str, h: u64, ns: f64| {
+        let mut q = p(s, 1, &[ns, ns * 1.01, ns * 0.99]);
+        q.period_ns = None;
+        q.hold_ns = h;
+        q
+    };
+    let mut pts = Vec::new();
+    for (h, extra) in [(0, 0.0), (100, 100.0), (400, 400.0)] {
+        pts.push(held("atomic", h, 6.0 + extra * 1.1));
+        pts.push(held("unprotected", h, 2.0 + extra));
+    }
+    let r = results(pts);
+    let v = view_of(&r);
+    assert_eq!((v.holds.clone(), v.hold_ns), (vec![0, 100, 400], 0));
+    assert_eq!(v.cost.name(), "no swapper, 1 reader, hold 0");
+    assert_eq!(v.cost_at("atomic", 1).unwrap().ns_per_op.median, 6.0);
+    let choice = SliceChoice {
+        period: None,
+        readers: None,
+        hold_ns: Some(100),
+    };
+    let v100 = View::with_slice(&r, Path::new("r.json"), Some(&choice)).unwrap();
+    assert_eq!(v100.cost_at("atomic", 1).unwrap().hold_ns, 100);
+    assert!(
+        v100.cost.name().ends_with("hold 100ns"),
+        "{}",
+        v100.cost.name()
+    );
+    let bad = SliceChoice {
+        hold_ns: Some(50),
+        ..choice
+    };
+    let e = View::with_slice(&r, Path::new("r.json"), Some(&bad))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no successful point holds 50ns (measured holds: 0, 100ns, 400ns)"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plots = plot::plot_all(&v, dir.path()).unwrap();
+    assert!(plots.figures.iter().any(|f| f.name == "hold"));
+    assert!(dir.path().join("hold.png").is_file());
+    // One hold: no hold figure, and a note says why.
+    let r1 = results(vec![held("atomic", 0, 6.0)]);
+    let v1 = view_of(&r1);
+    assert_eq!(v1.cost.name(), "no swapper, 1 reader");
+    let plots = plot::plot_all(&v1, dir.path()).unwrap();
+    assert!(plots.figures.iter().all(|f| f.name != "hold"));
+    assert!(
+        plots
+            .omitted
+            .iter()
+            .any(|o| o.contains("against hold: omitted")),
+        "{:?}",
+        plots.omitted
+    );
 }
 
 /// Cost comparisons use the points without a swapper when the run has them (every lookup
@@ -110,16 +255,19 @@ fn cost_findings_prefer_points_without_churn_and_flag_failed_lookups() {
     u.period_ns = None;
     let with_never = results(vec![churn.clone(), quiet, u.clone()]);
     let v = view_of(&with_never);
-    assert_eq!((v.main_period, v.cost_period), (Some(1_000_000), None));
+    assert_eq!(
+        (v.churn.as_ref().unwrap().period, v.cost.period),
+        (Some(1_000_000), None)
+    );
     let f = finding_lines(&v).join("\n");
     assert!(
-        f.contains("(points without a swapper: every lookup succeeds")
+        f.contains("(slice: no swapper, 1 reader; every lookup succeeds")
             && f.contains("`atomic` 3× (6 vs 2 ns"),
         "{f}"
     );
     let only_churn = results(vec![churn, u]);
     let v = view_of(&only_churn);
-    assert_eq!(v.cost_period, Some(1_000_000));
+    assert_eq!(v.cost.period, Some(1_000_000));
     let f = finding_lines(&v).join("\n");
     assert!(
         f.contains("failed more than 1%: `atomic` 40%")
@@ -152,7 +300,10 @@ fn findings_are_computed_from_the_data() {
         "{fb}"
     );
     assert!(
-        fa.contains("from 1 to 2 readers (swap period 1ms) (ideal 2×)"),
+        fa.contains(
+            "from 1 to 2 readers (slice: swap period 1ms, 1, 2 readers, the swapper on its own \
+             CPU) (ideal 2×)"
+        ),
         "{fa}"
     );
     assert!(fa.contains("`percpu-acquire` 2× (100% of ideal)"), "{fa}");
@@ -240,7 +391,10 @@ fn counters_unavailable_are_said_and_available_ones_reported() {
     let r = results(vec![q]);
     let f = finding_lines(&view_of(&r)).join("\n");
     assert!(
-        f.contains("Cache misses per lookup at 1 reader: `atomic` 0.25"),
+        f.contains(
+            "Cache misses per lookup at 1 reader (slice: swap period 1ms, 1 reader, the swapper \
+             on its own CPU): `atomic` 0.25"
+        ),
         "{f}"
     );
 }
@@ -259,7 +413,16 @@ fn plots_are_written_and_omitted_ones_explained() {
     let out = dir.path().join("plots");
     let made = plot::plot_all(&v, &out).unwrap();
     let names: Vec<&str> = made.figures.iter().map(|f| f.name).collect();
-    assert_eq!(names, ["throughput", "ns_per_lookup", "swapoff_latency"]);
+    // Two reader counts: no scaling figure, and the note says why.
+    assert_eq!(names, ["ns_per_lookup", "swapoff_latency"]);
+    assert!(
+        made.omitted
+            .iter()
+            .any(|o| o.starts_with("throughput against readers: omitted")
+                && o.contains("has 2 reader counts (a scaling figure needs 3 or more)")),
+        "{:?}",
+        made.omitted
+    );
     for f in &made.figures {
         let png = std::fs::read(&f.png).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{}", f.png.display());
@@ -269,15 +432,30 @@ fn plots_are_written_and_omitted_ones_explained() {
             "title and caption in {}",
             f.svg.display()
         );
-        // `unprotected` is measured without a swapper; only figures that draw it say so.
-        let says_none = svg.contains("(unprotected: none)");
-        assert_eq!(
-            says_none,
-            f.name != "swapoff_latency",
+        // Each subtitle names its slice.
+        assert!(
+            svg.contains("slice: swap period 1ms, 1, 2 readers, the swapper on its own CPU"),
             "{}",
             f.svg.display()
         );
     }
+    // Three reader counts: the throughput figure, log2 readers and the ideal line.
+    let mut three = pts.clone();
+    for s in ["percpu-acquire", "atomic", "unprotected"] {
+        three.push(p(s, 4, &[4.0, 5.0, 6.0]));
+    }
+    let res3 = results(three);
+    let made3 = plot::plot_all(&view_of(&res3), &dir.path().join("three")).unwrap();
+    let t = made3
+        .figures
+        .iter()
+        .find(|f| f.name == "throughput")
+        .unwrap();
+    let svg = std::fs::read_to_string(&t.svg).unwrap();
+    assert!(
+        svg.contains("log2 scale") && svg.contains("ideal (× readers, from unprotected at 1)"),
+        "{svg}"
+    );
     assert!(made.omitted.iter().any(|o| o.starts_with("cache misses")));
     assert!(made.omitted.iter().any(|o| o.starts_with("failed lookups")));
     let leftovers = std::fs::read_dir(&out)
@@ -337,7 +515,13 @@ fn the_writeup_links_figures_relative_to_itself_and_has_every_section() {
     ] {
         assert!(md.contains(h), "{h}");
     }
-    assert!(md.contains("](figs/throughput.png)"), "{md}");
+    assert!(md.contains("](figs/ns_per_lookup.png)"), "{md}");
+    // One reader count: no scaling figure, and the write-up says why.
+    assert!(!md.contains("](figs/throughput.png)"), "{md}");
+    assert!(
+        md.contains("throughput against readers: omitted, the cost slice"),
+        "{md}"
+    );
     assert!(
         md.contains("| `percpu-fence` | 1 | 5.25 [5–5.5] | 5× |"),
         "{md}"

@@ -6,7 +6,7 @@
 
 use super::listing::{Summary, fmt_ordering};
 use super::plot::Plots;
-use super::{View, fmt_ns, fmt_period, mops_spread, overlaps, sig3};
+use super::{Slice, View, fmt_ns, fmt_period, mops_spread, overlaps, sig3};
 use crate::results::{Point, Spread};
 use crate::strategy;
 use std::fmt::Write as _;
@@ -214,10 +214,21 @@ fn method(md: &mut String, v: &View) {
          lookups, successful or failed.",
         plural(c.devices, "device"),
         c.pages,
-        if c.hold > 0 {
-            format!(", holding the reference for {} spin iterations", c.hold)
-        } else {
-            String::new()
+        match (c.hold, v.hold_ns) {
+            (Some(h), _) if h > 0 => {
+                format!(", holding the reference for {h} spin iterations")
+            }
+            (_, 0) => String::new(),
+            (_, h) => format!(
+                ", holding the reference for {} ({} iterations of a spin calibrated at {} ns                  each at the start of the run)",
+                fmt_ns(h as f64),
+                v.results
+                    .points
+                    .iter()
+                    .find(|p| p.hold_ns == h)
+                    .map_or(0, |p| p.hold_iterations),
+                c.spin_ns_per_iteration.map_or("?".into(), sig3)
+            ),
         }
     );
     let _ = writeln!(
@@ -290,13 +301,15 @@ fn method(md: &mut String, v: &View) {
 }
 
 fn unprotected_at<'a>(v: &View<'a>, readers: usize) -> Option<&'a Point> {
-    v.at("unprotected", readers)
+    v.cost_at("unprotected", readers)
 }
 
-/// Where the cost findings' points come from, and what that means for failed lookups.
+/// Where the cost findings' points come from (the cost slice, named), and what that means
+/// for failed lookups.
 fn cost_basis(v: &View, points: &[&Point]) -> String {
-    if v.cost_period.is_none() {
-        return " (points without a swapper: every lookup succeeds, as for `unprotected`)".into();
+    let name = slice_name(&v.cost);
+    if v.cost.period.is_none() {
+        return format!(" (slice: {name}; every lookup succeeds, as for `unprotected`)");
     }
     let failing: Vec<String> = points
         .iter()
@@ -304,61 +317,111 @@ fn cost_basis(v: &View, points: &[&Point]) -> String {
         .map(|p| format!("`{}` {}%", p.series(), sig3(p.failed_lookup_rate * 100.0)))
         .collect();
     if failing.is_empty() {
-        format!(" (swap period {})", fmt_period(v.cost_period))
+        format!(" (slice: {name})")
     } else {
         format!(
-            " (swap period {}; ns per lookup counts failed lookups, which are cheaper, and these \
+            " (slice: {name}; ns per lookup counts failed lookups, which are cheaper, and these \
              failed more than 1%: {}; `unprotected` runs without a swapper)",
-            fmt_period(v.cost_period),
             failing.join(", ")
         )
     }
 }
 
+/// A slice's name, with `(--slice)` when the user chose it.
+fn slice_name(s: &Slice) -> String {
+    format!("{}{}", s.name(), if s.chosen { " (--slice)" } else { "" })
+}
+
+fn latency_cell(l: Option<crate::results::Percentiles>) -> String {
+    l.filter(|l| l.count > 0).map_or("—".into(), |l| {
+        format!(
+            "{} / {} / {}",
+            fmt_ns(l.p50 as f64),
+            fmt_ns(l.p99 as f64),
+            fmt_ns(l.max as f64)
+        )
+    })
+}
+
+/// Two tables, each from one slice: what a lookup costs (the cost slice) and what churn does
+/// (the churn slice); one table when the two slices are the same points.
 fn summary_table(md: &mut String, v: &View) {
+    let same = v.churn.as_ref() == Some(&v.cost);
     let _ = writeln!(
         md,
-        "## Summary\n\nSwap period {}. ns per lookup and Mops/s: median [min–max] over repeats, \
-         failed lookups included (they are cheaper: read the failed column with them); \
-         × unprotected: ratio of medians at the same reader count, against `unprotected` \
-         without a swapper.\n",
-        fmt_period(v.main_period)
+        "## Summary\n\n### Cost (slice: {})\n\nns per lookup and Mops/s: median [min–max] over \
+         repeats{}; × unprotected: ratio of medians at the same reader count, against \
+         `unprotected` (which runs without a swapper).\n",
+        slice_name(&v.cost),
+        if v.cost.period.is_none() {
+            ", every lookup successful"
+        } else {
+            ", failed lookups included (they are cheaper: read the failed column with them)"
+        }
     );
     let _ = writeln!(
         md,
-        "| strategy | readers | ns per lookup | × unprotected | Mops/s | failed lookups | swapoff p50 / p99 / max | bytes per device |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| strategy | readers | ns per lookup | × unprotected | Mops/s | failed lookups |{} bytes per device |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |{} ---: |",
+        if same {
+            " swapoff p50 / p99 / max |"
+        } else {
+            ""
+        },
+        if same { " ---: |" } else { "" }
     );
     for s in &v.strategies {
-        for p in v.series(s) {
+        for p in v.cost_series(s) {
             let ratio = match unprotected_at(v, p.readers) {
                 Some(u) if s != "unprotected" => {
                     format!("{}×", sig3(p.ns_per_op.median / u.ns_per_op.median))
                 }
                 _ => "—".into(),
             };
-            let lat = p
-                .swapoff_latency_ns
-                .filter(|l| l.count > 0)
-                .map_or("—".into(), |l| {
-                    format!(
-                        "{} / {} / {}",
-                        fmt_ns(l.p50 as f64),
-                        fmt_ns(l.p99 as f64),
-                        fmt_ns(l.max as f64)
-                    )
-                });
             let _ = writeln!(
                 md,
-                "| `{}` | {} | {} | {} | {} | {}% | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {}% |{} {} |",
                 s,
                 p.readers,
                 spread_ns(&p.ns_per_op),
                 ratio,
                 spread_ns(&mops_spread(p)),
                 sig3(p.failed_lookup_rate * 100.0),
-                lat,
+                if same {
+                    format!(" {} |", latency_cell(p.swapoff_latency_ns))
+                } else {
+                    String::new()
+                },
                 p.device_bytes
+            );
+        }
+    }
+    md.push('\n');
+    let Some(churn) = v.churn.as_ref().filter(|_| !same) else {
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "### Under churn (slice: {})\n\nns per lookup: median [min–max] over repeats, failed \
+         lookups included; swapoff: the drain, percentiles over every repeat's cycles.\n",
+        slice_name(churn)
+    );
+    let _ = writeln!(
+        md,
+        "| strategy | readers | ns per lookup | failed lookups | swapoff p50 / p99 / max | swapon p50 / p99 / max |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for s in &v.strategies {
+        for p in v.churn_series(s) {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {}% | {} | {} |",
+                s,
+                p.readers,
+                spread_ns(&p.ns_per_op),
+                sig3(p.failed_lookup_rate * 100.0),
+                latency_cell(p.swapoff_latency_ns),
+                latency_cell(p.swapon_latency_ns),
             );
         }
     }
@@ -368,8 +431,8 @@ fn summary_table(md: &mut String, v: &View) {
 /// Findings computed from the data, one bullet each.
 pub fn finding_lines(v: &View) -> Vec<String> {
     let mut out = Vec::new();
-    let lo = *v.readers.first().expect("a view has readers");
-    let hi = *v.readers.last().expect("a view has readers");
+    let lo = *v.cost.readers.first().expect("a slice has readers");
+    let hi = *v.cost.readers.last().expect("a slice has readers");
     let ends: Vec<usize> = if lo == hi { vec![lo] } else { vec![lo, hi] };
 
     // 1. Cost relative to unprotected.
@@ -524,13 +587,13 @@ pub fn finding_lines(v: &View) -> Vec<String> {
         ));
     }
 
-    // 5. swapoff latency.
+    // 5. swapoff latency, from the churn slice.
     let mut lat: Vec<(&str, crate::results::Percentiles)> = v
         .strategies
         .iter()
         .filter_map(|s| {
             let p = v
-                .series(s)
+                .churn_series(s)
                 .into_iter()
                 .rev()
                 .find(|p| p.swapoff_latency_ns.is_some_and(|l| l.count > 0))?;
@@ -551,9 +614,11 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             })
             .collect();
         out.push(format!(
-            "swapoff latency (most readers measured): fastest median `{best}` p50 {}, p99 {}, max {} \
-             ({} cycles){}{}. Percentiles pool every repeat's cycles, so they carry no min–max \
-             range; a ratio under 2× at p50 with fewer than 100 cycles should not be read as a difference.",
+            "swapoff latency (slice: {}, the most readers of it): fastest median `{best}` p50 {}, \
+             p99 {}, max {} ({} cycles){}{}. Percentiles pool every repeat's cycles, so they carry \
+             no min–max range; a ratio under 2× at p50 with fewer than 100 cycles should not be \
+             read as a difference.",
+            v.churn.as_ref().map_or_else(String::new, slice_name),
             fmt_ns(b.p50 as f64),
             fmt_ns(b.p99 as f64),
             fmt_ns(b.max as f64),
@@ -566,7 +631,6 @@ pub fn finding_lines(v: &View) -> Vec<String> {
     // 5b. How long a qsbr grace period lasts at the measured lookup rate: a reader announces a
     // quiescent state every `stop_check_every(hold)` lookups, so a grace period is about one
     // such batch per reader, plus the driver's wake-up.
-    let batch = crate::workload::reader::stop_check_every(v.results.config.hold);
     let waits = |s: &str| strategy::info(s).is_ok_and(|i| i.grace_periods);
     for s in v
         .strategies
@@ -574,11 +638,12 @@ pub fn finding_lines(v: &View) -> Vec<String> {
         .filter(|s| s.ends_with("@qsbr") && waits(s))
     {
         if let Some(p) = v
-            .series(s)
+            .churn_series(s)
             .into_iter()
             .rev()
             .find(|p| p.period_ns.is_some())
         {
+            let batch = crate::workload::reader::stop_check_every(p.hold_iterations);
             let between = batch as f64 * p.ns_per_op.median;
             let off = p
                 .swapoff_latency_ns
@@ -601,8 +666,7 @@ pub fn finding_lines(v: &View) -> Vec<String> {
     // evenly in time (a failed lookup is cheaper, and a preempted swapper stretches a cycle),
     // so the two need not agree; the finding shows both.
     let off = v.results.config.off_time_ns as f64;
-    let sweep: Vec<u64> = v.periods.iter().filter_map(|p| *p).collect();
-    if sweep.len() >= 2 {
+    if let Some((sweep, hi)) = v.sweep() {
         let churn = |s: &str| strategy::info(s).map_or(true, |i| i.churn);
         for s in v.strategies.iter().filter(|s| churn(s)) {
             let pts: Vec<String> = sweep
@@ -654,14 +718,15 @@ pub fn finding_lines(v: &View) -> Vec<String> {
                 .strategies
                 .iter()
                 .filter_map(|s| {
-                    let p = v.at(s, hi)?;
+                    let p = v.cost_at(s, hi)?;
                     let m = p.counters.get("cache_misses").copied().flatten()?;
                     Some(format!("`{s}` {}", sig3(m)))
                 })
                 .collect();
             out.push(format!(
-                "Cache misses per lookup at {}: {}.",
+                "Cache misses per lookup at {} (slice: {}): {}.",
                 plural(hi, "reader"),
+                slice_name(&v.cost),
                 parts.join(", ")
             ));
         }

@@ -96,6 +96,11 @@ fn human_rows(r: &Results) -> (Vec<String>, Vec<Vec<String>>) {
     .collect();
     head.extend(counters.iter().map(|c| format!("{c}/op")));
     head.push("note".into());
+    // A hold column only when some point held its reference.
+    let held = r.points.iter().any(|p| p.hold_ns > 0);
+    if held {
+        head.insert(3, "hold".into());
+    }
     let rows = r
         .points
         .iter()
@@ -122,10 +127,32 @@ fn human_rows(r: &Results) -> (Vec<String>, Vec<Vec<String>>) {
                 });
             }
             row.push(note(r, p));
+            if held {
+                row.insert(3, period(Some(p.hold_ns)));
+            }
             row
         })
         .collect();
     (head, rows)
+}
+
+/// The holds of a run as `config:` lines show them: `0`, `0,100ns (0.31 ns/iteration)`, or
+/// an older file's `500 iterations`.
+pub fn holds(c: &crate::results::RunConfig) -> String {
+    if let Some(h) = c.hold {
+        return format!("{h} iterations");
+    }
+    let list: Vec<String> = c.holds_ns.iter().map(|&h| period(Some(h))).collect();
+    match c.spin_ns_per_iteration {
+        Some(x) if c.holds_ns.iter().any(|&h| h > 0) => {
+            format!(
+                "{} ({} ns/iteration)",
+                list.join(","),
+                crate::format::sig3(x)
+            )
+        }
+        _ => list.join(","),
+    }
 }
 
 /// One line describing the machine and build, one describing the configuration.
@@ -173,7 +200,7 @@ pub fn describe(r: &Results) -> Vec<String> {
             period(Some(c.off_time_ns)),
             c.devices,
             c.pages,
-            c.hold,
+            holds(c),
             c.repeats,
             period(Some(c.duration_ns)),
             period(Some(c.warmup_ns)),
@@ -315,6 +342,8 @@ pub fn csv_header(r: &Results) -> Vec<String> {
         "strategy",
         "readers",
         "period_ns",
+        "hold_ns",
+        "hold_iterations",
         "status",
         "ns_per_op_median",
         "ns_per_op_min",
@@ -364,6 +393,8 @@ pub fn csv(r: &Results) -> String {
             p.strategy.clone(),
             p.readers.to_string(),
             opt(p.period_ns),
+            p.hold_ns.to_string(),
+            p.hold_iterations.to_string(),
             match p.status {
                 Status::Ok => "ok".into(),
                 Status::Failed => "failed".into(),
@@ -428,11 +459,11 @@ mod tests {
         let h = csv_header(&r);
         assert_eq!(lines[0], h.join(","));
         assert!(lines[0].ends_with("cycles_per_op,instructions_per_op,error"));
-        assert!(lines[1].starts_with("atomic,2,1000000,failed,6,5,7,"));
+        assert!(lines[1].starts_with("atomic,2,1000000,0,0,failed,6,5,7,"));
         assert!(lines[1].contains(",\"0,2\","));
         assert!(lines[1].ends_with(",\"said \"\"no\"\", twice\""));
         // Null counters are empty cells: the row has as many cells as the header.
-        assert!(lines[2].starts_with("rwlock,1,1000000,ok,9,9,9,"));
+        assert!(lines[2].starts_with("rwlock,1,1000000,0,0,ok,9,9,9,"));
         assert_eq!(lines[2].split(',').count(), h.len());
     }
 

@@ -20,9 +20,13 @@ pub const SCHEMA: &str = "swapref-results";
 /// The version this build writes.
 ///
 /// Version 2 added, per repeat, the round it ran in, the floor measured before it and its
-/// own swapoff/swapon percentiles, and the run's shuffle seed. Version 1 files are still read
-/// ([`OLDEST_READ`]): those fields are then absent, and `compare` says it judges absolute ns.
-pub const SCHEMA_VERSION: u32 = 2;
+/// own swapoff/swapon percentiles, and the run's shuffle seed. Version 3 gave the hold as a
+/// time: each point's `hold_ns` (part of its identity) and `hold_iterations`, the run's
+/// `holds_ns` and `spin_ns_per_iteration`, in place of one `hold` in iterations. Versions 1 and
+/// 2 are still read ([`OLDEST_READ`]): fields they lack are absent, their `hold` becomes each
+/// point's `hold_iterations` (with `hold_ns` 0: unknown), and `compare` says it judges
+/// absolute ns where a file has no floors.
+pub const SCHEMA_VERSION: u32 = 3;
 /// The oldest version this build reads.
 pub const OLDEST_READ: u32 = 1;
 
@@ -140,8 +144,17 @@ pub struct RunConfig {
     pub devices: usize,
     /// Pages per device.
     pub pages: usize,
-    /// Work done while holding the reference, in loop iterations of a fixed spin.
-    pub hold: u64,
+    /// Versions 1 and 2 only: work done while holding the reference, in iterations of a
+    /// fixed spin, the same for every point. Version 3 writes none; each point has its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<u64>,
+    /// Holds swept (`--hold`), ns, in the order given; empty in older files.
+    #[serde(default)]
+    pub holds_ns: Vec<u64>,
+    /// ns per iteration of the hold's spin ([`crate::measure::hold::calibrate`]), timed at the
+    /// start of the run on the first reader's CPU; `None` in older files.
+    #[serde(default)]
+    pub spin_ns_per_iteration: Option<f64>,
     /// Measured window per repeat, ns.
     pub duration_ns: u64,
     /// Warm-up before each measured window, ns.
@@ -264,6 +277,9 @@ pub struct Repeat {
     pub swapon_buckets: Option<Vec<[u64; 2]>>,
 }
 
+/// What identifies a point: series, readers, period (ns; `None` = never), hold (ns).
+pub type PointKey = (String, usize, Option<u64>, u64);
+
 /// One measured point: a strategy at a reader count and configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Point {
@@ -273,6 +289,14 @@ pub struct Point {
     pub readers: usize,
     /// Swap period of this point, ns; `None` = never. Part of the point's identity.
     pub period_ns: Option<u64>,
+    /// How long each lookup holds its reference, ns, as asked for (`--hold`). Part of the
+    /// point's identity. 0 in older files (which gave the hold in iterations only).
+    #[serde(default)]
+    pub hold_ns: u64,
+    /// Iterations of the hold's spin that `hold_ns` was calibrated to (plus an injected
+    /// test cost, if any).
+    #[serde(default)]
+    pub hold_iterations: u64,
     /// `ok` or `failed`.
     pub status: Status,
     /// What failed, for failed points.
@@ -311,11 +335,11 @@ pub struct Point {
 
 impl Point {
     /// What identifies a point across two runs: strategy and RCU flavour ([`series`]),
-    /// readers, period.
+    /// readers, period, hold.
     ///
     /// [`series`]: Self::series
-    pub fn key(&self) -> (String, usize, Option<u64>) {
-        (self.series(), self.readers, self.period_ns)
+    pub fn key(&self) -> PointKey {
+        (self.series(), self.readers, self.period_ns, self.hold_ns)
     }
 
     /// The strategy as tables, figures and reports name it: `percpu-acquire@qsbr` for a
@@ -402,8 +426,15 @@ impl Results {
                 u32::try_from(version).unwrap_or(u32::MAX),
             ));
         }
-        serde_json::from_value(value)
-            .map_err(|e| ResultsError::Malformed(path.into(), e.to_string()))
+        let mut r: Results = serde_json::from_value(value)
+            .map_err(|e| ResultsError::Malformed(path.into(), e.to_string()))?;
+        // Before version 3 the one hold of the run was in the configuration.
+        if let Some(h) = r.config.hold {
+            for p in &mut r.points {
+                p.hold_iterations = h;
+            }
+        }
+        Ok(r)
     }
 
     /// Read and validate a results file.
@@ -480,6 +511,8 @@ pub mod fixtures {
             strategy: strategy.into(),
             readers,
             period_ns: Some(1_000_000),
+            hold_ns: 0,
+            hold_iterations: 0,
             status: Status::Ok,
             error: None,
             reader_cpus: (0..readers).collect(),
@@ -561,7 +594,9 @@ pub mod fixtures {
                 off_time_ns: 0,
                 devices: 1,
                 pages: 64,
-                hold: 0,
+                hold: None,
+                holds_ns: vec![0],
+                spin_ns_per_iteration: Some(0.25),
                 duration_ns: 100_000_000,
                 warmup_ns: 10_000_000,
                 repeats: points.first().map_or(0, |p| p.repeats.len()),

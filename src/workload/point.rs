@@ -36,8 +36,10 @@ pub struct PointSpec {
     pub period: Option<Duration>,
     /// How long a device stays off in a cycle.
     pub off_time: Duration,
-    /// Devices, pages, hold.
+    /// Devices, pages, hold (in spin iterations).
     pub work: Work,
+    /// The hold asked for, ns, that `work.hold` was calibrated from; recorded in the point.
+    pub hold_ns: u64,
     /// Warm-up before each measured window.
     pub warmup: Duration,
     /// Each measured window.
@@ -300,6 +302,8 @@ impl Gathered {
             strategy: self.strategy.clone(),
             readers,
             period_ns: spec.period.map(|p| p.as_nanos() as u64),
+            hold_ns: spec.hold_ns,
+            hold_iterations: spec.work.hold,
             status: if error.is_some() {
                 Status::Failed
             } else {
@@ -407,7 +411,7 @@ fn run<S: Strategy>(
     Ok(())
 }
 
-/// A point to measure: which strategy, how many readers, which period.
+/// A point to measure: which strategy, how many readers, which period, which hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Planned {
     /// Strategy name.
@@ -416,12 +420,14 @@ pub struct Planned {
     pub readers: usize,
     /// Swap period; `None`: no churn.
     pub period: Option<Duration>,
+    /// How long each lookup holds its reference.
+    pub hold: Duration,
     /// RCU flavour, for a strategy that uses the RCU.
     pub rcu: Option<FlavorKind>,
 }
 
 /// The points of a sweep, in the order results list them: reader counts outermost, then
-/// periods, then the strategies. A run measures them in shuffled rounds ([`super::run`]).
+/// periods, then holds, then the strategies. A run measures them in shuffled rounds ([`super::run`]).
 ///
 /// A strategy that refuses churn (`unprotected`) is measured once per reader count, with
 /// period never, whatever periods are asked for: it must never swapoff under readers. A
@@ -431,11 +437,15 @@ pub fn plan(
     strategies: &[strategy::Info],
     readers: &[usize],
     periods: &[Option<Duration>],
+    holds: &[Duration],
     flavors: &[FlavorKind],
 ) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     for &r in readers {
-        for &period in periods {
+        for (&period, &hold) in periods
+            .iter()
+            .flat_map(|p| holds.iter().map(move |h| (p, h)))
+        {
             for s in strategies {
                 let period = if s.churn { period } else { None };
                 let rcus: Vec<Option<FlavorKind>> = if s.rcu {
@@ -448,6 +458,7 @@ pub fn plan(
                         strategy: s.name,
                         readers: r,
                         period,
+                        hold,
                         rcu,
                     };
                     if !out.contains(&p) {
@@ -483,6 +494,7 @@ pub(crate) mod tests {
                 pages: 64,
                 hold: 0,
             },
+            hold_ns: 0,
             warmup: Duration::from_millis(2),
             duration: Duration::from_millis(20),
             repeats: 3,
@@ -612,6 +624,7 @@ pub(crate) mod tests {
             &infos,
             &[1],
             &[ms],
+            &[Duration::ZERO],
             &[FlavorKind::Qsbr, FlavorKind::Membarrier],
         );
         let got: Vec<_> = p.iter().map(|p| (p.strategy, p.rcu)).collect();
@@ -632,7 +645,13 @@ pub(crate) mod tests {
             .map(|n| strategy::info(n).unwrap())
             .collect();
         let ms = Some(Duration::from_millis(1));
-        let p = plan(&infos, &[1, 2], &[ms, None], &[FlavorKind::Fence]);
+        let p = plan(
+            &infos,
+            &[1, 2],
+            &[ms, None],
+            &[Duration::ZERO],
+            &[FlavorKind::Fence],
+        );
         let names: Vec<_> = p
             .iter()
             .map(|p| (p.strategy, p.readers, p.period))
@@ -646,6 +665,36 @@ pub(crate) mod tests {
                 ("atomic", 2, ms),
                 ("unprotected", 2, None),
                 ("atomic", 2, None),
+            ]
+        );
+    }
+
+    /// Every hold is a point of its own, at every period; `unprotected` once per hold.
+    #[test]
+    fn holds_sweep_inside_periods() {
+        let infos: Vec<_> = ["atomic", "unprotected"]
+            .iter()
+            .map(|n| strategy::info(n).unwrap())
+            .collect();
+        let ms = Some(Duration::from_millis(1));
+        let h = Duration::from_nanos(100);
+        let p = plan(
+            &infos,
+            &[1],
+            &[ms, None],
+            &[Duration::ZERO, h],
+            &[FlavorKind::Fence],
+        );
+        let got: Vec<_> = p.iter().map(|p| (p.strategy, p.period, p.hold)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("atomic", ms, Duration::ZERO),
+                ("unprotected", None, Duration::ZERO),
+                ("atomic", ms, h),
+                ("unprotected", None, h),
+                ("atomic", None, Duration::ZERO),
+                ("atomic", None, h),
             ]
         );
     }

@@ -19,7 +19,6 @@
 
 use crate::strategy::Strategy;
 use crate::swap::{SwapEntry, SwapTable};
-use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// What one reader did in one window.
@@ -42,7 +41,8 @@ pub struct Work {
     pub devices: usize,
     /// Pages per device: offsets `0..pages`.
     pub pages: usize,
-    /// Iterations of a `black_box` spin while holding the reference (refscale's readdelay).
+    /// Iterations of [`crate::measure::hold::spin`] while holding the reference (refscale's
+    /// readdelay), calibrated from `--hold`'s time.
     pub hold: u64,
 }
 
@@ -85,9 +85,7 @@ fn one<S: Strategy>(
                 t.first_bad.get_or_insert(b);
             }
             if w.hold > 0 {
-                for i in 0..w.hold {
-                    black_box(i);
-                }
+                crate::measure::hold::spin(w.hold);
                 // Use the device again after holding it, as the kernel does after
                 // get_swap_device(): a swapoff that did not wait for us shows here.
                 let b = dev.read(entry.offset);
@@ -111,15 +109,19 @@ pub fn exact<S: Strategy>(
 ) -> Tally {
     let k = stop_check_every(w.hold);
     let mut t = Tally::default();
+    // The generator's state in a local, written back once: through `rng` it would be stored
+    // and reloaded every lookup (see `until`).
+    let mut x = *rng;
     let mut left = n;
     while left > 0 {
         let batch = left.min(k);
         for _ in 0..batch {
-            one(table, reader, rng, w, &mut t);
+            one(table, reader, &mut x, w, &mut t);
         }
         left -= batch;
         S::quiescent(reader);
     }
+    *rng = x;
     t
 }
 
@@ -134,14 +136,19 @@ pub fn until<S: Strategy>(
 ) -> Tally {
     let k = stop_check_every(w.hold);
     let mut t = Tally::default();
+    // The generator's state in a local, written back once: through `rng` (the caller's
+    // stack) LLVM stored and reloaded it every lookup, a store-to-load chain on the
+    // generator's critical path that the module's header says is not there.
+    let mut x = *rng;
     // Relaxed: the flag carries no data; the window's results travel through the pool's mutex.
     while !stop.load(Relaxed) {
         for _ in 0..k {
-            one(table, reader, rng, w, &mut t);
+            one(table, reader, &mut x, w, &mut t);
         }
         // Where the flag is looked at, a quiescent state (qsbr): no guard is alive here.
         S::quiescent(reader);
     }
+    *rng = x;
     t
 }
 

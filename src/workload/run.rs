@@ -28,8 +28,12 @@ pub struct Plan {
     pub spec: PointSpec,
     /// Seeds the order of every round ([`round_order`]); recorded in the results.
     pub seed: u64,
+    /// ns per iteration of the hold's spin ([`crate::measure::hold::calibrate`]): each
+    /// point's hold becomes `hold / spin_ns_per_iteration` iterations
+    /// ([`crate::measure::hold::iterations`]).
+    pub spin_ns_per_iteration: f64,
     /// Test hook for the A/B check: the named strategy's points hold the reference this many
-    /// spin iterations instead of `spec.work.hold` (an extra cost per lookup that a
+    /// spin iterations more than their hold asks for (an extra cost per lookup that a
     /// comparison must catch). Recorded in the results' configuration.
     pub inject: Option<(String, u64)>,
 }
@@ -46,11 +50,13 @@ impl Plan {
                 ..StrategyConfig::default()
             },
             repeats: 1,
+            hold_ns: planned.hold.as_nanos() as u64,
             ..self.spec.clone()
         };
-        if let Some((name, hold)) = &self.inject {
+        spec.work.hold = crate::measure::hold::iterations(planned.hold, self.spin_ns_per_iteration);
+        if let Some((name, extra)) = &self.inject {
             if name == planned.strategy {
-                spec.work.hold = *hold;
+                spec.work.hold += *extra;
             }
         }
         spec
@@ -221,6 +227,7 @@ mod tests {
                     strategy: s,
                     readers: 1,
                     period,
+                    hold: Duration::ZERO,
                     rcu: None,
                 };
                 (planned, spec.placement.clone())
@@ -230,6 +237,7 @@ mod tests {
             points,
             spec,
             seed: 5,
+            spin_ns_per_iteration: 0.5,
             inject,
         }
     }
@@ -303,6 +311,34 @@ mod tests {
         assert_eq!(plan.spec_of(1).work.hold, 50);
         assert_eq!(plan.spec_of(1).repeats, 1);
         assert_eq!(plan.windows(), 6);
+    }
+
+    #[test]
+    fn a_hold_is_calibrated_into_iterations_and_an_injection_adds_to_it() {
+        let mut plan = plan(&["atomic", "rwlock"], Some(("rwlock".into(), 50)));
+        for (p, _) in &mut plan.points {
+            p.hold = Duration::from_nanos(100);
+        }
+        // 100 ns at 0.5 ns per iteration.
+        let (a, r) = (plan.spec_of(0), plan.spec_of(1));
+        assert_eq!((a.hold_ns, a.work.hold), (100, 200));
+        assert_eq!((r.hold_ns, r.work.hold), (100, 250));
+        let mut results = fixtures::results(vec![]);
+        let cancel = AtomicBool::new(false);
+        let mut log = Log {
+            windows: vec![],
+            saves: 0,
+            cancel: &cancel,
+            cancel_after: Some(2),
+        };
+        run(&plan, &mut results, &cancel, &mut log);
+        for p in &results.points {
+            assert_eq!(p.hold_ns, 100);
+            assert_eq!(
+                p.hold_iterations,
+                if p.strategy == "rwlock" { 250 } else { 200 }
+            );
+        }
     }
 
     #[test]
