@@ -1,7 +1,8 @@
 //! Write a synthetic results file, to preview `swapref plot` / `swapref report` without a run.
 //!
 //! `cargo run --release --example synthetic_results -- OUT.json [--sweep]`: every strategy at
-//! 1 and 2 readers (with `--sweep`: 1–16 readers and four swap periods). The numbers are
+//! 1 and 2 readers (with `--sweep`: 1–16 readers, four swap periods and, at 1 reader and the
+//! first period, holds of 0, 100 and 400 ns). The numbers are
 //! invented and the file's label says so; never publish them as measurements.
 
 use swapref::results::fixtures::{point, results};
@@ -71,10 +72,24 @@ fn main() {
                 }
                 pts.push(make(s, r, base, grow, lat, per));
             }
+            // A hold sweep at the fewest readers and the first period: the hold adds its own
+            // time, and a little more for the strategies that grow with readers.
+            if sweep && per == periods[0] {
+                for h in [100u64, 400] {
+                    let extra = h as f64 * (1.0 + grow);
+                    let mut p = make(s, readers[0], base + extra, grow, lat, per);
+                    p.hold_ns = h;
+                    p.hold_iterations = h * 4;
+                    pts.push(p);
+                }
+            }
         }
     }
     let mut res = results(pts);
     res.config.periods_ns = periods.to_vec();
+    if sweep {
+        res.config.holds_ns = vec![0, 100, 400];
+    }
     res.config.off_time_ns = 100_000;
     res.environment.label = Some("SYNTHETIC DATA (examples/synthetic_results.rs)".into());
     res.environment.cpu_model = Some("no CPU: invented numbers".into());

@@ -512,6 +512,43 @@ fn dividing_by_each_repeats_floor_cancels_a_slow_phase_unprotected_does_not_see(
     assert_eq!(c.rows[1].verdict, Verdict::Regressed, "{:?}", c.rows[1]);
 }
 
+/// The hold is part of a point's identity: the same strategy at two holds is two rows, each
+/// judged against its own hold, and tables name the hold.
+#[test]
+fn points_at_different_holds_are_different_points() {
+    let held = |ns: &[f64], h: u64| {
+        let mut p = point("atomic", 1, ns);
+        p.hold_ns = h;
+        p
+    };
+    let base = results(vec![held(&[10.0; 5], 0), held(&[110.0; 5], 100)]);
+    // Only the 100 ns hold got slower.
+    let new = results(vec![held(&[10.0; 5], 0), held(&[140.0; 5], 100)]);
+    let c = cmp(&base, &new);
+    let got: Vec<_> = c.rows.iter().map(|r| (r.hold_ns, r.verdict)).collect();
+    assert_eq!(
+        got,
+        [(0, Verdict::Unchanged), (100, Verdict::Regressed)],
+        "{:?}",
+        c.rows
+    );
+    assert!(
+        render_table(&c).contains("1ms/hold 100ns"),
+        "{}",
+        render_table(&c)
+    );
+    // A hold one side lacks is listed, not judged.
+    let c = cmp(&base, &results(vec![held(&[10.0; 5], 0)]));
+    assert_eq!(c.rows.len(), 1);
+    assert!(
+        c.only_base
+            .iter()
+            .any(|p| p.contains("atomic/1r/1ms/hold 100ns")),
+        "{:?}",
+        c.only_base
+    );
+}
+
 #[test]
 fn periods_read_as_humans_write_them() {
     assert_eq!(period(None), "never");
