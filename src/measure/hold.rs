@@ -16,12 +16,21 @@ use std::time::{Duration, Instant};
 /// Iterations of [`spin`] per timed trial of [`calibrate`].
 const TRIAL: u64 = 1 << 16;
 
-/// Trials of [`calibrate`]; the fastest is kept (the spin's cost, not the machine's
-/// interruptions).
-const TRIALS: usize = 32;
+/// How long [`calibrate`] spins before its trials.
+const WARMUP: Duration = Duration::from_millis(20);
+
+/// Trials of [`calibrate`]; their median is kept: the speed the spin typically runs at, as
+/// the reader's holds run it, not its best case (the fastest trial undershot the reader's
+/// typical hold by about a tenth on the reference VM).
+const TRIALS: usize = 33;
 
 /// The hold itself: `n` iterations of a loop the compiler can neither remove nor shorten.
-#[inline(always)]
+///
+/// Never inlined, so that the reader and [`calibrate`] run the very same machine code: inlined
+/// into each, the loop was compiled differently and an iteration in the reader took about a
+/// third less than calibrated (a 500 ns hold held about 330 ns on the reference VM). The call
+/// costs the reader a few ns per lookup that holds, part of its hold and not calibrated.
+#[inline(never)]
 pub fn spin(n: u64) {
     for i in 0..n {
         black_box(i);
@@ -29,7 +38,7 @@ pub fn spin(n: u64) {
 }
 
 /// ns per iteration of [`spin`], on `cpu` (pinned there when the CPU is in this process's
-/// allowed set; where the caller runs otherwise): the fastest of [`TRIALS`] timed trials.
+/// allowed set; where the caller runs otherwise): the median of [`TRIALS`] timed trials.
 pub fn calibrate(cpu: Option<usize>) -> f64 {
     std::thread::scope(|s| {
         s.spawn(|| {
@@ -37,13 +46,21 @@ pub fn calibrate(cpu: Option<usize>) -> f64 {
                 // Best effort: a CPU that cannot be pinned to calibrates where it runs.
                 let _ = core_affinity::set_for_current(core_affinity::CoreId { id: c });
             }
-            (0..TRIALS)
+            // Warm up first: a core that was idle runs the first trials slower (frequency,
+            // caches), and the reader's holds run on a busy core.
+            let t0 = Instant::now();
+            while t0.elapsed() < WARMUP {
+                spin(black_box(TRIAL));
+            }
+            let mut t: Vec<f64> = (0..TRIALS)
                 .map(|_| {
                     let t0 = Instant::now();
                     spin(black_box(TRIAL));
                     t0.elapsed().as_nanos() as f64 / TRIAL as f64
                 })
-                .fold(f64::INFINITY, f64::min)
+                .collect();
+            crate::stats::median(&mut t)
+                .unwrap_or(f64::MIN_POSITIVE)
                 .max(f64::MIN_POSITIVE)
         })
         .join()

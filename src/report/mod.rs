@@ -55,9 +55,10 @@ impl From<ResultsError> for ReportError {
     }
 }
 
-/// Colours by series position (Tableau 10, then six darker tones: five plain strategies and
-/// three over the RCU in three flavours are fourteen series).
-const PALETTE: [(u8, u8, u8); 16] = [
+/// Colours by series position: Tableau 10, six darker tones, then eight lighter ones (Tableau
+/// 20's), so that each of the series this build can measure (six plain strategies and five
+/// over the RCU in three flavours: 21) has a colour of its own in every figure.
+const PALETTE: [(u8, u8, u8); 24] = [
     (0x1f, 0x77, 0xb4),
     (0xff, 0x7f, 0x0e),
     (0x2c, 0xa0, 0x2c),
@@ -74,6 +75,14 @@ const PALETTE: [(u8, u8, u8); 16] = [
     (0x6b, 0x14, 0x14),
     (0x4a, 0x34, 0x5e),
     (0x0c, 0x5f, 0x68),
+    (0xae, 0xc7, 0xe8),
+    (0xff, 0xbb, 0x78),
+    (0x98, 0xdf, 0x8a),
+    (0xff, 0x98, 0x96),
+    (0xc5, 0xb0, 0xd5),
+    (0xc4, 0x9c, 0x94),
+    (0xf7, 0xb6, 0xd2),
+    (0xdb, 0xdb, 0x8d),
 ];
 
 /// A results file as the reports read it: successful points only, strategies in registry

@@ -54,6 +54,21 @@ fn strategies_follow_the_registry_and_colours_do_not_depend_on_what_was_run() {
     assert_eq!(v.colour("atomic"), w.colour("atomic"));
     assert_ne!(v.colour("atomic"), v.colour("unprotected"));
     assert_ne!(v.colour("zeta-new"), v.colour("percpu-acquire"));
+    // Every series this build can measure has a colour of its own.
+    let mut series: Vec<String> = Vec::new();
+    for i in crate::strategy::ALL {
+        if i.rcu {
+            for f in crate::rcu::FlavorKind::ALL {
+                series.push(format!("{}@{f}", i.name));
+            }
+        } else {
+            series.push(i.name.to_owned());
+        }
+    }
+    let mut colours: Vec<_> = series.iter().map(|s| v.colour(s)).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert_eq!(colours.len(), series.len(), "{series:?}");
 }
 
 #[test]
