@@ -11,9 +11,9 @@
 # results/reference/vm-2cpu/aa-compare.md): machine, commit, command, run time, both rates,
 # the injected strategy's measured ratio per pair, and the run-to-run spread of every point.
 # Nothing is typed in. The default injection (hazard:1) is the smallest there is: one spin
-# iteration, with the call of the never-inlined spin and the map's re-read, about +25-30 % for
-# hazard on the 2-CPU reference VM since 451f8e4 (before it the spin was inlined, and hazard:3
-# gave about +20 %). The measured ratio is in the output, and is what the detection rate is for.
+# iteration, with the call of the never-inlined spin and the map's re-read. What it costs
+# depends on the machine; the measured ratio is in the output, and is what the detection rate
+# is for.
 #
 # Usage: scripts/aa-compare.sh [--pairs N] [--inject STRATEGY:N] [--out FILE] [--keep DIR]
 #                              [-- run options]
@@ -23,9 +23,9 @@
 #                The output names the runs' commit and the judging commit apart.
 #   default run options: --strategies all --readers 1 --period never
 #                        --duration 50ms --warmup 10ms --repeats 40
-#   (the spread of ns/lookup between windows is about the same for 50 ms windows as for 100 ms
-#   ones here, so 40 windows of 50 ms give an interval about 1/sqrt(2) as wide as 20 of 100 ms,
-#   in the same time)
+#   (many short windows: where the spread of ns/lookup between windows does not grow as the
+#   window shrinks, 40 windows of 50 ms give an interval about 1/sqrt(2) as wide as 20 of
+#   100 ms, in the same time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pairs=10
@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
         --keep) keep="${2:?--keep needs a directory}"; shift 2 ;;
         --judge) judge="${2:?--judge needs a directory}"; shift 2 ;;
         --) shift; opts=("$@"); break ;;
-        -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "aa-compare.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done

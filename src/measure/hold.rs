@@ -20,16 +20,16 @@ const TRIAL: u64 = 1 << 16;
 const WARMUP: Duration = Duration::from_millis(20);
 
 /// Trials of [`calibrate`]; their median is kept: the speed the spin typically runs at, as
-/// the reader's holds run it, not its best case (the fastest trial undershot the reader's
-/// typical hold by about a tenth on the reference VM).
+/// the reader's holds run it, not its best case.
 const TRIALS: usize = 33;
 
 /// The hold itself: `n` iterations of a loop the compiler can neither remove nor shorten.
 ///
 /// Never inlined, so that the reader and [`calibrate`] run the very same machine code: inlined
-/// into each, the loop was compiled differently and an iteration in the reader took about a
-/// third less than calibrated (a 500 ns hold held about 330 ns on the reference VM). The call
-/// costs the reader a few ns per lookup that holds, part of its hold and not calibrated.
+/// into each, the loop was compiled differently and the reader's holds fell well short of
+/// their calibrated time (seen on the reference hold figure, where `unprotected` sat below
+/// "unprotected + the hold"). The call costs the reader a few ns per lookup that holds, part
+/// of its hold and not calibrated.
 #[inline(never)]
 pub fn spin(n: u64) {
     for i in 0..n {

@@ -365,9 +365,21 @@ impl<'a> View<'a> {
         if !slice.readers.contains(&readers) {
             return None;
         }
-        self.point(strategy, readers, slice.period)
+        self.held_at(strategy, readers, slice.period, self.hold_ns)
+    }
+
+    /// The point of `strategy` at `readers`, `period` and `hold_ns`, or, for a strategy that
+    /// refuses churn (measured without a swapper only), its point without a swap period.
+    pub fn held_at(
+        &self,
+        strategy: &str,
+        readers: usize,
+        period: Option<u64>,
+        hold_ns: u64,
+    ) -> Option<&'a Point> {
+        self.point_held(strategy, readers, period, hold_ns)
             .or_else(|| match strategy::info(strategy) {
-                Ok(i) if !i.churn => self.point(strategy, readers, None),
+                Ok(i) if !i.churn => self.point_held(strategy, readers, None, hold_ns),
                 _ => None,
             })
     }

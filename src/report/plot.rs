@@ -880,19 +880,14 @@ fn hold_series(v: &View) -> Vec<(String, Vec<(f64, crate::results::Spread)>)> {
     v.strategies
         .iter()
         .map(|s| {
-            let pts =
-                v.holds
-                    .iter()
-                    .filter_map(|&h| {
-                        let p = v.point_held(s, r, v.cost.period, h).or_else(|| {
-                            match crate::strategy::info(s.split('@').next().unwrap_or(s)) {
-                                Ok(i) if !i.churn => v.point_held(s, r, None, h),
-                                _ => None,
-                            }
-                        })?;
-                        Some((h as f64, p.ns_per_op))
-                    })
-                    .collect();
+            let pts = v
+                .holds
+                .iter()
+                .filter_map(|&h| {
+                    let p = v.held_at(s, r, v.cost.period, h)?;
+                    Some((h as f64, p.ns_per_op))
+                })
+                .collect();
             (s.clone(), pts)
         })
         .filter(|(_, p): &(String, Vec<_>)| p.len() >= 2)
