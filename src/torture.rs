@@ -22,9 +22,11 @@
 //! Readers announce a quiescent state after every lookup (`qsbr`) and are offline while they
 //! wait to start. Freed maps are poisoned and quarantined (kept allocated) by the checked table,
 //! so a broken strategy's late reader reads poison rather than freed memory: the checker can
-//! fail without undefined behaviour. [`crate::strategy::broken::NoWait`] (a swapoff that does
-//! not wait) and [`StrategyConfig::broken_grace_periods`] (grace periods that do not wait) are
-//! the negative controls.
+//! fail without undefined behaviour. `strategy::broken::NoWait` (a swapoff that does not wait)
+//! and `StrategyConfig::broken_grace_periods` (grace periods that do not wait) are the negative
+//! controls; both exist only with the `internal-test-hooks` feature, which only tests turn on
+//! (they free memory under readers on purpose, so a normal build must not offer them to safe
+//! code).
 //!
 //! [`POISON`]: crate::swap::POISON
 

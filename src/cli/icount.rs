@@ -434,10 +434,7 @@ impl Visitor for Worker {
     type Output = Result<(u64, usize), String>;
     fn visit<S: Strategy>(self) -> Self::Output {
         let cfg = TableConfig {
-            strategy: StrategyConfig {
-                rcu: Some(self.flavor),
-                ..StrategyConfig::default()
-            },
+            strategy: StrategyConfig::with_rcu(Some(self.flavor)),
             checked: false,
         };
         let t = SwapTable::<S>::new(&cfg).map_err(|e| e.to_string())?;

@@ -14,7 +14,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime};
-use swapref::measure::counters::{CounterSource, FakeSource, PerfSource};
+#[cfg(feature = "internal-test-hooks")]
+use swapref::measure::counters::FakeSource;
+use swapref::measure::counters::{CounterSource, PerfSource};
 use swapref::measure::{env, topology};
 use swapref::results::{COUNTERS, Results, RunConfig, SCHEMA, SCHEMA_VERSION};
 use swapref::strategy::StrategyConfig;
@@ -98,7 +100,9 @@ pub struct Args {
     /// iterations (an injected regression); recorded in the results.
     #[arg(long, hide = true)]
     inject: Option<String>,
-    /// Test hook: a fake PMU, `all` counters available or `none`.
+    /// Test hook: a fake PMU, `all` counters available or `none` (`internal-test-hooks` builds
+    /// only, which `cargo test` makes).
+    #[cfg(feature = "internal-test-hooks")]
     #[arg(long, hide = true)]
     fake_counters: Option<String>,
 }
@@ -248,6 +252,19 @@ struct Plan {
     label: Option<String>,
 }
 
+/// The PMU: the real one, or with `internal-test-hooks` the fake `--fake-counters` names.
+fn counter_source(args: &Args) -> Result<Arc<dyn CounterSource>, String> {
+    #[cfg(feature = "internal-test-hooks")]
+    match args.fake_counters.as_deref() {
+        None => {}
+        Some("all") => return Ok(Arc::new(FakeSource::all())),
+        Some("none") => return Ok(Arc::new(FakeSource::none())),
+        Some(o) => return Err(format!("--fake-counters: '{o}' (valid: all, none)")),
+    }
+    let _ = args;
+    Ok(Arc::new(PerfSource))
+}
+
 fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
     let strategies = super::parse_strategies(&args.strategies)?;
     let periods = parse_periods(&args.period)?;
@@ -307,12 +324,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             .map_err(|e| e.to_string())?;
         points.push((p, pl));
     }
-    let counter_source: Arc<dyn CounterSource> = match args.fake_counters.as_deref() {
-        None => Arc::new(PerfSource),
-        Some("all") => Arc::new(FakeSource::all()),
-        Some("none") => Arc::new(FakeSource::none()),
-        Some(o) => return Err(format!("--fake-counters: '{o}' (valid: all, none)")),
-    };
+    let counter_source = counter_source(args)?;
     let out = match args.out.as_deref() {
         Some("none") => None,
         Some(p) => {

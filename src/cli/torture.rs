@@ -83,10 +83,7 @@ pub fn main(args: Args) -> ExitCode {
                 readers,
                 duration: Duration::from_secs_f64(args.secs),
                 stall_limit: Duration::from_secs_f64(args.stall_secs),
-                strategy: StrategyConfig {
-                    rcu,
-                    ..StrategyConfig::default()
-                },
+                strategy: StrategyConfig::with_rcu(rcu),
                 ..TortureConfig::default()
             };
             let flavor = cfg.strategy.flavor();

@@ -18,9 +18,11 @@
 //! all-or-nothing, so one event the PMU lacks, or one too many for its registers, would lose
 //! every other; separately opened events each get their own scaling instead.
 //!
-//! [`PerfSource`] is the real thing; [`FakeSource`] stands in for a PMU in tests, so the
-//! "available" path (scaling, per-op division, notes) runs in CI on machines that have none.
+//! [`PerfSource`] is the real thing; `FakeSource` (with the `internal-test-hooks` feature, which
+//! only tests turn on) stands in for a PMU, so the "available" path (scaling, per-op division,
+//! notes) runs in CI on machines that have none.
 
+#[cfg(feature = "internal-test-hooks")]
 use std::collections::BTreeMap;
 use std::io;
 
@@ -148,6 +150,7 @@ impl CounterSource for PerfSource {
 /// Each read returns `count = per_read`, `enabled_ns = 2_000_000`, `running_ns =
 /// running_ns`, so a test can check scaling (`per_read × 2_000_000 / running_ns`) and the
 /// per-lookup division.
+#[cfg(feature = "internal-test-hooks")]
 #[derive(Debug, Clone)]
 pub struct FakeSource {
     /// Counters that open, with the raw count each read returns.
@@ -156,6 +159,7 @@ pub struct FakeSource {
     pub running_ns: u64,
 }
 
+#[cfg(feature = "internal-test-hooks")]
 impl FakeSource {
     /// Every counter of [`COUNTERS`](crate::results::COUNTERS) available: the i-th reads
     /// `1000 × (i + 1)`, running half the time it was enabled.
@@ -179,11 +183,13 @@ impl FakeSource {
     }
 }
 
+#[cfg(feature = "internal-test-hooks")]
 struct FakeCounter {
     per_read: u64,
     running_ns: u64,
 }
 
+#[cfg(feature = "internal-test-hooks")]
 impl HwCounter for FakeCounter {
     fn reset_and_enable(&mut self) -> io::Result<()> {
         Ok(())
@@ -200,6 +206,7 @@ impl HwCounter for FakeCounter {
     }
 }
 
+#[cfg(feature = "internal-test-hooks")]
 impl CounterSource for FakeSource {
     fn open(&self, name: &str) -> Result<Box<dyn HwCounter>, String> {
         match self.available.get(name) {

@@ -373,8 +373,8 @@ impl<F: Flavor> Rcu<F> {
     }
 
     /// Test hook for negative controls: from now on this domain's grace periods return without
-    /// waiting for readers. Never used outside tests.
-    #[doc(hidden)]
+    /// waiting for readers (`internal-test-hooks` only: readers then use freed memory).
+    #[cfg(feature = "internal-test-hooks")]
     pub fn break_grace_periods_for_tests(&self) {
         // Relaxed: the grace period's own lock and the tests' thread start-up order it.
         self.inner.broken.store(true, Relaxed);
@@ -382,7 +382,7 @@ impl<F: Flavor> Rcu<F> {
 
     /// Test hook: how long a grace-period driver parks before it looks again without being
     /// woken (default 10 ms). Tests set an hour, so that only a reader's wake-up can end a park.
-    #[doc(hidden)]
+    #[cfg(feature = "internal-test-hooks")]
     pub fn set_park_limit_for_tests(&self, limit: std::time::Duration) {
         // Relaxed: read by the driver before each park; any recent value will do.
         self.inner

@@ -482,8 +482,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests;
 
-/// Synthetic results for tests and examples: plausible, small, and fully specified.
-#[doc(hidden)]
+/// Synthetic results for tests and examples: plausible, small, and fully specified
+/// (`internal-test-hooks` only).
+#[cfg(feature = "internal-test-hooks")]
 pub mod fixtures {
     use super::*;
 

@@ -17,7 +17,7 @@
 //! the hot-path functions of [`codegen`](crate::codegen) and, in `tests/torture.rs` and
 //! `tests/hotpath.rs`, the per-strategy tests.
 
-#[doc(hidden)]
+#[cfg(feature = "internal-test-hooks")]
 pub mod broken;
 mod percpu;
 pub mod rcu_object;
@@ -36,12 +36,22 @@ pub struct StrategyConfig {
     /// ([`FlavorKind::auto`]). [`visit`] compiles the strategy for the flavour.
     pub rcu: Option<FlavorKind>,
     /// Test hook for negative controls: the strategy's RCU domain runs grace periods that return
-    /// without waiting. Never set outside tests.
-    #[doc(hidden)]
+    /// without waiting (readers then use freed memory, so it exists only with the
+    /// `internal-test-hooks` feature, which only tests turn on).
+    #[cfg(feature = "internal-test-hooks")]
     pub broken_grace_periods: bool,
 }
 
 impl StrategyConfig {
+    /// The configuration for RCU flavour `rcu` (`None`: `auto`).
+    pub fn with_rcu(rcu: Option<FlavorKind>) -> StrategyConfig {
+        StrategyConfig {
+            rcu,
+            #[cfg(feature = "internal-test-hooks")]
+            broken_grace_periods: false,
+        }
+    }
+
     /// The flavour [`visit`] compiles RCU-based strategies for: the one asked for, or `auto`'s.
     pub fn flavor(&self) -> FlavorKind {
         self.rcu.unwrap_or_else(|| auto_flavor().0)
@@ -50,6 +60,7 @@ impl StrategyConfig {
     /// A fresh RCU domain of flavour `F`, or why this process cannot have one.
     pub fn rcu_domain<F: crate::rcu::Flavor>(&self) -> Result<crate::rcu::Rcu<F>, StrategyError> {
         let rcu = crate::rcu::Rcu::<F>::try_new().map_err(|e| StrategyError(e.to_string()))?;
+        #[cfg(feature = "internal-test-hooks")]
         if self.broken_grace_periods {
             rcu.break_grace_periods_for_tests();
         }

@@ -45,10 +45,7 @@ impl Plan {
         let mut spec = PointSpec {
             placement: placement.clone(),
             period: planned.period,
-            strategy: StrategyConfig {
-                rcu: planned.rcu,
-                ..StrategyConfig::default()
-            },
+            strategy: StrategyConfig::with_rcu(planned.rcu),
             repeats: 1,
             hold_ns: planned.hold.as_nanos() as u64,
             ..self.spec.clone()
