@@ -301,6 +301,11 @@ fn announce(_: &mut Criterion) {
     };
     eprintln!("swapref benches: RCU flavour {flavor}; SWAPREF_RCU=qsbr|membarrier|fence pins it");
     record_provenance(&flavor);
+    // criterion's HTML report draws with plotters, which (with the ab_glyph text layout this
+    // package's figures use) knows only registered fonts.
+    if let Err(e) = swapref::report::plot::fonts() {
+        eprintln!("swapref benches: {e}: criterion's HTML report will lack its figures");
+    }
 }
 
 /// Write what produced this `cargo bench` run (commit, toolchain, machine, RCU flavour, start

@@ -54,8 +54,11 @@ pub struct Plots {
     pub omitted: Vec<String>,
 }
 
-/// Register the embedded font with plotters (once per process).
-fn fonts() -> Result<(), String> {
+/// Register the embedded font with plotters as its `sans-serif` (once per process). No system
+/// font is needed: plotters' text layout here is ab_glyph's, which knows only registered fonts.
+/// The benches call it too, for criterion's HTML report (its plotters backend draws in the same
+/// family, through the same plotters).
+pub fn fonts() -> Result<(), String> {
     static DONE: OnceLock<Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
         let bad = |_| "embedded DejaVu Sans is not a valid font".to_owned();
