@@ -76,7 +76,8 @@
 //!
 //! [`Rcu::call`] is `call_rcu()`: each callback carries the grace-period snapshot taken when it
 //! was queued and runs once that grace period has ended, on a worker thread (started on demand,
-//! gone after 50 ms idle) or, sooner, on the thread whose `synchronize` ran the grace period
+//! looking at its queue every 1 to 16 ms rather than woken by each `call`, gone after 50 ms
+//! without one) or, sooner, on the thread whose `synchronize` ran the grace period
 //! (so `percpu_ref_kill()` + `synchronize_rcu()` confirms the kill when the one shared grace
 //! period ends, without waking the worker);
 //! [`Rcu::barrier`] is `rcu_barrier()`. `percpu_ref` uses it where the kernel uses
@@ -177,6 +178,9 @@ struct Registry {
 struct Calls {
     /// Each callback with the grace-period sequence number that must be reached before it runs.
     queue: Vec<(u64, Callback)>,
+    /// Callbacks ever queued: the worker stays while this moves, even if `synchronize` callers
+    /// ran them all.
+    queued: u64,
     worker: bool,
 }
 

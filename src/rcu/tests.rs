@@ -101,6 +101,25 @@ fn callbacks_run_after_a_grace_period_and_barrier_waits_for_them() {
     each_flavor!(callbacks_run_after_a_grace_period);
 }
 
+/// `call` does not wake the worker: with no `synchronize` and no `barrier` to run it, a
+/// callback still runs, found by the worker's own looks at the queue, both right after the
+/// worker starts and after it has backed off to its longest sleep. (A liveness check: the limit
+/// only turns a lost callback into a failure instead of a hang.)
+#[test]
+fn a_lazy_callback_runs_with_no_synchronize_to_run_it() {
+    let rcu = Rcu::<Mb>::new();
+    for pause in [ms(0), ms(40)] {
+        std::thread::sleep(pause);
+        let done = Arc::new(crate::completion::Completion::new());
+        let d = done.clone();
+        rcu.call(move || d.complete());
+        assert!(
+            done.wait_timeout(Duration::from_secs(20)),
+            "a callback queued after {pause:?} never ran: the lazy worker lost it"
+        );
+    }
+}
+
 #[test]
 fn a_panicking_callback_is_counted_and_the_worker_goes_on() {
     let rcu = Rcu::<Mb>::new();

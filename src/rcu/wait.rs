@@ -20,8 +20,18 @@ const SPINS: u32 = 256;
 pub(super) const PARK_LIMIT: Duration = Duration::from_millis(10);
 
 /// How long the callback worker lets a `synchronize` caller start the grace period its callbacks
-/// need before it starts one itself (the kernel's call_rcu grace periods start lazily too).
+/// need before it starts one itself (the kernel's call_rcu grace periods start lazily too), and
+/// how often an idle worker looks at the queue: `call` does not wake it.
 const LAZY: Duration = Duration::from_millis(1);
+
+/// The longest an idle worker sleeps between two looks at the queue: each look that finds it
+/// empty doubles the sleep from [`LAZY`] up to this, so a worker whose callbacks `synchronize`
+/// callers run (swapoff's kill) wakes rarely. A callback queued with no `synchronize` to follow
+/// waits at most this long, plus a grace period, for the worker to notice it.
+const MAX_TICK: Duration = Duration::from_millis(16);
+
+/// How long the worker stays while no callback is queued at all before it exits.
+const WORKER_IDLE: Duration = Duration::from_millis(50);
 
 /// `rcu_seq_snap()` with one state bit: the sequence value at which a grace period that begins
 /// after now will have ended.
@@ -159,12 +169,26 @@ impl<F: Flavor> Rcu<F> {
     /// Run `f` after a grace period, on the domain's callback worker (`call_rcu`). The grace
     /// period is the first that begins after this call; concurrent `synchronize` callers share
     /// it.
+    ///
+    /// Lazy: a running worker is not woken; it looks at the queue every [`LAZY`] to
+    /// [`MAX_TICK`], and a `synchronize` that ends the grace period runs the callback sooner. Waking it would cost
+    /// the caller a futex wake-up and, on a busy machine, the CPU it runs on: percpu_ref's kill
+    /// (swapoff's first step) took 2-30 µs that way on the 2-CPU VM, before its
+    /// `synchronize_rcu()` had begun. [`barrier`](Self::barrier) wakes it.
     pub fn call(&self, f: impl FnOnce() + Send + 'static) {
+        self.queue(Box::new(f), false)
+    }
+
+    /// `call`, waking the worker if `hurry`.
+    fn queue(&self, f: Callback, hurry: bool) {
         let target = self.snap();
         let mut calls = lock(&self.inner.calls);
-        calls.queue.push((target, Box::new(f)));
+        calls.queue.push((target, f));
+        calls.queued += 1;
         if calls.worker {
-            self.inner.calls_cv.notify_one();
+            if hurry {
+                self.inner.calls_cv.notify_one();
+            }
             return;
         }
         calls.worker = true;
@@ -206,15 +230,28 @@ impl<F: Flavor> Rcu<F> {
         loop {
             let target = {
                 let mut calls = lock(&self.inner.calls);
+                // A `call` does not wake us: look after LAZY, then ever less often (to MAX_TICK)
+                // while the queue stays empty; leave after WORKER_IDLE without any `call`.
                 #[cfg(not(loom))]
-                if calls.queue.is_empty() {
-                    calls = self
-                        .inner
-                        .calls_cv
-                        .wait_timeout(calls, std::time::Duration::from_millis(50))
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                {
+                    let (mut tick, mut idle, mut seen) = (LAZY, Duration::ZERO, calls.queued);
+                    while calls.queue.is_empty() && idle < WORKER_IDLE {
+                        calls = self
+                            .inner
+                            .calls_cv
+                            .wait_timeout(calls, tick)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                        if calls.queued == seen {
+                            idle += tick;
+                        } else {
+                            (seen, idle) = (calls.queued, Duration::ZERO);
+                        }
+                        tick = (tick * 2).min(MAX_TICK);
+                    }
                 }
+                // Under the lock: a `call` that finds `worker` still set has queued before this
+                // look, so its callback is not stranded.
                 if calls.queue.is_empty() {
                     calls.worker = false;
                     return;
@@ -234,7 +271,7 @@ impl<F: Flavor> Rcu<F> {
     pub fn barrier(&self) {
         let done = Arc::new(Completion::new());
         let d = done.clone();
-        self.call(move || d.complete());
+        self.queue(Box::new(move || d.complete()), true);
         done.wait();
     }
 }
