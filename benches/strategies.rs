@@ -2,7 +2,9 @@
 //!
 //! - `get_put/<strategy>`: one reader, no churn, one `get_swap_device` + one-byte read + put per
 //!   iteration. `unprotected` is the floor; `scripts/bench_ratio.py` prints every strategy's
-//!   ratio to it with a confidence interval.
+//!   ratio to it with a confidence interval. `get_put/counted-floor` is `unprotected` plus a
+//!   plain increment and decrement of a counter the thread owns: the floor of any per-CPU
+//!   refcount (`bench_ratio.py --floor counted-floor`).
 //! - `swapoff/<strategy>`: one swapoff + swapon cycle of one device while
 //!   `SWAPREF_BENCH_IDLE_READERS` (default 4) reader handles are registered but idle: the
 //!   writer's cost (grace periods, hazard scans, percpu sums).
@@ -137,7 +139,49 @@ fn get_put(c: &mut Criterion) {
         )
         .expect("names in ALL are registered");
     }
+    strategy::visit(
+        "unprotected",
+        cfg.strategy.flavor(),
+        CountedFloor {
+            group: &mut group,
+            cfg: &cfg,
+        },
+    )
+    .expect("unprotected is registered");
     group.finish();
+}
+
+/// `get_put/counted-floor`: `unprotected`'s lookup plus what any per-CPU (or per-thread)
+/// refcount's get and put must do at the least: a plain increment of a counter only this thread
+/// writes, and the decrement after the read. No mode word, no RCU, no table of refs. In this
+/// tight loop the decrement of one iteration and the increment of the next are a dependency
+/// chain through memory (store-to-load forwarding), which the percpu strategies cannot avoid
+/// either: their ratio to this line is what percpu_ref adds over counting itself.
+struct CountedFloor<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    cfg: &'a TableConfig,
+}
+
+impl Visitor for CountedFloor<'_, '_> {
+    type Output = ();
+    fn visit<S: Strategy>(self) {
+        use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+        let t = table::<S>(self.cfg).expect("strategy set-up");
+        let mut r = t.reader();
+        // Its own cache line, as a per-CPU counter would have; only this thread writes it, so
+        // a Relaxed load and store (the `this_cpu_add` of the percpu strategies) suffice.
+        let counter = crossbeam_utils::CachePadded::new(AtomicUsize::new(0));
+        let counter = black_box(&counter);
+        self.group.bench_function("counted-floor", |b| {
+            b.iter(|| {
+                counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+                let v = lookup(black_box(&t), &mut r, black_box(ENTRY));
+                counter.store(counter.load(Relaxed).wrapping_sub(1), Relaxed);
+                v
+            })
+        });
+        assert_eq!(counter.load(Relaxed), 0, "every increment was matched");
+    }
 }
 
 /// `swapoff/<strategy>`: one swapoff+swapon cycle with idle registered readers.

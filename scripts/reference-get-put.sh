@@ -6,7 +6,9 @@
 #                                                   hazard paths beside the crates used directly
 # Each file is scripts/bench_ratio.py's output for one `cargo bench` run: the run's provenance
 # (commit, toolchain, machine, flavour), then per strategy the estimate, its 95 % interval and
-# the ratio to unprotected with a >= 90 % interval. Ratios are only meaningful within one file.
+# the ratio to unprotected with a >= 90 % interval; then the same against get_put/counted-floor
+# (unprotected plus a plain increment and decrement of a thread-owned counter: what any per-CPU
+# refcount must add). Ratios are only meaningful within one file.
 #
 # Usage: scripts/reference-get-put.sh [--out DIR] [-- extra criterion options]
 #   --out DIR   where the three files go (default results/reference/vm-2cpu)
@@ -33,6 +35,9 @@ for spec in "qsbr 1.3" "membarrier 1.6"; do
         echo "# cargo bench --bench strategies -- get_put ${extra[*]} (SWAPREF_RCU=$flavour)"
         echo "# then: scripts/bench_ratio.py --limit $limit"
         python3 scripts/bench_ratio.py --limit "$limit"
+        echo
+        echo "# then: scripts/bench_ratio.py --floor counted-floor"
+        python3 scripts/bench_ratio.py --floor counted-floor | grep -v '^# measured\|^# machine'
     } >"$out/get_put-$flavour.txt.tmp"
     mv "$out/get_put-$flavour.txt.tmp" "$out/get_put-$flavour.txt"
 done
