@@ -5,7 +5,7 @@
 //! Unlike the kernel's counting completion this is a latch: `complete` sets it, every waiter
 //! returns until `reinit` clears it. That is all swap needs (one waiter per cycle).
 
-use crate::sync::{Condvar, Mutex, lock, wait};
+use crate::sync::{Mutex, WaitQueue, lock};
 
 /// A latch that threads can wait on until another thread completes it.
 ///
@@ -23,7 +23,7 @@ use crate::sync::{Condvar, Mutex, lock, wait};
 #[derive(Debug, Default)]
 pub struct Completion {
     done: Mutex<bool>,
-    cv: Condvar,
+    cv: WaitQueue,
 }
 
 impl Completion {
@@ -31,7 +31,7 @@ impl Completion {
     pub fn new() -> Self {
         Completion {
             done: Mutex::new(false),
-            cv: Condvar::new(),
+            cv: WaitQueue::new(),
         }
     }
 
@@ -46,7 +46,7 @@ impl Completion {
     pub fn wait(&self) {
         let mut g = lock(&self.done);
         while !*g {
-            g = wait(&self.cv, g);
+            g = self.cv.wait(g);
         }
     }
 
@@ -60,11 +60,7 @@ impl Completion {
             if now >= deadline {
                 return false;
             }
-            g = self
-                .cv
-                .wait_timeout(g, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            g = self.cv.wait_timeout(g, deadline - now);
         }
         true
     }

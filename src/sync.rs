@@ -64,6 +64,75 @@ pub(crate) fn wait<'a, T>(cv: &Condvar, g: MutexGuard<'a, T>) -> MutexGuard<'a, 
     cv.wait(g).unwrap_or_else(|e| e.into_inner())
 }
 
+/// A condition variable that knows whether anyone waits on it, so a notify with no waiter
+/// costs no system call: `std`'s futex condition variable always calls `futex(FUTEX_WAKE)`,
+/// about a microsecond on the 2-CPU VM, and swapoff's path notifies three of them (the
+/// grace-period sequence, the ref's switch, the completion) where usually nobody waits.
+///
+/// Used with one mutex, which every waiter holds around `wait` and every notifier holds while
+/// it changes what the waiters test (it may notify after releasing it). The count is changed
+/// only under that mutex, so `Relaxed` suffices: a waiter that counted itself before the
+/// notifier's critical section is seen by the notifier (the mutex orders the count before the
+/// notifier's later load); one that comes after that critical section sees the new state and
+/// does not wait.
+#[derive(Debug, Default)]
+pub(crate) struct WaitQueue {
+    cv: Condvar,
+    waiters: AtomicUsize,
+}
+
+impl WaitQueue {
+    pub(crate) fn new() -> WaitQueue {
+        WaitQueue {
+            cv: Condvar::new(),
+            waiters: AtomicUsize::new(0),
+        }
+    }
+
+    /// [`wait`] on this queue, counted.
+    pub(crate) fn wait<'a, T>(&self, g: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        // Relaxed: changed only under the caller's mutex (type docs).
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        let g = wait(&self.cv, g);
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        g
+    }
+
+    /// `Condvar::wait_timeout` on this queue, counted, ignoring poisoning.
+    #[cfg(not(loom))]
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        g: MutexGuard<'a, T>,
+        limit: std::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        // Relaxed: as in `wait`.
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        let g = self
+            .cv
+            .wait_timeout(g, limit)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+        self.waiters.fetch_sub(1, Ordering::Relaxed);
+        g
+    }
+
+    /// Wake every waiter, if there is one.
+    pub(crate) fn notify_all(&self) {
+        // Relaxed: see the type docs.
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            self.cv.notify_all();
+        }
+    }
+
+    /// Wake one waiter, if there is one.
+    pub(crate) fn notify_one(&self) {
+        // Relaxed: see the type docs.
+        if self.waiters.load(Ordering::Relaxed) != 0 {
+            self.cv.notify_one();
+        }
+    }
+}
+
 // ---- the RCU's loom switches ------------------------------------------------------------------
 //
 // Under loom the userspace RCU orders through read-modify-write operations on the readers'

@@ -110,9 +110,9 @@
 
 use crate::rcu::{Flavor, Rcu, RcuReader, Record};
 use crate::sync::{
-    Arc, AtomicUsize, Condvar, Mutex, MutexGuard,
+    Arc, AtomicUsize, Mutex, MutexGuard,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
-    fence, load_own, lock, wait,
+    WaitQueue, fence, load_own, lock,
 };
 use std::fmt;
 
@@ -224,7 +224,7 @@ struct RefData<F: Flavor> {
     rcu: Rcu<F>,
     slot: usize,
     switch: Mutex<Switch>,
-    waitq: Condvar,
+    waitq: WaitQueue,
     underflows: AtomicUsize,
 }
 
@@ -350,7 +350,7 @@ impl<F: Flavor> PercpuRef<F> {
                     allow_reinit,
                     base,
                 }),
-                waitq: Condvar::new(),
+                waitq: WaitQueue::new(),
                 underflows: AtomicUsize::new(0),
             }),
         })
@@ -678,7 +678,7 @@ impl<F: Flavor> PercpuRef<F> {
         self.switch_to_atomic(|| {});
         let mut st = lock(&self.data.switch);
         while st.in_progress {
-            st = wait(&self.data.waitq, st);
+            st = self.data.waitq.wait(st);
         }
     }
 
@@ -730,7 +730,7 @@ impl<F: Flavor> PercpuRef<F> {
     ) -> MutexGuard<'a, Switch> {
         // "If the previous ATOMIC switching hasn't finished yet, wait for its completion."
         while st.in_progress {
-            st = wait(&self.data.waitq, st);
+            st = self.data.waitq.wait(st);
         }
         if st.force_atomic || load_own(&self.mode) & DEAD != 0 {
             self.switch_to_atomic_locked(&mut st, confirm);

@@ -104,7 +104,7 @@ pub use flavor::{Flavor, FlavorKind, Mb, Memb, Qsbr};
 pub use reader::{Offline, RcuReadGuard, RcuReader};
 
 use crate::sync::{
-    Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering::Relaxed, Parker, lock,
+    Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed, Parker, WaitQueue, lock,
 };
 use crossbeam_utils::CachePadded;
 use std::fmt;
@@ -191,12 +191,12 @@ struct Inner<F> {
     /// The grace-period sequence (`rcu_seq`): even when idle, odd while one is in progress;
     /// `+1` when one starts, `+1` when it ends. Waiters sleep on `seq_cv`.
     seq: Mutex<u64>,
-    seq_cv: Condvar,
+    seq_cv: WaitQueue,
     /// The thread running the grace period, for readers to wake.
     driver: Parker,
     registry: Mutex<Registry>,
     calls: Mutex<Calls>,
-    calls_cv: Condvar,
+    calls_cv: WaitQueue,
     grace_periods: AtomicU64,
     callback_panics: AtomicU64,
     /// Test hook: grace periods return without waiting (negative controls only).
@@ -297,7 +297,7 @@ impl<F: Flavor> Rcu<F> {
             inner: Arc::new(Inner {
                 gp: CachePadded::new(AtomicU64::new(1)),
                 seq: Mutex::new(0),
-                seq_cv: Condvar::new(),
+                seq_cv: WaitQueue::new(),
                 driver: Parker::default(),
                 registry: Mutex::new(Registry {
                     records: Vec::new(),
@@ -306,7 +306,7 @@ impl<F: Flavor> Rcu<F> {
                     next_slot: 0,
                 }),
                 calls: Mutex::new(Calls::default()),
-                calls_cv: Condvar::new(),
+                calls_cv: WaitQueue::new(),
                 grace_periods: AtomicU64::new(0),
                 callback_panics: AtomicU64::new(0),
                 broken: AtomicBool::new(false),

@@ -7,7 +7,7 @@ use crate::completion::Completion;
 use crate::sync::{
     Arc,
     Ordering::{Relaxed, Release},
-    Parker, lock, rcu_ctr_scan, rcu_gp_advance, spin, thread, wait,
+    Parker, lock, rcu_ctr_scan, rcu_gp_advance, spin, thread,
 };
 use std::time::Duration;
 
@@ -88,11 +88,7 @@ impl<F: Flavor> Rcu<F> {
             if *seq & 1 == 0 {
                 let now = std::time::Instant::now();
                 if now < deadline {
-                    seq = inner
-                        .seq_cv
-                        .wait_timeout(seq, deadline - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    seq = inner.seq_cv.wait_timeout(seq, deadline - now);
                     continue;
                 }
             }
@@ -107,7 +103,7 @@ impl<F: Flavor> Rcu<F> {
                 *seq += 1;
                 inner.seq_cv.notify_all();
             } else {
-                seq = wait(&inner.seq_cv, seq);
+                seq = inner.seq_cv.wait(seq);
             }
         }
     }
@@ -236,12 +232,7 @@ impl<F: Flavor> Rcu<F> {
                 {
                     let (mut tick, mut idle, mut seen) = (LAZY, Duration::ZERO, calls.queued);
                     while calls.queue.is_empty() && idle < WORKER_IDLE {
-                        calls = self
-                            .inner
-                            .calls_cv
-                            .wait_timeout(calls, tick)
-                            .unwrap_or_else(|e| e.into_inner())
-                            .0;
+                        calls = self.inner.calls_cv.wait_timeout(calls, tick);
                         if calls.queued == seen {
                             idle += tick;
                         } else {
