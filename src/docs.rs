@@ -51,10 +51,13 @@
 //!
 //! ## The `call_rcu` worker is not pinned
 //!
-//! percpu_ref's switch to atomic mode runs on the RCU domain's callback thread, which the
-//! driver does not pin: during a percpu swapoff it may run on a reader's CPU even when the
-//! results say the swapper has a CPU of its own. The kernel's `call_rcu` callbacks likewise
-//! run wherever RCU schedules them.
+//! percpu_ref's switch to atomic mode is a `call_rcu` callback. In swapoff it runs on the
+//! swapper's own thread: the `synchronize_rcu()` that ends the shared grace period runs the
+//! callbacks it made due. The domain's callback thread, which the driver does not pin, is
+//! started by the first `call_rcu` and is not woken by later ones (it looks at its queue 1 to
+//! 16 ms apart, `src/rcu/wait.rs`), so it rarely runs during a run; when it does, it may take a
+//! reader's CPU even when the results say the swapper has a CPU of its own. The kernel's
+//! `call_rcu` callbacks likewise run wherever RCU schedules them.
 //!
 //! ## `unprotected` refuses churn
 //!
