@@ -18,11 +18,8 @@ use std::time::{Duration, Instant, SystemTime};
 use swapref::measure::counters::FakeSource;
 use swapref::measure::counters::{CounterSource, PerfSource};
 use swapref::measure::{env, topology};
-use swapref::results::{COUNTERS, Results, RunConfig, SCHEMA, SCHEMA_VERSION};
-use swapref::strategy::StrategyConfig;
-use swapref::workload::Work;
-use swapref::workload::placement;
-use swapref::workload::point::{self, PointSpec, duration_name};
+use swapref::results::{COUNTERS, Results, RunConfig};
+use swapref::workload::point::{self, duration_name};
 use swapref::workload::run::{self, End, Observer};
 
 /// Options of `swapref run`. Durations take a unit: `ns`, `us`, `ms`, `s` (`1.5ms` is fine).
@@ -307,23 +304,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             cpus
         }
     };
-    let order = placement::order(&topology::machine_topology(), &cpus);
-    let churn = periods.iter().any(Option::is_some);
-    let readers = match &args.readers {
-        Some(r) => parse_readers(r)?,
-        None => vec![if churn {
-            order.len().saturating_sub(1).max(1)
-        } else {
-            order.len().max(1)
-        }],
-    };
-    let planned = point::plan(&strategies, &readers, &periods, &holds, &flavors);
-    let mut points = Vec::new();
-    for p in planned {
-        let pl = placement::place(&order, p.readers, p.period.is_some(), args.oversubscribe)
-            .map_err(|e| e.to_string())?;
-        points.push((p, pl));
-    }
+    let readers = args.readers.as_deref().map(parse_readers).transpose()?;
     let counter_source = counter_source(args)?;
     let out = match args.out.as_deref() {
         Some("none") => None,
@@ -358,62 +339,32 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
     });
-    let work = Work {
-        devices: args.devices,
-        pages: args.pages,
-        hold: 0,
-    };
-    // The spin's speed where the first reader runs (about a millisecond; recorded even when
-    // no point holds).
-    let spin_ns_per_iteration =
-        swapref::measure::hold::calibrate(points[0].1.readers.first().copied());
-    let cfg = RunConfig {
-        strategies: strategies.iter().map(|i| i.name.to_owned()).collect(),
-        readers: readers.clone(),
-        periods_ns: periods
-            .iter()
-            .map(|p| p.map(|d| d.as_nanos() as u64))
-            .collect(),
-        off_time_ns: off_time.as_nanos() as u64,
-        devices: args.devices,
-        pages: args.pages,
-        hold: None,
-        holds_ns: holds.iter().map(|h| h.as_nanos() as u64).collect(),
-        spin_ns_per_iteration: Some(spin_ns_per_iteration),
-        duration_ns: duration.as_nanos() as u64,
-        warmup_ns: warmup.as_nanos() as u64,
-        repeats: args.repeats,
-        cpus: order.clone(),
-        oversubscribe: args.oversubscribe,
-        counters: counters.clone(),
+    let (run, cfg) = run::Request {
+        strategies,
+        readers,
+        periods,
+        holds,
+        flavors,
         rcu: args.rcu.clone(),
-        seed: Some(seed),
-        inject: args.inject.clone(),
-    };
-    let spec = PointSpec {
-        strategy: StrategyConfig::default(),
-        placement: points[0].1.clone(),
-        period: None,
+        cpus,
+        oversubscribe: args.oversubscribe,
         off_time,
-        work,
-        hold_ns: 0,
-        warmup,
         duration,
+        warmup,
+        watchdog,
         repeats: args.repeats,
+        devices: args.devices,
+        pages: args.pages,
         counters,
         counter_source,
-        watchdog,
-        checked: false,
-    };
+        seed,
+        inject,
+        inject_text: args.inject.clone(),
+    }
+    .plan()?;
     Ok(Plan {
         cfg,
-        run: run::Plan {
-            points,
-            spec,
-            seed,
-            spin_ns_per_iteration,
-            inject,
-        },
+        run,
         out,
         format,
         label: args.label.clone(),
@@ -429,18 +380,7 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage_error(e),
     };
-    let started = env::rfc3339(SystemTime::now());
-    let mut results = Results {
-        schema: SCHEMA.into(),
-        schema_version: SCHEMA_VERSION,
-        tool: env::tool(),
-        started,
-        complete: false,
-        interrupted: None,
-        environment: env::environment(plan.label.clone(), allowed),
-        config: plan.cfg.clone(),
-        points: Vec::new(),
-    };
+    let mut results = run::begin(plan.cfg.clone(), plan.label.clone(), allowed);
     let mut obs = Progress {
         out: plan.out.as_deref(),
         bar: ProgressBar::hidden(),

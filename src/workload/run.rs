@@ -12,12 +12,164 @@
 //! The CLI parses and prints; this module runs: [`run`] measures, rebuilds the results'
 //! points after every window, and hands them to an [`Observer`] to save and show progress.
 
-use super::placement::Placement;
+use super::Work;
+use super::placement::{self, Placement};
 use super::point::{self, Gather, Gathered, Planned, PointSpec};
-use crate::results::Results;
+use crate::measure::counters::CounterSource;
+use crate::measure::{env, topology};
+use crate::rcu::FlavorKind;
+use crate::results::{Results, RunConfig, SCHEMA, SCHEMA_VERSION};
 use crate::stats::SplitMix64;
-use crate::strategy::StrategyConfig;
+use crate::strategy::{self, StrategyConfig};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::{Duration, SystemTime};
+
+/// What a caller asks a run to measure, as values (the CLI parses them from its flags).
+/// [`Request::plan`] resolves it into a [`Plan`] and the [`RunConfig`] the results record.
+#[derive(Clone)]
+pub struct Request {
+    /// Strategies, in run order.
+    pub strategies: Vec<strategy::Info>,
+    /// Reader counts to sweep; `None`: the usable CPUs minus one for the swapper (at least 1),
+    /// all of them when no period has a swapper.
+    pub readers: Option<Vec<usize>>,
+    /// Swap periods to sweep; `None` = no swapper.
+    pub periods: Vec<Option<Duration>>,
+    /// Holds to sweep.
+    pub holds: Vec<Duration>,
+    /// RCU flavours to sweep.
+    pub flavors: Vec<FlavorKind>,
+    /// How the flavours were asked for, recorded as given (e.g. `auto`).
+    pub rcu: String,
+    /// CPUs the readers and the swapper may use.
+    pub cpus: Vec<usize>,
+    /// Allow more reader threads than CPUs.
+    pub oversubscribe: bool,
+    /// How long a device stays off between its swapoff and its swapon.
+    pub off_time: Duration,
+    /// Measured window of each repeat.
+    pub duration: Duration,
+    /// Warm-up before each window.
+    pub warmup: Duration,
+    /// How long a swapoff/swapon may take before the point fails as stuck.
+    pub watchdog: Duration,
+    /// Windows per point (rounds).
+    pub repeats: usize,
+    /// Swap devices the readers look up and the swapper cycles.
+    pub devices: usize,
+    /// Pages per device.
+    pub pages: usize,
+    /// Hardware counters to read per lookup.
+    pub counters: Vec<String>,
+    /// Where the counters come from.
+    pub counter_source: Arc<dyn CounterSource>,
+    /// Seed of the rounds' order.
+    pub seed: u64,
+    /// An injected regression ([`Plan::inject`]).
+    pub inject: Option<(String, u64)>,
+    /// How the injection was asked for, recorded as given.
+    pub inject_text: Option<String>,
+}
+
+impl Request {
+    /// Place every point on the CPUs, time the hold's spin, and resolve the configuration.
+    /// Fails (with a one-line reason) when a point cannot be placed.
+    pub fn plan(self) -> Result<(Plan, RunConfig), String> {
+        let order = placement::order(&topology::machine_topology(), &self.cpus);
+        let churn = self.periods.iter().any(Option::is_some);
+        let readers = self.readers.clone().unwrap_or_else(|| {
+            vec![if churn {
+                order.len().saturating_sub(1).max(1)
+            } else {
+                order.len().max(1)
+            }]
+        });
+        let mut points = Vec::new();
+        for p in point::plan(
+            &self.strategies,
+            &readers,
+            &self.periods,
+            &self.holds,
+            &self.flavors,
+        ) {
+            let pl = placement::place(&order, p.readers, p.period.is_some(), self.oversubscribe)
+                .map_err(|e| e.to_string())?;
+            points.push((p, pl));
+        }
+        let first = points.first().ok_or("nothing to measure")?.1.clone();
+        // The spin's speed where the first reader runs (about a millisecond; recorded even
+        // when no point holds).
+        let spin_ns_per_iteration = crate::measure::hold::calibrate(first.readers.first().copied());
+        let cfg = RunConfig {
+            strategies: self.strategies.iter().map(|i| i.name.to_owned()).collect(),
+            readers,
+            periods_ns: self
+                .periods
+                .iter()
+                .map(|p| p.map(|d| d.as_nanos() as u64))
+                .collect(),
+            off_time_ns: self.off_time.as_nanos() as u64,
+            devices: self.devices,
+            pages: self.pages,
+            hold: None,
+            holds_ns: self.holds.iter().map(|h| h.as_nanos() as u64).collect(),
+            spin_ns_per_iteration: Some(spin_ns_per_iteration),
+            duration_ns: self.duration.as_nanos() as u64,
+            warmup_ns: self.warmup.as_nanos() as u64,
+            repeats: self.repeats,
+            cpus: order,
+            oversubscribe: self.oversubscribe,
+            counters: self.counters.clone(),
+            rcu: self.rcu,
+            seed: Some(self.seed),
+            inject: self.inject_text,
+        };
+        let spec = PointSpec {
+            strategy: StrategyConfig::default(),
+            placement: first,
+            period: None,
+            off_time: self.off_time,
+            work: Work {
+                devices: self.devices,
+                pages: self.pages,
+                hold: 0,
+            },
+            hold_ns: 0,
+            warmup: self.warmup,
+            duration: self.duration,
+            repeats: self.repeats,
+            counters: self.counters,
+            counter_source: self.counter_source,
+            watchdog: self.watchdog,
+            checked: false,
+        };
+        let plan = Plan {
+            points,
+            spec,
+            seed: self.seed,
+            spin_ns_per_iteration,
+            inject: self.inject,
+        };
+        Ok((plan, cfg))
+    }
+}
+
+/// Empty results for a run of `config` starting now on this machine (`label` names it;
+/// `allowed` is the process's allowed CPU set captured at start-up): what [`run`] fills.
+pub fn begin(config: RunConfig, label: Option<String>, allowed: Vec<usize>) -> Results {
+    Results {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        tool: env::tool(),
+        started: env::rfc3339(SystemTime::now()),
+        complete: false,
+        interrupted: None,
+        environment: env::environment(label, allowed),
+        config,
+        points: Vec::new(),
+    }
+}
 
 /// What a run measures.
 #[derive(Debug, Clone)]
