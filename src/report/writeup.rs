@@ -428,14 +428,31 @@ fn summary_table(md: &mut String, v: &View) {
     md.push('\n');
 }
 
-/// Findings computed from the data, one bullet each.
+/// Findings computed from the data, one bullet each, in this order.
 pub fn finding_lines(v: &View) -> Vec<String> {
     let mut out = Vec::new();
     let lo = *v.cost.readers.first().expect("a slice has readers");
     let hi = *v.cost.readers.last().expect("a slice has readers");
-    let ends: Vec<usize> = if lo == hi { vec![lo] } else { vec![lo, hi] };
+    cost_vs_floor(v, lo, hi, &mut out);
+    acquire_vs_fence(v, lo, hi, &mut out);
+    scaling(v, lo, hi, &mut out);
+    ranking(v, hi, &mut out);
+    swapoff_latency(v, &mut out);
+    qsbr_grace_periods(v, &mut out);
+    failed_lookups_by_period(v, &mut out);
+    counters(v, hi, &mut out);
+    failed_points(v, &mut out);
+    out
+}
 
-    // 1. Cost relative to unprotected.
+/// The reader counts the per-reader findings report: the fewest and, if different, the most.
+fn ends(lo: usize, hi: usize) -> Vec<usize> {
+    if lo == hi { vec![lo] } else { vec![lo, hi] }
+}
+
+/// Cost relative to unprotected.
+fn cost_vs_floor(v: &View, lo: usize, hi: usize, out: &mut Vec<String>) {
+    let ends = ends(lo, hi);
     for &n in &ends {
         let Some(u) = unprotected_at(v, n) else {
             out.push(format!(
@@ -478,8 +495,11 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             ));
         }
     }
+}
 
-    // 2. The question of the thread: ACQUIRE vs smp_rmb().
+/// The question of the thread: ACQUIRE vs smp_rmb().
+fn acquire_vs_fence(v: &View, lo: usize, hi: usize, out: &mut Vec<String>) {
+    let ends = ends(lo, hi);
     for &n in &ends {
         if let (Some(a), Some(f)) = (v.cost_at("percpu-acquire", n), v.cost_at("percpu-fence", n)) {
             let d = (f.ns_per_op.median / a.ns_per_op.median - 1.0) * 100.0;
@@ -505,8 +525,10 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             ));
         }
     }
+}
 
-    // 3. Scaling from the fewest to the most readers.
+/// Scaling from the fewest to the most readers.
+fn scaling(v: &View, lo: usize, hi: usize, out: &mut Vec<String>) {
     if lo != hi {
         let parts: Vec<String> = v
             .strategies
@@ -547,8 +569,10 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             plural(lo, "reader")
         ));
     }
+}
 
-    // 4. Ranking at the most readers, grouping strategies whose ranges overlap.
+/// Ranking at the most readers, grouping strategies whose ranges overlap.
+fn ranking(v: &View, hi: usize, out: &mut Vec<String>) {
     let mut ranked: Vec<(&str, Spread)> = v
         .strategies
         .iter()
@@ -586,8 +610,10 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             text.join(" < ")
         ));
     }
+}
 
-    // 5. swapoff latency, from the churn slice.
+/// swapoff latency, from the churn slice.
+fn swapoff_latency(v: &View, out: &mut Vec<String>) {
     let mut lat: Vec<(&str, crate::results::Percentiles)> = v
         .strategies
         .iter()
@@ -627,10 +653,12 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             rest.join("; ")
         ));
     }
+}
 
-    // 5b. How long a qsbr grace period lasts at the measured lookup rate: a reader announces a
-    // quiescent state every `stop_check_every(hold)` lookups, so a grace period is about one
-    // such batch per reader, plus the driver's wake-up.
+/// How long a qsbr grace period lasts at the measured lookup rate: a reader announces a
+/// quiescent state every `stop_check_every(hold)` lookups, so a grace period is about one
+/// such batch per reader, plus the driver's wake-up.
+fn qsbr_grace_periods(v: &View, out: &mut Vec<String>) {
     let waits = |s: &str| strategy::info(s).is_ok_and(|i| i.grace_periods);
     for s in v
         .strategies
@@ -660,11 +688,13 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             ));
         }
     }
+}
 
-    // 6. Failed lookups against period: measured vs the share of time a device is unavailable
-    // (median swapoff + off-time + median swapon, over the period). Lookups are not spread
-    // evenly in time (a failed lookup is cheaper, and a preempted swapper stretches a cycle),
-    // so the two need not agree; the finding shows both.
+/// Failed lookups against period: measured vs the share of time a device is unavailable
+/// (median swapoff + off-time + median swapon, over the period). Lookups are not spread
+/// evenly in time (a failed lookup is cheaper, and a preempted swapper stretches a cycle),
+/// so the two need not agree; the finding shows both.
+fn failed_lookups_by_period(v: &View, out: &mut Vec<String>) {
     let off = v.results.config.off_time_ns as f64;
     if let Some((sweep, hi)) = v.sweep() {
         let churn = |s: &str| strategy::info(s).map_or(true, |i| i.churn);
@@ -706,8 +736,10 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             }
         }
     }
+}
 
-    // 7. Counters.
+/// Counters.
+fn counters(v: &View, hi: usize, out: &mut Vec<String>) {
     match super::plot::cache_misses_omitted(v) {
         Some(why) => out.push(format!(
             "Hardware counters: {why}. Cache traffic cannot be shown from this run; the \
@@ -731,8 +763,10 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             ));
         }
     }
+}
 
-    // 8. Failed points.
+/// Failed points.
+fn failed_points(v: &View, out: &mut Vec<String>) {
     for p in &v.failed {
         out.push(format!(
             "Point `{}` × {} FAILED: {}.",
@@ -741,7 +775,6 @@ pub fn finding_lines(v: &View) -> Vec<String> {
             p.error.as_deref().unwrap_or("no error recorded")
         ));
     }
-    out
 }
 
 fn findings(md: &mut String, v: &View) {
