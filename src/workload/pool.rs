@@ -432,6 +432,9 @@ impl<S: Strategy> ReaderPool<S> {
             .and_then(|s| s.stuck(self.cfg.watchdog))
     }
 
+    /// One window: arm the readers, let them go, stop them (timed) or let them finish
+    /// (exact), collect and judge what they report. Every wait is bounded by the watchdog: a
+    /// window that cannot end marks the pool wedged and reports instead of hanging.
     fn window(
         &mut self,
         cmd: Cmd,
@@ -441,80 +444,125 @@ impl<S: Strategy> ReaderPool<S> {
         if self.wedged {
             return Err(PoolError::Wedged);
         }
-        let n = self.threads.len();
         let watchdog = self.cfg.watchdog.max(READER_GRACE);
-        let ctl = self.ctl.clone();
-        let epoch;
-        {
-            let mut st = ctl.lock();
-            // Relaxed: published to the readers by the mutex they take to read the command.
-            ctl.stop.store(false, Relaxed);
-            st.epoch += 1;
-            epoch = st.epoch;
-            st.cmd = cmd;
-            st.ready = 0;
-            st.done = 0;
-            st.outcomes.iter_mut().for_each(|o| *o = None);
-            ctl.to_readers.notify_all();
-            let deadline = Instant::now() + watchdog;
-            while st.ready < n {
-                let now = Instant::now();
-                if now >= deadline {
-                    self.wedged = true;
-                    return Err(PoolError::ReadersStuck(watchdog));
-                }
-                st = ctl
-                    .to_ctl
-                    .wait_timeout(st, deadline - now)
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-            }
-        }
+        let epoch = self.arm(cmd, watchdog)?;
         let counted = !matches!(cmd, Cmd::Timed { counted: false });
         if counted && let Some(s) = &self.swapper {
             s.begin_window();
         }
         let t0 = Instant::now();
         // Release: pairs with the readers' Acquire load of `go` (see `Control::go`).
-        ctl.go.store(epoch, Release);
-        let mut failure: Option<PoolError> = None;
-        let mut t_stop = None;
-        if let Some(d) = length {
-            let deadline = t0 + d;
-            loop {
-                let now = Instant::now();
-                if now >= deadline {
-                    break;
-                }
-                // Relaxed: the Ctrl-C flag carries no data; it is only polled.
-                if cancel.is_some_and(|c| c.load(Relaxed)) {
-                    failure = Some(PoolError::Cancelled);
-                    break;
-                }
-                if let Some(s) = self.swapper_stuck() {
-                    failure = Some(PoolError::SwapperStuck(s));
-                    break;
-                }
-                if ctl.lock().done > 0 {
-                    // A timed reader ends before the stop flag only when it panicked.
-                    break;
-                }
-                std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
+        self.ctl.go.store(epoch, Release);
+        let (mut failure, t_stop) = match length {
+            Some(d) => self.run_until(t0 + d, cancel),
+            None => (None, None),
+        };
+        let outcomes = self.collect(&mut failure, t_stop, watchdog)?;
+        let swapper = match (&self.swapper, counted) {
+            (Some(s), true) => Some(s.end_window()),
+            _ => None,
+        };
+        self.judge(failure, &outcomes)?;
+        let elapsed = match t_stop {
+            Some(t) => t - t0,
+            None => outcomes
+                .iter()
+                .map(|o| o.finished.saturating_duration_since(t0))
+                .max()
+                .unwrap_or_default(),
+        };
+        Ok(Window {
+            elapsed,
+            tallies: outcomes.iter().map(|o| o.tally).collect(),
+            counters: outcomes.into_iter().map(|o| o.counts).collect(),
+            swapper,
+        })
+    }
+
+    /// Hand every reader `cmd` for a new epoch and wait (at most `watchdog`) until all are
+    /// ready at the start line. Returns the epoch that `go` must name.
+    fn arm(&mut self, cmd: Cmd, watchdog: Duration) -> Result<u64, PoolError> {
+        let n = self.threads.len();
+        let ctl = self.ctl.clone();
+        let mut st = ctl.lock();
+        // Relaxed: published to the readers by the mutex they take to read the command.
+        ctl.stop.store(false, Relaxed);
+        st.epoch += 1;
+        st.cmd = cmd;
+        st.ready = 0;
+        st.done = 0;
+        st.outcomes.iter_mut().for_each(|o| *o = None);
+        ctl.to_readers.notify_all();
+        let deadline = Instant::now() + watchdog;
+        while st.ready < n {
+            let now = Instant::now();
+            if now >= deadline {
+                self.wedged = true;
+                return Err(PoolError::ReadersStuck(watchdog));
             }
-            t_stop = Some(Instant::now());
-            // Relaxed: a stop flag that carries no data (see `Control::stop`).
-            ctl.stop.store(true, Relaxed);
+            st = ctl
+                .to_ctl
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
-        // Wait for every reader to finish: exact windows as long as it takes while the swapper
-        // is healthy, timed ones (and any failing window) at most the watchdog after the stop.
+        Ok(st.epoch)
+    }
+
+    /// A timed window: sleep until `deadline` unless cancelled, the swapper is stuck or a
+    /// reader ended early (it panicked), then raise the stop flag. Returns why it ended early,
+    /// if it did, and when the stop was raised.
+    fn run_until(
+        &self,
+        deadline: Instant,
+        cancel: Option<&AtomicBool>,
+    ) -> (Option<PoolError>, Option<Instant>) {
+        let mut failure = None;
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            // Relaxed: the Ctrl-C flag carries no data; it is only polled.
+            if cancel.is_some_and(|c| c.load(Relaxed)) {
+                failure = Some(PoolError::Cancelled);
+                break;
+            }
+            if let Some(s) = self.swapper_stuck() {
+                failure = Some(PoolError::SwapperStuck(s));
+                break;
+            }
+            if self.ctl.lock().done > 0 {
+                // A timed reader ends before the stop flag only when it panicked.
+                break;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_millis(10)));
+        }
+        let t_stop = Instant::now();
+        // Relaxed: a stop flag that carries no data (see `Control::stop`).
+        self.ctl.stop.store(true, Relaxed);
+        (failure, Some(t_stop))
+    }
+
+    /// Wait for every reader to finish and take their outcomes: exact windows as long as it
+    /// takes while the swapper is healthy, timed ones (and any failing window) at most
+    /// `watchdog` after the stop. A stuck swapper found meanwhile becomes the `failure`.
+    fn collect(
+        &mut self,
+        failure: &mut Option<PoolError>,
+        t_stop: Option<Instant>,
+        watchdog: Duration,
+    ) -> Result<Vec<Outcome>, PoolError> {
+        let n = self.threads.len();
+        let ctl = self.ctl.clone();
         let mut st = ctl.lock();
         let mut stop_deadline = t_stop.map(|t| t + watchdog);
         while st.done < n {
             if failure.is_none()
                 && let Some(s) = self.swapper_stuck()
             {
-                failure = Some(PoolError::SwapperStuck(s));
-                // Relaxed: as above.
+                *failure = Some(PoolError::SwapperStuck(s));
+                // Relaxed: as in `run_until`.
                 ctl.stop.store(true, Relaxed);
             }
             if failure.is_some() && stop_deadline.is_none() {
@@ -522,7 +570,7 @@ impl<S: Strategy> ReaderPool<S> {
             }
             if stop_deadline.is_some_and(|d| Instant::now() >= d) {
                 self.wedged = true;
-                return Err(failure.unwrap_or(PoolError::ReadersStuck(watchdog)));
+                return Err(failure.take().unwrap_or(PoolError::ReadersStuck(watchdog)));
             }
             st = ctl
                 .to_ctl
@@ -530,16 +578,16 @@ impl<S: Strategy> ReaderPool<S> {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        let outcomes: Vec<Outcome> = st
+        Ok(st
             .outcomes
             .iter_mut()
             .map(|o| o.take().expect("every reader reported"))
-            .collect();
-        drop(st);
-        let swapper = match (&self.swapper, counted) {
-            (Some(s), true) => Some(s.end_window()),
-            _ => None,
-        };
+            .collect())
+    }
+
+    /// The window's error, most telling first: how it ended early (cancel, stuck swapper), a
+    /// reader's panic, a reader's violation, the swapper's own error.
+    fn judge(&mut self, failure: Option<PoolError>, outcomes: &[Outcome]) -> Result<(), PoolError> {
         if let Some(e) = failure {
             if matches!(e, PoolError::SwapperStuck(_)) {
                 self.wedged = true;
@@ -561,23 +609,10 @@ impl<S: Strategy> ReaderPool<S> {
                 });
             }
         }
-        if let Some(e) = self.swapper.as_ref().and_then(Swapper::error) {
-            return Err(PoolError::Swapper(e));
+        match self.swapper.as_ref().and_then(Swapper::error) {
+            Some(e) => Err(PoolError::Swapper(e)),
+            None => Ok(()),
         }
-        let elapsed = match t_stop {
-            Some(t) => t - t0,
-            None => outcomes
-                .iter()
-                .map(|o| o.finished.saturating_duration_since(t0))
-                .max()
-                .unwrap_or_default(),
-        };
-        Ok(Window {
-            elapsed,
-            tallies: outcomes.iter().map(|o| o.tally).collect(),
-            counters: outcomes.into_iter().map(|o| o.counts).collect(),
-            swapper,
-        })
     }
 }
 
