@@ -80,7 +80,7 @@ fn resample(side: &Clustered, rng: &mut SplitMix64, out: &mut Vec<f64>) {
 
 /// The ratio `(t(new) + offset) / (t(base) + offset)` of the pooled samples, where `t` is the
 /// [`trimmed_mean`] cutting `cut` at each end, and its percentile-bootstrap interval at
-/// `confidence` from `resamples` seeded resamples (see [`resample`]). `None` when a side has
+/// `confidence` from `resamples` seeded resamples (see `resample`). `None` when a side has
 /// no samples or a side's statistic plus offset is not positive.
 pub fn ratio_interval(
     base: &Clustered,

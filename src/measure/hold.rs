@@ -38,7 +38,7 @@ pub fn spin(n: u64) {
 }
 
 /// ns per iteration of [`spin`], on `cpu` (pinned there when the CPU is in this process's
-/// allowed set; where the caller runs otherwise): the median of [`TRIALS`] timed trials.
+/// allowed set; where the caller runs otherwise): the median of `TRIALS` (33) timed trials.
 pub fn calibrate(cpu: Option<usize>) -> f64 {
     std::thread::scope(|s| {
         s.spawn(|| {

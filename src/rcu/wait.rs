@@ -166,8 +166,8 @@ impl<F: Flavor> Rcu<F> {
     /// period is the first that begins after this call; concurrent `synchronize` callers share
     /// it.
     ///
-    /// Lazy: a running worker is not woken; it looks at the queue every [`LAZY`] to
-    /// [`MAX_TICK`], and a `synchronize` that ends the grace period runs the callback sooner. Waking it would cost
+    /// Lazy: a running worker is not woken; it looks at the queue 1 to 16 ms apart
+    /// (`LAZY` doubling to `MAX_TICK`), and a `synchronize` that ends the grace period runs the callback sooner. Waking it would cost
     /// the caller a futex wake-up and, on a busy machine, the CPU it runs on: percpu_ref's kill
     /// (swapoff's first step) took 2-30 µs that way on the 2-CPU VM, before its
     /// `synchronize_rcu()` had begun. [`barrier`](Self::barrier) wakes it.

@@ -10,7 +10,7 @@
 //!
 //! Write `src/strategy/<module>.rs` with a type implementing [`Strategy`] (start with a few
 //! lines saying which kernel code it models and what its reader and swapoff cost consist of:
-//! the write-up quotes them), then add one line to [`for_each_strategy!`]
+//! the write-up quotes them), then add one line to [`for_each_strategy!`](crate::for_each_strategy)
 //! (`rcu <module> <Type>` if the type is generic over the RCU flavour, `plain <module> <Type>`
 //! otherwise) and run `scripts/refresh.sh`, which regenerates the instruction-count baselines
 //! and the hot-path listings. The line declares the module and generates [`ALL`], [`visit`],
