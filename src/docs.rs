@@ -26,6 +26,16 @@
 //! period lasts about one such batch of lookups per reader plus the wake-up of the driver: what
 //! `swapoff p50` shows for `rcu-valid@qsbr`.
 //!
+//! Where the kernel and this model part: a kernel task that is preempted has passed a quiescent
+//! state (the context switch), a userspace `qsbr` thread that is preempted has not; it stays
+//! online and holds every grace period up until the scheduler runs it again. With more reader
+//! threads than CPUs (`--oversubscribe`) a `qsbr` grace period therefore lasts scheduler
+//! timeslices, milliseconds: on the 2-CPU VM with 4 readers and a 1 ms period, swapoff p50 was
+//! about 8 ms for percpu and 4 ms for rcu-valid, and nearly every lookup found the device off.
+//! That is the model's limit (liburcu-qsbr's too), not a property of percpu_ref; compare
+//! oversubscribed runs under `membarrier`, whose sections end before a preemption can matter
+//! (a thread preempted inside one still holds the grace period up, as `PREEMPT_RCU` readers do).
+//!
 //! `membarrier` models `PREEMPT_RCU` (a nesting count per task): a section is a nesting test,
 //! a load of the grace-period counter, two plain stores and a test of the wake flag, per
 //! section; percpu_ref's `get` and `put` each open one. `fence` is the same with a full fence
