@@ -30,9 +30,8 @@
 //! state (the context switch), a userspace `qsbr` thread that is preempted has not; it stays
 //! online and holds every grace period up until the scheduler runs it again. With more reader
 //! threads than CPUs (`--oversubscribe`) a `qsbr` grace period therefore lasts scheduler
-//! timeslices, milliseconds: on the 2-CPU VM with 4 readers and a 1 ms period, swapoff p50 was
-//! about 8 ms for percpu and 4 ms for rcu-valid, and nearly every lookup found the device off.
-//! That is the model's limit (liburcu-qsbr's too), not a property of percpu_ref; compare
+//! timeslices, milliseconds, and with a 1 ms period most lookups find the device off (try
+//! `swapref run --oversubscribe --readers 4 --rcu qsbr,membarrier` on 2 CPUs). That is the model's limit (liburcu-qsbr's too), not a property of percpu_ref; compare
 //! oversubscribed runs under `membarrier`, whose sections end before a preemption can matter
 //! (a thread preempted inside one still holds the grace period up, as `PREEMPT_RCU` readers do).
 //!
