@@ -115,6 +115,15 @@ pub struct View<'a> {
     pub failed: Vec<&'a Point>,
 }
 
+/// [`View::churns`], before there is a view.
+fn churns(results: &Results, strategy: &str) -> bool {
+    let base = strategy.split('@').next().unwrap_or(strategy);
+    results
+        .points
+        .iter()
+        .any(|p| p.strategy == base && p.period_ns.is_some())
+}
+
 impl<'a> View<'a> {
     /// Check that `results` has something to report and index it, with the default slices.
     /// `path` names the file in errors.
@@ -308,9 +317,9 @@ impl<'a> View<'a> {
                 });
                 // Cost claims: without a swapper when churning strategies ran there too (every
                 // lookup then succeeds, as `unprotected`'s do), else the churn slice.
-                let churned_never = ok.iter().any(|p| {
-                    p.period_ns.is_none() && strategy::info(&p.strategy).is_ok_and(|i| i.churn)
-                });
+                let churned_never = ok
+                    .iter()
+                    .any(|p| p.period_ns.is_none() && churns(results, &p.strategy));
                 let cost = match &churn {
                     Some(c) if !churned_never => c.clone(),
                     _ => slice(None, readers_at(None), false),
@@ -378,10 +387,18 @@ impl<'a> View<'a> {
         hold_ns: u64,
     ) -> Option<&'a Point> {
         self.point_held(strategy, readers, period, hold_ns)
-            .or_else(|| match strategy::info(strategy) {
-                Ok(i) if !i.churn => self.point_held(strategy, readers, None, hold_ns),
-                _ => None,
+            .or_else(|| {
+                (!self.churns(strategy))
+                    .then(|| self.point_held(strategy, readers, None, hold_ns))
+                    .flatten()
             })
+    }
+
+    /// Whether `strategy` (a name or a series) ran with a swapper in this run, read from the
+    /// results rather than from this build's registry: a strategy that refuses churn
+    /// (`unprotected`) has only points without a swap period.
+    pub fn churns(&self, strategy: &str) -> bool {
+        churns(self.results, strategy)
     }
 
     /// [`in_slice`](Self::in_slice) of the cost slice.

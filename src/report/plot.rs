@@ -1094,11 +1094,10 @@ fn failed_lookups<DB: DrawingBackend>(
         (1e3, "µs")
     };
     // Strategies that refuse churn (unprotected) have no failed lookups to show.
-    let churn = |s: &str| crate::strategy::info(s).map_or(true, |i| i.churn);
     let series: Vec<(String, Vec<(f64, f64)>)> = v
         .strategies
         .iter()
-        .filter(|s| churn(s))
+        .filter(|s| v.churns(s))
         .map(|s| {
             let pts = periods
                 .iter()

@@ -655,3 +655,33 @@ fn the_swapoff_cdf_is_drawn_from_the_repeats_buckets_and_omitted_without_them() 
             .any(|o| o.starts_with("swapoff latency CDF"))
     );
 }
+
+/// Whether a strategy churned is read from the results, not from this build's registry: a
+/// strategy this build does not know churns if it has points with a swap period, and
+/// `unprotected` (which this build says refuses churn) is taken as churning if a file says so.
+#[test]
+fn churn_is_read_from_the_points_not_the_build() {
+    let at = |s: &str, period: Option<u64>| {
+        let mut q = p(s, 1, &[4.0]);
+        q.period_ns = period;
+        q
+    };
+    let mut r = results(vec![
+        at("zeta-new", Some(1_000_000)),
+        at("zeta-new", None),
+        at("unprotected", Some(1_000_000)),
+        at("atomic", None),
+    ]);
+    r.config.periods_ns = vec![Some(1_000_000), None];
+    let v = view_of(&r);
+    assert!(
+        v.churns("zeta-new"),
+        "unknown to the build, churned in the file"
+    );
+    assert!(
+        v.churns("unprotected"),
+        "the file, not the registry, decides"
+    );
+    assert!(!v.churns("atomic"), "measured without a swapper only");
+    assert!(!v.churns("percpu-acquire@qsbr"), "not in the file at all");
+}

@@ -697,8 +697,7 @@ fn qsbr_grace_periods(v: &View, out: &mut Vec<String>) {
 fn failed_lookups_by_period(v: &View, out: &mut Vec<String>) {
     let off = v.results.config.off_time_ns as f64;
     if let Some((sweep, hi)) = v.sweep() {
-        let churn = |s: &str| strategy::info(s).map_or(true, |i| i.churn);
-        for s in v.strategies.iter().filter(|s| churn(s)) {
+        for s in v.strategies.iter().filter(|s| v.churns(s)) {
             let pts: Vec<String> = sweep
                 .iter()
                 .filter_map(|&per| {
