@@ -64,6 +64,64 @@ pub(crate) fn wait<'a, T>(cv: &Condvar, g: MutexGuard<'a, T>) -> MutexGuard<'a, 
     cv.wait(g).unwrap_or_else(|e| e.into_inner())
 }
 
+/// Whether waits may time out. Loom has no clock: under loom every [`Deadline`] has passed and
+/// the RCU's lazy and idle waits (`LAZY`, the worker's idle time) are zero, so it explores
+/// their interleavings without the timing, and [`WaitQueue::wait_timeout`] is never reached.
+pub(crate) const TIMED_WAITS: bool = !cfg!(loom);
+
+/// A point in time to wait until (see [`TIMED_WAITS`]).
+pub(crate) struct Deadline(#[cfg(not(loom))] std::time::Instant);
+
+impl Deadline {
+    /// `d` from now.
+    pub(crate) fn after(d: std::time::Duration) -> Deadline {
+        #[cfg(not(loom))]
+        return Deadline(std::time::Instant::now() + d);
+        #[cfg(loom)]
+        {
+            let _ = d;
+            Deadline()
+        }
+    }
+
+    /// The time left, or `None` once it has passed (always, under loom).
+    pub(crate) fn remaining(&self) -> Option<std::time::Duration> {
+        #[cfg(not(loom))]
+        return self
+            .0
+            .checked_duration_since(std::time::Instant::now())
+            .filter(|d| !d.is_zero());
+        #[cfg(loom)]
+        None
+    }
+}
+
+/// Start a named thread (loom's threads have no names).
+pub(crate) fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) {
+    #[cfg(not(loom))]
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("cannot spawn thread {name}: {e}"));
+    #[cfg(loom)]
+    {
+        let _ = name;
+        thread::spawn(f);
+    }
+}
+
+/// Run `f`; whether it panicked (the panic is caught). Under loom a panic is not caught: it
+/// fails the model, which is what a model wants to hear.
+pub(crate) fn run_catching(f: impl FnOnce()) -> bool {
+    #[cfg(not(loom))]
+    return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+    #[cfg(loom)]
+    {
+        f();
+        false
+    }
+}
+
 /// A condition variable that knows whether anyone waits on it, so a notify with no waiter
 /// costs no system call: `std`'s futex condition variable always calls `futex(FUTEX_WAKE)`,
 /// about a microsecond on the 2-CPU VM, and swapoff's path notifies three of them (the
@@ -98,22 +156,30 @@ impl WaitQueue {
         g
     }
 
-    /// `Condvar::wait_timeout` on this queue, counted, ignoring poisoning.
-    #[cfg(not(loom))]
+    /// `Condvar::wait_timeout` on this queue, counted, ignoring poisoning. Not reached under
+    /// loom ([`TIMED_WAITS`]).
     pub(crate) fn wait_timeout<'a, T>(
         &self,
         g: MutexGuard<'a, T>,
         limit: std::time::Duration,
     ) -> MutexGuard<'a, T> {
-        // Relaxed: as in `wait`.
-        self.waiters.fetch_add(1, Ordering::Relaxed);
-        let g = self
-            .cv
-            .wait_timeout(g, limit)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
-        self.waiters.fetch_sub(1, Ordering::Relaxed);
-        g
+        #[cfg(loom)]
+        {
+            let _ = (g, limit);
+            unreachable!("no timed waits under loom (TIMED_WAITS)");
+        }
+        #[cfg(not(loom))]
+        {
+            // Relaxed: as in `wait`.
+            self.waiters.fetch_add(1, Ordering::Relaxed);
+            let g = self
+                .cv
+                .wait_timeout(g, limit)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            self.waiters.fetch_sub(1, Ordering::Relaxed);
+            g
+        }
     }
 
     /// Wake every waiter, if there is one.

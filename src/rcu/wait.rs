@@ -5,9 +5,9 @@
 use super::{Callback, Flavor, GpWord, Rcu};
 use crate::completion::Completion;
 use crate::sync::{
-    Arc,
+    Arc, Deadline,
     Ordering::{Relaxed, Release},
-    Parker, lock, rcu_ctr_scan, rcu_gp_advance, spin, thread,
+    Parker, TIMED_WAITS, lock, rcu_ctr_scan, rcu_gp_advance, run_catching, spawn_named, spin,
 };
 use std::time::Duration;
 
@@ -21,8 +21,8 @@ pub(super) const PARK_LIMIT: Duration = Duration::from_millis(10);
 
 /// How long the callback worker lets a `synchronize` caller start the grace period its callbacks
 /// need before it starts one itself (the kernel's call_rcu grace periods start lazily too), and
-/// how often an idle worker looks at the queue: `call` does not wake it.
-const LAZY: Duration = Duration::from_millis(1);
+/// how often an idle worker looks at the queue: `call` does not wake it. Zero under loom.
+const LAZY: Duration = Duration::from_millis(if TIMED_WAITS { 1 } else { 0 });
 
 /// The longest an idle worker sleeps between two looks at the queue: each look that finds it
 /// empty doubles the sleep from [`LAZY`] up to this, so a worker whose callbacks `synchronize`
@@ -30,8 +30,9 @@ const LAZY: Duration = Duration::from_millis(1);
 /// waits at most this long, plus a grace period, for the worker to notice it.
 const MAX_TICK: Duration = Duration::from_millis(16);
 
-/// How long the worker stays while no callback is queued at all before it exits.
-const WORKER_IDLE: Duration = Duration::from_millis(50);
+/// How long the worker stays while no callback is queued at all before it exits. Zero under
+/// loom: the worker leaves as soon as the queue is empty.
+const WORKER_IDLE: Duration = Duration::from_millis(if TIMED_WAITS { 50 } else { 0 });
 
 /// `rcu_seq_snap()` with one state bit: the sequence value at which a grace period that begins
 /// after now will have ended.
@@ -74,23 +75,18 @@ impl<F: Flavor> Rcu<F> {
     fn wait_for_gp_after(&self, target: u64, lazy: Duration) -> bool {
         let inner = &*self.inner;
         let mut ran = false;
-        #[cfg(not(loom))]
-        let deadline = std::time::Instant::now() + lazy;
-        #[cfg(loom)]
-        let _ = lazy;
+        let deadline = Deadline::after(lazy);
         let mut seq = lock(&inner.seq);
         loop {
             if *seq >= target {
                 // The lock orders the driver's barrier (B) before our return.
                 return ran;
             }
-            #[cfg(not(loom))]
-            if *seq & 1 == 0 {
-                let now = std::time::Instant::now();
-                if now < deadline {
-                    seq = inner.seq_cv.wait_timeout(seq, deadline - now);
-                    continue;
-                }
+            if *seq & 1 == 0
+                && let Some(left) = deadline.remaining()
+            {
+                seq = inner.seq_cv.wait_timeout(seq, left);
+                continue;
             }
             if *seq & 1 == 0 {
                 // None in progress: we run it. The lock orders every caller's removal that took
@@ -190,13 +186,7 @@ impl<F: Flavor> Rcu<F> {
         calls.worker = true;
         drop(calls);
         let rcu = self.clone();
-        #[cfg(loom)]
-        thread::spawn(move || rcu.callback_worker());
-        #[cfg(not(loom))]
-        thread::Builder::new()
-            .name("swapref-call-rcu".into())
-            .spawn(move || rcu.callback_worker())
-            .expect("cannot spawn the call_rcu worker thread");
+        spawn_named("swapref-call-rcu", move || rcu.callback_worker());
     }
 
     /// Take the queued callbacks whose grace period has ended and run them (each exactly once:
@@ -212,13 +202,10 @@ impl<F: Flavor> Rcu<F> {
             due.into_iter().map(|(_, f)| f).collect()
         };
         for f in due {
-            #[cfg(not(loom))]
-            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
+            if run_catching(f) {
                 // Relaxed: a statistic (see `callback_panics`).
                 self.inner.callback_panics.fetch_add(1, Relaxed);
             }
-            #[cfg(loom)]
-            f();
         }
     }
 
@@ -228,18 +215,15 @@ impl<F: Flavor> Rcu<F> {
                 let mut calls = lock(&self.inner.calls);
                 // A `call` does not wake us: look after LAZY, then ever less often (to MAX_TICK)
                 // while the queue stays empty; leave after WORKER_IDLE without any `call`.
-                #[cfg(not(loom))]
-                {
-                    let (mut tick, mut idle, mut seen) = (LAZY, Duration::ZERO, calls.queued);
-                    while calls.queue.is_empty() && idle < WORKER_IDLE {
-                        calls = self.inner.calls_cv.wait_timeout(calls, tick);
-                        if calls.queued == seen {
-                            idle += tick;
-                        } else {
-                            (seen, idle) = (calls.queued, Duration::ZERO);
-                        }
-                        tick = (tick * 2).min(MAX_TICK);
+                let (mut tick, mut idle, mut seen) = (LAZY, Duration::ZERO, calls.queued);
+                while calls.queue.is_empty() && idle < WORKER_IDLE {
+                    calls = self.inner.calls_cv.wait_timeout(calls, tick);
+                    if calls.queued == seen {
+                        idle += tick;
+                    } else {
+                        (seen, idle) = (calls.queued, Duration::ZERO);
                     }
+                    tick = (tick * 2).min(MAX_TICK);
                 }
                 // Under the lock: a `call` that finds `worker` still set has queued before this
                 // look, so its callback is not stranded.
