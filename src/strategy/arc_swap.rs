@@ -15,7 +15,7 @@
 //! threads' debt slots), then we wait for the strong count to fall to ours alone.
 
 use super::{Strategy, StrategyConfig, StrategyError, slots};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use arc_swap::{ArcSwap, Guard};
 use crossbeam_utils::{Backoff, CachePadded};
 use std::ops::Deref;

@@ -11,7 +11,7 @@
 //! swapoff cost: one `fetch_or`, one `fetch_sub`, then a wait for the count to drain.
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::{Backoff, CachePadded};
 use std::ops::Deref;
 use std::sync::Arc;

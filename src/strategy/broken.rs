@@ -5,7 +5,7 @@
 
 use super::atomic::{Atomic, AtomicGuard, DEAD, inc_not_zero_live};
 use super::{Strategy, StrategyConfig, StrategyError};
-use crate::swap::SwapMap;
+use crate::swap::map::SwapMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Relaxed, Release};
 

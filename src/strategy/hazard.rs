@@ -10,7 +10,7 @@
 //! haphazard's 1000-object / 2 s threshold.
 
 use super::{Strategy, StrategyConfig, StrategyError, slots};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::{Backoff, CachePadded};
 use haphazard::{Domain, Global, HazardPointer};
 use std::ops::Deref;

@@ -25,7 +25,7 @@
 
 use super::{Strategy, StrategyConfig, StrategyError, slots};
 use crate::rcu::{Flavor, FlavorKind, Mb, Memb, Qsbr, membarrier};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::{Backoff, CachePadded};
 use std::marker::PhantomData;
 use std::ops::Deref;

@@ -23,7 +23,7 @@ mod percpu;
 pub mod rcu_object;
 
 use crate::rcu::{Domain, FlavorKind};
-use crate::swap::SwapMap;
+use crate::swap::map::SwapMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -423,7 +423,7 @@ pub(crate) fn live_without_map(strategy: &str, ty: usize) -> ! {
 }
 
 /// `[T; MAX_SWAPFILES]` built by a function, for the strategies' per-slot arrays.
-pub(crate) fn slots<T>(f: impl FnMut(usize) -> T) -> [T; crate::swap::MAX_SWAPFILES] {
+pub(crate) fn slots<T>(f: impl FnMut(usize) -> T) -> [T; crate::swap::map::MAX_SWAPFILES] {
     std::array::from_fn(f)
 }
 

@@ -14,7 +14,7 @@ use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
 use crate::completion::Completion;
 use crate::percpu_ref::{Init, PercpuRef};
 use crate::rcu::{Domain, Flavor, RECORD_BYTES, Rcu, RcuReader};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::ops::Deref;

@@ -15,7 +15,7 @@
 
 use super::{Strategy, StrategyConfig, StrategyError, slots};
 use crate::rcu::{Domain, Flavor, RECORD_BYTES, Rcu, RcuReader};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crate::zoned::Zoned;
 use crossbeam_utils::{Backoff, CachePadded};
 use std::marker::PhantomData;

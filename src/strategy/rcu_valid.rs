@@ -14,7 +14,7 @@
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
 use crate::rcu::{Domain, Flavor, RECORD_BYTES, Rcu, RcuReadGuard, RcuReader};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
 use std::ops::Deref;
 use std::sync::Arc;

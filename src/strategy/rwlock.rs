@@ -6,7 +6,7 @@
 //! prefers writers), then the map is taken.
 
 use super::{Strategy, StrategyConfig, StrategyError, slots};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
 use std::ops::Deref;
 use std::ptr::NonNull;

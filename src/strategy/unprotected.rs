@@ -11,7 +11,7 @@
 //! table's own check.
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
-use crate::swap::{MAX_SWAPFILES, SwapMap};
+use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
 use std::sync::{Arc, Mutex};
 
