@@ -74,6 +74,7 @@ pub(crate) struct Deadline(#[cfg(not(loom))] std::time::Instant);
 
 impl Deadline {
     /// `d` from now.
+    #[inline]
     pub(crate) fn after(d: std::time::Duration) -> Deadline {
         #[cfg(not(loom))]
         return Deadline(std::time::Instant::now() + d);
@@ -84,13 +85,17 @@ impl Deadline {
         }
     }
 
-    /// The time left, or `None` once it has passed (always, under loom).
+    /// The time left, or `None` once it has passed (always, under loom). Compares before it
+    /// subtracts: `synchronize` asks with a deadline that has always passed, and the
+    /// subtraction (`sub_timespec`) alone cost it about 75 instructions, which the
+    /// instruction-count gate caught.
+    #[inline]
     pub(crate) fn remaining(&self) -> Option<std::time::Duration> {
         #[cfg(not(loom))]
-        return self
-            .0
-            .checked_duration_since(std::time::Instant::now())
-            .filter(|d| !d.is_zero());
+        {
+            let now = std::time::Instant::now();
+            return (now < self.0).then(|| self.0 - now);
+        }
         #[cfg(loom)]
         None
     }
