@@ -56,8 +56,9 @@ impl From<ResultsError> for ReportError {
 }
 
 /// Colours by series position: Tableau 10, six darker tones, then eight lighter ones (Tableau
-/// 20's), so that each of the series this build can measure (six plain strategies and five
-/// over the RCU in three flavours: 21) has a colour of its own in every figure.
+/// 20's). Series past the palette (a strategy added to the registry, one a file names that this
+/// build does not know) get [`generated_colour`]s, so every series has a colour of its own
+/// however many the registry grows to.
 const PALETTE: [(u8, u8, u8); 24] = [
     (0x1f, 0x77, 0xb4),
     (0xff, 0x7f, 0x0e),
@@ -84,6 +85,31 @@ const PALETTE: [(u8, u8, u8); 24] = [
     (0xf7, 0xb6, 0xd2),
     (0xdb, 0xdb, 0x8d),
 ];
+
+/// The `n`th colour past [`PALETTE`]: hues a golden angle apart (no two of the first hundreds
+/// within a few degrees of each other), alternating between a mid and a dark tone, saturated
+/// enough to read on white. Deterministic, so a series keeps its colour between figures.
+fn generated_colour(n: usize) -> (u8, u8, u8) {
+    let hue = (n as f64 * 137.507_764).rem_euclid(360.0) / 60.0;
+    let (sat, light) = if n % 2 == 0 {
+        (0.65, 0.45)
+    } else {
+        (0.75, 0.30)
+    };
+    let c = (1.0 - (2.0 * light - 1.0_f64).abs()) * sat;
+    let x = c * (1.0 - (hue % 2.0 - 1.0).abs());
+    let (r, g, b) = match hue as u32 {
+        0 => (c, x, 0.0),
+        1 => (x, c, 0.0),
+        2 => (0.0, c, x),
+        3 => (0.0, x, c),
+        4 => (x, 0.0, c),
+        _ => (c, 0.0, x),
+    };
+    let m = light - c / 2.0;
+    let byte = |v: f64| ((v + m) * 255.0).round().clamp(0.0, 255.0) as u8;
+    (byte(r), byte(g), byte(b))
+}
 
 /// A results file as the reports read it: successful points only, strategies in registry
 /// order, and the two slices every claim is drawn from ([`Slice`]): the cost slice (the points
@@ -506,7 +532,10 @@ impl<'a> View<'a> {
                     .position(|s| s == strategy)
                     .unwrap_or(0)
         });
-        PALETTE[i % PALETTE.len()]
+        PALETTE
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| generated_colour(i - PALETTE.len()))
     }
 
     /// One line naming the machine, the commit and the date, for captions.

@@ -72,6 +72,25 @@ fn strategies_follow_the_registry_and_colours_do_not_depend_on_what_was_run() {
 }
 
 #[test]
+fn series_past_the_palette_get_colours_of_their_own() {
+    // A registry that outgrows the palette (adding a strategy is one line) and files naming
+    // strategies this build does not know: no two series may share a colour.
+    let extra: Vec<String> = (0..200).map(|i| format!("new-{i:03}")).collect();
+    let r = results(extra.iter().map(|s| p(s, 1, &[1.0])).collect());
+    let v = view_of(&r);
+    let mut colours: Vec<_> = crate::strategy::ALL
+        .iter()
+        .map(|i| i.name.to_owned())
+        .chain(extra.iter().cloned())
+        .map(|s| v.colour(&s))
+        .collect();
+    let n = colours.len();
+    colours.sort_unstable();
+    colours.dedup();
+    assert_eq!(colours.len(), n);
+}
+
+#[test]
 fn the_churn_slice_is_the_most_measured_period_and_unprotected_falls_back_to_never() {
     let mut pts = vec![p("atomic", 1, &[5.0]), p("atomic", 2, &[9.0])];
     let mut u = p("unprotected", 1, &[1.0]);
