@@ -58,6 +58,8 @@ pub mod rcu;
 pub mod report;
 #[cfg(not(loom))]
 pub mod results;
+#[cfg(not(loom))]
+pub mod rseq;
 pub mod stats;
 #[cfg(not(loom))]
 pub mod strategy;

@@ -37,9 +37,9 @@
 //! | `percpu_ref_resurrect` | [`resurrect`](PercpuRef::resurrect) | resurrecting a live ref is refused ([`Misuse::ResurrectLive`]) |
 //! | `percpu_ref_reinit` | [`reinit`](PercpuRef::reinit) | a nonzero count is refused ([`Misuse::ReinitNonZero`]) |
 //! | `percpu_ref_is_zero` / `_is_dying` | [`is_zero`](PercpuRef::is_zero) / [`is_dying`](PercpuRef::is_dying) | |
-//! | `call_rcu_hurry(&data->rcu, percpu_ref_switch_to_atomic_rcu)` | [`Rcu::call`] | the grace period is the userspace RCU's (module [`crate::rcu`]) |
-//! | `rcu_read_lock()` around the fast path | [`RcuReadGuard`](crate::rcu::RcuReadGuard) from the caller's [`RcuReader`] | |
-//! | `this_cpu_inc(*percpu_count)` | plain load + store of the calling thread's slot in its reader record | one writer per slot, so no lock prefix |
+//! | `call_rcu_hurry(&data->rcu, percpu_ref_switch_to_atomic_rcu)` | [`Rcu::call`] ([`PerThread`]); `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)` then the sum, on the caller's thread ([`PerCpu`]) | the grace period is the userspace RCU's (module [`crate::rcu`]); with rseq no section can commit after the membarrier, so no grace period is needed |
+//! | `rcu_read_lock()` around the fast path | [`RcuReadGuard`](crate::rcu::RcuReadGuard) from the caller's [`RcuReader`](crate::rcu::RcuReader) | |
+//! | `this_cpu_inc(*percpu_count)` | [`PerThread`]: plain load + store of the calling thread's slot in its reader record; [`PerCpu`]: one add to the calling CPU's slot in a restartable sequence ([`crate::rseq`]) | one writer per slot (per-thread) or per CPU at a time (rseq), so no lock prefix |
 //! | `percpu_ref_switch_lock`, `percpu_ref_switch_waitq` (global) | a mutex and condvar per ref | |
 //! | `struct completion` for swap's release | [`Completion`](crate::completion::Completion) | |
 //!
@@ -108,12 +108,18 @@
 //! is counted in [`PercpuRef::underflows`]; the release callback does not run on a negative
 //! count.
 
-use crate::rcu::{Flavor, Rcu, RcuReader, Record};
+mod counters;
+
+use crate::rcu::{Flavor, Rcu};
 use crate::sync::{
     Arc, AtomicUsize, Mutex, MutexGuard,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
     WaitQueue, fence, load_own, lock,
 };
+use counters::Pending;
+pub use counters::{Counters, PerThread};
+#[cfg(not(loom))]
+pub use counters::{CpuReader, PerCpu};
 use std::fmt;
 
 /// The count's bias while in percpu mode: keeps the atomic count from reaching zero while
@@ -162,15 +168,21 @@ impl std::ops::BitOr for Init {
 pub enum InitError {
     /// Every percpu slot of the RCU domain is taken (the kernel's `-ENOMEM`).
     NoSlots,
+    /// The per-CPU backend was asked for and this process cannot have it (the reason from
+    /// [`crate::rseq::available`]).
+    NoRseq(String),
 }
 
 impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "no free percpu slot in this RCU domain ({} in use)",
-            crate::rcu::PERCPU_SLOTS
-        )
+        match self {
+            InitError::NoSlots => write!(
+                f,
+                "no free percpu slot in this RCU domain ({} in use)",
+                crate::rcu::PERCPU_SLOTS
+            ),
+            InitError::NoRseq(why) => write!(f, "no per-CPU counters (rseq): {why}"),
+        }
     }
 }
 
@@ -218,7 +230,7 @@ struct Switch {
 
 /// What the kernel allocates as `struct percpu_ref_data`: everything the grace-period callback
 /// needs, shared with it.
-struct RefData<F: Flavor> {
+struct RefData<F: Flavor, C: Counters<F>> {
     count: AtomicUsize,
     release: Box<dyn Fn() + Send + Sync>,
     rcu: Rcu<F>,
@@ -226,15 +238,19 @@ struct RefData<F: Flavor> {
     switch: Mutex<Switch>,
     waitq: WaitQueue,
     underflows: AtomicUsize,
+    /// The backend's storage (the per-CPU area), alive as long as anything may add to it.
+    counters: C::Shared,
 }
 
-impl<F: Flavor> Drop for RefData<F> {
+impl<F: Flavor, C: Counters<F>> Drop for RefData<F, C> {
     fn drop(&mut self) {
         self.rcu.free_slot(self.slot);
     }
 }
 
-/// A percpu reference counter (`struct percpu_ref`).
+/// A percpu reference counter (`struct percpu_ref`), over RCU flavour `F`, counting in percpu
+/// mode with backend `C`: per registered thread ([`PerThread`], the default) or per CPU
+/// ([`PerCpu`], restartable sequences; see [`counters`](self::Counters)).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -260,7 +276,7 @@ impl<F: Flavor> Drop for RefData<F> {
 /// assert!(!users.tryget_live_acquire(&reader));
 /// assert!(users.is_zero());
 /// ```
-pub struct PercpuRef<F: Flavor> {
+pub struct PercpuRef<F: Flavor, C: Counters<F> = PerThread> {
     /// The hot word, the kernel's `percpu_count_ptr`: the slot index above [`SLOT_SHIFT`], the
     /// `ATOMIC | DEAD` bits below, so the fast path finds its counter in the word it tests.
     /// Written only under `data.switch`, so code holding that lock reads it with
@@ -268,24 +284,18 @@ pub struct PercpuRef<F: Flavor> {
     mode: AtomicUsize,
     /// The domain's identity, next to `mode` for the fast path's reader check.
     domain: *const (),
-    data: Arc<RefData<F>>,
+    /// What the backend's fast path needs (the per-CPU area's address), next to `mode`.
+    fast: C::Fast,
+    data: Arc<RefData<F, C>>,
 }
 
 // SAFETY: `domain` is only compared, never dereferenced; every other field is Send + Sync.
-unsafe impl<F: Flavor> Send for PercpuRef<F> {}
+unsafe impl<F: Flavor, C: Counters<F>> Send for PercpuRef<F, C> {}
 // SAFETY: as for Send: the raw pointer is an identity, and `&PercpuRef` gives access only to
 // atomics and to the lock-protected RefData.
-unsafe impl<F: Flavor> Sync for PercpuRef<F> {}
+unsafe impl<F: Flavor, C: Counters<F>> Sync for PercpuRef<F, C> {}
 
-/// Where the fast path went.
-enum Fast {
-    /// Done in percpu mode.
-    Done,
-    /// Not in percpu mode: the caller leaves the section and takes the slow path.
-    Slow,
-}
-
-impl<F: Flavor> fmt::Debug for PercpuRef<F> {
+impl<F: Flavor, C: Counters<F>> fmt::Debug for PercpuRef<F, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Relaxed, here and for `count`: a snapshot for display; nothing is read through it.
         let m = self.mode.load(Relaxed);
@@ -306,16 +316,31 @@ enum LiveOrder {
 }
 
 impl<F: Flavor> PercpuRef<F> {
-    /// Create a ref in `rcu`'s domain (`percpu_ref_init`). `release` runs once when the count
-    /// drops to zero after a kill, possibly on the domain's callback thread; it must not block,
-    /// and in particular must not wait for a grace period of this domain (`synchronize`,
-    /// `barrier`): it may run inside the caller's read-side section, as in the kernel, or on
-    /// the thread that runs the grace periods.
+    /// Create a ref in `rcu`'s domain (`percpu_ref_init`) with per-thread counters. `release`
+    /// runs once when the count drops to zero after a kill, possibly on the domain's callback
+    /// thread; it must not block, and in particular must not wait for a grace period of this
+    /// domain (`synchronize`, `barrier`): it may run inside the caller's read-side section, as
+    /// in the kernel, or on the thread that runs the grace periods.
     pub fn new(
         rcu: &Rcu<F>,
         release: impl Fn() + Send + Sync + 'static,
         flags: Init,
     ) -> Result<PercpuRef<F>, InitError> {
+        Self::with_counters(rcu, release, flags)
+    }
+}
+
+impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
+    /// [`new`](PercpuRef::new) with backend `C`: `PercpuRef::<F, PerCpu>::with_counters` for
+    /// per-CPU counters, which fails with [`InitError::NoRseq`] where rseq is unavailable.
+    /// With the per-CPU backend `release` and `kill`'s `confirm` may also run on the thread that
+    /// kills or switches the ref.
+    pub fn with_counters(
+        rcu: &Rcu<F>,
+        release: impl Fn() + Send + Sync + 'static,
+        flags: Init,
+    ) -> Result<PercpuRef<F, C>, InitError> {
+        let (fast, counters) = C::new(rcu)?;
         let slot = rcu.alloc_slot().ok_or(InitError::NoSlots)?;
         let mut start = 0usize;
         let mut mode = 0usize;
@@ -334,10 +359,11 @@ impl<F: Flavor> PercpuRef<F> {
         // A previous owner of the slot may have left counts behind: they are our base.
         // The slot came from the registry under its lock, after the previous owner's data was
         // dropped, so no thread can be updating it now.
-        let base = rcu.sum_slot(slot);
+        let base = C::sum(rcu, &counters, slot);
         Ok(PercpuRef {
             mode: AtomicUsize::new(slot << SLOT_SHIFT | mode),
             domain: rcu.id(),
+            fast,
             data: Arc::new(RefData {
                 count: AtomicUsize::new(start),
                 release: Box::new(release),
@@ -352,6 +378,7 @@ impl<F: Flavor> PercpuRef<F> {
                 }),
                 waitq: WaitQueue::new(),
                 underflows: AtomicUsize::new(0),
+                counters,
             }),
         })
     }
@@ -363,96 +390,55 @@ impl<F: Flavor> PercpuRef<F> {
 
     /// Refuse a reader of another domain (release builds too): its section and its count would
     /// land in that domain's records, which our grace periods and sums never see. One compare of
-    /// two words the fast path loads anyway; the panic is out of line.
+    /// two words the fast path loads anyway; the panic is out of line. Nothing for the per-CPU
+    /// backend, whose counters are the ref's own.
     #[inline(always)]
-    fn check_reader(&self, r: &RcuReader<F>) {
-        if r.domain_id() != self.domain {
-            wrong_domain();
-        }
+    fn check_reader(&self, r: &C::Reader) {
+        C::check_reader(self.domain, r);
     }
 
-    /// Add `nr` on the calling thread's counter (`this_cpu_add`), the counter `mode` names.
-    /// Caller is inside an RCU section and saw `mode` in percpu mode.
+    /// The backend's fast path: in percpu mode, add `nr` to the caller's counter and return
+    /// true; otherwise false, nothing written. Caller has checked `r` (`check_reader`).
     #[inline(always)]
-    fn this_cpu_add(rec: &Record, mode: usize, nr: usize) {
-        // SAFETY: (1) the slot index in `mode` came from `Rcu::alloc_slot`, which only returns
-        // indices below PERCPU_SLOTS, and every record has PERCPU_SLOTS counters (the reader's
-        // domain is ours: `check_reader`).
-        let c = unsafe { rec.counter_unchecked(mode >> SLOT_SHIFT) };
-        // Load + Relaxed store, not fetch_add: only this thread writes its counter (the
-        // kernel's this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a
-        // Relaxed load outside loom) returns its latest value. The sum reads it only after a
-        // grace period, which orders this store before the sum.
-        c.store(load_own(c).wrapping_add(nr), Relaxed);
+    fn fast<const ACQUIRE: bool>(&self, r: &C::Reader, nr: usize) -> bool {
+        // SAFETY: (1) the mode word's slot bits are the slot `with_counters` allocated from
+        // this ref's domain (below PERCPU_SLOTS), and the caller checked `r` against that
+        // domain; (2) `fast` came from `C::new` together with `data.counters`, which `self`
+        // keeps alive.
+        unsafe { C::add_if_percpu::<ACQUIRE>(&self.fast, r, &self.mode, nr) }
     }
 
     /// Take `nr` references the caller knows to be allowed (`percpu_ref_get_many`).
     #[inline(always)]
-    pub fn get_many(&self, r: &RcuReader<F>, nr: usize) {
+    pub fn get_many(&self, r: &C::Reader, nr: usize) {
         self.check_reader(r);
-        let fast = r.section_fast(|rec| {
-            // Relaxed: the caller already holds a reference, so there is nothing to order after.
-            let m = self.mode.load(Relaxed);
-            if m & FLAGS == 0 {
-                Self::this_cpu_add(rec, m, nr);
-                Fast::Done
-            } else {
-                Fast::Slow
-            }
-        });
-        if let Fast::Slow = fast {
-            self.get_slow(r, nr);
-        }
-    }
-
-    /// `get_many` outside percpu mode, in a section of its own: the mode may have changed
-    /// since the fast path looked, so it looks again.
-    #[cold]
-    #[inline(never)]
-    fn get_slow(&self, r: &RcuReader<F>, nr: usize) {
-        let fast = r.section(|rec| {
-            // Relaxed: as in get_many.
-            let m = self.mode.load(Relaxed);
-            if m & FLAGS == 0 {
-                Self::this_cpu_add(rec, m, nr);
-                Fast::Done
-            } else {
-                Fast::Slow
-            }
-        });
-        if let Fast::Slow = fast {
-            // An atomic count is valid in any mode (percpu mode keeps it biased), so it needs
-            // no section.
+        // Relaxed: the caller already holds a reference, so there is nothing to order after.
+        if !self.fast::<false>(r, nr) {
+            // Not in percpu mode: an atomic count is valid in any mode (percpu mode keeps it
+            // biased), so it needs no section.
             self.data.get_atomic(nr);
         }
     }
 
     /// Take a reference (`percpu_ref_get`).
     #[inline(always)]
-    pub fn get(&self, r: &RcuReader<F>) {
+    pub fn get(&self, r: &C::Reader) {
         self.get_many(r, 1)
     }
 
     /// Take `nr` references unless the count is zero, even if the ref is dying
     /// (`percpu_ref_tryget_many`).
     #[inline]
-    pub fn tryget_many(&self, r: &RcuReader<F>, nr: usize) -> bool {
+    pub fn tryget_many(&self, r: &C::Reader, nr: usize) -> bool {
         self.check_reader(r);
-        r.section(|rec| {
-            // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
-            let m = self.mode.load(Relaxed);
-            if m & FLAGS == 0 {
-                Self::this_cpu_add(rec, m, nr);
-                true
-            } else {
-                self.data.add_not_zero(nr)
-            }
-        })
+        // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
+        // Outside percpu mode the atomic count, valid in any mode.
+        self.fast::<false>(r, nr) || self.data.add_not_zero(nr)
     }
 
     /// Take a reference unless the count is zero (`percpu_ref_tryget`).
     #[inline]
-    pub fn tryget(&self, r: &RcuReader<F>) -> bool {
+    pub fn tryget(&self, r: &C::Reader) -> bool {
         self.tryget_many(r, 1)
     }
 
@@ -470,22 +456,16 @@ impl<F: Flavor> PercpuRef<F> {
     }
 
     #[inline(always)]
-    fn tryget_live_with(&self, r: &RcuReader<F>, order: LiveOrder) -> bool {
+    fn tryget_live_with(&self, r: &C::Reader, order: LiveOrder) -> bool {
         self.check_reader(r);
-        let fast = r.section_fast(|rec| {
-            let m = self.load_mode(order);
-            if m & FLAGS == 0 {
-                Self::this_cpu_add(rec, m, 1);
-                Fast::Done
-            } else {
-                Fast::Slow
-            }
-        });
-        let ok = match fast {
-            Fast::Done => true,
-            // Left the section first: the fast path saves nothing for this call.
-            Fast::Slow => self.tryget_live_slow(r, order),
+        // The mode load inside the section is Acquire for the Acquire variant (see
+        // load_mode), Relaxed otherwise.
+        let done = match order {
+            LiveOrder::Acquire => self.fast::<true>(r, 1),
+            LiveOrder::Relaxed | LiveOrder::Fence => self.fast::<false>(r, 1),
         };
+        // Left the section first: the fast path saves nothing for this call.
+        let ok = done || self.tryget_live_slow(r, order);
         if order == LiveOrder::Fence && ok {
             // smp_rmb() of get_swap_device_info(): pairs with the same Release stores as the
             // Acquire variant, through the Relaxed mode load (fence-to-store synchronisation).
@@ -494,23 +474,19 @@ impl<F: Flavor> PercpuRef<F> {
         ok
     }
 
-    /// `tryget_live` outside percpu mode: looks at the mode again, in a section of its own,
-    /// because the atomic-mode test must be covered by the same section as the mode load (a
-    /// swapoff's grace period after the kill waits for it).
+    /// `tryget_live` outside percpu mode: looks at the mode again and takes an atomic-mode
+    /// reference unless the ref is dead, covered ([`Counters::covered`]) so that a kill's switch
+    /// cannot complete between the look and the reference: in an RCU section (per-thread: the
+    /// switch's grace period waits for it) or under the switch lock (per-CPU). If the ref is
+    /// back in percpu mode meanwhile, the atomic count is still valid (it carries the bias).
     #[cold]
     #[inline(never)]
-    fn tryget_live_slow(&self, r: &RcuReader<F>, order: LiveOrder) -> bool {
-        r.section(|rec| {
-            let m = self.load_mode(order);
-            if m & FLAGS == 0 {
-                Self::this_cpu_add(rec, m, 1);
-                true
-            } else if m & DEAD == 0 {
-                self.data.add_not_zero(1)
-            } else {
-                false
-            }
-        })
+    fn tryget_live_slow(&self, r: &C::Reader, order: LiveOrder) -> bool {
+        C::covered(
+            r,
+            || lock(&self.data.switch),
+            || self.load_mode(order) & DEAD == 0 && self.data.add_not_zero(1),
+        )
     }
 
     /// The kernel's `percpu_ref_tryget_live`: take a reference unless the ref is dying.
@@ -519,27 +495,27 @@ impl<F: Flavor> PercpuRef<F> {
     /// is the variant the thread found insufficient when the ref doubles as an "initialised"
     /// flag; it exists so the proofs can show that, and no strategy uses it.
     #[inline(always)]
-    pub fn tryget_live_relaxed(&self, r: &RcuReader<F>) -> bool {
+    pub fn tryget_live_relaxed(&self, r: &C::Reader) -> bool {
         self.tryget_live_with(r, LiveOrder::Relaxed)
     }
 
     /// `tryget_live` as an ACQUIRE operation (Huang Ying's RFC): the mode word is loaded with
     /// `Acquire`. Used by the `percpu-acquire` strategy.
     #[inline(always)]
-    pub fn tryget_live_acquire(&self, r: &RcuReader<F>) -> bool {
+    pub fn tryget_live_acquire(&self, r: &C::Reader) -> bool {
         self.tryget_live_with(r, LiveOrder::Acquire)
     }
 
     /// `tryget_live` followed, on success, by `fence(Acquire)` — `smp_rmb()` as in
     /// `get_swap_device_info()` since v5.14. Used by the `percpu-fence` strategy.
     #[inline(always)]
-    pub fn tryget_live_fence(&self, r: &RcuReader<F>) -> bool {
+    pub fn tryget_live_fence(&self, r: &C::Reader) -> bool {
         self.tryget_live_with(r, LiveOrder::Fence)
     }
 
     /// Drop `nr` references (`percpu_ref_put_many`); the last one after a kill runs `release`.
     #[inline(always)]
-    pub fn put_many(&self, r: &RcuReader<F>, nr: usize) {
+    pub fn put_many(&self, r: &C::Reader, nr: usize) {
         self.check_reader(r);
         // SAFETY: (1) just checked.
         unsafe { self.put_many_checked(r, nr) }
@@ -554,47 +530,21 @@ impl<F: Flavor> PercpuRef<F> {
     ///    would land in a slot of another domain's record, whose ref could then be released
     ///    while still in use.
     #[inline(always)]
-    pub(crate) unsafe fn put_many_checked(&self, r: &RcuReader<F>, nr: usize) {
-        let fast = r.section_fast(|rec| {
-            // Relaxed: a put orders the caller's accesses before the release by other means:
-            // the grace period before the sum (percpu mode) or the AcqRel decrement (atomic).
-            let m = self.mode.load(Relaxed);
-            if m & FLAGS == 0 {
-                Self::this_cpu_add(rec, m, nr.wrapping_neg());
-                Fast::Done
-            } else {
-                Fast::Slow
-            }
-        });
-        if let Fast::Slow = fast {
-            self.put_slow(r, nr);
-        }
-    }
-
-    /// `put_many` outside percpu mode, after the fast path left its section: the decrement in
-    /// a section of its own (the mode may be percpu again), the release callback after it, in
-    /// no section, so that a callback that panics cannot leave one open.
-    #[cold]
-    #[inline(never)]
-    fn put_slow(&self, r: &RcuReader<F>, nr: usize) {
-        let release = r.section(|rec| {
-            // Relaxed: as in put_many.
-            let m = self.mode.load(Relaxed);
-            if m & FLAGS == 0 {
-                Self::this_cpu_add(rec, m, nr.wrapping_neg());
-                false
-            } else {
-                self.data.put_atomic(nr)
-            }
-        });
-        if release {
-            self.data.release();
+    pub(crate) unsafe fn put_many_checked(&self, r: &C::Reader, nr: usize) {
+        // Relaxed: a put orders the caller's accesses before the release by other means: the
+        // grace period or membarrier before the sum (percpu mode) or the AcqRel decrement
+        // (atomic mode).
+        if !self.fast::<false>(r, nr.wrapping_neg()) {
+            // Outside percpu mode, after the section: the atomic decrement (valid in any mode)
+            // and, if it was the last reference, the release callback, in no section, so that
+            // a callback that panics cannot leave one open.
+            self.data.put_atomic_and_release(nr);
         }
     }
 
     /// Drop a reference (`percpu_ref_put`).
     #[inline(always)]
-    pub fn put(&self, r: &RcuReader<F>) {
+    pub fn put(&self, r: &C::Reader) {
         self.put_many(r, 1)
     }
 
@@ -636,7 +586,19 @@ impl<F: Flavor> PercpuRef<F> {
     /// sizeof(unsigned long)`), each of which reserves [`RECORD_BYTES`](crate::rcu::RECORD_BYTES)
     /// for all the domain's refs: a user of many refs divides that among them.
     pub fn footprint_bytes(&self) -> usize {
-        std::mem::size_of::<PercpuRef<F>>() + std::mem::size_of::<RefData<F>>()
+        std::mem::size_of::<PercpuRef<F, C>>() + std::mem::size_of::<RefData<F, C>>()
+    }
+
+    /// Bytes the backend reserves in the domain for its counters, shared by the domain's refs
+    /// ([`Counters::reserved_bytes`]): per-thread, one record per thread ever registered;
+    /// per-CPU, one chunk per possible CPU.
+    pub fn reserved_bytes(&self) -> usize {
+        C::reserved_bytes(&self.data.rcu, &self.data.counters)
+    }
+
+    /// Which backend counts in percpu mode (`thread` or `cpu`).
+    pub fn counters(&self) -> &'static str {
+        C::NAME
     }
 
     /// Kill the ref (`percpu_ref_kill`): no new `tryget_live` once every thread sees it, then
@@ -657,10 +619,14 @@ impl<F: Flavor> PercpuRef<F> {
         // Relaxed: a reader need not see DEAD at once; the grace period of the switch below is
         // what guarantees that every later tryget_live sees it.
         self.mode.store(m | DEAD, Relaxed);
-        let st = self.switch_mode(st, Some(Box::new(confirm)));
+        let (st, pending) = self.switch_mode(st, Some(Box::new(confirm)));
         drop(st);
-        // The initial reference. The ref is in atomic mode now (switch_mode set ATOMIC).
+        // The initial reference. The ref is in atomic mode now (switch_mode set ATOMIC), and
+        // the switch still holds its own reference, so this put cannot release. It comes before
+        // the per-CPU backend's sum (`pending`), as it comes before the grace period's: a put
+        // too many in percpu mode is then caught by the sum, whichever the backend.
         self.data.put_atomic_and_release(1);
+        run(pending);
         Ok(())
     }
 
@@ -669,7 +635,9 @@ impl<F: Flavor> PercpuRef<F> {
     pub fn switch_to_atomic(&self, confirm: impl FnOnce() + Send + 'static) {
         let mut st = lock(&self.data.switch);
         st.force_atomic = true;
-        drop(self.switch_mode(st, Some(Box::new(confirm))));
+        let (st, pending) = self.switch_mode(st, Some(Box::new(confirm)));
+        drop(st);
+        run(pending);
     }
 
     /// [`switch_to_atomic`](Self::switch_to_atomic) and wait for the confirmation
@@ -686,8 +654,11 @@ impl<F: Flavor> PercpuRef<F> {
     pub fn switch_to_percpu(&self) -> Result<(), Misuse> {
         let mut st = lock(&self.data.switch);
         st.force_atomic = false;
-        let st = self.switch_mode(st, None);
-        if !st.allow_reinit && load_own(&self.mode) & ATOMIC != 0 {
+        let (st, pending) = self.switch_mode(st, None);
+        let refused = !st.allow_reinit && load_own(&self.mode) & ATOMIC != 0;
+        drop(st);
+        run(pending);
+        if refused {
             return Err(Misuse::ReinitNotAllowed);
         }
         Ok(())
@@ -710,7 +681,9 @@ impl<F: Flavor> PercpuRef<F> {
         self.mode.store(m & !DEAD, Release);
         // percpu_ref_get(): the ref is in atomic mode, so this is the atomic add.
         self.data.get_atomic(1);
-        drop(self.switch_mode(st, None));
+        let (st, pending) = self.switch_mode(st, None);
+        drop(st);
+        run(pending);
         Ok(())
     }
 
@@ -723,31 +696,38 @@ impl<F: Flavor> PercpuRef<F> {
     }
 
     /// `__percpu_ref_switch_mode`: wait for a switch in flight, then go where the flags say.
+    /// Returns what the caller must run once it has released the lock (the per-CPU backend's
+    /// switch to atomic mode: membarrier, sum, confirmation).
     fn switch_mode<'a>(
         &self,
         mut st: MutexGuard<'a, Switch>,
         confirm: Option<ConfirmFn>,
-    ) -> MutexGuard<'a, Switch> {
+    ) -> (MutexGuard<'a, Switch>, Option<Pending>) {
         // "If the previous ATOMIC switching hasn't finished yet, wait for its completion."
         while st.in_progress {
             st = self.data.waitq.wait(st);
         }
-        if st.force_atomic || load_own(&self.mode) & DEAD != 0 {
-            self.switch_to_atomic_locked(&mut st, confirm);
+        let pending = if st.force_atomic || load_own(&self.mode) & DEAD != 0 {
+            self.switch_to_atomic_locked(&mut st, confirm)
         } else {
             self.switch_to_percpu_locked(&mut st);
-        }
-        st
+            None
+        };
+        (st, pending)
     }
 
     /// `__percpu_ref_switch_to_atomic`.
-    fn switch_to_atomic_locked(&self, st: &mut Switch, confirm: Option<ConfirmFn>) {
+    fn switch_to_atomic_locked(
+        &self,
+        st: &mut Switch,
+        confirm: Option<ConfirmFn>,
+    ) -> Option<Pending> {
         let m = load_own(&self.mode);
         if m & ATOMIC != 0 {
             if let Some(c) = confirm {
                 c();
             }
-            return;
+            return None;
         }
         // Release: when the ref is live (`switch_to_atomic` rather than `kill`), a reader's live
         // check may read this store instead of the one that made the ref live, and must still
@@ -763,7 +743,10 @@ impl<F: Flavor> PercpuRef<F> {
         // in between. Atomic mode now, so the atomic add.
         self.data.get_atomic(1);
         let data = self.data.clone();
-        self.data.rcu.call(move || data.switch_to_atomic_rcu());
+        C::after_switch(
+            &self.data.rcu,
+            Box::new(move || data.switch_to_atomic_rcu()),
+        )
     }
 
     /// `__percpu_ref_switch_to_percpu`.
@@ -781,16 +764,23 @@ impl<F: Flavor> PercpuRef<F> {
     }
 }
 
+/// Run what `switch_mode` deferred, after the switch lock was released.
+fn run(pending: Option<Pending>) {
+    if let Some(p) = pending {
+        p();
+    }
+}
+
 #[cold]
 #[inline(never)]
-fn wrong_domain() -> ! {
+pub(crate) fn wrong_domain() -> ! {
     panic!(
         "percpu_ref used with an RCU reader of another domain: its count would be invisible to \
          this ref's grace periods and sums (refused)"
     )
 }
 
-impl<F: Flavor> RefData<F> {
+impl<F: Flavor, C: Counters<F>> RefData<F, C> {
     /// `atomic_long_add` in atomic mode. Relaxed: like atomic_long_add, a get publishes nothing.
     /// Out of line: the fast paths stay small enough to inline.
     #[cold]
@@ -887,13 +877,13 @@ impl<F: Flavor> RefData<F> {
     }
 
     /// `percpu_ref_switch_to_atomic_rcu` + `percpu_ref_call_confirm_rcu`: runs after the grace
-    /// period that followed setting `ATOMIC`.
+    /// period (per-thread) or the membarrier (per-CPU) that followed setting `ATOMIC`.
     fn switch_to_atomic_rcu(&self) {
         let confirm = {
             let mut st = lock(&self.switch);
             // Every thread that could have updated the slot in percpu mode has left the RCU
             // section it did so in (grace period), so the sum is final until a switch back.
-            let sum = self.rcu.sum_slot(self.slot);
+            let sum = C::sum(&self.rcu, &self.counters, self.slot);
             let delta = sum.wrapping_sub(st.base);
             st.base = sum;
             // "It's crucial that we sum the percpu counters _before_ adding the sum to

@@ -1,21 +1,65 @@
 use super::*;
 use crate::completion::Completion;
-use crate::rcu::{Flavor, Mb, Memb, Qsbr};
+use crate::rcu::{Flavor, Mb, Memb, Qsbr, RcuReader};
 use std::sync::atomic::{AtomicBool, AtomicUsize as StdUsize, Ordering::SeqCst};
 
 /// A ref whose release counts and completes, like swap's `swap_users_ref_free`.
-struct Fixture<F: Flavor> {
+struct Fixture<F: Flavor, C: Counters<F> = PerThread> {
     rcu: Rcu<F>,
-    r: PercpuRef<F>,
+    r: PercpuRef<F, C>,
     released: Arc<StdUsize>,
     comp: Arc<Completion>,
 }
 
+/// What the generic tests need of a backend's readers.
+trait TestCounters<F: Flavor>: Counters<F> {
+    fn reader(rcu: &Rcu<F>) -> Self::Reader;
+    fn quiescent(r: &mut Self::Reader);
+    fn offline<R>(r: &mut Self::Reader, f: impl FnOnce() -> R) -> R;
+}
+
+impl<F: Flavor> TestCounters<F> for PerThread {
+    fn reader(rcu: &Rcu<F>) -> RcuReader<F> {
+        rcu.register()
+    }
+    fn quiescent(r: &mut RcuReader<F>) {
+        r.quiescent_state();
+    }
+    fn offline<R>(r: &mut RcuReader<F>, f: impl FnOnce() -> R) -> R {
+        r.offline(f)
+    }
+}
+
+impl<F: Flavor> TestCounters<F> for PerCpu {
+    fn reader(_: &Rcu<F>) -> CpuReader {
+        CpuReader
+    }
+    fn quiescent(_: &mut CpuReader) {}
+    fn offline<R>(_: &mut CpuReader, f: impl FnOnce() -> R) -> R {
+        f()
+    }
+}
+
+/// Whether the per-CPU backend's tests can run here; says loudly when not.
+fn per_cpu_here() -> bool {
+    match crate::rseq::available() {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("SKIPPED: per-CPU percpu_ref test (rseq unavailable: {e})");
+            false
+        }
+    }
+}
+
 fn fixture<F: Flavor>(rcu: &Rcu<F>, flags: Init) -> Fixture<F> {
+    fixture_with(rcu, flags)
+}
+
+fn fixture_with<F: Flavor, C: Counters<F>>(rcu: &Rcu<F>, flags: Init) -> Fixture<F, C> {
     let released = Arc::new(StdUsize::new(0));
     let comp = Arc::new(Completion::new());
     let (rel, c) = (released.clone(), comp.clone());
-    let r = PercpuRef::new(
+    let r = PercpuRef::with_counters(
         rcu,
         move || {
             rel.fetch_add(1, SeqCst);
@@ -32,26 +76,34 @@ fn fixture<F: Flavor>(rcu: &Rcu<F>, flags: Init) -> Fixture<F> {
     }
 }
 
-/// Run `t` once per flavour this process can use (Miri: `qsbr` and `fence`).
+/// Run `t` once per flavour this process can use (Miri: `qsbr` and `fence`), with per-thread
+/// counters, then with per-CPU counters where rseq works (not under Miri).
 macro_rules! each_flavor {
     ($t:ident) => {{
-        $t::<Qsbr>();
-        $t::<Mb>();
+        $t::<Qsbr, PerThread>();
+        $t::<Mb, PerThread>();
         if Memb::available().is_ok() {
-            $t::<Memb>();
+            $t::<Memb, PerThread>();
+        }
+        if !cfg!(miri) && per_cpu_here() {
+            $t::<Qsbr, PerCpu>();
+            $t::<Mb, PerCpu>();
+            if Memb::available().is_ok() {
+                $t::<Memb, PerCpu>();
+            }
         }
     }};
 }
 
-fn releases_once_after_kill_and_last_put<F: Flavor>() {
+fn releases_once_after_kill_and_last_put<F: Flavor, C: TestCounters<F>>() {
     {
         let rcu = Rcu::<F>::new();
-        let f = fixture(&rcu, Init::LIVE);
-        let mut reader = rcu.register();
+        let f = fixture_with::<F, C>(&rcu, Init::LIVE);
+        let mut reader = C::reader(&rcu);
         f.r.get(&reader);
         assert!(f.r.tryget_live_acquire(&reader));
         f.r.kill().unwrap();
-        reader.offline(|| f.rcu.barrier());
+        C::offline(&mut reader, || f.rcu.barrier());
         assert_eq!(f.released.load(SeqCst), 0, "two references still held");
         f.r.put(&reader);
         assert_eq!(f.released.load(SeqCst), 0, "one reference still held");
@@ -174,24 +226,24 @@ fn a_put_too_many_in_percpu_mode_is_caught_when_the_counters_are_summed() {
     assert_eq!(f.released.load(SeqCst), 0, "released on a negative count");
 }
 
-fn switch_keeps_the_count<F: Flavor>() {
+fn switch_keeps_the_count<F: Flavor, C: TestCounters<F>>() {
     {
         let rcu = Rcu::<F>::new();
-        let f = fixture(&rcu, Init::ALLOW_REINIT);
-        let mut reader = rcu.register();
+        let f = fixture_with::<F, C>(&rcu, Init::ALLOW_REINIT);
+        let mut reader = C::reader(&rcu);
         for _ in 0..3 {
             f.r.get(&reader); // percpu mode
         }
-        reader.offline(|| f.r.switch_to_atomic_sync());
+        C::offline(&mut reader, || f.r.switch_to_atomic_sync());
         // As in the kernel, the switch's own reference is dropped just after the waiters wake.
-        reader.offline(|| f.rcu.barrier());
+        C::offline(&mut reader, || f.rcu.barrier());
         assert_eq!(f.r.atomic_count(), 4, "initial ref + 3 gets, bias removed");
         f.r.put(&reader); // atomic mode
         f.r.switch_to_percpu().unwrap();
         assert_eq!(f.r.atomic_count(), 3usize.wrapping_add(PERCPU_COUNT_BIAS));
         f.r.put(&reader); // percpu mode
         f.r.kill().unwrap();
-        reader.offline(|| f.rcu.barrier());
+        C::offline(&mut reader, || f.rcu.barrier());
         assert_eq!(
             f.r.atomic_count(),
             1,
@@ -199,7 +251,7 @@ fn switch_keeps_the_count<F: Flavor>() {
         );
         assert!(!f.comp.is_done());
         f.r.put(&reader); // atomic mode, the last one
-        reader.offline(|| f.comp.wait());
+        C::offline(&mut reader, || f.comp.wait());
         assert_eq!(f.r.underflows(), 0);
     }
 }
@@ -250,12 +302,12 @@ fn a_reused_slot_starts_from_the_counts_its_previous_owner_left() {
 /// The swap cycle, many times, with readers on other threads doing tryget_live/put as fast as
 /// they can: one release per cycle, never an underflow, and no successful tryget_live between
 /// the confirmation of a kill and the next resurrect.
-fn kill_resurrect_cycles<F: Flavor>() {
+fn kill_resurrect_cycles<F: Flavor, C: TestCounters<F>>() {
     use std::sync::atomic::AtomicU64 as StdU64;
     let cycles = if cfg!(miri) { 3 } else { 300 };
     {
         let rcu = Rcu::<F>::new();
-        let f = Arc::new(fixture(&rcu, Init::DEAD));
+        let f = Arc::new(fixture_with::<F, C>(&rcu, Init::DEAD));
         // Odd: the last kill is confirmed (INIT_DEAD counts as confirmed). Even: live or dying.
         let epoch = Arc::new(StdU64::new(1));
         let stop = Arc::new(AtomicBool::new(false));
@@ -264,7 +316,7 @@ fn kill_resurrect_cycles<F: Flavor>() {
             .map(|_| {
                 let (f, epoch, stop, got) = (f.clone(), epoch.clone(), stop.clone(), got.clone());
                 std::thread::spawn(move || {
-                    let mut reader = f.rcu.register();
+                    let mut reader = C::reader(&f.rcu);
                     let (mut ok, mut late) = (0u64, 0u64);
                     while !stop.load(Relaxed) {
                         // Acquire: pairs with the Release increment in the confirm callback.
@@ -279,7 +331,7 @@ fn kill_resurrect_cycles<F: Flavor>() {
                             }
                             f.r.put(&reader);
                         }
-                        reader.quiescent_state();
+                        C::quiescent(&mut reader);
                     }
                     (ok, late)
                 })
@@ -379,5 +431,60 @@ fn panicking_release_leaves_no_section_open<F: Flavor>() {
 
 #[test]
 fn a_panicking_release_callback_leaves_no_section_open() {
-    each_flavor!(panicking_release_leaves_no_section_open);
+    // Per-thread only: the per-CPU backend has no read-side section to leave open.
+    panicking_release_leaves_no_section_open::<Qsbr>();
+    panicking_release_leaves_no_section_open::<Mb>();
+    if Memb::available().is_ok() {
+        panicking_release_leaves_no_section_open::<Memb>();
+    }
+}
+
+/// Per-CPU counters: a put too many is caught by the sum after the membarrier, as by the sum
+/// after the grace period.
+#[test]
+fn per_cpu_a_put_too_many_is_caught_when_the_counters_are_summed() {
+    if cfg!(miri) || !per_cpu_here() {
+        return;
+    }
+    let rcu = Rcu::<Qsbr>::new();
+    let f = fixture_with::<Qsbr, PerCpu>(&rcu, Init::LIVE);
+    f.r.put(&CpuReader);
+    f.r.kill().unwrap();
+    assert!(f.r.underflows() >= 1, "underflow not reported");
+    assert_eq!(f.released.load(SeqCst), 0, "released on a negative count");
+}
+
+/// Per-CPU counters: the kill needs no grace period (it returns with the switch confirmed,
+/// even while a `qsbr` reader of the domain stays online and never announces), and the memory
+/// reserved does not grow with the threads that use the ref; per-thread's does.
+#[test]
+fn per_cpu_kill_waits_for_no_reader_and_its_memory_does_not_grow_with_threads() {
+    if cfg!(miri) || !per_cpu_here() {
+        return;
+    }
+    let rcu = Rcu::<Qsbr>::new();
+    let _online_forever = rcu.register();
+    let f = fixture_with::<Qsbr, PerCpu>(&rcu, Init::LIVE);
+    let t = fixture(&rcu, Init::LIVE);
+    let (cpu0, thread0) = (f.r.reserved_bytes(), t.r.reserved_bytes());
+    let readers: Vec<_> = (0..3).map(|_| rcu.register()).collect();
+    assert_eq!(f.r.reserved_bytes(), cpu0);
+    assert_eq!(t.r.reserved_bytes(), thread0 + 3 * crate::rcu::RECORD_BYTES);
+    drop(readers);
+    f.r.get(&CpuReader);
+    let confirmed = Arc::new(AtomicBool::new(false));
+    let c = confirmed.clone();
+    f.r.kill_and_confirm(move || c.store(true, SeqCst)).unwrap();
+    assert!(
+        confirmed.load(SeqCst),
+        "the switch was not confirmed when kill returned"
+    );
+    assert_eq!(
+        f.r.atomic_count(),
+        1,
+        "our get, summed; the initial ref dropped"
+    );
+    f.r.put(&CpuReader);
+    assert_eq!(f.released.load(SeqCst), 1);
+    assert_eq!(f.r.counters(), "cpu");
 }

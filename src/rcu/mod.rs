@@ -204,6 +204,10 @@ struct Inner<F> {
     /// How long the driver parks before it looks again unwoken, in ns (a safety net; tests set
     /// it to an hour to show that the wake-up alone ends a park).
     park_limit_ns: AtomicU64,
+    /// The per-CPU counters of `percpu_ref`s with the per-CPU backend, made on first use: the
+    /// same slots as the records' areas, one chunk per possible CPU.
+    #[cfg(not(loom))]
+    cpu_area: std::sync::OnceLock<Result<Arc<crate::rseq::CpuArea>, String>>,
     _flavor: PhantomData<F>,
 }
 
@@ -311,6 +315,8 @@ impl<F: Flavor> Rcu<F> {
                 callback_panics: AtomicU64::new(0),
                 broken: AtomicBool::new(false),
                 park_limit_ns: AtomicU64::new(wait::PARK_LIMIT.as_nanos() as u64),
+                #[cfg(not(loom))]
+                cpu_area: std::sync::OnceLock::new(),
                 _flavor: PhantomData,
             }),
         })
@@ -358,6 +364,17 @@ impl<F: Flavor> Rcu<F> {
     /// Reader records ever created: the number of "possible CPUs" a percpu sum walks.
     pub fn records(&self) -> usize {
         lock(&self.inner.registry).records.len()
+    }
+
+    /// The domain's per-CPU counter area (made on first use), or why rseq is unavailable.
+    #[cfg(not(loom))]
+    pub fn cpu_area(&self) -> Result<Arc<crate::rseq::CpuArea>, String> {
+        self.inner
+            .cpu_area
+            .get_or_init(|| {
+                crate::rseq::available().map(|r| Arc::new(crate::rseq::CpuArea::new(r)))
+            })
+            .clone()
     }
 
     /// Register the calling thread as a reader (`rcu_register_thread`); under `qsbr` it starts

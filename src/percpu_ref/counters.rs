@@ -1,0 +1,246 @@
+//! Where a `percpu_ref` keeps its percpu-mode counts: the two backends.
+//!
+//! | | [`PerThread`] | [`PerCpu`] |
+//! | --- | --- | --- |
+//! | counter | the calling thread's slot in its RCU reader record | the calling CPU's slot in the domain's per-CPU area ([`CpuArea`](crate::rseq::CpuArea)) |
+//! | fast path | an RCU read-side section of the flavour around load, test, plain add | one restartable sequence: load, test, add ([`crate::rseq`]) |
+//! | reader | an [`RcuReader`] (registration, quiescent states under `qsbr`) | none ([`CpuReader`] is an empty token) |
+//! | switch to atomic | `call_rcu`: the sum waits for a grace period | `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)`, then the sum, on the caller's thread |
+//! | memory per ref | 8 B per thread ever registered (its record reserves [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS) × 8 B) | 8 B per possible CPU (the area reserves [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS) × 8 B per CPU) |
+//! | sum | O(threads) | O(CPUs) |
+//!
+//! The per-CPU backend is the kernel's layout: `nr_cpu_ids` counters per ref, no registration.
+//! It exists where [`crate::rseq::available`] says so (x86-64 and arm64 Linux with glibc ≥ 2.35
+//! and Linux ≥ 5.10, not under Miri or loom).
+
+use super::{FLAGS, InitError, SLOT_SHIFT};
+use crate::rcu::{Flavor, Rcu, RcuReader, Record};
+use crate::sync::{
+    AtomicUsize,
+    Ordering::{Acquire, Relaxed},
+    load_own,
+};
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A deferred step of a switch to atomic mode, run by the caller after it released the switch
+/// lock.
+pub(crate) type Pending = Box<dyn FnOnce() + Send>;
+
+/// A percpu-mode counter backend: [`PerThread`] or [`PerCpu`]. Sealed: `PercpuRef`'s
+/// correctness argument is written for these two.
+pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
+    /// `thread` or `cpu`, as on the command line and in results.
+    const NAME: &'static str;
+    /// What a thread passes to `get`/`put`.
+    type Reader;
+    /// What the fast path needs, kept in the `PercpuRef` next to its mode word.
+    type Fast: Send + Sync;
+    /// What the ref keeps alive for as long as any of it may run (the per-CPU area).
+    type Shared: Send + Sync;
+
+    /// The backend's state for a ref of `rcu`'s domain, or why this process cannot have it.
+    fn new(rcu: &Rcu<F>) -> Result<(Self::Fast, Self::Shared), InitError>;
+
+    /// Refuse a reader of another domain (release builds too; see `PercpuRef::check_reader`).
+    fn check_reader(domain: *const (), r: &Self::Reader);
+
+    /// In one section: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no mode bit is
+    /// set, add `nr` to the caller's counter of the slot the mode word names and return true;
+    /// otherwise return false, having written no counter.
+    ///
+    /// # Safety
+    ///
+    /// 1. Whenever `mode`'s flag bits are clear, its slot bits name a slot below
+    ///    [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS), allocated from the domain `fast` and
+    ///    `r` belong to (`r` passed [`check_reader`](Self::check_reader)).
+    /// 2. `fast` came from [`new`](Self::new) with a `Shared` that is still alive.
+    unsafe fn add_if_percpu<const ACQUIRE: bool>(
+        fast: &Self::Fast,
+        r: &Self::Reader,
+        mode: &AtomicUsize,
+        nr: usize,
+    ) -> bool;
+
+    /// Run `f`, which reads the mode word and may take an atomic-mode reference, so that a
+    /// switch to atomic mode cannot complete between its read and its reference: inside an RCU
+    /// section (per-thread: the switch waits for a grace period), or under the switch lock,
+    /// which `lock` takes (per-CPU: the switch waits for no section of the caller's).
+    fn covered<R, G>(r: &Self::Reader, lock: impl FnOnce() -> G, f: impl FnOnce() -> R) -> R;
+
+    /// Wrapping sum of `slot` over every counter. Exact once no section can commit to it.
+    fn sum(rcu: &Rcu<F>, shared: &Self::Shared, slot: usize) -> usize;
+
+    /// `ATOMIC` has just been stored, under the switch lock: arrange for `then` to run once no
+    /// fast path can still add to the counters. Per-thread: queued behind a grace period
+    /// (`call_rcu`), returns `None`. Per-CPU: returns the membarrier and `then`, for the caller
+    /// to run after it released the lock.
+    fn after_switch(rcu: &Rcu<F>, then: Pending) -> Option<Pending>;
+
+    /// Bytes the backend reserves in the domain for all its slots, which the domain's refs
+    /// share: per-thread, [`RECORD_BYTES`](crate::rcu::RECORD_BYTES) per record ever created
+    /// (so it grows with the threads registered); per-CPU, the area (fixed by the CPU count).
+    fn reserved_bytes(rcu: &Rcu<F>, shared: &Self::Shared) -> usize;
+}
+
+/// Counters in the RCU domain's reader records, one per registered thread: the backend that
+/// runs everywhere (including loom and Miri).
+#[derive(Debug, Clone, Copy)]
+pub struct PerThread;
+
+impl sealed::Sealed for PerThread {}
+
+/// `this_cpu_add()` on a thread's record: the counter `mode` names.
+///
+/// # Safety
+///
+/// 1. `mode >> SLOT_SHIFT < PERCPU_SLOTS`.
+#[inline(always)]
+unsafe fn record_add(rec: &Record, mode: usize, nr: usize) {
+    // SAFETY: precondition 1.
+    let c = unsafe { rec.counter_unchecked(mode >> SLOT_SHIFT) };
+    // Load + Relaxed store, not fetch_add: only this thread writes its counter (the kernel's
+    // this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a Relaxed load
+    // outside loom) returns its latest value. The sum reads it only after a grace period,
+    // which orders this store before the sum.
+    c.store(load_own(c).wrapping_add(nr), Relaxed);
+}
+
+impl<F: Flavor> Counters<F> for PerThread {
+    const NAME: &'static str = "thread";
+    type Reader = RcuReader<F>;
+    type Fast = ();
+    type Shared = ();
+
+    fn new(_: &Rcu<F>) -> Result<((), ()), InitError> {
+        Ok(((), ()))
+    }
+
+    #[inline(always)]
+    fn check_reader(domain: *const (), r: &RcuReader<F>) {
+        if r.domain_id() != domain {
+            super::wrong_domain();
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn add_if_percpu<const ACQUIRE: bool>(
+        _: &(),
+        r: &RcuReader<F>,
+        mode: &AtomicUsize,
+        nr: usize,
+    ) -> bool {
+        r.section_fast(|rec| {
+            // Acquire: pairs with the Release stores that make the ref live (see
+            // `PercpuRef::tryget_live_acquire`). Relaxed otherwise: READ_ONCE.
+            let m = if ACQUIRE {
+                mode.load(Acquire)
+            } else {
+                mode.load(Relaxed)
+            };
+            if m & FLAGS == 0 {
+                // SAFETY: (1) of add_if_percpu: the flag bits are clear, so the slot bits are
+                // an allocated slot below PERCPU_SLOTS, and every record has PERCPU_SLOTS
+                // counters.
+                unsafe { record_add(rec, m, nr) };
+                true
+            } else {
+                false
+            }
+        })
+    }
+
+    #[inline]
+    fn covered<R, G>(r: &RcuReader<F>, _: impl FnOnce() -> G, f: impl FnOnce() -> R) -> R {
+        r.section(|_| f())
+    }
+
+    fn sum(rcu: &Rcu<F>, _: &(), slot: usize) -> usize {
+        rcu.sum_slot(slot)
+    }
+
+    fn after_switch(rcu: &Rcu<F>, then: Pending) -> Option<Pending> {
+        rcu.call(then);
+        None
+    }
+
+    fn reserved_bytes(rcu: &Rcu<F>, _: &()) -> usize {
+        rcu.records() * crate::rcu::RECORD_BYTES
+    }
+}
+
+#[cfg(not(loom))]
+pub use per_cpu::{CpuReader, PerCpu};
+
+#[cfg(not(loom))]
+mod per_cpu {
+    use super::{Counters, InitError, Pending, sealed};
+    use crate::rcu::{Flavor, Rcu};
+    use crate::rseq::{CpuArea, CpuCounters, membarrier};
+    use crate::sync::{Arc, AtomicUsize};
+
+    /// Counters per CPU, updated in restartable sequences ([`crate::rseq`]).
+    #[derive(Debug, Clone, Copy)]
+    pub struct PerCpu;
+
+    impl sealed::Sealed for PerCpu {}
+
+    /// What a thread passes to a per-CPU ref: nothing (no registration, no quiescent states).
+    /// A token so that the two backends' calls read alike.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct CpuReader;
+
+    impl<F: Flavor> Counters<F> for PerCpu {
+        const NAME: &'static str = "cpu";
+        type Reader = CpuReader;
+        type Fast = CpuCounters;
+        type Shared = Arc<CpuArea>;
+
+        fn new(rcu: &Rcu<F>) -> Result<(CpuCounters, Arc<CpuArea>), InitError> {
+            let area = rcu.cpu_area().map_err(InitError::NoRseq)?;
+            Ok((area.counters(), area))
+        }
+
+        #[inline(always)]
+        fn check_reader(_: *const (), _: &CpuReader) {}
+
+        #[inline(always)]
+        unsafe fn add_if_percpu<const ACQUIRE: bool>(
+            fast: &CpuCounters,
+            _: &CpuReader,
+            mode: &AtomicUsize,
+            nr: usize,
+        ) -> bool {
+            // SAFETY: (1) and (2) of add_if_percpu are those of CpuCounters::add_if_percpu
+            // (the area is alive: the ref's shared data holds it); every add to the area is
+            // made through this function.
+            unsafe { fast.add_if_percpu::<ACQUIRE>(mode, nr) }
+        }
+
+        #[inline]
+        fn covered<R, G>(_: &CpuReader, lock: impl FnOnce() -> G, f: impl FnOnce() -> R) -> R {
+            let _held = lock();
+            f()
+        }
+
+        fn sum(_: &Rcu<F>, area: &Arc<CpuArea>, slot: usize) -> usize {
+            area.sum(slot)
+        }
+
+        fn after_switch(_: &Rcu<F>, then: Pending) -> Option<Pending> {
+            Some(Box::new(move || {
+                // Every section that read the mode before ATOMIC was stored has committed or
+                // will restart and read it again; the membarrier's barriers order the
+                // committed adds before the sum in `then`.
+                membarrier::restart();
+                then()
+            }))
+        }
+
+        fn reserved_bytes(_: &Rcu<F>, area: &Arc<CpuArea>) -> usize {
+            area.bytes()
+        }
+    }
+}

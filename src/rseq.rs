@@ -1,0 +1,763 @@
+//! Restartable sequences: a userspace `this_cpu_add()` for `percpu_ref`'s per-CPU backend.
+//!
+//! # What the kernel gives
+//!
+//! A thread registers a `struct rseq` area with `rseq(2)`; the kernel keeps its `cpu_id` field
+//! current. Before a *critical section* the thread stores the address of a descriptor
+//! (`struct rseq_cs`: `start_ip`, `post_commit_offset`, `abort_ip`) in the area's `rseq_cs`
+//! field. If the thread is preempted, migrated or signalled while its instruction pointer is in
+//! `[start_ip, start_ip + post_commit_offset)`, the kernel does not resume it there but at
+//! `abort_ip`, whose four preceding bytes must be the signature the thread registered. A section
+//! that ends with one committing store therefore runs on one CPU, uninterrupted by any other
+//! thread on that CPU, or not at all — which is what `this_cpu_inc()` gets from disabling
+//! preemption for one instruction.
+//!
+//! `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)` restarts every critical section of this
+//! process that is running on any CPU when it is called (an IPI, `smp_mb()` then
+//! `rseq_preempt()`, on each CPU running one of its threads) and returns after a full barrier:
+//! a section that commits afterwards began afterwards and reads what the caller stored before
+//! the call. That replaces the grace period of `percpu_ref`'s switch to atomic mode.
+//!
+//! # What this module uses, and what it never does
+//!
+//! - glibc ≥ 2.35 registers the area for every thread it creates and exports where it is:
+//!   `__rseq_offset` (from the thread pointer), `__rseq_size` (0 if registration failed or was
+//!   turned off with `GLIBC_TUNABLES=glibc.pthread.rseq=0`). This module looks them up with
+//!   `dlsym`, so an older glibc is a reason to fall back, not a link error. It never registers a
+//!   second area (the kernel allows one per thread).
+//! - The abort signature is glibc's `RSEQ_SIG` for the architecture: `0x53053053` on x86-64
+//!   (emitted as `ud1 0x53053053(%rip), %edi`, as librseq does), `0xd428bc00` (`brk #0x45e0`) on
+//!   little-endian arm64.
+//! - Descriptors are emitted into the `__rseq_cs` section (32-byte aligned, version 0, flags 0)
+//!   and listed in `__rseq_cs_ptr_array`, librseq's layout, so debuggers and the check below
+//!   find them; abort handlers go to `__rseq_failure`. [`check_descriptors`] verifies every
+//!   descriptor of the running binary before [`available`] says yes.
+//! - A thread whose registration failed has `cpu_id` = -1 or -2: as an unsigned index that is
+//!   out of range, and the section leaves without committing (the caller then uses the atomic
+//!   count). No CPU number is trusted to be in range: the section compares it with the area's
+//!   CPU count before it computes an address.
+//!
+//! Not available under Miri or loom (no syscalls, no inline assembly), nor on other
+//! architectures; [`available`] says why, and `percpu_ref` falls back to per-thread counters.
+//!
+//! # The section
+//!
+//! [`CpuArea::add_if_percpu`] is, in one assembly block: arm the descriptor; read `cpu_id`;
+//! load the ref's mode word (`Acquire` or `Relaxed`); leave if a mode bit is set or the CPU is
+//! out of range; compute this CPU's counter from the mode word (the slot index sits above the
+//! two mode bits, as `percpu_count_ptr` carries the counter's address); add, with one
+//! non-locked read-modify-write (x86-64) or load/add/store whose store commits (arm64). An abort
+//! restarts from the arming, so the mode is read again.
+
+use crate::sync::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::OnceLock;
+
+/// Counters per CPU chunk: the same slot indices as the per-thread records
+/// ([`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS)), so one slot names a ref's counter in both
+/// backends.
+const SLOTS: usize = crate::rcu::PERCPU_SLOTS;
+/// log2 of a CPU chunk's size in bytes: the section shifts the CPU number by it.
+const CHUNK_SHIFT: u32 = 11;
+const _: () = assert!(std::mem::size_of::<Chunk>() == 1 << CHUNK_SHIFT);
+
+/// The mode word's flag bits (`percpu_ref`'s `ATOMIC | DEAD`); the section leaves if any is set.
+pub(crate) const MODE_FLAGS: usize = 3;
+/// Where the slot index starts in the mode word (`percpu_ref`'s `SLOT_SHIFT`).
+pub(crate) const MODE_SLOT_SHIFT: u32 = 2;
+// The section turns the mode word into a byte offset by one shift of `3 - MODE_SLOT_SHIFT`.
+const _: () = assert!(MODE_SLOT_SHIFT == 2);
+
+/// glibc's `RSEQ_SIG` for this architecture (the four bytes before every abort handler).
+#[cfg(target_arch = "x86_64")]
+pub const RSEQ_SIG: u32 = 0x5305_3053;
+/// glibc's `RSEQ_SIG` for this architecture (the four bytes before every abort handler).
+#[cfg(all(target_arch = "aarch64", target_endian = "little"))]
+pub const RSEQ_SIG: u32 = 0xd428_bc00;
+
+/// One CPU's counters: a chunk of its own, so two CPUs never write one cache line.
+#[repr(C, align(64))]
+struct Chunk([AtomicUsize; SLOTS]);
+
+/// Critical sections restarted (by preemption, migration, a signal or a membarrier), counted by
+/// the abort handler, process-wide.
+static ABORTS: AtomicU64 = AtomicU64::new(0);
+
+/// How many critical sections have been restarted in this process so far: evidence, for the
+/// stress test and the results, that aborts really happened.
+pub fn aborts() -> u64 {
+    // Relaxed: a statistic, read after the threads that counted have been joined.
+    ABORTS.load(Relaxed)
+}
+
+/// What this process can use: where glibc put the rseq area, and the CPU count.
+#[derive(Debug, Clone, Copy)]
+pub struct Rseq {
+    /// `__rseq_offset`: the area's address minus the thread pointer.
+    offset: isize,
+    /// `nr_cpu_ids`: CPUs this system may ever run us on.
+    cpus: u32,
+}
+
+impl Rseq {
+    /// Number of possible CPUs (per-CPU areas have this many chunks).
+    pub fn cpus(&self) -> u32 {
+        self.cpus
+    }
+}
+
+/// Whether the per-CPU backend works in this process: `Ok` with the rseq area's location, or
+/// why not (glibc too old or told not to register, Miri, an architecture without the section,
+/// a kernel without `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ`, a descriptor that fails the check).
+/// Decided once; registers the process for the rseq membarrier on the way.
+pub fn available() -> Result<Rseq, String> {
+    static STATE: OnceLock<Result<Rseq, String>> = OnceLock::new();
+    STATE.get_or_init(probe).clone()
+}
+
+fn probe() -> Result<Rseq, String> {
+    if cfg!(miri) {
+        return Err("not attempted under Miri (no rseq, no inline assembly)".into());
+    }
+    if !cfg!(any(
+        target_arch = "x86_64",
+        all(target_arch = "aarch64", target_endian = "little")
+    )) {
+        return Err(format!(
+            "no critical section written for {}",
+            std::env::consts::ARCH
+        ));
+    }
+    let size = glibc_symbol::<libc::c_uint>("__rseq_size")
+        .ok_or("glibc older than 2.35 (no __rseq_size): it registers no rseq area")?;
+    if size < 20 {
+        return Err(format!(
+            "glibc registered no rseq area (__rseq_size = {size}; rseq turned off by \
+             GLIBC_TUNABLES=glibc.pthread.rseq=0, refused by seccomp, or a kernel before 4.18)"
+        ));
+    }
+    let offset = glibc_symbol::<isize>("__rseq_offset").ok_or("glibc has no __rseq_offset")?;
+    let cpus = possible_cpus()?;
+    let r = Rseq { offset, cpus };
+    // The calling thread's cpu_id says whether its registration worked (-1 or -2 if not).
+    let cpu = r.cpu_id();
+    if cpu >= cpus {
+        return Err(format!(
+            "this thread's rseq cpu_id is {} (registration failed?)",
+            cpu as i32
+        ));
+    }
+    check_descriptors().map_err(|e| format!("rseq descriptor check failed: {e}"))?;
+    membarrier::register()?;
+    Ok(r)
+}
+
+/// The value of glibc's exported variable `name`, if this glibc has it.
+fn glibc_symbol<T: Copy>(name: &str) -> Option<T> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only searches the loaded
+    // objects' symbol tables.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: glibc's `__rseq_size` is `const unsigned int` and `__rseq_offset` is `const
+    // ptrdiff_t`, written once before `main` and never again; the callers ask for those types.
+    Some(unsafe { p.cast::<T>().read() })
+}
+
+/// `nr_cpu_ids`, from `/sys/devices/system/cpu/possible` ("0-63", "0,2-5"), else glibc's count
+/// of configured CPUs. The section checks every CPU number against it anyway.
+fn possible_cpus() -> Result<u32, String> {
+    let parsed = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+        .ok()
+        .and_then(|s| {
+            s.trim()
+                .split(',')
+                .filter_map(|r| r.rsplit('-').next()?.parse::<u32>().ok())
+                .max()
+        });
+    let n = match parsed {
+        Some(max) => max + 1,
+        None => {
+            // SAFETY: sysconf takes a constant and reads no user memory.
+            let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) };
+            u32::try_from(n).map_err(|_| format!("sysconf(_SC_NPROCESSORS_CONF) = {n}"))?
+        }
+    };
+    if n == 0 || n > 1 << 16 {
+        return Err(format!("implausible number of possible CPUs: {n}"));
+    }
+    Ok(n)
+}
+
+impl Rseq {
+    /// The calling thread's `rseq->cpu_id` (u32::MAX - 1 or u32::MAX if its registration
+    /// failed): the CPU it ran on at its last return to userspace.
+    pub fn cpu_id(&self) -> u32 {
+        let area = self.area();
+        // SAFETY: `area` is the calling thread's glibc rseq area, live while the thread is
+        // (glibc allocates it in the thread's control block); `cpu_id` is the second u32. The
+        // kernel writes it only while this thread is not running userspace code, so a volatile
+        // read races with nothing.
+        unsafe { area.add(4).cast::<u32>().read_volatile() }
+    }
+
+    /// The calling thread's rseq area: thread pointer + `__rseq_offset`.
+    fn area(&self) -> *const u8 {
+        thread_pointer().wrapping_offset(self.offset)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn thread_pointer() -> *const u8 {
+    let tp: *const u8;
+    // SAFETY: on x86-64 Linux the first word of the TCB that %fs points to is the thread
+    // pointer itself (the TLS ABI's `tcb->self`); reading it has no other effect.
+    unsafe {
+        std::arch::asm!("mov {}, qword ptr fs:[0]", out(reg) tp, options(nostack, readonly, preserves_flags))
+    };
+    tp
+}
+
+#[cfg(target_arch = "aarch64")]
+fn thread_pointer() -> *const u8 {
+    let tp: *const u8;
+    // SAFETY: reading TPIDR_EL0 (the thread pointer) has no other effect.
+    unsafe {
+        std::arch::asm!("mrs {}, tpidr_el0", out(reg) tp, options(nostack, nomem, preserves_flags))
+    };
+    tp
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn thread_pointer() -> *const u8 {
+    std::ptr::null()
+}
+
+/// Per-CPU counters of one RCU domain: a chunk of [`SLOTS`] counters per possible CPU, the
+/// kernel's percpu chunk. A `percpu_ref` uses one slot in every chunk: `cpus × 8` bytes.
+pub struct CpuArea {
+    chunks: Box<[Chunk]>,
+    rseq: Rseq,
+}
+
+impl std::fmt::Debug for CpuArea {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CpuArea")
+            .field("cpus", &self.rseq.cpus)
+            .finish()
+    }
+}
+
+impl CpuArea {
+    /// A zeroed area for every possible CPU.
+    pub fn new(rseq: Rseq) -> CpuArea {
+        let chunks = (0..rseq.cpus)
+            .map(|_| Chunk(std::array::from_fn(|_| AtomicUsize::new(0))))
+            .collect();
+        CpuArea { chunks, rseq }
+    }
+
+    /// Bytes the area occupies.
+    pub fn bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.chunks)
+    }
+
+    /// Wrapping sum of `slot` over every CPU (`for_each_possible_cpu`). Exact once no section
+    /// can commit to the slot: after the mode word was made atomic and [`membarrier::restart`]
+    /// returned.
+    pub fn sum(&self, slot: usize) -> usize {
+        self.chunks.iter().fold(0usize, |s, c| {
+            // Relaxed: the membarrier after the mode store ordered every committed add before
+            // this load (see the module docs); nothing is read through the value.
+            s.wrapping_add(c.0[slot].load(Relaxed))
+        })
+    }
+
+    /// Number of CPU chunks.
+    pub fn cpus(&self) -> u32 {
+        self.rseq.cpus
+    }
+
+    /// What the fast path needs, copied next to a ref's mode word. Valid while `self` is.
+    pub fn counters(&self) -> CpuCounters {
+        CpuCounters {
+            chunks: self.chunks.as_ptr().cast(),
+            cpus: self.rseq.cpus,
+            offset: self.rseq.offset,
+        }
+    }
+}
+
+/// A [`CpuArea`]'s address, CPU count and the rseq area's offset: what a section needs, in the
+/// ref itself so that the fast path loads no other object.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuCounters {
+    chunks: *const u8,
+    cpus: u32,
+    offset: isize,
+}
+
+// SAFETY: the pointer is only dereferenced by `add_if_percpu`, whose caller guarantees the area
+// is alive; the area's counters are atomics, shared across threads by design.
+unsafe impl Send for CpuCounters {}
+// SAFETY: as for Send.
+unsafe impl Sync for CpuCounters {}
+
+impl CpuCounters {
+    /// In one restartable sequence: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no
+    /// mode bit is set, add `nr` to the calling CPU's counter of the slot the mode word names
+    /// and return true. Otherwise (or if the CPU number is out of range) return false having
+    /// written nothing: the caller takes the atomic path.
+    ///
+    /// # Safety
+    ///
+    /// 1. `mode`'s value, whenever its flag bits are clear, is `slot << MODE_SLOT_SHIFT` for a
+    ///    `slot < SLOTS` (so the computed counter lies inside the CPU's chunk).
+    /// 2. The [`CpuArea`] these counters came from is alive, and every add to its counters is
+    ///    made by this function (the section's exclusivity per CPU is what makes the non-atomic
+    ///    add sound).
+    #[inline(always)]
+    pub unsafe fn add_if_percpu<const ACQUIRE: bool>(&self, mode: &AtomicUsize, nr: usize) -> bool {
+        // SAFETY: the area pointer is this thread's glibc rseq area (thread pointer +
+        // __rseq_offset); `chunks` has `cpus` chunks (2) and the section checks the CPU;
+        // precondition 1 bounds the slot.
+        unsafe {
+            arch::add_if_percpu::<ACQUIRE, false>(
+                thread_pointer().wrapping_offset(self.offset),
+                mode,
+                self.chunks,
+                self.cpus,
+                nr,
+            )
+        }
+    }
+
+    /// [`add_if_percpu`](Self::add_if_percpu) with a delay loop inside the section (between
+    /// the mode load and the commit), so that a stress test sees many aborts: the kernel's
+    /// `param_test` injects loops the same way (`RSEQ_INJECT_ASM`). `Relaxed` mode load.
+    ///
+    /// # Safety
+    ///
+    /// As for [`add_if_percpu`](Self::add_if_percpu).
+    #[cfg(feature = "internal-test-hooks")]
+    pub unsafe fn add_if_percpu_delayed(&self, mode: &AtomicUsize, nr: usize) -> bool {
+        // SAFETY: as in add_if_percpu.
+        unsafe {
+            arch::add_if_percpu::<false, true>(
+                thread_pointer().wrapping_offset(self.offset),
+                mode,
+                self.chunks,
+                self.cpus,
+                nr,
+            )
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod arch {
+    use super::{ABORTS, CHUNK_SHIFT, MODE_FLAGS};
+    use crate::sync::AtomicUsize;
+
+    /// The section (see the module docs). Labels: 2 arms the descriptor (the abort handler
+    /// jumps back there), 3 is the descriptor, 4 `start_ip`, 5 the end of the commit
+    /// (`post_commit_ip`), 6 the abort handler, 7 the exit without commit. `$inject` is placed
+    /// between the mode test and the commit (test builds only); `$ops` are its operands.
+    macro_rules! section {
+        ([$($inject:literal),*] $($ops:tt)*) => {
+            std::arch::asm!(
+                ".pushsection __rseq_cs, \"awR\"",
+                ".balign 32",
+                "3:",
+                ".long 0, 0",
+                ".quad 4f, 5f - 4f, 6f",
+                ".popsection",
+                ".pushsection __rseq_cs_ptr_array, \"awR\"",
+                ".quad 3b",
+                ".popsection",
+                "2:",
+                "lea {t}, [rip + 3b]",
+                "mov qword ptr [{area} + 8], {t}",
+                "4:",
+                "mov {t:e}, dword ptr [{area} + 4]",
+                "mov {m}, qword ptr [{mode}]",
+                "test {m:e}, {flags}",
+                "jnz 7f",
+                "cmp {t:e}, {cpus:e}",
+                "jae 7f",
+                $($inject,)*
+                "shl {t}, {shift}",
+                "add {t}, {chunks}",
+                "add qword ptr [{t} + {m} * 2], {nr}",
+                "5:",
+                "mov {t:e}, 1",
+                "jmp 12f",
+                "7:",
+                "xor {t:e}, {t:e}",
+                "12:",
+                ".pushsection __rseq_failure, \"ax\"",
+                ".byte 0x0f, 0xb9, 0x3d",
+                ".long 0x53053053",
+                "6:",
+                "lock inc qword ptr [rip + {aborts}]",
+                "jmp 2b",
+                ".popsection",
+                flags = const MODE_FLAGS,
+                shift = const CHUNK_SHIFT,
+                aborts = sym ABORTS,
+                options(nostack),
+                $($ops)*
+            )
+        };
+    }
+
+    /// One restartable `if percpu { this_cpu_add }`.
+    ///
+    /// # Safety
+    ///
+    /// 1. `area` is the calling thread's rseq area.
+    /// 2. `chunks` points to `cpus` chunks of `1 << CHUNK_SHIFT` bytes.
+    /// 3. As [`CpuArea::add_if_percpu`](super::CpuArea::add_if_percpu)'s 1 and 2.
+    #[inline(always)]
+    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
+        area: *const u8,
+        mode: &AtomicUsize,
+        chunks: *const u8,
+        cpus: u32,
+        nr: usize,
+    ) -> bool {
+        let done: usize;
+        // A plain `mov` load is an Acquire load on x86-64 (TSO), and the block is a compiler
+        // barrier (no `nomem`), so one section serves both orderings.
+        let _ = ACQUIRE;
+        // SAFETY: the block writes only the area's `rseq_cs` field (1), the counter it
+        // computes (2, 3, after the range check of the CPU) and ABORTS (a static, with a
+        // locked add).
+        unsafe {
+            if DELAY {
+                section!(
+                    ["mov {s:e}, 64", "8:", "dec {s:e}", "jnz 8b"]
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    t = out(reg) done, m = out(reg) _, s = out(reg) _,
+                );
+            } else {
+                section!(
+                    []
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    t = out(reg) done, m = out(reg) _,
+                );
+            }
+        }
+        done != 0
+    }
+}
+
+#[cfg(target_arch = "aarch64")]
+mod arch {
+    use super::{ABORTS, CHUNK_SHIFT, MODE_FLAGS};
+    use crate::sync::AtomicUsize;
+
+    /// The section, labels as on x86-64. The commit is the `str`; `$load` is the mode load
+    /// (`ldar` for Acquire, `ldr` for Relaxed). The abort handler counts with an exclusive
+    /// load/store pair, so it needs `{s}` too.
+    macro_rules! section {
+        ($load:literal [$($inject:literal),*] $($ops:tt)*) => {
+            std::arch::asm!(
+                ".pushsection __rseq_cs, \"awR\"",
+                ".balign 32",
+                "3:",
+                ".long 0, 0",
+                ".quad 4f, 5f - 4f, 6f",
+                ".popsection",
+                ".pushsection __rseq_cs_ptr_array, \"awR\"",
+                ".quad 3b",
+                ".popsection",
+                "2:",
+                "adrp {t}, 3b",
+                "add {t}, {t}, :lo12:3b",
+                "str {t}, [{area}, #8]",
+                "4:",
+                "ldr {t:w}, [{area}, #4]",
+                $load,
+                "tst {m}, #{flags}",
+                "b.ne 7f",
+                "cmp {t:w}, {cpus:w}",
+                "b.hs 7f",
+                $($inject,)*
+                "add {t}, {chunks}, {t}, lsl #{shift}",
+                "add {t}, {t}, {m}, lsl #1",
+                "ldr {m}, [{t}]",
+                "add {m}, {m}, {nr}",
+                "str {m}, [{t}]",
+                "5:",
+                "mov {t}, #1",
+                "b 12f",
+                "7:",
+                "mov {t}, #0",
+                "12:",
+                ".pushsection __rseq_failure, \"ax\"",
+                ".long 0xd428bc00",
+                "6:",
+                "adrp {t}, {aborts}",
+                "add {t}, {t}, :lo12:{aborts}",
+                "13:",
+                "ldxr {m}, [{t}]",
+                "add {m}, {m}, #1",
+                "stxr {s:w}, {m}, [{t}]",
+                "cbnz {s:w}, 13b",
+                "b 2b",
+                ".popsection",
+                flags = const MODE_FLAGS,
+                shift = const CHUNK_SHIFT,
+                aborts = sym ABORTS,
+                options(nostack),
+                $($ops)*
+            )
+        };
+    }
+
+    /// One restartable `if percpu { this_cpu_add }`.
+    ///
+    /// # Safety
+    ///
+    /// As the x86-64 version.
+    #[inline(always)]
+    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
+        area: *const u8,
+        mode: &AtomicUsize,
+        chunks: *const u8,
+        cpus: u32,
+        nr: usize,
+    ) -> bool {
+        let done: usize;
+        // SAFETY: as the x86-64 version: the block writes the area's `rseq_cs`, the counter it
+        // computes after the range check, and ABORTS (exclusive monitor).
+        unsafe {
+            match (ACQUIRE, DELAY) {
+                (true, _) => section!(
+                    "ldar {m}, [{mode}]" []
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    t = out(reg) done, m = out(reg) _, s = out(reg) _,
+                ),
+                (false, false) => section!(
+                    "ldr {m}, [{mode}]" []
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    t = out(reg) done, m = out(reg) _, s = out(reg) _,
+                ),
+                (false, true) => section!(
+                    "ldr {m}, [{mode}]" ["mov {s:w}, #64", "8:", "subs {s:w}, {s:w}, #1", "b.ne 8b"]
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    t = out(reg) done, m = out(reg) _, s = out(reg) _,
+                ),
+            }
+        }
+        done != 0
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+mod arch {
+    use crate::sync::AtomicUsize;
+
+    /// No section on this architecture: [`available`](super::available) refuses, so no
+    /// `CpuArea` exists and this is never called.
+    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
+        _: *const u8,
+        _: &AtomicUsize,
+        _: *const u8,
+        _: u32,
+        _: usize,
+    ) -> bool {
+        false
+    }
+}
+
+/// `membarrier(2)` for rseq: registration and the restart of every section in flight.
+pub mod membarrier {
+    const MEMBARRIER_CMD_QUERY: libc::c_int = 0;
+    const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 7;
+    const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 8;
+
+    fn call(cmd: libc::c_int) -> Result<libc::c_long, std::io::Error> {
+        // SAFETY: membarrier takes (cmd, flags, cpu_id) by value and touches no user memory.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_membarrier,
+                cmd,
+                0 as libc::c_uint,
+                0 as libc::c_int,
+            )
+        };
+        if r < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(r)
+        }
+    }
+
+    /// Register this process for the rseq command (once; idempotent in the kernel).
+    pub(super) fn register() -> Result<(), String> {
+        let q =
+            call(MEMBARRIER_CMD_QUERY).map_err(|e| format!("MEMBARRIER_CMD_QUERY failed: {e}"))?;
+        let need = (MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ
+            | MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ) as libc::c_long;
+        if q & need != need {
+            return Err(format!(
+                "kernel lacks MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ (query returned {q:#x}; Linux >= 5.10)"
+            ));
+        }
+        call(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ)
+            .map_err(|e| format!("MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ failed: {e}"))?;
+        Ok(())
+    }
+
+    /// Restart every rseq critical section of this process in flight on any CPU, with a full
+    /// barrier on each CPU that runs one of its threads, and one before and after the call.
+    /// Only called once [`available`](super::available) returned `Ok`: a failure means the
+    /// kernel revoked what it granted, and carrying on would let a section commit after the
+    /// sum, so this panics.
+    pub fn restart() {
+        if let Err(e) = call(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) {
+            panic!(
+                "membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) failed after registration: {e}"
+            );
+        }
+    }
+}
+
+/// One descriptor as the kernel reads it (`struct rseq_cs`).
+#[repr(C, align(32))]
+#[derive(Debug, Clone, Copy)]
+struct RseqCs {
+    version: u32,
+    flags: u32,
+    start_ip: u64,
+    post_commit_offset: u64,
+    abort_ip: u64,
+}
+
+unsafe extern "C" {
+    // Defined by the linker around the sections of the same name (their names are C
+    // identifiers), in every binary that has a critical section of this module.
+    static __start___rseq_cs: RseqCs;
+    static __stop___rseq_cs: RseqCs;
+    static __start___rseq_cs_ptr_array: u64;
+    static __stop___rseq_cs_ptr_array: u64;
+}
+
+/// Check every rseq descriptor of the running binary, as relocated in memory: version and
+/// flags 0, a section of 1 to 64 bytes, an abort handler outside it and preceded by
+/// [`RSEQ_SIG`], every pointer of `__rseq_cs_ptr_array` naming one of them. Returns how many
+/// descriptors there are.
+pub fn check_descriptors() -> Result<usize, String> {
+    if cfg!(miri) {
+        return Err("not under Miri".into());
+    }
+    // SAFETY: the four symbols bound the two sections the linker laid out from this module's
+    // `.pushsection`s (both non-empty: `add_if_percpu` is compiled into the library); the
+    // descriptors are 32-byte aligned and 32 bytes long, the pointers 8.
+    let (descs, ptrs) = unsafe {
+        let d0 = &raw const __start___rseq_cs;
+        let d1 = &raw const __stop___rseq_cs;
+        let p0 = &raw const __start___rseq_cs_ptr_array;
+        let p1 = &raw const __stop___rseq_cs_ptr_array;
+        (
+            std::slice::from_raw_parts(d0, d1.offset_from(d0) as usize),
+            std::slice::from_raw_parts(p0, p1.offset_from(p0) as usize),
+        )
+    };
+    if descs.is_empty() {
+        return Err("no descriptor in __rseq_cs".into());
+    }
+    for (i, d) in descs.iter().enumerate() {
+        if d.version != 0 || d.flags != 0 {
+            return Err(format!(
+                "descriptor {i}: version {} flags {}",
+                d.version, d.flags
+            ));
+        }
+        if !(1..=64).contains(&d.post_commit_offset) {
+            return Err(format!(
+                "descriptor {i}: post_commit_offset {}",
+                d.post_commit_offset
+            ));
+        }
+        let end = d.start_ip + d.post_commit_offset;
+        if (d.start_ip..end).contains(&d.abort_ip) {
+            return Err(format!(
+                "descriptor {i}: abort_ip {:#x} inside the section",
+                d.abort_ip
+            ));
+        }
+        // SAFETY: abort_ip is the address of a label in this binary's executable
+        // `__rseq_failure` section, after the 4 signature bytes (which is what is checked).
+        let sig = unsafe { ((d.abort_ip - 4) as *const u32).read_unaligned() };
+        if sig != RSEQ_SIG {
+            return Err(format!(
+                "descriptor {i}: {sig:#010x} before abort_ip {:#x}, not RSEQ_SIG {RSEQ_SIG:#010x}",
+                d.abort_ip
+            ));
+        }
+    }
+    let lo = descs.as_ptr() as u64;
+    let hi = lo + std::mem::size_of_val(descs) as u64;
+    if ptrs.len() != descs.len() {
+        return Err(format!(
+            "{} pointers for {} descriptors",
+            ptrs.len(),
+            descs.len()
+        ));
+    }
+    for (i, &p) in ptrs.iter().enumerate() {
+        if !(lo..hi).contains(&p) || (p - lo) % 32 != 0 {
+            return Err(format!(
+                "__rseq_cs_ptr_array[{i}] = {p:#x} names no descriptor"
+            ));
+        }
+    }
+    Ok(descs.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glibc_registered_an_area_and_the_descriptors_pass() {
+        match available() {
+            Ok(r) => {
+                assert!(r.cpu_id() < r.cpus());
+                assert!(check_descriptors().unwrap() >= 1);
+            }
+            Err(e) => eprintln!("SKIPPED: rseq unavailable here: {e}"),
+        }
+    }
+
+    #[test]
+    fn the_section_adds_in_percpu_mode_and_refuses_otherwise() {
+        let Ok(r) = available() else { return };
+        let area = CpuArea::new(r);
+        let c = area.counters();
+        let mode = AtomicUsize::new(5 << MODE_SLOT_SHIFT);
+        for _ in 0..1000 {
+            // SAFETY: (1) slot 5 < SLOTS; (2) `area` lives to the end, and only this function adds.
+            assert!(unsafe { c.add_if_percpu::<true>(&mode, 3) });
+            // SAFETY: as above.
+            assert!(unsafe { c.add_if_percpu::<false>(&mode, 1usize.wrapping_neg()) });
+        }
+        assert_eq!(area.sum(5), 2000);
+        assert_eq!(area.sum(4) + area.sum(6), 0);
+        for bits in 1..=3 {
+            mode.store(5 << MODE_SLOT_SHIFT | bits, Relaxed);
+            // SAFETY: as above.
+            assert!(!unsafe { c.add_if_percpu::<true>(&mode, 7) });
+        }
+        assert_eq!(area.sum(5), 2000);
+    }
+}
