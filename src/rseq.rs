@@ -353,6 +353,38 @@ impl CpuCounters {
             )
         }
     }
+
+    /// The negative control of the stress test: the same per-CPU add *without* a restartable
+    /// sequence (read `cpu_id`, load the counter, the same delay, store), which a preemption or
+    /// migration between the load and the store makes lose updates (atomic loads and stores,
+    /// so a race, not undefined behaviour). Bounds-checked slot and CPU.
+    ///
+    /// # Safety
+    ///
+    /// 1. The [`CpuArea`] these counters came from is alive.
+    #[cfg(feature = "internal-test-hooks")]
+    pub unsafe fn add_unprotected_delayed(&self, slot: usize, nr: usize) {
+        let tp = thread_pointer().wrapping_offset(self.offset);
+        // SAFETY: the calling thread's glibc rseq area (as in Rseq::cpu_id).
+        let cpu = unsafe { tp.add(4).cast::<u32>().read_volatile() };
+        if cpu >= self.cpus || slot >= SLOTS {
+            return;
+        }
+        // SAFETY: `cpu < cpus` chunks of SLOTS counters each, `slot < SLOTS`, in a live area
+        // (precondition 1).
+        let c = unsafe {
+            &*self
+                .chunks
+                .cast::<AtomicUsize>()
+                .add(cpu as usize * SLOTS + slot)
+        };
+        // Relaxed load and store: the race is the point.
+        let v = c.load(Relaxed);
+        for _ in 0..64 {
+            std::hint::spin_loop();
+        }
+        c.store(v.wrapping_add(nr), Relaxed);
+    }
 }
 
 #[cfg(target_arch = "x86_64")]

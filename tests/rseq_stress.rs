@@ -1,0 +1,343 @@
+//! The per-CPU backend under the conditions that make restartable sequences abort, in the style
+//! of the kernel's `tools/testing/selftests/rseq/param_test.c`: more unpinned threads than CPUs,
+//! yields, signals at a high rate, affinity changes that force migrations, and (for the raw
+//! counter) a delay loop inside the section so that aborts are common. Loom and Miri cannot run
+//! rseq; this is the native half of its proof (the other half is the loom model of `percpu_ref`
+//! given rseq's guarantee).
+//!
+//! Checked: exact sums of the per-CPU counters; with `percpu_ref`, exactly one release per
+//! kill cycle, no underflow, no successful `tryget_live` after a kill was confirmed, and no
+//! reader that sees the device torn down under its reference. The abort count is printed and
+//! must be nonzero where the test says the sections were stressed. A negative control runs the
+//! same counter without the restartable sequence and must lose updates.
+
+#![cfg(not(any(miri, loom)))]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
+use std::time::{Duration, Instant};
+use swapref::completion::Completion;
+use swapref::percpu_ref::{CpuReader, Init, PerCpu, PercpuRef};
+use swapref::rcu::{Qsbr, Rcu};
+use swapref::rseq::{self, CpuArea};
+
+/// The tests of this file run one at a time: the abort count is process-wide, and each test's
+/// claim that aborts happened must be its own.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Where rseq is unavailable the test says so loudly and checks nothing else. Holds the file's
+/// lock for as long as the test keeps the guard.
+fn rseq_here() -> Option<std::sync::MutexGuard<'static, ()>> {
+    let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    match rseq::available() {
+        Ok(_) => Some(serial),
+        Err(e) => {
+            eprintln!("!!!!! SKIPPED: rseq stress test (rseq unavailable: {e}) !!!!!");
+            None
+        }
+    }
+}
+
+extern "C" fn on_signal(_: libc::c_int) {}
+
+/// Install a no-op SIGUSR1 handler (SA_RESTART), so that signals only interrupt.
+fn install_handler() {
+    // SAFETY: a zeroed sigaction with a handler that does nothing, for a signal nobody else in
+    // this test process uses.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        assert_eq!(libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut()), 0);
+    }
+}
+
+/// Pin the calling thread to `cpu`, or let it run anywhere (`None`); best effort.
+fn set_affinity(cpu: Option<usize>, cpus: usize) {
+    // SAFETY: a cpu_set_t on the stack, filled with CPU_SET below its capacity; the call reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for c in 0..cpus.min(libc::CPU_SETSIZE as usize) {
+            if cpu.is_none_or(|p| p == c) {
+                libc::CPU_SET(c, &mut set);
+            }
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// Threads to run: two per CPU we may use, at least four.
+fn threads() -> usize {
+    (2 * std::thread::available_parallelism().map_or(2, |n| n.get())).max(4)
+}
+
+/// Signal every thread in `targets` (pthread ids) every `every` until `stop`.
+fn chaos(
+    targets: Vec<libc::pthread_t>,
+    stop: Arc<AtomicBool>,
+    every: Duration,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut sent = 0u64;
+        while !stop.load(Relaxed) {
+            for &t in &targets {
+                // SAFETY: `t` is a thread of this process that is joined only after `stop` is
+                // set and this thread has returned (`stop_chaos_then`), so its id is valid.
+                unsafe { libc::pthread_kill(t, libc::SIGUSR1) };
+                sent += 1;
+            }
+            std::thread::sleep(every);
+        }
+        sent
+    })
+}
+
+/// Wait until every thread in `threads` has finished (not joined: a joined thread's pthread id
+/// may be reused, and the chaos thread still signals it), stop the chaos thread and return how
+/// many signals it sent.
+fn stop_chaos_then<T>(
+    threads: &[std::thread::JoinHandle<T>],
+    stop: &AtomicBool,
+    signaller: std::thread::JoinHandle<u64>,
+) -> u64 {
+    while !threads.iter().all(|t| t.is_finished()) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    stop.store(true, Relaxed);
+    signaller.join().unwrap()
+}
+
+/// The raw per-CPU counter: every thread adds 1, `per_thread` times, with a delay loop inside
+/// the section; yields, migrations and signals around it. The sum must be exact.
+fn run_counter(protected: bool, per_thread: usize) -> (usize, usize, u64, u64) {
+    let r = rseq::available().expect("checked by the caller");
+    let area = Arc::new(CpuArea::new(r));
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let n = threads();
+    let slot = 7;
+    let mode = Arc::new(AtomicUsize::new(slot << 2));
+    let start = Arc::new(std::sync::Barrier::new(n + 1));
+    let aborts0 = rseq::aborts();
+    let workers: Vec<_> = (0..n)
+        .map(|i| {
+            let (area, mode, start) = (area.clone(), mode.clone(), start.clone());
+            std::thread::spawn(move || {
+                let c = area.counters();
+                start.wait();
+                for k in 0..per_thread {
+                    if protected {
+                        // SAFETY: (1) the mode word is `slot << 2`, slot < PERCPU_SLOTS; (2)
+                        // `area` is alive (this thread holds it) and is added to only here.
+                        while !unsafe { c.add_if_percpu_delayed(&mode, 1) } {}
+                    } else {
+                        // SAFETY: (1) `area` is alive (this thread holds it).
+                        unsafe { c.add_unprotected_delayed(slot, 1) };
+                    }
+                    if k % 1024 == 0 {
+                        std::thread::yield_now();
+                    }
+                    if k % 4096 == 0 {
+                        set_affinity(
+                            if (k / 4096 + i) % 3 == 2 {
+                                None
+                            } else {
+                                Some((k / 4096 + i) % cpus)
+                            },
+                            cpus,
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    // The workers' pthread ids, for the signals (read after they started: each is alive
+    // until joined below, after the chaos thread stopped).
+    let ids: Vec<libc::pthread_t> = workers
+        .iter()
+        .map(|w| {
+            use std::os::unix::thread::JoinHandleExt;
+            w.as_pthread_t() as libc::pthread_t
+        })
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let signaller = chaos(ids, stop.clone(), Duration::from_micros(50));
+    start.wait();
+    let signals = stop_chaos_then(&workers, &stop, signaller);
+    for w in workers {
+        w.join().unwrap();
+    }
+    (
+        area.sum(slot),
+        n * per_thread,
+        rseq::aborts() - aborts0,
+        signals,
+    )
+}
+
+#[test]
+fn per_cpu_counter_sums_exactly_under_aborts_and_migrations() {
+    let Some(_serial) = rseq_here() else { return };
+    install_handler();
+    let (sum, want, aborts, signals) = run_counter(true, 200_000);
+    eprintln!("rseq counter: {sum} of {want} adds, {aborts} aborts, {signals} signals sent");
+    assert_eq!(sum, want, "the per-CPU sum lost or gained updates");
+    assert!(
+        aborts > 0,
+        "no section was ever aborted: the test stressed nothing"
+    );
+}
+
+/// The negative control: the same adds without the restartable sequence lose updates, so the
+/// exact sum above is evidence, not luck.
+#[test]
+fn without_the_restartable_sequence_the_counter_loses_updates() {
+    let Some(_serial) = rseq_here() else { return };
+    install_handler();
+    let (sum, want, _, _) = run_counter(false, 200_000);
+    eprintln!("unprotected counter: {sum} of {want} adds");
+    assert_ne!(
+        sum, want,
+        "no update was lost without rseq: the stress cannot tell"
+    );
+}
+
+/// `percpu_ref` on per-CPU counters through kill/resurrect cycles, with readers doing
+/// tryget_live / get_many / put_many under signals, yields and migrations.
+#[test]
+fn percpu_ref_cycles_release_once_each_under_aborts_and_migrations() {
+    let Some(_serial) = rseq_here() else { return };
+    install_handler();
+    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rcu = Rcu::<Qsbr>::new();
+    let released = Arc::new(AtomicU64::new(0));
+    let comp = Arc::new(Completion::new());
+    let (rel, c) = (released.clone(), comp.clone());
+    let users = Arc::new(
+        PercpuRef::<Qsbr, PerCpu>::with_counters(
+            &rcu,
+            move || {
+                rel.fetch_add(1, SeqCst);
+                c.complete();
+            },
+            Init::DEAD,
+        )
+        .unwrap(),
+    );
+    // The "device": its generation while live, 0 once torn down after the release.
+    let device = Arc::new(AtomicU64::new(0));
+    // Odd: the last kill is confirmed. Even: live or dying.
+    let epoch = Arc::new(AtomicU64::new(1));
+    let stop = Arc::new(AtomicBool::new(false));
+    let aborts0 = rseq::aborts();
+    let readers: Vec<_> = (0..threads())
+        .map(|i| {
+            let (users, device, epoch, stop) =
+                (users.clone(), device.clone(), epoch.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let r = CpuReader;
+                let (mut ok, mut late, mut torn) = (0u64, 0u64, 0u64);
+                let mut k = 0usize;
+                while !stop.load(Relaxed) {
+                    k += 1;
+                    // Acquire: pairs with the Release increment in the confirm callback.
+                    let before = epoch.load(Acquire);
+                    if users.tryget_live_acquire(&r) {
+                        ok += 1;
+                        if before % 2 == 1 && epoch.load(Relaxed) == before {
+                            late += 1;
+                        }
+                        let extra = k % 3;
+                        users.get_many(&r, extra);
+                        // Relaxed: the live check's Acquire ordered us after the publication.
+                        if device.load(Relaxed) == 0 {
+                            torn += 1;
+                        }
+                        if k % 64 == 0 {
+                            std::thread::yield_now();
+                        }
+                        users.put_many(&r, extra);
+                        users.put(&r);
+                    }
+                    if k % 8192 == 0 {
+                        set_affinity(
+                            if (k / 8192 + i) % 3 == 2 {
+                                None
+                            } else {
+                                Some((k / 8192 + i) % cpus)
+                            },
+                            cpus,
+                        );
+                    }
+                }
+                (ok, late, torn)
+            })
+        })
+        .collect();
+    let ids: Vec<libc::pthread_t> = readers
+        .iter()
+        .map(|w| {
+            use std::os::unix::thread::JoinHandleExt;
+            w.as_pthread_t() as libc::pthread_t
+        })
+        .collect();
+    let chaos_stop = Arc::new(AtomicBool::new(false));
+    let signaller = chaos(ids, chaos_stop.clone(), Duration::from_micros(100));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let mut cycles = 0u64;
+    while Instant::now() < deadline {
+        cycles += 1;
+        epoch.fetch_add(1, SeqCst);
+        device.store(cycles, Relaxed);
+        comp.reinit();
+        // Release (inside): publishes the device store above to readers whose live check passes.
+        users.resurrect().unwrap();
+        std::thread::sleep(Duration::from_micros(200));
+        let e = epoch.clone();
+        users
+            .kill_and_confirm(move || {
+                e.fetch_add(1, Release);
+            })
+            .unwrap();
+        // A watchdog, not a timing claim: a lost put would leave the count above zero
+        // forever, and the checker must report that rather than hang.
+        if !comp.wait_timeout(Duration::from_secs(20)) {
+            stop.store(true, Relaxed);
+            panic!(
+                "stall: cycle {cycles}: no release 20 s after the kill (count {}, {} underflows): \
+                 a reference was lost or never put",
+                users.atomic_count(),
+                users.underflows()
+            );
+        }
+        device.store(0, Relaxed);
+    }
+    stop.store(true, Relaxed);
+    let signals = stop_chaos_then(&readers, &chaos_stop, signaller);
+    let (mut ok, mut late, mut torn) = (0, 0, 0);
+    for t in readers {
+        let (o, l, t) = t.join().unwrap();
+        ok += o;
+        late += l;
+        torn += t;
+    }
+    let aborts = rseq::aborts() - aborts0;
+    eprintln!(
+        "percpu_ref/cpu: {cycles} kill cycles, {ok} references taken, {aborts} aborts, {signals} signals"
+    );
+    assert_eq!(released.load(SeqCst), cycles, "one release per cycle");
+    assert_eq!(users.underflows(), 0);
+    assert!(users.is_zero());
+    assert_eq!(
+        late, 0,
+        "tryget_live succeeded after the kill was confirmed"
+    );
+    assert_eq!(
+        torn, 0,
+        "a reader saw the device torn down under its reference"
+    );
+    assert!(
+        ok > 0,
+        "readers never got a reference: the test proved nothing"
+    );
+}
