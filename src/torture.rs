@@ -85,6 +85,8 @@ pub struct TortureReport {
     pub first_violation: Option<String>,
     /// RCU flavour used, for strategies that have one.
     pub rcu_flavor: Option<String>,
+    /// `percpu_ref` counter backend used, for strategies over it.
+    pub percpu: Option<String>,
     /// The stall report, when the swapper got stuck (the run ended there).
     pub stall: Option<String>,
 }
@@ -276,6 +278,7 @@ pub fn run<S: Strategy>(cfg: &TortureConfig) -> Result<TortureReport, StrategyEr
     stop.store(true, Relaxed);
     let mut report = TortureReport {
         rcu_flavor: table.strategy().flavor().map(|f| f.name().to_owned()),
+        percpu: table.strategy().percpu().map(|k| k.name().to_owned()),
         ..Default::default()
     };
     if let Some(s) = stall {

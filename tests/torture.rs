@@ -7,6 +7,7 @@
 #![cfg(not(loom))]
 
 use std::time::Duration;
+use swapref::percpu_ref::PercpuKind;
 use swapref::rcu::FlavorKind;
 use swapref::strategy::{self, Strategy, StrategyConfig, Visitor};
 use swapref::torture::{self, TortureConfig, TortureReport};
@@ -29,8 +30,10 @@ fn config(rcu: Option<FlavorKind>) -> TortureConfig {
     }
 }
 
+/// Torture `name` as `cfg` asks: its flavour, and its counter backend if it uses `percpu_ref`
+/// (`auto` unless set: per-CPU counters where rseq works).
 fn torture(name: &str, cfg: TortureConfig) -> TortureReport {
-    strategy::visit(name, cfg.strategy.flavor(), Torture(cfg)).unwrap()
+    strategy::visit(name, cfg.strategy.kinds(), Torture(cfg)).unwrap()
 }
 
 struct Torture(TortureConfig);
@@ -44,7 +47,10 @@ impl Visitor for Torture {
 
 fn torture_clean(name: &str, cfg: TortureConfig) {
     let report = torture(name, cfg);
-    eprintln!("torture {name} (rcu {:?}): {report:?}", report.rcu_flavor);
+    eprintln!(
+        "torture {name} (rcu {:?}, percpu {:?}): {report:?}",
+        report.rcu_flavor, report.percpu
+    );
     assert_eq!(report.stall, None, "{name}: the swapper stalled");
     assert_eq!(
         report.violations,
@@ -155,6 +161,32 @@ fn rcu_strategies_oversubscribed_on_every_flavour() {
     }
 }
 
+/// The percpu_ref strategies with the backend `auto` did not pick (per-thread counters where
+/// rseq works), pinned and oversubscribed, on the flavour `auto` picked; the other flavours
+/// above cover the per-CPU backend (or, without rseq, these same per-thread counters).
+#[test]
+fn percpu_strategies_with_the_other_counter_backend() {
+    let auto = swapref::strategy::auto_percpu().0;
+    let Some(other) = PercpuKind::ALL
+        .into_iter()
+        .find(|&k| k != auto && k.available().is_ok())
+    else {
+        eprintln!("!!!!! SKIPPED: only one percpu counter backend here ({auto}) !!!!!");
+        return;
+    };
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for name in strategy::ALL.iter().filter(|i| i.percpu).map(|i| i.name) {
+        let mut cfg = config(None);
+        cfg.strategy.percpu = Some(other);
+        torture_clean(name, cfg);
+        let mut cfg = config(None);
+        cfg.strategy.percpu = Some(other);
+        cfg.readers = 2 * cpus;
+        cfg.duration /= 2;
+        torture_clean(name, cfg);
+    }
+}
+
 /// Negative control: a swapoff that frees without waiting must be caught, by the readers
 /// (poison) and by swapoff (holders), without undefined behaviour (the checked table
 /// quarantines the map).
@@ -191,6 +223,9 @@ fn a_grace_period_that_does_not_wait_is_caught() {
         for name in ["percpu-acquire", "percpu-fence", "rcu-valid"] {
             let mut cfg = config(Some(f));
             cfg.strategy.broken_grace_periods = true;
+            // Per-thread counters: their switch to atomic mode is what waits for a grace
+            // period (the per-CPU switch waits for none; its proof is tests/rseq_stress.rs).
+            cfg.strategy.percpu = Some(PercpuKind::Thread);
             cfg.stall_limit = Duration::from_secs(2);
             let report = torture(name, cfg);
             eprintln!("torture {name} (rcu {f}, broken grace periods): {report:?}");

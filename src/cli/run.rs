@@ -6,7 +6,7 @@
 //! 130 interrupted by Ctrl-C (what finished is saved).
 
 use super::export::{Format, parse_format, print};
-use super::{parse_rcu, usage_error};
+use super::{parse_percpu, parse_rcu, usage_error};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -86,6 +86,11 @@ pub struct Args {
     /// (the one that models the running kernel).
     #[arg(long, default_value = "auto")]
     rcu: String,
+    /// Counter backend of the percpu_ref strategies, a comma list that sweeps: `cpu` (per-CPU
+    /// counters in restartable sequences, as the kernel's), `thread` (per registered thread),
+    /// `auto` (cpu where rseq works).
+    #[arg(long, default_value = "auto")]
+    percpu: String,
     /// How long a swapoff/swapon may take before the point fails as stuck.
     #[arg(long, default_value = "10s")]
     watchdog: String,
@@ -291,6 +296,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
     let counters = parse_counters(&args.counters)?;
     let format = parse_format(&args.format)?;
     let flavors = parse_rcu(&args.rcu)?;
+    let percpus = parse_percpu(&args.percpu)?;
     let cpus = match &args.cores {
         None => allowed.to_vec(),
         Some(list) => {
@@ -346,6 +352,8 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
         holds,
         flavors,
         rcu: args.rcu.clone(),
+        percpus,
+        percpu: args.percpu.clone(),
         cpus,
         oversubscribe: args.oversubscribe,
         off_time,
@@ -401,6 +409,12 @@ pub fn main(args: Args, allowed: Vec<usize>) -> ExitCode {
 
     if args.rcu.split(',').any(|f| f.trim() == "auto") {
         eprintln!("swapref run: --rcu {}", swapref::strategy::auto_flavor().1);
+    }
+    if args.percpu.split(',').any(|f| f.trim() == "auto") {
+        eprintln!(
+            "swapref run: --percpu {}",
+            swapref::strategy::auto_percpu().1
+        );
     }
     let total = plan.run.windows();
     let spec = &plan.run.spec;
@@ -474,7 +488,8 @@ impl Observer for Progress<'_> {
             "round {} {}{} readers={} period={}",
             round + 1,
             p.strategy,
-            p.rcu.map(|f| format!("@{f}")).unwrap_or_default(),
+            p.rcu.map(|f| format!("@{f}")).unwrap_or_default()
+                + &p.percpu.map(point::percpu_suffix).unwrap_or_default(),
             p.readers,
             point::period_name(p.period)
         ));

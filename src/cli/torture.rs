@@ -1,9 +1,10 @@
 //! `swapref torture`: the torture checker for as long as you like (the tests run it for 2 s
 //! per strategy). Prints one line per strategy; exits 1 on any violation.
 
-use super::{parse_rcu, usage_error};
+use super::{parse_percpu, parse_rcu, usage_error};
 use std::process::ExitCode;
 use std::time::Duration;
+use swapref::percpu_ref::PercpuKind;
 use swapref::rcu::FlavorKind;
 use swapref::strategy::{self, Strategy, StrategyConfig, StrategyError, Visitor};
 use swapref::torture::{self, TortureConfig, TortureReport};
@@ -24,6 +25,10 @@ pub struct Args {
     /// `qsbr`, `membarrier`, `fence`, `auto`.
     #[arg(long, default_value = "auto")]
     rcu: String,
+    /// Counter backends of the percpu_ref strategies, a comma list (each is tortured once per
+    /// backend): `cpu`, `thread`, `auto`.
+    #[arg(long, default_value = "auto")]
+    percpu: String,
     /// Seconds a swapoff or swapon may take before the run is a stall (reported, exit 1).
     #[arg(long, default_value_t = 10.0)]
     stall_secs: f64,
@@ -45,6 +50,10 @@ impl Visitor for Run {
 /// Run it.
 pub fn main(args: Args) -> ExitCode {
     let flavors = match parse_rcu(&args.rcu) {
+        Ok(r) => r,
+        Err(e) => return usage_error(e),
+    };
+    let percpus = match parse_percpu(&args.percpu) {
         Ok(r) => r,
         Err(e) => return usage_error(e),
     };
@@ -70,7 +79,7 @@ pub fn main(args: Args) -> ExitCode {
         (None, false) => 3,
     };
     let mut failed = false;
-    println!("# strategy cycles lookups_checked lookups_failed violations rcu");
+    println!("# strategy cycles lookups_checked lookups_failed violations rcu percpu");
     for i in infos.iter().filter(|i| i.churn) {
         let n = i.name;
         let rcus: Vec<Option<FlavorKind>> = if i.rcu {
@@ -78,26 +87,35 @@ pub fn main(args: Args) -> ExitCode {
         } else {
             vec![None]
         };
-        for rcu in rcus {
+        let backends: Vec<Option<PercpuKind>> = if i.percpu {
+            percpus.iter().copied().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for (rcu, percpu) in rcus
+            .iter()
+            .flat_map(|&r| backends.iter().map(move |&b| (r, b)))
+        {
             let cfg = TortureConfig {
                 readers,
                 duration: Duration::from_secs_f64(args.secs),
                 stall_limit: Duration::from_secs_f64(args.stall_secs),
-                strategy: StrategyConfig::with_rcu(rcu),
+                strategy: StrategyConfig::with_rcu(rcu).with_percpu(percpu),
                 ..TortureConfig::default()
             };
-            let flavor = cfg.strategy.flavor();
-            let r = match strategy::visit(n, flavor, Run(cfg)).expect("names checked above") {
+            let kinds = cfg.strategy.kinds();
+            let r = match strategy::visit(n, kinds, Run(cfg)).expect("names checked above") {
                 Ok(r) => r,
                 Err(e) => return usage_error(e),
             };
             println!(
-                "{n} {} {} {} {} {}",
+                "{n} {} {} {} {} {} {}",
                 r.cycles,
                 r.lookups_checked,
                 r.lookups_failed,
                 r.violations,
-                r.rcu_flavor.as_deref().unwrap_or("-")
+                r.rcu_flavor.as_deref().unwrap_or("-"),
+                r.percpu.as_deref().unwrap_or("-")
             );
             if let Some(v) = r.first_violation {
                 eprintln!("swapref: {n}: {v}");

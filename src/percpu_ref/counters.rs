@@ -32,10 +32,17 @@ pub(crate) type Pending = Box<dyn FnOnce() + Send>;
 /// A percpu-mode counter backend: [`PerThread`] or [`PerCpu`]. Sealed: `PercpuRef`'s
 /// correctness argument is written for these two.
 pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
-    /// `thread` or `cpu`, as on the command line and in results.
-    const NAME: &'static str;
+    /// Which backend this is, as on the command line and in results.
+    const KIND: PercpuKind;
     /// What a thread passes to `get`/`put`.
     type Reader;
+    /// The calling thread's reader for refs of `rcu`'s domain (`rcu_register_thread` for
+    /// per-thread counters; nothing to register for per-CPU ones).
+    fn reader(rcu: &Rcu<F>) -> Self::Reader;
+    /// The reader holds no reference (a `qsbr` quiescent state; nothing per-CPU).
+    fn quiescent(r: &mut Self::Reader);
+    /// Run `f`, which blocks, with the reader offline (`qsbr`; just `f()` per-CPU).
+    fn offline<R>(r: &mut Self::Reader, f: impl FnOnce() -> R) -> R;
     /// What the fast path needs, kept in the `PercpuRef` next to its mode word.
     type Fast: Send + Sync;
     /// What the ref keeps alive for as long as any of it may run (the per-CPU area).
@@ -109,10 +116,23 @@ unsafe fn record_add(rec: &Record, mode: usize, nr: usize) {
 }
 
 impl<F: Flavor> Counters<F> for PerThread {
-    const NAME: &'static str = "thread";
+    const KIND: PercpuKind = PercpuKind::Thread;
     type Reader = RcuReader<F>;
     type Fast = ();
     type Shared = ();
+
+    fn reader(rcu: &Rcu<F>) -> RcuReader<F> {
+        rcu.register()
+    }
+
+    #[inline(always)]
+    fn quiescent(r: &mut RcuReader<F>) {
+        r.quiescent_state();
+    }
+
+    fn offline<R>(r: &mut RcuReader<F>, f: impl FnOnce() -> R) -> R {
+        r.offline(f)
+    }
 
     fn new(_: &Rcu<F>) -> Result<((), ()), InitError> {
         Ok(((), ()))
@@ -176,7 +196,7 @@ pub use per_cpu::{CpuReader, PerCpu};
 
 #[cfg(not(loom))]
 mod per_cpu {
-    use super::{Counters, InitError, Pending, sealed};
+    use super::{Counters, InitError, Pending, PercpuKind, sealed};
     use crate::rcu::{Flavor, Rcu};
     use crate::rseq::{CpuArea, CpuCounters, membarrier};
     use crate::sync::{Arc, AtomicUsize};
@@ -193,10 +213,21 @@ mod per_cpu {
     pub struct CpuReader;
 
     impl<F: Flavor> Counters<F> for PerCpu {
-        const NAME: &'static str = "cpu";
+        const KIND: PercpuKind = PercpuKind::Cpu;
         type Reader = CpuReader;
         type Fast = CpuCounters;
         type Shared = Arc<CpuArea>;
+
+        fn reader(_: &Rcu<F>) -> CpuReader {
+            CpuReader
+        }
+
+        #[inline(always)]
+        fn quiescent(_: &mut CpuReader) {}
+
+        fn offline<R>(_: &mut CpuReader, f: impl FnOnce() -> R) -> R {
+            f()
+        }
 
         fn new(rcu: &Rcu<F>) -> Result<(CpuCounters, Arc<CpuArea>), InitError> {
             let area = rcu.cpu_area().map_err(InitError::NoRseq)?;
@@ -242,5 +273,61 @@ mod per_cpu {
         fn reserved_bytes(_: &Rcu<F>, area: &Arc<CpuArea>) -> usize {
             area.bytes()
         }
+    }
+}
+
+/// The backend as a value, for the command line and results (`--percpu thread|cpu|auto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PercpuKind {
+    /// [`PerThread`].
+    Thread,
+    /// `PerCpu` (restartable sequences).
+    Cpu,
+}
+
+impl PercpuKind {
+    /// Both, in the order reports list them.
+    pub const ALL: [PercpuKind; 2] = [PercpuKind::Thread, PercpuKind::Cpu];
+
+    /// The name on the command line and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            PercpuKind::Thread => "thread",
+            PercpuKind::Cpu => "cpu",
+        }
+    }
+
+    /// The backend called `s`, if any (`auto` is resolved by [`auto`](Self::auto)).
+    pub fn from_name(s: &str) -> Option<PercpuKind> {
+        PercpuKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// Whether this process can use it, or why not.
+    pub fn available(self) -> Result<(), String> {
+        match self {
+            PercpuKind::Thread => Ok(()),
+            #[cfg(not(loom))]
+            PercpuKind::Cpu => crate::rseq::available().map(|_| ()),
+            #[cfg(loom)]
+            PercpuKind::Cpu => Err("not under loom".into()),
+        }
+    }
+
+    /// `auto`: per-CPU counters where rseq works, per-thread otherwise; with the reason.
+    pub fn auto() -> (PercpuKind, String) {
+        match PercpuKind::Cpu.available() {
+            Ok(()) => (
+                PercpuKind::Cpu,
+                "auto = cpu (rseq registered by glibc, membarrier PRIVATE_EXPEDITED_RSEQ available)"
+                    .into(),
+            ),
+            Err(why) => (PercpuKind::Thread, format!("auto = thread ({why})")),
+        }
+    }
+}
+
+impl std::fmt::Display for PercpuKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }

@@ -117,7 +117,7 @@ use crate::sync::{
     WaitQueue, fence, load_own, lock,
 };
 use counters::Pending;
-pub use counters::{Counters, PerThread};
+pub use counters::{Counters, PerThread, PercpuKind};
 #[cfg(not(loom))]
 pub use counters::{CpuReader, PerCpu};
 use std::fmt;
@@ -596,9 +596,9 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         C::reserved_bytes(&self.data.rcu, &self.data.counters)
     }
 
-    /// Which backend counts in percpu mode (`thread` or `cpu`).
-    pub fn counters(&self) -> &'static str {
-        C::NAME
+    /// Which backend counts in percpu mode.
+    pub fn counters(&self) -> PercpuKind {
+        C::KIND
     }
 
     /// Kill the ref (`percpu_ref_kill`): no new `tryget_live` once every thread sees it, then

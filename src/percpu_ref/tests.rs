@@ -1,6 +1,6 @@
 use super::*;
 use crate::completion::Completion;
-use crate::rcu::{Flavor, Mb, Memb, Qsbr, RcuReader};
+use crate::rcu::{Flavor, Mb, Memb, Qsbr};
 use std::sync::atomic::{AtomicBool, AtomicUsize as StdUsize, Ordering::SeqCst};
 
 /// A ref whose release counts and completes, like swap's `swap_users_ref_free`.
@@ -9,35 +9,6 @@ struct Fixture<F: Flavor, C: Counters<F> = PerThread> {
     r: PercpuRef<F, C>,
     released: Arc<StdUsize>,
     comp: Arc<Completion>,
-}
-
-/// What the generic tests need of a backend's readers.
-trait TestCounters<F: Flavor>: Counters<F> {
-    fn reader(rcu: &Rcu<F>) -> Self::Reader;
-    fn quiescent(r: &mut Self::Reader);
-    fn offline<R>(r: &mut Self::Reader, f: impl FnOnce() -> R) -> R;
-}
-
-impl<F: Flavor> TestCounters<F> for PerThread {
-    fn reader(rcu: &Rcu<F>) -> RcuReader<F> {
-        rcu.register()
-    }
-    fn quiescent(r: &mut RcuReader<F>) {
-        r.quiescent_state();
-    }
-    fn offline<R>(r: &mut RcuReader<F>, f: impl FnOnce() -> R) -> R {
-        r.offline(f)
-    }
-}
-
-impl<F: Flavor> TestCounters<F> for PerCpu {
-    fn reader(_: &Rcu<F>) -> CpuReader {
-        CpuReader
-    }
-    fn quiescent(_: &mut CpuReader) {}
-    fn offline<R>(_: &mut CpuReader, f: impl FnOnce() -> R) -> R {
-        f()
-    }
 }
 
 /// Whether the per-CPU backend's tests can run here; says loudly when not.
@@ -95,7 +66,7 @@ macro_rules! each_flavor {
     }};
 }
 
-fn releases_once_after_kill_and_last_put<F: Flavor, C: TestCounters<F>>() {
+fn releases_once_after_kill_and_last_put<F: Flavor, C: Counters<F>>() {
     {
         let rcu = Rcu::<F>::new();
         let f = fixture_with::<F, C>(&rcu, Init::LIVE);
@@ -226,7 +197,7 @@ fn a_put_too_many_in_percpu_mode_is_caught_when_the_counters_are_summed() {
     assert_eq!(f.released.load(SeqCst), 0, "released on a negative count");
 }
 
-fn switch_keeps_the_count<F: Flavor, C: TestCounters<F>>() {
+fn switch_keeps_the_count<F: Flavor, C: Counters<F>>() {
     {
         let rcu = Rcu::<F>::new();
         let f = fixture_with::<F, C>(&rcu, Init::ALLOW_REINIT);
@@ -302,7 +273,7 @@ fn a_reused_slot_starts_from_the_counts_its_previous_owner_left() {
 /// The swap cycle, many times, with readers on other threads doing tryget_live/put as fast as
 /// they can: one release per cycle, never an underflow, and no successful tryget_live between
 /// the confirmation of a kill and the next resurrect.
-fn kill_resurrect_cycles<F: Flavor, C: TestCounters<F>>() {
+fn kill_resurrect_cycles<F: Flavor, C: Counters<F>>() {
     use std::sync::atomic::AtomicU64 as StdU64;
     let cycles = if cfg!(miri) { 3 } else { 300 };
     {
@@ -486,5 +457,5 @@ fn per_cpu_kill_waits_for_no_reader_and_its_memory_does_not_grow_with_threads() 
     );
     f.r.put(&CpuReader);
     assert_eq!(f.released.load(SeqCst), 1);
-    assert_eq!(f.r.counters(), "cpu");
+    assert_eq!(f.r.counters(), PercpuKind::Cpu);
 }

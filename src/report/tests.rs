@@ -64,6 +64,11 @@ fn strategies_follow_the_registry_and_colours_do_not_depend_on_what_was_run() {
         } else {
             series.push(i.name.to_owned());
         }
+        if i.percpu {
+            for f in crate::rcu::FlavorKind::ALL {
+                series.push(format!("{}@{f}/cpu", i.name));
+            }
+        }
     }
     let mut colours: Vec<_> = series.iter().map(|s| v.colour(s)).collect();
     colours.sort_unstable();

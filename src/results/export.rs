@@ -177,6 +177,21 @@ pub fn describe(r: &Results) -> Vec<String> {
         v.dedup();
         v
     };
+    let percpu_used: Vec<&str> = {
+        let mut v: Vec<&str> = r
+            .points
+            .iter()
+            .filter_map(|p| p.percpu.as_deref())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let percpu = match (&c.percpu, percpu_used.is_empty()) {
+        (Some(asked), false) => format!(" | percpu {asked} (used: {})", percpu_used.join(",")),
+        (Some(asked), true) => format!(" | percpu {asked}"),
+        (None, _) => String::new(),
+    };
     vec![
         format!(
             "swapref {}{commit} ({}) on {} ({}, {} {}, {} CPU(s) allowed: {}){}",
@@ -194,7 +209,7 @@ pub fn describe(r: &Results) -> Vec<String> {
         ),
         format!(
             "config: readers {} | period {} | off-time {} | {} device(s) x {} pages | hold {} | \
-             {} x {} window (+{} warm-up) | CPUs {} | rcu {}{}",
+             {} x {} window (+{} warm-up) | CPUs {} | rcu {}{}{percpu}",
             readers.join(","),
             periods.join(","),
             period(Some(c.off_time_ns)),
@@ -364,6 +379,7 @@ pub fn csv_header(r: &Results) -> Vec<String> {
         "swapper_cpu",
         "swapper_shares_cpu",
         "rcu_flavor",
+        "percpu",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -418,6 +434,7 @@ pub fn csv(r: &Results) -> String {
             p.swapper_cpu.map_or(String::new(), |c| c.to_string()),
             p.swapper_shares_cpu.to_string(),
             p.rcu_flavor.clone().unwrap_or_default(),
+            p.percpu.clone().unwrap_or_default(),
         ];
         for c in &r.config.counters {
             row.push(

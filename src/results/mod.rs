@@ -169,6 +169,10 @@ pub struct RunConfig {
     pub counters: Vec<String>,
     /// RCU flavours asked for, as given to `--rcu` (`auto`, `qsbr`, a comma list ...).
     pub rcu: String,
+    /// `percpu_ref` counter backends asked for, as given to `--percpu`; absent in files from
+    /// before the backends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percpu: Option<String>,
     /// Seed of the order the points run in within each round (the repeats are interleaved:
     /// round `k` measures repeat `k` of every point, in an order shuffled by this seed and
     /// `k`). `None` in version 1 files, whose points ran one after another.
@@ -309,6 +313,10 @@ pub struct Point {
     pub swapper_shares_cpu: bool,
     /// RCU flavour the strategy used, for those that use RCU.
     pub rcu_flavor: Option<String>,
+    /// `percpu_ref` counter backend (`thread` or `cpu`), for the strategies over it; absent in
+    /// files from before the backends (which counted per thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percpu: Option<String>,
     /// Raw per-repeat data.
     pub repeats: Vec<Repeat>,
     /// Nanoseconds per lookup per reader (window × readers / lookups), over repeats. *Stable*.
@@ -343,11 +351,18 @@ impl Point {
     }
 
     /// The strategy as tables, figures and reports name it: `percpu-acquire@qsbr` for a
-    /// strategy over the RCU (one series per flavour), the bare name for the others.
+    /// strategy over the RCU (one series per flavour), `percpu-acquire@qsbr/cpu` for one
+    /// counting per CPU (per-thread counters, the older layout, carry no suffix), the bare name
+    /// for the others.
     pub fn series(&self) -> String {
+        let cpu = if self.percpu.as_deref() == Some("cpu") {
+            "/cpu"
+        } else {
+            ""
+        };
         match &self.rcu_flavor {
-            Some(f) => format!("{}@{f}", self.strategy),
-            None => self.strategy.clone(),
+            Some(f) => format!("{}@{f}{cpu}", self.strategy),
+            None => format!("{}{cpu}", self.strategy),
         }
     }
 }
@@ -520,6 +535,7 @@ pub mod fixtures {
             swapper_cpu: Some(readers),
             swapper_shares_cpu: false,
             rcu_flavor: None,
+            percpu: None,
             repeats,
             ns_per_op: spread,
             mops: readers as f64 * 1e3 / spread.median,
@@ -605,6 +621,7 @@ pub mod fixtures {
                 oversubscribe: false,
                 counters: COUNTERS.iter().map(|c| c.to_string()).collect(),
                 rcu: "auto".into(),
+                percpu: None,
                 seed: Some(1),
                 inject: None,
             },

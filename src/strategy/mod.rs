@@ -22,6 +22,7 @@ pub mod broken;
 mod percpu;
 pub mod rcu_object;
 
+use crate::percpu_ref::PercpuKind;
 use crate::rcu::{Domain, FlavorKind};
 use crate::swap::map::SwapMap;
 use std::fmt;
@@ -35,6 +36,9 @@ pub struct StrategyConfig {
     /// RCU flavour for strategies that use the userspace RCU; `None` is `auto`
     /// ([`FlavorKind::auto`]). [`visit`] compiles the strategy for the flavour.
     pub rcu: Option<FlavorKind>,
+    /// Counter backend of the strategies over `percpu_ref`; `None` is `auto`
+    /// ([`PercpuKind::auto`]).
+    pub percpu: Option<PercpuKind>,
     /// Test hook for negative controls: the strategy's RCU domain runs grace periods that return
     /// without waiting (readers then use freed memory, so it exists only with the
     /// `internal-test-hooks` feature, which only tests turn on).
@@ -47,14 +51,28 @@ impl StrategyConfig {
     pub fn with_rcu(rcu: Option<FlavorKind>) -> StrategyConfig {
         StrategyConfig {
             rcu,
+            percpu: None,
             #[cfg(feature = "internal-test-hooks")]
             broken_grace_periods: false,
         }
     }
 
+    /// This configuration with counter backend `percpu` (`None`: `auto`).
+    pub fn with_percpu(self, percpu: Option<PercpuKind>) -> StrategyConfig {
+        StrategyConfig { percpu, ..self }
+    }
+
     /// The flavour [`visit`] compiles RCU-based strategies for: the one asked for, or `auto`'s.
     pub fn flavor(&self) -> FlavorKind {
         self.rcu.unwrap_or_else(|| auto_flavor().0)
+    }
+
+    /// What [`visit`] compiles for: the flavour and the counter backend, asked for or `auto`'s.
+    pub fn kinds(&self) -> Kinds {
+        Kinds {
+            rcu: self.flavor(),
+            percpu: self.percpu.unwrap_or_else(|| auto_percpu().0),
+        }
     }
 
     /// A fresh RCU domain of flavour `F`, or why this process cannot have one.
@@ -72,6 +90,33 @@ impl StrategyConfig {
 pub fn auto_flavor() -> &'static (FlavorKind, String) {
     static AUTO: std::sync::OnceLock<(FlavorKind, String)> = std::sync::OnceLock::new();
     AUTO.get_or_init(FlavorKind::auto)
+}
+
+/// [`PercpuKind::auto`], decided once per process.
+pub fn auto_percpu() -> &'static (PercpuKind, String) {
+    static AUTO: std::sync::OnceLock<(PercpuKind, String)> = std::sync::OnceLock::new();
+    AUTO.get_or_init(PercpuKind::auto)
+}
+
+/// The compile-time choices [`visit`] makes for a strategy: its RCU flavour (strategies over
+/// the RCU) and its counter backend (strategies over `percpu_ref`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kinds {
+    /// RCU flavour.
+    pub rcu: FlavorKind,
+    /// `percpu_ref` counter backend.
+    pub percpu: PercpuKind,
+}
+
+/// A flavour alone: per-thread counters (what the instruction-count gate and the benches
+/// measure unless told otherwise).
+impl From<FlavorKind> for Kinds {
+    fn from(rcu: FlavorKind) -> Kinds {
+        Kinds {
+            rcu,
+            percpu: PercpuKind::Thread,
+        }
+    }
 }
 
 /// Why a strategy could not be set up (an RCU flavour this machine lacks).
@@ -102,6 +147,8 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     /// Whether its swapoff waits for RCU grace periods (false for `hazptr`, which takes only
     /// the flavour's barrier pair).
     const GRACE_PERIODS: bool = Self::RCU;
+    /// Whether it counts with `percpu_ref` and so is compiled per counter backend too.
+    const PERCPU: bool = false;
 
     /// What each reader thread keeps: a hazard pointer, a registered RCU reader, or nothing.
     /// Create it once per thread with [`reader`](Self::reader) and reuse it.
@@ -111,6 +158,12 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     where
         Self: 'r;
 
+    /// Run `v` with the variant of this strategy that `kinds` asks for: `Self` unless the
+    /// strategy has variants beyond the flavour (the `percpu_ref` counter backends).
+    fn visit_as<V: Visitor>(v: V, kinds: Kinds) -> V::Output {
+        let _ = kinds;
+        v.visit::<Self>()
+    }
     /// A strategy with every slot off.
     fn new(cfg: &StrategyConfig) -> Result<Self, StrategyError>;
     /// A reader handle for the calling thread.
@@ -166,6 +219,10 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     fn flavor(&self) -> Option<FlavorKind> {
         self.rcu().map(|d| d.flavor())
     }
+    /// The `percpu_ref` counter backend this instance counts with, for those that use one.
+    fn percpu(&self) -> Option<PercpuKind> {
+        None
+    }
     /// What a stall report says about slot `ty`'s protection (a ref's count and mode), if
     /// anything.
     fn describe(&self, ty: usize) -> Option<String> {
@@ -187,6 +244,8 @@ pub struct Info {
     pub rcu: bool,
     /// `Strategy::GRACE_PERIODS`.
     pub grace_periods: bool,
+    /// `Strategy::PERCPU`: compiled per counter backend too, and its results name it.
+    pub percpu: bool,
     /// The strategy's module (`src/strategy/<module>.rs`); tests and hot-path symbols are
     /// named by it.
     pub module: &'static str,
@@ -311,34 +370,43 @@ macro_rules! registry {
             churn: <registry!(@ty $kind $module $ty) as Strategy>::CHURN,
             rcu: <registry!(@ty $kind $module $ty) as Strategy>::RCU,
             grace_periods: <registry!(@ty $kind $module $ty) as Strategy>::GRACE_PERIODS,
+            percpu: <registry!(@ty $kind $module $ty) as Strategy>::PERCPU,
             module: stringify!($module),
             source: include_str!(concat!(stringify!($module), ".rs")),
         }),*];
 
-        /// Run `v` with the strategy called `name`, compiled for RCU flavour `rcu` if it uses
-        /// the RCU (the others ignore it).
+        /// Run `v` with the strategy called `name`, compiled for the RCU flavour of `kinds` if
+        /// it uses the RCU and for its counter backend if it uses `percpu_ref` (the others
+        /// ignore them). A bare [`FlavorKind`] means per-thread counters.
         pub fn visit<V: Visitor>(
             name: &str,
-            rcu: FlavorKind,
+            kinds: impl Into<Kinds>,
             v: V,
         ) -> Result<V::Output, UnknownStrategy> {
+            let kinds: Kinds = kinds.into();
             $(if name == <registry!(@ty $kind $module $ty) as Strategy>::NAME {
-                return Ok(registry!(@visit $kind v rcu $module $ty));
+                return Ok(registry!(@visit $kind v kinds $module $ty));
             })*
-            let _ = rcu;
+            let _ = kinds;
             Err(UnknownStrategy(name.to_owned()))
         }
     };
     (@ty rcu $module:ident $ty:ident) => { $module::$ty<crate::rcu::Memb> };
     (@ty plain $module:ident $ty:ident) => { $module::$ty };
-    (@visit rcu $v:ident $rcu:ident $module:ident $ty:ident) => {
-        match $rcu {
-            FlavorKind::Qsbr => $v.visit::<$module::$ty<crate::rcu::Qsbr>>(),
-            FlavorKind::Membarrier => $v.visit::<$module::$ty<crate::rcu::Memb>>(),
-            FlavorKind::Fence => $v.visit::<$module::$ty<crate::rcu::Mb>>(),
+    (@visit rcu $v:ident $kinds:ident $module:ident $ty:ident) => {
+        match $kinds.rcu {
+            FlavorKind::Qsbr => {
+                <$module::$ty<crate::rcu::Qsbr> as Strategy>::visit_as($v, $kinds)
+            }
+            FlavorKind::Membarrier => {
+                <$module::$ty<crate::rcu::Memb> as Strategy>::visit_as($v, $kinds)
+            }
+            FlavorKind::Fence => <$module::$ty<crate::rcu::Mb> as Strategy>::visit_as($v, $kinds),
         }
     };
-    (@visit plain $v:ident $rcu:ident $module:ident $ty:ident) => { $v.visit::<$module::$ty>() };
+    (@visit plain $v:ident $kinds:ident $module:ident $ty:ident) => {
+        <$module::$ty as Strategy>::visit_as($v, $kinds)
+    };
 }
 
 for_each_strategy!(registry);

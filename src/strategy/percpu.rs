@@ -10,10 +10,10 @@
 //! one grace period (the kill's `call_rcu` for the switch to atomic mode and the explicit
 //! `synchronize_rcu` share it), plus the drain of references still held.
 
-use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
+use super::{Kinds, MapSlot, Strategy, StrategyConfig, StrategyError, Visitor, slots};
 use crate::completion::Completion;
-use crate::percpu_ref::{Init, PercpuRef};
-use crate::rcu::{Domain, Flavor, RECORD_BYTES, Rcu, RcuReader};
+use crate::percpu_ref::{Counters, Init, PerCpu, PerThread, PercpuKind, PercpuRef};
+use crate::rcu::{Domain, Flavor, Rcu};
 use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
@@ -27,30 +27,30 @@ pub trait LiveCheck: Send + Sync + 'static {
     /// One-line description.
     const SUMMARY: &'static str;
     /// `tryget_live` with this check's ordering.
-    fn tryget_live<F: Flavor>(users: &PercpuRef<F>, r: &RcuReader<F>) -> bool;
+    fn tryget_live<F: Flavor, C: Counters<F>>(users: &PercpuRef<F, C>, r: &C::Reader) -> bool;
 }
 
-struct SwapInfo<F: Flavor> {
-    users: PercpuRef<F>,
+struct SwapInfo<F: Flavor, C: Counters<F>> {
+    users: PercpuRef<F, C>,
     swap_map: MapSlot,
     comp: Arc<Completion>,
 }
 
-/// `swap_info[]` guarded by `si->users`, over RCU flavour `F`.
-pub struct Percpu<L: LiveCheck, F: Flavor> {
+/// `swap_info[]` guarded by `si->users`, over RCU flavour `F`, counting with backend `C`.
+pub struct Percpu<L: LiveCheck, F: Flavor, C: Counters<F> = PerThread> {
     rcu: Rcu<F>,
-    info: [CachePadded<SwapInfo<F>>; MAX_SWAPFILES],
+    info: [CachePadded<SwapInfo<F, C>>; MAX_SWAPFILES],
     _live: PhantomData<L>,
 }
 
 /// A reference taken with `tryget_live`; dropping it is `percpu_ref_put(&si->users)`.
-pub struct PercpuGuard<'r, F: Flavor> {
-    users: &'r PercpuRef<F>,
-    reader: &'r RcuReader<F>,
+pub struct PercpuGuard<'r, F: Flavor, C: Counters<F>> {
+    users: &'r PercpuRef<F, C>,
+    reader: &'r C::Reader,
     map: &'r SwapMap,
 }
 
-impl<F: Flavor> Deref for PercpuGuard<'_, F> {
+impl<F: Flavor, C: Counters<F>> Deref for PercpuGuard<'_, F, C> {
     type Target = SwapMap;
     #[inline]
     fn deref(&self) -> &SwapMap {
@@ -58,7 +58,7 @@ impl<F: Flavor> Deref for PercpuGuard<'_, F> {
     }
 }
 
-impl<F: Flavor> Drop for PercpuGuard<'_, F> {
+impl<F: Flavor, C: Counters<F>> Drop for PercpuGuard<'_, F, C> {
     #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: (1) the guard's reader passed the domain check in the `tryget_live` that made
@@ -67,12 +67,21 @@ impl<F: Flavor> Drop for PercpuGuard<'_, F> {
     }
 }
 
-impl<L: LiveCheck, F: Flavor> Strategy for Percpu<L, F> {
+impl<L: LiveCheck, F: Flavor, C: Counters<F>> Strategy for Percpu<L, F, C> {
     const NAME: &'static str = L::NAME;
     const SUMMARY: &'static str = L::SUMMARY;
     const RCU: bool = true;
-    type Reader = RcuReader<F>;
-    type Guard<'r> = PercpuGuard<'r, F>;
+    const PERCPU: bool = true;
+    type Reader = C::Reader;
+    type Guard<'r> = PercpuGuard<'r, F, C>;
+
+    /// The backend `kinds.percpu` names: per-thread or per-CPU counters.
+    fn visit_as<V: Visitor>(v: V, kinds: Kinds) -> V::Output {
+        match kinds.percpu {
+            PercpuKind::Thread => v.visit::<Percpu<L, F, PerThread>>(),
+            PercpuKind::Cpu => v.visit::<Percpu<L, F, PerCpu>>(),
+        }
+    }
 
     fn new(cfg: &StrategyConfig) -> Result<Self, StrategyError> {
         let rcu = cfg.rcu_domain::<F>()?;
@@ -82,7 +91,7 @@ impl<L: LiveCheck, F: Flavor> Strategy for Percpu<L, F> {
             // PERCPU_REF_INIT_DEAD); the release callback completes p->comp.
             let comp = Arc::new(Completion::new());
             let c = comp.clone();
-            let users = PercpuRef::new(&rcu, move || c.complete(), Init::DEAD)
+            let users = PercpuRef::with_counters(&rcu, move || c.complete(), Init::DEAD)
                 .map_err(|e| StrategyError(e.to_string()))?;
             info.push(CachePadded::new(SwapInfo {
                 users,
@@ -98,21 +107,21 @@ impl<L: LiveCheck, F: Flavor> Strategy for Percpu<L, F> {
         })
     }
 
-    fn reader(&self) -> RcuReader<F> {
-        self.rcu.register()
+    fn reader(&self) -> C::Reader {
+        C::reader(&self.rcu)
     }
 
     #[inline(always)]
-    fn quiescent(reader: &mut RcuReader<F>) {
-        reader.quiescent_state();
+    fn quiescent(reader: &mut C::Reader) {
+        C::quiescent(reader);
     }
 
-    fn offline<R>(reader: &mut RcuReader<F>, f: impl FnOnce() -> R) -> R {
-        reader.offline(f)
+    fn offline<R>(reader: &mut C::Reader, f: impl FnOnce() -> R) -> R {
+        C::offline(reader, f)
     }
 
     #[inline(always)]
-    fn get<'r>(&'r self, reader: &'r mut RcuReader<F>, ty: usize) -> Option<PercpuGuard<'r, F>> {
+    fn get<'r>(&'r self, reader: &'r mut C::Reader, ty: usize) -> Option<PercpuGuard<'r, F, C>> {
         let si = &self.info[ty];
         if !L::tryget_live(&si.users, reader) {
             return None;
@@ -152,13 +161,19 @@ impl<L: LiveCheck, F: Flavor> Strategy for Percpu<L, F> {
     }
 
     /// `swap_info` with its ref, its completion and the ref's shared data, plus this device's
-    /// share of the domain's reader records: `records × RECORD_BYTES / MAX_SWAPFILES` (every
-    /// registered thread reserves one record, whose counters the table's 32 refs share).
+    /// share of what the counter backend reserves (`reserved / MAX_SWAPFILES`: the table's 32
+    /// refs share it): per-thread, `records × RECORD_BYTES` (every registered thread reserves
+    /// one record); per-CPU, `possible CPUs × PERCPU_SLOTS × 8` (one chunk per CPU), which does
+    /// not depend on the readers.
     fn device_bytes(&self) -> usize {
-        std::mem::size_of::<CachePadded<SwapInfo<F>>>() + std::mem::size_of::<Completion>()
-            - std::mem::size_of::<PercpuRef<F>>()
+        std::mem::size_of::<CachePadded<SwapInfo<F, C>>>() + std::mem::size_of::<Completion>()
+            - std::mem::size_of::<PercpuRef<F, C>>()
             + self.info[0].users.footprint_bytes()
-            + self.rcu.records() * RECORD_BYTES / MAX_SWAPFILES
+            + self.info[0].users.reserved_bytes() / MAX_SWAPFILES
+    }
+
+    fn percpu(&self) -> Option<PercpuKind> {
+        Some(C::KIND)
     }
 
     fn rcu(&self) -> Option<&dyn Domain> {

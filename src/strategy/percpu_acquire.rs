@@ -10,8 +10,8 @@
 //! for the last put.
 
 use super::percpu::{LiveCheck, Percpu};
-use crate::percpu_ref::PercpuRef;
-use crate::rcu::{Flavor, RcuReader};
+use crate::percpu_ref::{Counters, PerThread, PercpuRef};
+use crate::rcu::Flavor;
 
 /// The ACQUIRE live check.
 pub struct Acquire;
@@ -21,10 +21,11 @@ impl LiveCheck for Acquire {
     const SUMMARY: &'static str =
         "percpu_ref in swap_info, tryget_live as an ACQUIRE load (RFC in the seed thread)";
     #[inline(always)]
-    fn tryget_live<F: Flavor>(users: &PercpuRef<F>, r: &RcuReader<F>) -> bool {
+    fn tryget_live<F: Flavor, C: Counters<F>>(users: &PercpuRef<F, C>, r: &C::Reader) -> bool {
         users.tryget_live_acquire(r)
     }
 }
 
-/// The `percpu-acquire` strategy, over RCU flavour `F`.
-pub type PercpuAcquire<F> = Percpu<Acquire, F>;
+/// The `percpu-acquire` strategy, over RCU flavour `F`, counting with backend `C` (per-thread by
+/// default; `--percpu` picks).
+pub type PercpuAcquire<F, C = PerThread> = Percpu<Acquire, F, C>;

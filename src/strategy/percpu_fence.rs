@@ -7,8 +7,8 @@
 //! swapoff cost: the same as `percpu-acquire`.
 
 use super::percpu::{LiveCheck, Percpu};
-use crate::percpu_ref::PercpuRef;
-use crate::rcu::{Flavor, RcuReader};
+use crate::percpu_ref::{Counters, PerThread, PercpuRef};
+use crate::rcu::Flavor;
 
 /// The relaxed live check followed by `smp_rmb()`.
 pub struct Fence;
@@ -18,10 +18,11 @@ impl LiveCheck for Fence {
     const SUMMARY: &'static str =
         "percpu_ref in swap_info, relaxed tryget_live + smp_rmb() (merged in v5.14)";
     #[inline(always)]
-    fn tryget_live<F: Flavor>(users: &PercpuRef<F>, r: &RcuReader<F>) -> bool {
+    fn tryget_live<F: Flavor, C: Counters<F>>(users: &PercpuRef<F, C>, r: &C::Reader) -> bool {
         users.tryget_live_fence(r)
     }
 }
 
-/// The `percpu-fence` strategy, over RCU flavour `F`.
-pub type PercpuFence<F> = Percpu<Fence, F>;
+/// The `percpu-fence` strategy, over RCU flavour `F`, counting with backend `C` (per-thread by
+/// default; `--percpu` picks).
+pub type PercpuFence<F, C = PerThread> = Percpu<Fence, F, C>;

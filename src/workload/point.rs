@@ -16,6 +16,7 @@ use super::swapper::SwapperConfig;
 use crate::measure::counters::{self, CounterSource};
 use crate::measure::floor::{self, FLOOR_WINDOW};
 use crate::measure::latency::Latencies;
+use crate::percpu_ref::PercpuKind;
 use crate::rcu::FlavorKind;
 use crate::results::{Point, Repeat, Spread, Status};
 use crate::strategy::{self, Strategy, StrategyConfig, UnknownStrategy, Visitor};
@@ -147,7 +148,7 @@ pub fn measure_named(
     }
     strategy::visit(
         name,
-        spec.strategy.flavor(),
+        spec.strategy.kinds(),
         V {
             spec,
             cancel,
@@ -188,7 +189,7 @@ pub fn gather_named(
     }
     strategy::visit(
         name,
-        spec.strategy.flavor(),
+        spec.strategy.kinds(),
         V {
             spec,
             cancel,
@@ -211,6 +212,7 @@ pub struct Gathered {
     counters: Vec<Vec<(Result<f64, String>, f64)>>,
     device_bytes: usize,
     rcu_flavor: Option<String>,
+    percpu: Option<String>,
 }
 
 impl Gathered {
@@ -224,6 +226,7 @@ impl Gathered {
             counters: vec![Vec::new(); spec.counters.len()],
             device_bytes: 0,
             rcu_flavor: None,
+            percpu: None,
         }
     }
 
@@ -314,6 +317,7 @@ impl Gathered {
             swapper_cpu: spec.period.and(spec.placement.swapper),
             swapper_shares_cpu: spec.period.is_some() && spec.placement.swapper_shares(),
             rcu_flavor: self.rcu_flavor.clone(),
+            percpu: self.percpu.clone(),
             ns_per_op: Spread::of(&ns).unwrap_or(zero),
             mops: Spread::of(&mops).map_or(0.0, |s| s.median),
             failed_lookup_rate: if lookups == 0 {
@@ -357,6 +361,7 @@ fn run<S: Strategy>(
     }
     let table = Arc::new(table);
     acc.rcu_flavor = table.strategy().flavor().map(|f| f.name().to_owned());
+    acc.percpu = table.strategy().percpu().map(|k| k.name().to_owned());
     let mut pool = ReaderPool::new(
         table.clone(),
         PoolConfig {
@@ -424,6 +429,17 @@ pub struct Planned {
     pub hold: Duration,
     /// RCU flavour, for a strategy that uses the RCU.
     pub rcu: Option<FlavorKind>,
+    /// Counter backend, for a strategy over `percpu_ref`.
+    pub percpu: Option<PercpuKind>,
+}
+
+/// How a series label names a counter backend: nothing for per-thread counters (the labels of
+/// files from before the backends), `/cpu` for per-CPU ones.
+pub fn percpu_suffix(k: PercpuKind) -> String {
+    match k {
+        PercpuKind::Thread => String::new(),
+        PercpuKind::Cpu => "/cpu".into(),
+    }
 }
 
 /// The points of a sweep, in the order results list them: reader counts outermost, then
@@ -432,13 +448,14 @@ pub struct Planned {
 /// A strategy that refuses churn (`unprotected`) is measured once per reader count, with
 /// period never, whatever periods are asked for: it must never swapoff under readers. A
 /// strategy over the RCU is measured once per flavour in `flavors` (next to each other), the
-/// others once.
+/// others once; a strategy over `percpu_ref` once per backend in `percpus` within each flavour.
 pub fn plan(
     strategies: &[strategy::Info],
     readers: &[usize],
     periods: &[Option<Duration>],
     holds: &[Duration],
     flavors: &[FlavorKind],
+    percpus: &[PercpuKind],
 ) -> Vec<Planned> {
     let mut out: Vec<Planned> = Vec::new();
     for &r in readers {
@@ -453,16 +470,24 @@ pub fn plan(
                 } else {
                     vec![None]
                 };
+                let backends: Vec<Option<PercpuKind>> = if s.percpu {
+                    percpus.iter().copied().map(Some).collect()
+                } else {
+                    vec![None]
+                };
                 for rcu in rcus {
-                    let p = Planned {
-                        strategy: s.name,
-                        readers: r,
-                        period,
-                        hold,
-                        rcu,
-                    };
-                    if !out.contains(&p) {
-                        out.push(p);
+                    for &percpu in &backends {
+                        let p = Planned {
+                            strategy: s.name,
+                            readers: r,
+                            period,
+                            hold,
+                            rcu,
+                            percpu,
+                        };
+                        if !out.contains(&p) {
+                            out.push(p);
+                        }
                     }
                 }
             }
@@ -626,6 +651,7 @@ pub(crate) mod tests {
             &[ms],
             &[Duration::ZERO],
             &[FlavorKind::Qsbr, FlavorKind::Membarrier],
+            &[PercpuKind::Cpu],
         );
         let got: Vec<_> = p.iter().map(|p| (p.strategy, p.rcu)).collect();
         assert_eq!(
@@ -634,6 +660,36 @@ pub(crate) mod tests {
                 ("rcu-valid", Some(FlavorKind::Qsbr)),
                 ("rcu-valid", Some(FlavorKind::Membarrier)),
                 ("atomic", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn percpu_strategies_are_planned_once_per_backend_within_each_flavour() {
+        let infos: Vec<_> = ["percpu-acquire", "rcu-valid"]
+            .iter()
+            .map(|n| strategy::info(n).unwrap())
+            .collect();
+        let p = plan(
+            &infos,
+            &[1],
+            &[None],
+            &[Duration::ZERO],
+            &[FlavorKind::Qsbr, FlavorKind::Fence],
+            &[PercpuKind::Thread, PercpuKind::Cpu],
+        );
+        let got: Vec<_> = p.iter().map(|p| (p.strategy, p.rcu, p.percpu)).collect();
+        use FlavorKind::{Fence, Qsbr};
+        use PercpuKind::{Cpu, Thread};
+        assert_eq!(
+            got,
+            vec![
+                ("percpu-acquire", Some(Qsbr), Some(Thread)),
+                ("percpu-acquire", Some(Qsbr), Some(Cpu)),
+                ("percpu-acquire", Some(Fence), Some(Thread)),
+                ("percpu-acquire", Some(Fence), Some(Cpu)),
+                ("rcu-valid", Some(Qsbr), None),
+                ("rcu-valid", Some(Fence), None),
             ]
         );
     }
@@ -651,6 +707,7 @@ pub(crate) mod tests {
             &[ms, None],
             &[Duration::ZERO],
             &[FlavorKind::Fence],
+            &[PercpuKind::Thread],
         );
         let names: Vec<_> = p
             .iter()
@@ -684,6 +741,7 @@ pub(crate) mod tests {
             &[ms, None],
             &[Duration::ZERO, h],
             &[FlavorKind::Fence],
+            &[PercpuKind::Thread],
         );
         let got: Vec<_> = p.iter().map(|p| (p.strategy, p.period, p.hold)).collect();
         assert_eq!(

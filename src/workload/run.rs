@@ -17,6 +17,7 @@ use super::placement::{self, Placement};
 use super::point::{self, Gather, Gathered, Planned, PointSpec};
 use crate::measure::counters::CounterSource;
 use crate::measure::{env, topology};
+use crate::percpu_ref::PercpuKind;
 use crate::rcu::FlavorKind;
 use crate::results::{Results, RunConfig, SCHEMA, SCHEMA_VERSION};
 use crate::stats::SplitMix64;
@@ -42,6 +43,10 @@ pub struct Request {
     pub flavors: Vec<FlavorKind>,
     /// How the flavours were asked for, recorded as given (e.g. `auto`).
     pub rcu: String,
+    /// `percpu_ref` counter backends to sweep.
+    pub percpus: Vec<PercpuKind>,
+    /// How the backends were asked for, recorded as given (e.g. `auto`).
+    pub percpu: String,
     /// CPUs the readers and the swapper may use.
     pub cpus: Vec<usize>,
     /// Allow more reader threads than CPUs.
@@ -92,6 +97,7 @@ impl Request {
             &self.periods,
             &self.holds,
             &self.flavors,
+            &self.percpus,
         ) {
             let pl = placement::place(&order, p.readers, p.period.is_some(), self.oversubscribe)
                 .map_err(|e| e.to_string())?;
@@ -122,6 +128,7 @@ impl Request {
             oversubscribe: self.oversubscribe,
             counters: self.counters.clone(),
             rcu: self.rcu,
+            percpu: Some(self.percpu),
             seed: Some(self.seed),
             inject: self.inject_text,
         };
@@ -197,7 +204,7 @@ impl Plan {
         let mut spec = PointSpec {
             placement: placement.clone(),
             period: planned.period,
-            strategy: StrategyConfig::with_rcu(planned.rcu),
+            strategy: StrategyConfig::with_rcu(planned.rcu).with_percpu(planned.percpu),
             repeats: 1,
             hold_ns: planned.hold.as_nanos() as u64,
             ..self.spec.clone()
@@ -378,6 +385,7 @@ mod tests {
                     period,
                     hold: Duration::ZERO,
                     rcu: None,
+                    percpu: None,
                 };
                 (planned, spec.placement.clone())
             })
