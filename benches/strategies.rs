@@ -26,8 +26,11 @@
 //!   arc-swap-bytes` prints each one's ratio to the direct use.
 //!
 //! Strategies come from `swapref::strategy::ALL` through `strategy::visit`, so a new strategy is
-//! benchmarked without touching this file. `SWAPREF_RCU=membarrier|fence|auto` (default `auto`)
-//! pins the RCU flavour of the strategies that use one; the flavour is printed at start.
+//! benchmarked without touching this file. `SWAPREF_RCU=qsbr|membarrier|fence|auto` (default
+//! `auto`) pins the RCU flavour of the strategies that use one, `SWAPREF_PERCPU=cpu|thread|auto`
+//! (default `auto`: `cpu` where rseq works) the counter backend of the `percpu-*` strategies;
+//! both are printed at start. The benchmark names do not carry them: save criterion baselines
+//! under names that do.
 
 mod support;
 
@@ -54,9 +57,17 @@ fn table_config() -> TableConfig {
             panic!("SWAPREF_RCU={s}: expected auto, qsbr, membarrier or fence")
         })),
     };
+    let percpu = match std::env::var("SWAPREF_PERCPU").as_deref() {
+        Err(_) | Ok("auto") => None,
+        Ok(s) => Some(
+            swapref::percpu_ref::PercpuKind::from_name(s)
+                .unwrap_or_else(|| panic!("SWAPREF_PERCPU={s}: expected auto, cpu or thread")),
+        ),
+    };
     TableConfig {
         strategy: StrategyConfig {
             rcu,
+            percpu,
             ..StrategyConfig::default()
         },
         checked: false,
@@ -131,7 +142,7 @@ fn get_put(c: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
-            cfg.strategy.flavor(),
+            cfg.strategy.kinds(),
             GetPut {
                 group: &mut group,
                 cfg: &cfg,
@@ -141,7 +152,7 @@ fn get_put(c: &mut Criterion) {
     }
     strategy::visit(
         "unprotected",
-        cfg.strategy.flavor(),
+        cfg.strategy.kinds(),
         CountedFloor {
             group: &mut group,
             cfg: &cfg,
@@ -226,7 +237,7 @@ fn swapoff(c: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
-            cfg.strategy.flavor(),
+            cfg.strategy.kinds(),
             Swapoff {
                 group: &mut group,
                 cfg: &cfg,
@@ -300,7 +311,7 @@ fn churn(c: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
-            cfg.strategy.flavor(),
+            cfg.strategy.kinds(),
             Churn {
                 group: &mut group,
                 cfg: &cfg,
@@ -326,7 +337,7 @@ fn cache_misses(_: &mut Criterion) {
     for i in strategy::ALL {
         strategy::visit(
             i.name,
-            cfg.strategy.flavor(),
+            cfg.strategy.kinds(),
             GetPut {
                 group: &mut group,
                 cfg: &cfg,
@@ -344,7 +355,12 @@ fn announce(_: &mut Criterion) {
         None => swapref::strategy::auto_flavor().1.clone(),
     };
     eprintln!("swapref benches: RCU flavour {flavor}; SWAPREF_RCU=qsbr|membarrier|fence pins it");
-    record_provenance(&flavor);
+    let percpu = match cfg.strategy.percpu {
+        Some(k) => k.name().to_string(),
+        None => swapref::strategy::auto_percpu().1.clone(),
+    };
+    eprintln!("swapref benches: percpu counters {percpu}; SWAPREF_PERCPU=cpu|thread pins it");
+    record_provenance(&flavor, &percpu);
     // criterion's HTML report draws with plotters, which (with the ab_glyph text layout this
     // package's figures use) knows only registered fonts.
     if let Err(e) = swapref::report::plot::fonts() {
@@ -355,7 +371,7 @@ fn announce(_: &mut Criterion) {
 /// Write what produced this `cargo bench` run (commit, toolchain, machine, RCU flavour, start
 /// time) to `<criterion dir>/swapref-run.json`, where `scripts/bench_ratio.py` prints it
 /// beside the estimates: criterion's own files do not say which code they measured.
-fn record_provenance(flavor: &str) {
+fn record_provenance(flavor: &str, percpu: &str) {
     use swapref::measure::{env, topology};
     let dir = std::env::var_os("CRITERION_HOME")
         .map(std::path::PathBuf::from)
@@ -370,6 +386,7 @@ fn record_provenance(flavor: &str) {
         "tool": env::tool(),
         "environment": env::environment(None, topology::allowed_cpus()),
         "rcu_flavor": flavor,
+        "percpu": percpu,
     });
     let written = std::fs::create_dir_all(&dir).and_then(|()| {
         swapref::results::write_atomic(
@@ -429,7 +446,7 @@ fn peers(c: &mut Criterion) {
     ] {
         strategy::visit(
             name,
-            cfg.strategy.flavor(),
+            cfg.strategy.kinds(),
             Peer {
                 group: &mut group,
                 cfg: &cfg,

@@ -88,7 +88,7 @@ def provenance(root, group, which):
     cpus = len(env.get("allowed_cpus") or [])
     return [
         f"# measured by swapref {tool.get('version')} {commit} ({tool.get('profile')}), "
-        f"{tool.get('rustc')}; RCU flavour {run.get('rcu_flavor')}; started {run.get('started')}",
+        f"{tool.get('rustc')}; RCU flavour {run.get('rcu_flavor')}; percpu counters {run.get('percpu', 'thread')}; started {run.get('started')}",
         f"# machine: {env.get('cpu_model')}, {cpus} CPU(s) allowed, {env.get('arch')} "
         f"{env.get('kernel')}",
     ]

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # criterion get_put under each kernel model, and each strategy's ratio to unprotected:
-#   results/reference/<dir>/get_put-qsbr.txt        SWAPREF_RCU=qsbr (non-preemptible kernel)
-#   results/reference/<dir>/get_put-membarrier.txt  SWAPREF_RCU=membarrier (PREEMPT_RCU)
+#   results/reference/<dir>/get_put-qsbr.txt        SWAPREF_RCU=qsbr (non-preemptible kernel),
+#                                                   per-thread counters (SWAPREF_PERCPU=thread)
+#   results/reference/<dir>/get_put-membarrier.txt  SWAPREF_RCU=membarrier (PREEMPT_RCU), the same
+#   results/reference/<dir>/get_put-qsbr-cpu.txt    SWAPREF_RCU=qsbr, per-CPU counters (rseq;
+#                                                   skipped, loudly, where rseq is unavailable)
 #   results/reference/<dir>/peers.txt               the peers group: swapref's arc-swap and
 #                                                   hazard paths beside the crates used directly
 # Each file is scripts/bench_ratio.py's output for one `cargo bench` run: the run's provenance
@@ -10,37 +13,54 @@
 # (unprotected plus a plain increment and decrement of a thread-owned counter: what any per-CPU
 # refcount must add). Ratios are only meaningful within one file.
 #
-# Usage: scripts/reference-get-put.sh [--out DIR] [-- extra criterion options]
-#   --out DIR   where the three files go (default results/reference/vm-2cpu)
+# Usage: scripts/reference-get-put.sh [--out DIR] [--only NAME] [-- extra criterion options]
+#   --out DIR   where the files go (default results/reference/vm-2cpu)
+#   --only NAME remake one file: qsbr, membarrier, qsbr-cpu or peers
 #   default criterion options: --warm-up-time 1 --measurement-time 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=results/reference/vm-2cpu
 extra=(--warm-up-time 1 --measurement-time 3)
+only=
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) out="${2:?--out needs a directory}"; shift 2 ;;
+        --only) only="${2:?--only needs a name}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "reference-get-put.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 mkdir -p "$out"
-# flavour limit: the issue's targets (qsbr <= 1.3x, membarrier <= 1.6x) as the --limit column
-for spec in "qsbr 1.3" "membarrier 1.6"; do
-    read -r flavour limit <<<"$spec"
-    echo "== get_put with SWAPREF_RCU=$flavour" >&2
-    SWAPREF_RCU="$flavour" cargo bench --quiet --bench strategies -- get_put "${extra[@]}" >&2
+case "$only" in
+    ''|qsbr|membarrier|qsbr-cpu|peers) ;;
+    *) echo "reference-get-put.sh: --only $only: expected qsbr, membarrier, qsbr-cpu or peers" >&2; exit 2 ;;
+esac
+# name flavour counters limit: the targets (qsbr <= 1.3x, membarrier <= 1.6x, per-CPU counters
+# <= 1.3x) as the --limit column
+for spec in "qsbr qsbr thread 1.3" "membarrier membarrier thread 1.6" "qsbr-cpu qsbr cpu 1.3"; do
+    read -r name flavour counters limit <<<"$spec"
+    [ -n "$only" ] && [ "$only" != "$name" ] && continue
+    if [ "$counters" = cpu ] && ! cargo run --release --quiet -- run --percpu cpu --strategies unprotected --duration 1ms --warmup 1ms --repeats 1 --out "$(mktemp -d)/probe.json" >/dev/null 2>&1; then
+        echo "!!!!! SKIPPED: $out/get_put-$name.txt NOT remade (per-CPU counters unavailable here) !!!!!" >&2
+        continue
+    fi
+    echo "== get_put with SWAPREF_RCU=$flavour SWAPREF_PERCPU=$counters" >&2
+    SWAPREF_RCU="$flavour" SWAPREF_PERCPU="$counters" cargo bench --quiet --bench strategies -- get_put "${extra[@]}" >&2
     {
-        echo "# cargo bench --bench strategies -- get_put ${extra[*]} (SWAPREF_RCU=$flavour)"
+        echo "# cargo bench --bench strategies -- get_put ${extra[*]} (SWAPREF_RCU=$flavour SWAPREF_PERCPU=$counters)"
         echo "# then: scripts/bench_ratio.py --limit $limit"
         python3 scripts/bench_ratio.py --limit "$limit"
         echo
         echo "# then: scripts/bench_ratio.py --floor counted-floor"
         python3 scripts/bench_ratio.py --floor counted-floor | grep -v '^# measured\|^# machine'
-    } >"$out/get_put-$flavour.txt.tmp"
-    mv "$out/get_put-$flavour.txt.tmp" "$out/get_put-$flavour.txt"
+    } >"$out/get_put-$name.txt.tmp"
+    mv "$out/get_put-$name.txt.tmp" "$out/get_put-$name.txt"
 done
+if [ -n "$only" ] && [ "$only" != peers ]; then
+    echo "wrote $out/get_put-$only.txt" >&2
+    exit 0
+fi
 echo "== peers" >&2
 cargo bench --quiet --bench strategies -- peers "${extra[@]}" >&2
 {
@@ -52,4 +72,4 @@ cargo bench --quiet --bench strategies -- peers "${extra[@]}" >&2
     python3 scripts/bench_ratio.py --group peers --floor haphazard-bytes | grep -v '^# measured\|^# machine'
 } >"$out/peers.txt.tmp"
 mv "$out/peers.txt.tmp" "$out/peers.txt"
-echo "wrote $out/get_put-qsbr.txt $out/get_put-membarrier.txt $out/peers.txt" >&2
+echo "wrote the get_put files and $out/peers.txt in $out" >&2

@@ -50,13 +50,24 @@
 //! and counts would land in records this domain's grace periods and sums never look at, and
 //! swapoff would free a map under it.
 //!
-//! ## Per-thread, not per-CPU, counters
+//! ## Per-CPU counters need rseq; without it, per-thread counters
 //!
 //! The kernel's `this_cpu_inc` updates the current CPU's counter with preemption implicitly
-//! harmless (a single instruction). Userspace cannot do that without `rseq`, so percpu_ref's
-//! counters are per registered reader thread. With one reader thread pinned per CPU — how
-//! `swapref run` places them — the two are the same layout. A thread that exits hands its
-//! record, counts included, to the next thread that registers.
+//! harmless (a single instruction). Userspace gets the same from a restartable sequence
+//! ([`crate::rseq`]): `--percpu cpu` (the default where it works) counts per CPU, as the
+//! kernel does, in glibc's registered rseq area. Where rseq is unavailable — glibc older than
+//! 2.35 or told not to register (`GLIBC_TUNABLES=glibc.pthread.rseq=0`), a seccomp filter or a
+//! kernel that refuses it, a kernel without `MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ` (before
+//! 5.10), Miri, loom, valgrind (which does not implement the `rseq` system call), an
+//! architecture other than x86-64 and arm64 — `auto` falls back to counters per registered
+//! reader thread and says why. With one reader thread pinned per CPU — how `swapref run` places
+//! them — the two are the same layout; they differ in what a reader must do (register, and
+//! under `qsbr` announce quiescent states), in what the kill waits for (a grace period, or a
+//! membarrier), and in memory (per thread ever registered, or per possible CPU). A thread that
+//! exits hands its record, counts included, to the next thread that registers.
+//!
+//! The section's arm64 code is compiled and listed by the nightly cross build only: nothing in
+//! this project runs it.
 //!
 //! ## The `call_rcu` worker is not pinned
 //!

@@ -132,7 +132,7 @@ fn probe() -> Result<Rseq, String> {
     if size < 20 {
         return Err(format!(
             "glibc registered no rseq area (__rseq_size = {size}; rseq turned off by \
-             GLIBC_TUNABLES=glibc.pthread.rseq=0, refused by seccomp, or a kernel before 4.18)"
+             GLIBC_TUNABLES=glibc.pthread.rseq=0, refused by seccomp, under valgrind, or a kernel before 4.18)"
         ));
     }
     let offset = glibc_symbol::<isize>("__rseq_offset").ok_or("glibc has no __rseq_offset")?;
@@ -681,6 +681,40 @@ unsafe extern "C" {
     static __stop___rseq_cs: RseqCs;
     static __start___rseq_cs_ptr_array: u64;
     static __stop___rseq_cs_ptr_array: u64;
+}
+
+/// One critical section of the running binary, from its descriptor: `[start, start + len)` is
+/// the section, `abort` its abort handler (runtime addresses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Section {
+    /// `start_ip`.
+    pub start: u64,
+    /// `post_commit_offset`: the commit is the last instruction before `start + len`.
+    pub len: u64,
+    /// `abort_ip`.
+    pub abort: u64,
+}
+
+/// Every critical section of the running binary (one per inlined copy of the fast path), for
+/// listings and static checks of their code.
+pub fn sections() -> Vec<Section> {
+    if cfg!(miri) {
+        return Vec::new();
+    }
+    // SAFETY: as in check_descriptors: the linker's bounds of this binary's `__rseq_cs`.
+    let descs = unsafe {
+        let d0 = &raw const __start___rseq_cs;
+        let d1 = &raw const __stop___rseq_cs;
+        std::slice::from_raw_parts(d0, d1.offset_from(d0) as usize)
+    };
+    descs
+        .iter()
+        .map(|d| Section {
+            start: d.start_ip,
+            len: d.post_commit_offset,
+            abort: d.abort_ip,
+        })
+        .collect()
 }
 
 /// Check every rseq descriptor of the running binary, as relocated in memory: version and

@@ -1,0 +1,119 @@
+//! The per-CPU fast path's critical sections, read from this binary's own descriptors and
+//! disassembled with `objdump`: a static count of the instructions between each section's
+//! bounds, with no locked instruction, no `xchg`, no fence and no call among them, and a
+//! commit (the last instruction) that is one store to memory.
+//!
+//! `tests/hotpath.rs` traces the executed instructions of the other hot paths by
+//! single-stepping; that cannot work here, because a single-step trap aborts the section and
+//! restarts it forever. Where `objdump` is missing or the target is not x86-64 the test says
+//! so loudly and checks nothing.
+
+#![cfg(all(not(miri), not(loom), target_arch = "x86_64"))]
+
+use std::process::Command;
+
+/// The runtime address the executable's first mapping starts at (its load bias: the ELF
+/// addresses of a PIE start at 0).
+fn load_bias() -> u64 {
+    let exe = std::fs::read_link("/proc/self/exe").expect("/proc/self/exe");
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("/proc/self/maps");
+    maps.lines()
+        .find(|l| {
+            l.ends_with(exe.to_str().unwrap()) && l.split_whitespace().nth(2) == Some("00000000")
+        })
+        .and_then(|l| u64::from_str_radix(l.split('-').next()?, 16).ok())
+        .expect("the executable's first mapping in /proc/self/maps")
+}
+
+/// The instructions of `[start, end)` (ELF addresses) of this executable: mnemonic and operands.
+fn disassemble(start: u64, end: u64) -> Option<Vec<String>> {
+    let out = Command::new("objdump")
+        .args([
+            "-d",
+            "--no-show-raw-insn",
+            &format!("--start-address={start:#x}"),
+            &format!("--stop-address={end:#x}"),
+        ])
+        // The file itself: in objdump's process, /proc/self/exe would be objdump.
+        .arg(std::fs::read_link("/proc/self/exe").ok()?)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                // "  1234:\tadd    %rax,(%rcx,%rdx,2)"
+                let (addr, insn) = l.trim_start().split_once(":\t")?;
+                u64::from_str_radix(addr, 16).ok()?;
+                Some(insn.split_whitespace().collect::<Vec<_>>().join(" "))
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
+    if swapref::rseq::available().is_err() {
+        eprintln!("!!!!! SKIPPED: rseq section listing (rseq unavailable here) !!!!!");
+        return;
+    }
+    if Command::new("objdump").arg("--version").output().is_err() {
+        eprintln!("!!!!! SKIPPED: rseq section listing (objdump not found) !!!!!");
+        return;
+    }
+    let bias = load_bias();
+    let sections = swapref::rseq::sections();
+    assert!(!sections.is_empty(), "no critical section in this binary");
+    let mut counts = Vec::new();
+    for s in &sections {
+        let (start, end) = (s.start - bias, s.start + s.len - bias);
+        let insns = disassemble(start, end)
+            .unwrap_or_else(|| panic!("objdump failed on {start:#x}..{end:#x}"));
+        let listing = insns.join("\n  ");
+        assert!(!insns.is_empty(), "empty section at {start:#x}");
+        for i in &insns {
+            let m = i.split_whitespace().next().unwrap_or("");
+            assert!(
+                !i.starts_with("lock")
+                    && !m.contains("xchg")
+                    && !m.ends_with("fence")
+                    && !m.starts_with("call"),
+                "section at {start:#x} has `{i}`:\n  {listing}"
+            );
+        }
+        let commit = insns.last().unwrap();
+        assert!(
+            commit.starts_with("add ") && commit.ends_with(')'),
+            "section at {start:#x} does not end in its commit (an add to memory) but `{commit}`:\n  {listing}"
+        );
+        // The delay loop of the stress test's section (a `dec`/`jne` pair) makes it longer.
+        let delayed = insns.iter().any(|i| i.starts_with("dec"));
+        counts.push((insns.len(), delayed));
+        if !delayed {
+            assert!(
+                insns.len() <= 10,
+                "section at {start:#x} has {} instructions:\n  {listing}",
+                insns.len()
+            );
+        }
+    }
+    let fast: Vec<usize> = counts.iter().filter(|c| !c.1).map(|c| c.0).collect();
+    eprintln!(
+        "rseq sections: {} in this binary, {} fast-path copies of {:?} instructions each (start_ip to the commit)",
+        sections.len(),
+        fast.len(),
+        {
+            let mut f = fast.clone();
+            f.sort_unstable();
+            f.dedup();
+            f
+        }
+    );
+    assert!(
+        !fast.is_empty(),
+        "no fast-path section (only the test's delayed one)"
+    );
+}
