@@ -55,6 +55,14 @@
 //! with a relaxed put as negative control). The zone boundaries that need 2^31 references
 //! (saturation) are unit-tested from raw values in `src/zoned.rs` instead.
 //!
+//! The last model checks `percpu_ref` with per-CPU counters **given rseq's guarantee**, which
+//! loom cannot run: `percpu_ref::ModelCpu` makes each CPU a mutex that a section holds from its
+//! mode load to its commit and that the kill's membarrier takes and releases once per CPU (the
+//! section either committed before the membarrier visited its CPU, or restarts after it and
+//! reads the new mode). Its negative control removes the membarrier's visits and must deadlock
+//! (a section committed after the sum, so the release never comes). Whether the real assembly
+//! keeps that guarantee is `tests/rseq_stress.rs`'s question.
+//!
 //! What the models do not cover: more than three user threads, reader records handed over
 //! between threads (unregister/register), slot reuse by a second ref, `switch_to_percpu`
 //! without a kill, and preemption depths beyond the bound each model names.
@@ -1019,4 +1027,145 @@ fn file_ref_get_races_the_last_put() {
 #[should_panic(expected = "Causality violation")]
 fn rcuref_put_without_release_is_caught() {
     zoned_get_races_last_put::<swapref::zoned::RcuRef>("rcuref relaxed put", true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-CPU counters, given rseq's guarantee
+// ---------------------------------------------------------------------------------------------
+
+type CpuRef = swapref::percpu_ref::PercpuRef<Memb, swapref::percpu_ref::ModelCpu>;
+use swapref::percpu_ref::ModelCpuReader as OnCpu;
+
+/// The kill race of `kill_races_tryget_live_get_and_put` with per-CPU counters
+/// (`percpu_ref::ModelCpu`: each CPU's sections exclusive with one another and with the
+/// membarrier's visit of that CPU, a restarted section reading the mode again). Reader A, on
+/// CPU 0, does `tryget_live` + put; reader B, on CPU 1, drops a reference the main thread took
+/// on CPU 0 (a get and a put on different CPUs, so no CPU's counter balances by itself); the
+/// main thread kills. Properties: one release, after both puts; no underflow; no `tryget_live`
+/// after the confirmation. With `broken`, the kill's membarrier visits no CPU, and the model
+/// must find the sum missing a section that committed after it.
+fn per_cpu_kill_races(broken: bool) {
+    // The hook is process-wide: the two tests of this model must not overlap.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    swapref::percpu_ref::break_model_membarrier(broken);
+    let tally = Tally::new(
+        format!("per-cpu-kill-races{}", if broken { "/broken" } else { "" }),
+        &["reader A got the ref", "reader A failed"],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        let a_state = Arc::new(AtomicUsize::new(NONE));
+        let b_state = Arc::new(AtomicUsize::new(HOLDING));
+        let count = Arc::new(AtomicUsize::new(0));
+        let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+        let comp = Arc::new(Completion::new());
+        let users = {
+            let (a_state, b_state, c, e, k) = (
+                a_state.clone(),
+                b_state.clone(),
+                count.clone(),
+                errors.clone(),
+                comp.clone(),
+            );
+            Arc::new(
+                CpuRef::with_counters(
+                    &rcu,
+                    move || {
+                        // Relaxed: an RMW, so two releases see each other.
+                        let n = c.fetch_add(1, Relaxed) + 1;
+                        // Relaxed: only the put → release ordering can make these visible.
+                        let (a, b) = (a_state.load(Relaxed), b_state.load(Relaxed));
+                        let why = if n != 1 {
+                            Some(format!("released {n} times"))
+                        } else if a == HOLDING {
+                            Some("released before reader A's put".into())
+                        } else if b != PUT {
+                            Some("released before reader B's put".into())
+                        } else {
+                            None
+                        };
+                        if let Some(w) = why {
+                            e.lock().unwrap().push(w);
+                        }
+                        k.complete();
+                    },
+                    Init::LIVE,
+                )
+                .expect("a fresh domain has free slots"),
+            )
+        };
+        let confirmed = Arc::new(AtomicUsize::new(0));
+        users.get(&OnCpu(0));
+        let a = {
+            let (users, confirmed, a_state, t) =
+                (users.clone(), confirmed.clone(), a_state.clone(), t.clone());
+            thread::spawn(move || {
+                let r = OnCpu(0);
+                // Acquire: pairs with the Release store in the confirm callback.
+                let saw_confirm = confirmed.load(Acquire) == 1;
+                if users.tryget_live_relaxed(&r) {
+                    t.hit(0);
+                    // Relaxed: published to the release callback by the put (under test).
+                    a_state.store(HOLDING, Relaxed);
+                    a_state.store(PUT, Relaxed);
+                    users.put(&r);
+                    if saw_confirm {
+                        return Err("tryget_live succeeded after the kill was confirmed".into());
+                    }
+                } else {
+                    t.hit(1);
+                }
+                Ok(())
+            })
+        };
+        let b = {
+            let (users, b_state) = (users.clone(), b_state.clone());
+            thread::spawn(move || {
+                // Relaxed: published to the release callback by the put (under test).
+                b_state.store(PUT, Relaxed);
+                users.put(&OnCpu(1));
+                Ok(())
+            })
+        };
+        let c = confirmed.clone();
+        users
+            .kill_and_confirm(move || {
+                // Release: pairs with reader A's Acquire load.
+                c.store(1, Release);
+            })
+            .unwrap();
+        // A lost section leaves the count above zero: no release would ever come, which
+        // loom reports as a deadlock; the sum's underflow check sees it first.
+        if users.underflows() != 0 {
+            panic!("the count went below zero (a section committed after the sum)");
+        }
+        comp.wait();
+        join(a);
+        join(b);
+        let errors = errors.lock().unwrap();
+        assert!(errors.is_empty(), "release callback: {}", errors.join("; "));
+        // Relaxed: read after `comp` was seen complete.
+        assert_eq!(count.load(Relaxed), 1);
+        assert_eq!(users.underflows(), 0, "the count went below zero");
+        assert!(users.is_zero());
+    });
+    swapref::percpu_ref::break_model_membarrier(false);
+    tally.require_all();
+}
+
+#[test]
+fn per_cpu_kill_races_tryget_live_and_a_put_on_another_cpu() {
+    per_cpu_kill_races(false);
+}
+
+/// Mutation: a kill whose membarrier visits no CPU must be caught (loom finds the execution in
+/// which reader A's section commits after the sum: the count never reaches zero, the release
+/// never comes, and loom reports the main thread's wait as a deadlock).
+#[test]
+#[should_panic(expected = "deadlock")]
+fn per_cpu_kill_without_the_membarrier_is_caught() {
+    per_cpu_kill_races(true);
 }

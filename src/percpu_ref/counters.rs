@@ -84,7 +84,7 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     /// fast path can still add to the counters. Per-thread: queued behind a grace period
     /// (`call_rcu`), returns `None`. Per-CPU: returns the membarrier and `then`, for the caller
     /// to run after it released the lock.
-    fn after_switch(rcu: &Rcu<F>, then: Pending) -> Option<Pending>;
+    fn after_switch(rcu: &Rcu<F>, shared: &Self::Shared, then: Pending) -> Option<Pending>;
 
     /// Bytes the backend reserves in the domain for all its slots, which the domain's refs
     /// share: per-thread, [`RECORD_BYTES`](crate::rcu::RECORD_BYTES) per record ever created
@@ -181,7 +181,7 @@ impl<F: Flavor> Counters<F> for PerThread {
         rcu.sum_slot(slot)
     }
 
-    fn after_switch(rcu: &Rcu<F>, then: Pending) -> Option<Pending> {
+    fn after_switch(rcu: &Rcu<F>, _: &(), then: Pending) -> Option<Pending> {
         rcu.call(then);
         None
     }
@@ -191,8 +191,135 @@ impl<F: Flavor> Counters<F> for PerThread {
     }
 }
 
+#[cfg(loom)]
+pub use model_cpu::{ModelCpu, ModelCpuReader, break_model_membarrier};
 #[cfg(not(loom))]
 pub use per_cpu::{CpuReader, PerCpu};
+
+/// The per-CPU backend as loom sees it, **given rseq's guarantee**: each CPU's critical
+/// sections and the membarrier's visit of that CPU are mutually exclusive, and a section that
+/// is restarted reads the mode again. A CPU is a mutex: a section holds its CPU's mutex from the
+/// mode load to the commit (a section the membarrier interrupts is one that restarts after it,
+/// so it may as well not have begun); the membarrier takes and releases every CPU's mutex
+/// (`smp_mb()` on each CPU, ordering the sections before it before the sum, and the mode store
+/// before the sections after it). Loom cannot run rseq or membarrier themselves;
+/// `tests/rseq_stress.rs` checks, natively, that the real section keeps the guarantee.
+#[cfg(loom)]
+mod model_cpu {
+    use super::{Counters, FLAGS, InitError, Pending, PercpuKind, SLOT_SHIFT, sealed};
+    use crate::rcu::{Flavor, Rcu};
+    use crate::sync::{
+        Arc, AtomicUsize, Mutex,
+        Ordering::{Acquire, Relaxed},
+        load_own, lock,
+    };
+
+    /// Model CPUs.
+    const CPUS: usize = 2;
+
+    /// Test hook: the membarrier visits no CPU (the mutation that the models must catch).
+    static BROKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+    /// Make the model's membarrier skip every CPU (`true`) or not; for the negative control.
+    pub fn break_model_membarrier(broken: bool) {
+        BROKEN.store(broken, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// [`PerCpu`](super) under loom.
+    #[derive(Debug, Clone, Copy)]
+    pub struct ModelCpu;
+
+    impl sealed::Sealed for ModelCpu {}
+
+    /// The CPU a model thread runs its sections on (threads may share one).
+    #[derive(Debug, Clone, Copy)]
+    pub struct ModelCpuReader(pub usize);
+
+    /// The model CPUs and their counters.
+    pub struct Area {
+        cpus: [Mutex<()>; CPUS],
+        counters: [[AtomicUsize; crate::rcu::PERCPU_SLOTS]; CPUS],
+    }
+
+    impl<F: Flavor> Counters<F> for ModelCpu {
+        const KIND: PercpuKind = PercpuKind::Cpu;
+        type Reader = ModelCpuReader;
+        type Fast = Arc<Area>;
+        type Shared = Arc<Area>;
+
+        fn reader(_: &Rcu<F>) -> ModelCpuReader {
+            ModelCpuReader(0)
+        }
+
+        fn quiescent(_: &mut ModelCpuReader) {}
+
+        fn offline<R>(_: &mut ModelCpuReader, f: impl FnOnce() -> R) -> R {
+            f()
+        }
+
+        fn new(_: &Rcu<F>) -> Result<(Arc<Area>, Arc<Area>), InitError> {
+            let area = Arc::new(Area {
+                cpus: std::array::from_fn(|_| Mutex::new(())),
+                counters: std::array::from_fn(|_| std::array::from_fn(|_| AtomicUsize::new(0))),
+            });
+            Ok((area.clone(), area))
+        }
+
+        fn check_reader(_: *const (), r: &ModelCpuReader) {
+            assert!(r.0 < CPUS, "model CPU {} out of range", r.0);
+        }
+
+        fn covered<R, G>(_: &ModelCpuReader, lock: impl FnOnce() -> G, f: impl FnOnce() -> R) -> R {
+            let _held = lock();
+            f()
+        }
+
+        fn sum(_: &Rcu<F>, area: &Arc<Area>, slot: usize) -> usize {
+            area.counters
+                .iter()
+                // Relaxed: ordered after every committed section by the membarrier's locks.
+                .fold(0usize, |s, c| s.wrapping_add(c[slot].load(Relaxed)))
+        }
+
+        fn after_switch(_: &Rcu<F>, area: &Arc<Area>, then: Pending) -> Option<Pending> {
+            let area = area.clone();
+            Some(Box::new(move || {
+                if !BROKEN.load(std::sync::atomic::Ordering::SeqCst) {
+                    for cpu in &area.cpus {
+                        drop(lock(cpu));
+                    }
+                }
+                then()
+            }))
+        }
+
+        unsafe fn add_if_percpu<const ACQUIRE: bool>(
+            area: &Arc<Area>,
+            r: &ModelCpuReader,
+            mode: &AtomicUsize,
+            nr: usize,
+        ) -> bool {
+            let _on_cpu = lock(&area.cpus[r.0]);
+            // As the real section: Acquire or Relaxed mode load.
+            let m = if ACQUIRE {
+                mode.load(Acquire)
+            } else {
+                mode.load(Relaxed)
+            };
+            if m & FLAGS != 0 {
+                return false;
+            }
+            let c = &area.counters[r.0][m >> SLOT_SHIFT];
+            // One writer per CPU at a time (the CPU's mutex), as the real commit.
+            c.store(load_own(c).wrapping_add(nr), Relaxed);
+            true
+        }
+
+        fn reserved_bytes(_: &Rcu<F>, _: &Arc<Area>) -> usize {
+            std::mem::size_of::<Area>()
+        }
+    }
+}
 
 #[cfg(not(loom))]
 mod per_cpu {
@@ -260,7 +387,7 @@ mod per_cpu {
             area.sum(slot)
         }
 
-        fn after_switch(_: &Rcu<F>, then: Pending) -> Option<Pending> {
+        fn after_switch(_: &Rcu<F>, _: &Arc<CpuArea>, then: Pending) -> Option<Pending> {
             Some(Box::new(move || {
                 // Every section that read the mode before ATOMIC was stored has committed or
                 // will restart and read it again; the membarrier's barriers order the

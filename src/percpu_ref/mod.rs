@@ -120,6 +120,8 @@ use counters::Pending;
 pub use counters::{Counters, PerThread, PercpuKind};
 #[cfg(not(loom))]
 pub use counters::{CpuReader, PerCpu};
+#[cfg(loom)]
+pub use counters::{ModelCpu, ModelCpuReader, break_model_membarrier};
 use std::fmt;
 
 /// The count's bias while in percpu mode: keeps the atomic count from reaching zero while
@@ -745,6 +747,7 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         let data = self.data.clone();
         C::after_switch(
             &self.data.rcu,
+            &self.data.counters,
             Box::new(move || data.switch_to_atomic_rcu()),
         )
     }
