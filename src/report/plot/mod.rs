@@ -48,7 +48,9 @@ use throughput::*;
 
 const W: u32 = 1100;
 const H: u32 = 640;
-const LEGEND_W: u32 = 250;
+/// The legend column: room for the longest series label (`percpu-acquire@membarrier/cpu`, 29
+/// characters at 15 px) after its marker.
+const LEGEND_W: u32 = 300;
 const FONT: &str = "sans-serif";
 
 /// One figure written as SVG and PNG.
