@@ -42,7 +42,7 @@
 //!
 //! # The section
 //!
-//! [`CpuArea::add_if_percpu`] is, in one assembly block: arm the descriptor; read `cpu_id`;
+//! [`CpuCounters::add_if_percpu`] is, in one assembly block: arm the descriptor; read `cpu_id`;
 //! load the ref's mode word (`Acquire` or `Relaxed`); leave if a mode bit is set or the CPU is
 //! out of range; compute this CPU's counter from the mode word (the slot index sits above the
 //! two mode bits, as `percpu_count_ptr` carries the counter's address); add, with one
@@ -234,7 +234,7 @@ fn thread_pointer() -> *const u8 {
     std::ptr::null()
 }
 
-/// Per-CPU counters of one RCU domain: a chunk of [`SLOTS`] counters per possible CPU, the
+/// Per-CPU counters of one RCU domain: a chunk of [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS) counters per possible CPU, the
 /// kernel's percpu chunk. A `percpu_ref` uses one slot in every chunk: `cpus × 8` bytes.
 pub struct CpuArea {
     chunks: Box<[Chunk]>,
