@@ -37,6 +37,10 @@
 //!   count). No CPU number is trusted to be in range: the section compares it with the area's
 //!   CPU count before it computes an address.
 //!
+//! A thread's `rseq_cs` field keeps pointing at the last descriptor it armed (the kernel clears
+//! it lazily), so the code holding the descriptors must never be unmapped: this module is
+//! linked statically into the binary, never into a library that could be `dlclose`d.
+//!
 //! Not available under Miri or loom (no syscalls, no inline assembly), nor on other
 //! architectures; [`available`] says why, and `percpu_ref` falls back to per-thread counters.
 //!
@@ -406,6 +410,7 @@ mod arch {
                 ".quad 4f, 5f - 4f, 6f",
                 ".popsection",
                 ".pushsection __rseq_cs_ptr_array, \"awR\"",
+                ".balign 8",
                 ".quad 3b",
                 ".popsection",
                 "2:",
@@ -428,7 +433,7 @@ mod arch {
                 "7:",
                 "xor {t:e}, {t:e}",
                 "12:",
-                ".pushsection __rseq_failure, \"ax\"",
+                ".pushsection __rseq_failure, \"axR\"",
                 ".byte 0x0f, 0xb9, 0x3d",
                 ".long 0x53053053",
                 "6:",
@@ -505,6 +510,7 @@ mod arch {
                 ".quad 4f, 5f - 4f, 6f",
                 ".popsection",
                 ".pushsection __rseq_cs_ptr_array, \"awR\"",
+                ".balign 8",
                 ".quad 3b",
                 ".popsection",
                 "2:",
@@ -530,7 +536,7 @@ mod arch {
                 "7:",
                 "mov {t}, #0",
                 "12:",
-                ".pushsection __rseq_failure, \"ax\"",
+                ".pushsection __rseq_failure, \"axR\"",
                 ".long 0xd428bc00",
                 "6:",
                 "adrp {t}, {aborts}",
@@ -654,11 +660,31 @@ pub mod membarrier {
     /// Only called once [`available`](super::available) returned `Ok`: a failure means the
     /// kernel revoked what it granted, and carrying on would let a section commit after the
     /// sum, so this panics.
+    ///
+    /// `ENOMEM` (the kernel's cpumask allocation) and `EINTR` are retried. Any other failure
+    /// aborts the process rather than unwinding: the caller is half-way through a switch to
+    /// atomic mode (the mode word says atomic, the switch is in progress), and a panic there
+    /// would leave the ref waiting forever for a switch that never completes.
     pub fn restart() {
-        if let Err(e) = call(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) {
-            panic!(
-                "membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) failed after registration: {e}"
-            );
+        let mut tries = 0;
+        loop {
+            match call(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) {
+                Ok(_) => return,
+                Err(e)
+                    if tries < 1000
+                        && matches!(e.raw_os_error(), Some(libc::ENOMEM | libc::EINTR)) =>
+                {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_micros(10));
+                }
+                Err(e) => {
+                    eprintln!(
+                        "swapref: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) failed after \
+                         registration ({e}); no sum of per-CPU counters can be trusted, aborting"
+                    );
+                    std::process::abort();
+                }
+            }
         }
     }
 }
@@ -681,6 +707,8 @@ unsafe extern "C" {
     static __stop___rseq_cs: RseqCs;
     static __start___rseq_cs_ptr_array: u64;
     static __stop___rseq_cs_ptr_array: u64;
+    static __start___rseq_failure: u8;
+    static __stop___rseq_failure: u8;
 }
 
 /// One critical section of the running binary, from its descriptor: `[start, start + len)` is
@@ -739,21 +767,28 @@ pub fn check_descriptors() -> Result<usize, String> {
         )
     };
     let base = descs.as_ptr() as u64;
+    // The executable section the abort handlers (and their signatures) are in.
+    let (f0, f1) = (
+        &raw const __start___rseq_failure as u64,
+        &raw const __stop___rseq_failure as u64,
+    );
     check(descs, base, ptrs, |abort_ip| {
-        // SAFETY: every abort_ip passed here was checked to lie outside its section and is the
-        // address of a label in this binary's executable `__rseq_failure` section, after the 4
-        // signature bytes that this reads.
-        unsafe { ((abort_ip - 4) as *const u32).read_unaligned() }
+        if abort_ip < f0 + 4 || abort_ip > f1 {
+            return None;
+        }
+        // SAFETY: `abort_ip - 4 .. abort_ip` lies inside this binary's `__rseq_failure`
+        // section (just checked), which is mapped and readable for the process's lifetime.
+        Some(unsafe { ((abort_ip - 4) as *const u32).read_unaligned() })
     })
 }
 
 /// [`check_descriptors`] on given descriptors (at address `base`), pointers, and a reader of
-/// the four bytes before an abort handler.
+/// the four bytes before an abort handler (`None`: the handler is not in `__rseq_failure`).
 fn check(
     descs: &[RseqCs],
     base: u64,
     ptrs: &[u64],
-    sig_before: impl Fn(u64) -> u32,
+    sig_before: impl Fn(u64) -> Option<u32>,
 ) -> Result<usize, String> {
     if descs.is_empty() {
         return Err("no descriptor in __rseq_cs".into());
@@ -778,7 +813,12 @@ fn check(
                 d.abort_ip
             ));
         }
-        let sig = sig_before(d.abort_ip);
+        let Some(sig) = sig_before(d.abort_ip) else {
+            return Err(format!(
+                "descriptor {i}: abort_ip {:#x} is not in __rseq_failure",
+                d.abort_ip
+            ));
+        };
         if sig != RSEQ_SIG {
             return Err(format!(
                 "descriptor {i}: {sig:#010x} before abort_ip {:#x}, not RSEQ_SIG {RSEQ_SIG:#010x}",
@@ -833,7 +873,11 @@ mod tests {
             post_commit_offset: 20,
             abort_ip: 0x2004,
         };
-        let sig = |ip: u64| if ip == 0x2004 { RSEQ_SIG } else { 0 };
+        let sig = |ip: u64| match ip {
+            0x2004 => Some(RSEQ_SIG),
+            0x3004 => Some(0),
+            _ => None,
+        };
         let base = 0x9000;
         assert_eq!(check(&[good], base, &[base], sig), Ok(1));
         let bad = |f: fn(&mut RseqCs)| {
@@ -846,6 +890,7 @@ mod tests {
         assert!(bad(|d| d.post_commit_offset = 0).contains("post_commit_offset"));
         assert!(bad(|d| d.abort_ip = 0x1008).contains("inside"));
         assert!(bad(|d| d.abort_ip = 0x3004).contains("not RSEQ_SIG"));
+        assert!(bad(|d| d.abort_ip = 0x5004).contains("not in __rseq_failure"));
         assert!(check(&[good], base, &[base + 8], sig).is_err());
         assert!(check(&[good], base, &[], sig).is_err());
         assert!(check(&[], base, &[], sig).is_err());

@@ -242,7 +242,13 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
                 continue;
             }
             if let Some((j1, j2)) = again {
-                let same = (r1.total, r2.total) == (j1.total, j2.total);
+                let agreement = icount::agreement(
+                    n1,
+                    n2,
+                    (r1.total, r2.total),
+                    (j1.total, j2.total),
+                    threshold,
+                );
                 eprintln!(
                     "determinism {name} {op}: run 1 I({n1})={} I({n2})={}; \
                      run 2 I({n1})={} I({n2})={}: {}",
@@ -250,9 +256,18 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
                     r2.total,
                     j1.total,
                     j2.total,
-                    if same { "identical" } else { "DIFFERENT" }
+                    match agreement {
+                        icount::Agreement::Identical => "identical".to_string(),
+                        icount::Agreement::Within(d) => format!(
+                            "per-op counts within {:.4} % (under a hundredth of the threshold)",
+                            d * 100.0
+                        ),
+                        icount::Agreement::Different(d) => {
+                            format!("DIFFERENT (per-op counts {:.4} % apart)", d * 100.0)
+                        }
+                    }
                 );
-                nondeterministic |= !same;
+                nondeterministic |= matches!(agreement, icount::Agreement::Different(_));
             }
             let Some(per) = icount::per_op(n1, r1.total, n2, r2.total) else {
                 eprintln!(

@@ -484,6 +484,12 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     #[cold]
     #[inline(never)]
     fn tryget_live_slow(&self, r: &C::Reader, order: LiveOrder) -> bool {
+        // Dead is final until a resurrect, which a reader may miss anyway: fail without the
+        // cover (for the per-CPU backend, without the switch lock every failed lookup after a
+        // swapoff would otherwise take).
+        if self.load_mode(order) & DEAD != 0 {
+            return false;
+        }
         C::covered(
             r,
             || lock(&self.data.switch),
@@ -610,8 +616,12 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     }
 
     /// [`kill`](Self::kill), calling `confirm` once every thread sees the ref dead
-    /// (`percpu_ref_kill_and_confirm`). `confirm` runs on the callback thread; it must not block
-    /// (nor wait for a grace period: it runs on the thread that performs them).
+    /// (`percpu_ref_kill_and_confirm`). With per-thread counters `confirm` runs on the thread
+    /// that ends the grace period (the callback thread, or a `synchronize` caller); it must not
+    /// block (nor wait for a grace period). With per-CPU counters it runs on the caller's thread
+    /// before `kill_and_confirm` returns. Either way it may run under the ref's switch lock, so
+    /// it must not call this ref's switching methods, nor `tryget_live` on a live ref in
+    /// atomic mode (whose per-CPU slow path takes that lock).
     pub fn kill_and_confirm(&self, confirm: impl FnOnce() + Send + 'static) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
         let m = load_own(&self.mode);
