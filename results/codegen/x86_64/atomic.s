@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1364_2
-.LBB1364_1:
+	jbe .LBB1615_2
+.LBB1615_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1364_2:
+.LBB1615_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1364_3:
+.LBB1615_3:
 	testq %rax, %rax
-	jle .LBB1364_1
+	jle .LBB1615_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1364_3
+	jne .LBB1615_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1364_10
+	je .LBB1615_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1364_9
+	jae .LBB1615_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1364_9:
+.LBB1615_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1364_10:
-	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.44(%rip), %rdi
+.LBB1615_10:
+	leaq .Lanon.df4f775f19ca08f26db9275bef883830.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

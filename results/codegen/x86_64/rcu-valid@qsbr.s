@@ -4,32 +4,32 @@
 swapref_hot_rcu_valid_qsbr:
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1379_1
+	ja .LBB1630_1
 	movq (%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1379_9
+	jne .LBB1630_9
 	movq %rdx, %rax
 	shlq $7, %rax
 	addq %rax, %rdi
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1379_1
+	je .LBB1630_1
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1379_10
+	je .LBB1630_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1379_1
+	jae .LBB1630_1
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	popq %rcx
 	retq
-.LBB1379_1:
+.LBB1630_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1379_9:
+.LBB1630_9:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1379_10:
-	leaq .Lanon.0d1c587e441f37d5374a0963de7e524d.40(%rip), %rdi
+.LBB1630_10:
+	leaq .Lanon.df4f775f19ca08f26db9275bef883830.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
