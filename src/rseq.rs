@@ -323,12 +323,12 @@ impl CpuCounters {
     ///    add sound).
     #[inline(always)]
     pub unsafe fn add_if_percpu<const ACQUIRE: bool>(&self, mode: &AtomicUsize, nr: usize) -> bool {
-        // SAFETY: the area pointer is this thread's glibc rseq area (thread pointer +
-        // __rseq_offset); `chunks` has `cpus` chunks (2) and the section checks the CPU;
+        // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
+        // rseq area; `chunks` has `cpus` chunks (2) and the section checks the CPU;
         // precondition 1 bounds the slot.
         unsafe {
             arch::add_if_percpu::<ACQUIRE, false>(
-                thread_pointer().wrapping_offset(self.offset),
+                self.offset,
                 mode,
                 self.chunks,
                 self.cpus,
@@ -349,7 +349,7 @@ impl CpuCounters {
         // SAFETY: as in add_if_percpu.
         unsafe {
             arch::add_if_percpu::<false, true>(
-                thread_pointer().wrapping_offset(self.offset),
+                self.offset,
                 mode,
                 self.chunks,
                 self.cpus,
@@ -415,9 +415,9 @@ mod arch {
                 ".popsection",
                 "2:",
                 "lea {t}, [rip + 3b]",
-                "mov qword ptr [{area} + 8], {t}",
+                "mov qword ptr fs:[{off} + 8], {t}",
                 "4:",
-                "mov {t:e}, dword ptr [{area} + 4]",
+                "mov {t:e}, dword ptr fs:[{off} + 4]",
                 "mov {m}, qword ptr [{mode}]",
                 "test {m:e}, {flags}",
                 "jnz 7f",
@@ -453,12 +453,13 @@ mod arch {
     ///
     /// # Safety
     ///
-    /// 1. `area` is the calling thread's rseq area.
+    /// 1. `offset` is glibc's `__rseq_offset`: the calling thread's rseq area is at
+    ///    `%fs:offset` (addressed through the segment, with no load of the thread pointer).
     /// 2. `chunks` points to `cpus` chunks of `1 << CHUNK_SHIFT` bytes.
     /// 3. As [`CpuArea::add_if_percpu`](super::CpuArea::add_if_percpu)'s 1 and 2.
     #[inline(always)]
     pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
-        area: *const u8,
+        offset: isize,
         mode: &AtomicUsize,
         chunks: *const u8,
         cpus: u32,
@@ -468,21 +469,21 @@ mod arch {
         // A plain `mov` load is an Acquire load on x86-64 (TSO), and the block is a compiler
         // barrier (no `nomem`), so one section serves both orderings.
         let _ = ACQUIRE;
-        // SAFETY: the block writes only the area's `rseq_cs` field (1), the counter it
+        // SAFETY: the block writes only the area's `rseq_cs` field (1, through %fs), the counter it
         // computes (2, 3, after the range check of the CPU) and ABORTS (a static, with a
         // locked add).
         unsafe {
             if DELAY {
                 section!(
                     ["mov {s:e}, 64", "8:", "dec {s:e}", "jnz 8b"]
-                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
                     cpus = in(reg) cpus, nr = in(reg) nr,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 );
             } else {
                 section!(
                     []
-                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
                     cpus = in(reg) cpus, nr = in(reg) nr,
                     t = out(reg) done, m = out(reg) _,
                 );
@@ -564,12 +565,14 @@ mod arch {
     /// As the x86-64 version.
     #[inline(always)]
     pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
-        area: *const u8,
+        offset: isize,
         mode: &AtomicUsize,
         chunks: *const u8,
         cpus: u32,
         nr: usize,
     ) -> bool {
+        // The calling thread's rseq area: TPIDR_EL0 + `__rseq_offset`.
+        let area = super::thread_pointer().wrapping_offset(offset);
         let done: usize;
         // SAFETY: as the x86-64 version: the block writes the area's `rseq_cs`, the counter it
         // computes after the range check, and ABORTS (exclusive monitor).
@@ -606,7 +609,7 @@ mod arch {
     /// No section on this architecture: [`available`](super::available) refuses, so no
     /// `CpuArea` exists and this is never called.
     pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
-        _: *const u8,
+        _: isize,
         _: &AtomicUsize,
         _: *const u8,
         _: u32,
