@@ -327,13 +327,7 @@ impl CpuCounters {
         // rseq area; `chunks` has `cpus` chunks (2) and the section checks the CPU;
         // precondition 1 bounds the slot.
         unsafe {
-            arch::add_if_percpu::<ACQUIRE, false>(
-                self.offset,
-                mode,
-                self.chunks,
-                self.cpus,
-                nr,
-            )
+            arch::add_if_percpu::<ACQUIRE, false>(self.offset, mode, self.chunks, self.cpus, nr)
         }
     }
 
@@ -347,15 +341,7 @@ impl CpuCounters {
     #[cfg(feature = "internal-test-hooks")]
     pub unsafe fn add_if_percpu_delayed(&self, mode: &AtomicUsize, nr: usize) -> bool {
         // SAFETY: as in add_if_percpu.
-        unsafe {
-            arch::add_if_percpu::<false, true>(
-                self.offset,
-                mode,
-                self.chunks,
-                self.cpus,
-                nr,
-            )
-        }
+        unsafe { arch::add_if_percpu::<false, true>(self.offset, mode, self.chunks, self.cpus, nr) }
     }
 
     /// The negative control of the stress test: the same per-CPU add *without* a restartable
