@@ -607,26 +607,11 @@ mod arch {
 
 /// `membarrier(2)` for rseq: registration and the restart of every section in flight.
 pub mod membarrier {
-    const MEMBARRIER_CMD_QUERY: libc::c_int = 0;
+    use crate::rcu::membarrier::MEMBARRIER_CMD_QUERY;
     const MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 7;
     const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ: libc::c_int = 1 << 8;
 
-    fn call(cmd: libc::c_int) -> Result<libc::c_long, std::io::Error> {
-        // SAFETY: membarrier takes (cmd, flags, cpu_id) by value and touches no user memory.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_membarrier,
-                cmd,
-                0 as libc::c_uint,
-                0 as libc::c_int,
-            )
-        };
-        if r < 0 {
-            Err(std::io::Error::last_os_error())
-        } else {
-            Ok(r)
-        }
-    }
+    use crate::rcu::membarrier::membarrier as call;
 
     /// Register this process for the rseq command (once; idempotent in the kernel).
     pub(super) fn register() -> Result<(), String> {

@@ -9,11 +9,13 @@
 
 use std::sync::OnceLock;
 
-const MEMBARRIER_CMD_QUERY: libc::c_int = 0;
+/// `MEMBARRIER_CMD_QUERY`: which commands the kernel offers (also used by `crate::rseq`).
+pub(crate) const MEMBARRIER_CMD_QUERY: libc::c_int = 0;
 const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
 const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
 
-fn membarrier(cmd: libc::c_int) -> Result<libc::c_long, std::io::Error> {
+/// `membarrier(cmd, 0, 0)`: the one wrapper of the system call (also used by `crate::rseq`).
+pub(crate) fn membarrier(cmd: libc::c_int) -> Result<libc::c_long, std::io::Error> {
     // SAFETY: membarrier takes (cmd, flags, cpu_id) by value and touches no user memory.
     let r = unsafe {
         libc::syscall(
