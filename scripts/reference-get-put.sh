@@ -13,24 +13,44 @@
 # (unprotected plus a plain increment and decrement of a thread-owned counter: what any per-CPU
 # refcount must add). Ratios are only meaningful within one file.
 #
-# Usage: scripts/reference-get-put.sh [--out DIR] [--only NAME] [-- extra criterion options]
-#   --out DIR   where the files go (default results/reference/vm-2cpu)
-#   --only NAME remake one file: qsbr, membarrier, qsbr-cpu or peers
+# Usage: scripts/reference-get-put.sh [--out DIR] [--only NAME] [--bench PATH --swapref PATH]
+#                                     [-- extra criterion options]
+#   --out DIR      where the files go (default results/reference/vm-2cpu)
+#   --only NAME    remake one file: qsbr, membarrier, qsbr-cpu or peers
+#   --bench PATH   a prebuilt `strategies` bench binary (`cargo bench --no-run` prints it) to run
+#                  instead of `cargo bench`, with --swapref PATH for the rseq probe: a machine
+#                  without cargo. Its estimates go to target/criterion as cargo bench's do.
 #   default criterion options: --warm-up-time 1 --measurement-time 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=results/reference/vm-2cpu
 extra=(--warm-up-time 1 --measurement-time 3)
-only=
+only= bench= swapref=
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) out="${2:?--out needs a directory}"; shift 2 ;;
         --only) only="${2:?--only needs a name}"; shift 2 ;;
+        --bench) bench="${2:?--bench needs a path}"; shift 2 ;;
+        --swapref) swapref="${2:?--swapref needs a path}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "reference-get-put.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
+if [ -n "$bench" ] && [ -z "$swapref" ]; then
+    echo "reference-get-put.sh: --bench needs --swapref too (for the rseq probe)" >&2; exit 2
+fi
+# The bench, by cargo or by its prebuilt binary (which writes where cargo bench would).
+bench() {
+    if [ -n "$bench" ]; then
+        CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}" "$bench" --bench "$@"
+    else
+        cargo bench --quiet --bench strategies -- "$@"
+    fi
+}
+probe() {
+    if [ -n "$swapref" ]; then "$swapref" "$@"; else cargo run --release --quiet -- "$@"; fi
+}
 mkdir -p "$out"
 case "$only" in
     ''|qsbr|membarrier|qsbr-cpu|peers) ;;
@@ -41,12 +61,12 @@ esac
 for spec in "qsbr qsbr thread 1.3" "membarrier membarrier thread 1.6" "qsbr-cpu qsbr cpu 1.3"; do
     read -r name flavour counters limit <<<"$spec"
     [ -n "$only" ] && [ "$only" != "$name" ] && continue
-    if [ "$counters" = cpu ] && ! cargo run --release --quiet -- run --percpu cpu --strategies unprotected --duration 1ms --warmup 1ms --repeats 1 --out "$(mktemp -d)/probe.json" >/dev/null 2>&1; then
+    if [ "$counters" = cpu ] && ! probe run --percpu cpu --strategies unprotected --duration 1ms --warmup 1ms --repeats 1 --out "$(mktemp -d)/probe.json" >/dev/null 2>&1; then
         echo "!!!!! SKIPPED: $out/get_put-$name.txt NOT remade (per-CPU counters unavailable here) !!!!!" >&2
         continue
     fi
     echo "== get_put with SWAPREF_RCU=$flavour SWAPREF_PERCPU=$counters" >&2
-    SWAPREF_RCU="$flavour" SWAPREF_PERCPU="$counters" cargo bench --quiet --bench strategies -- get_put "${extra[@]}" >&2
+    SWAPREF_RCU="$flavour" SWAPREF_PERCPU="$counters" bench get_put "${extra[@]}" >&2
     {
         echo "# cargo bench --bench strategies -- get_put ${extra[*]} (SWAPREF_RCU=$flavour SWAPREF_PERCPU=$counters)"
         echo "# then: scripts/bench_ratio.py --limit $limit"
@@ -62,7 +82,7 @@ if [ -n "$only" ] && [ "$only" != peers ]; then
     exit 0
 fi
 echo "== peers" >&2
-cargo bench --quiet --bench strategies -- peers "${extra[@]}" >&2
+bench peers "${extra[@]}" >&2
 {
     echo "# cargo bench --bench strategies -- peers ${extra[*]}"
     echo "# then: scripts/bench_ratio.py --group peers --floor arc-swap-bytes --limit 1.15"
