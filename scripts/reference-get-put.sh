@@ -20,11 +20,12 @@
 #   --bench PATH   a prebuilt `strategies` bench binary (`cargo bench --no-run` prints it) to run
 #                  instead of `cargo bench`, with --swapref PATH for the rseq probe: a machine
 #                  without cargo. Its estimates go to target/criterion as cargo bench's do.
-#   default criterion options: --warm-up-time 1 --measurement-time 3
+#   default criterion options: --warm-up-time 1 --measurement-time 3 --noplot (no HTML figures:
+#   plotters takes seconds per benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=results/reference/vm-2cpu
-extra=(--warm-up-time 1 --measurement-time 3)
+extra=(--warm-up-time 1 --measurement-time 3 --noplot)
 only= bench= swapref=
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -33,7 +34,7 @@ while [ $# -gt 0 ]; do
         --bench) bench="${2:?--bench needs a path}"; shift 2 ;;
         --swapref) swapref="${2:?--swapref needs a path}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "reference-get-put.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
