@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
         --bench) bench="${2:?--bench needs a path}"; shift 2 ;;
         --swapref) swapref="${2:?--swapref needs a path}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "reference-get-put.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
