@@ -30,6 +30,9 @@
 //! improvement that asks for a baseline refresh; anything else passes. A strategy or op missing
 //! on one side fails too (refresh the baseline after adding a strategy).
 
+pub mod gate;
+pub mod worker;
+
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -378,6 +381,11 @@ mod tests {
         assert_eq!(per_op(1000, 5_000_123, 3000, 15_000_123), Some(5000.0));
         assert_eq!(per_op(1000, 10, 1000, 10), None);
         assert_eq!(per_op(1000, 10, 2000, 9), None);
+        assert_eq!(
+            per_op(1000, 0, 2000, 0),
+            None,
+            "nothing counted is no count"
+        );
     }
 
     #[test]
