@@ -156,9 +156,11 @@ impl Counts {
 }
 
 /// Instructions per op from two runs of `n1 < n2` iterations that counted `i1` and `i2`.
-/// `None` when the counts do not grow with the iterations (something else was counted).
+/// `None` when the counts do not grow with the iterations: something else was counted, or
+/// nothing (a stripped binary, where `--toggle-collect` finds no measured function and every
+/// total is 0, would otherwise pass the gate as a 100 % improvement).
 pub fn per_op(n1: u64, i1: u64, n2: u64, i2: u64) -> Option<f64> {
-    if n2 <= n1 || i2 < i1 {
+    if n2 <= n1 || i2 <= i1 {
         return None;
     }
     Some((i2 - i1) as f64 / (n2 - n1) as f64)
