@@ -6,12 +6,6 @@
 //! - `swapref icount refresh`: measure and rewrite the baseline.
 //! - `swapref icount measure ...`: the worker that valgrind runs (one strategy, one op).
 //!
-//! Valgrind is driven directly rather than through gungraun (the renamed iai-callgrind): the
-//! gate needs one number per strategy and op in a committed JSON file, which is a callgrind
-//! `--toggle-collect` and a subtraction away; gungraun would add a `gungraun-runner` binary that
-//! CI must `cargo install` at exactly the library's version, and keep its baselines under
-//! `target/`, where a fresh clone has none.
-//!
 //! RCU flavour: pinned, `fence` unless `--rcu qsbr` or `--rcu membarrier` is given, and
 //! recorded in the baseline; `check` refuses a baseline made with another flavour. `auto` is not
 //! offered: what it picks depends on the kernel and on seccomp, so `auto` would make the counts

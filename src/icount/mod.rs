@@ -22,6 +22,22 @@
 //! iterations, and the count is `(I(n2) − I(n1)) / (n2 − n1)`: set-up, warm-up and the call of
 //! the measured function cancel out.
 //!
+//! # Why not gungraun
+//!
+//! The gate drives valgrind itself ([`gate`]) rather than through gungraun (the renamed
+//! iai-callgrind), which the Rust ecosystem uses for such gates. What it would not serve as
+//! the gate is built today:
+//!
+//! - **Baselines in the repository.** The gate compares with one committed JSON file per RCU
+//!   flavour, reviewed in the diff of the commit that changes a count. gungraun keeps its
+//!   baselines as callgrind output files under `target/gungraun/`, where a fresh clone (CI)
+//!   has none; they would have to be committed from that directory's layout instead.
+//! - **Excluding what is not single-threaded.** An op that ran with more than one thread (the
+//!   percpu strategies' swapoff hands work to the `call_rcu` worker) is recorded as excluded
+//!   with the reason, rather than counted.
+//! - **The runner.** gungraun needs a `gungraun-runner` binary of exactly the library's
+//!   version, which CI would `cargo install` on every fresh clone.
+//!
 //! # The gate
 //!
 //! [`compare`] puts a fresh [`Counts`] next to the committed baseline
