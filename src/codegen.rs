@@ -6,7 +6,8 @@
 //! driver's reader loop runs per lookup, cut out of the loop. They are generated from the
 //! registry ([`for_each_strategy!`](crate::for_each_strategy)): one per strategy and RCU
 //! flavour, `codegen::<module>::{qsbr, membarrier, fence}` or `codegen::<module>::hot`, with
-//! the symbol `swapref_hot_<module>[_<flavour>]`. `#[inline(never)]` keeps each a function of
+//! the symbol `swapref_hot_<module>[_<flavour>]`; a percpu strategy has the per-CPU counter
+//! backend's too, `codegen::<module>::{qsbr_cpu, ...}`, symbol `swapref_hot_<module>_<flavour>_cpu`. `#[inline(never)]` keeps each a function of
 //! its own; `export_name` gives it a stable symbol so that `scripts/codegen.sh` can cut it out
 //! of `--emit asm` output for every architecture; [`HotPath::prepare`] lets `tests/hotpath.rs`
 //! trace it instruction by instruction on x86-64.
@@ -15,6 +16,7 @@
 //! `add_not_zero` / `put_atomic`, `std`'s contended `RwLock` paths) stay calls here too: what
 //! a listing shows inline is exactly what every lookup executes in the common case.
 
+use crate::percpu_ref::PercpuKind;
 use crate::rcu::FlavorKind;
 use crate::strategy::{Strategy, StrategyError};
 use crate::swap::{SwapEntry, SwapTable, TableConfig};
@@ -59,6 +61,15 @@ macro_rules! hot_paths {
             crate::strategy::$module::$ty<crate::rcu::Memb>);
         hot_paths!(@fn $module fence "_fence", crate::strategy::$module::$ty<crate::rcu::Mb>);
     };
+    (@fns percpu $module:ident $ty:ident) => {
+        hot_paths!(@fns rcu $module $ty);
+        hot_paths!(@fn $module qsbr_cpu "_qsbr_cpu",
+            crate::strategy::$module::$ty<crate::rcu::Qsbr, crate::percpu_ref::PerCpu>);
+        hot_paths!(@fn $module membarrier_cpu "_membarrier_cpu",
+            crate::strategy::$module::$ty<crate::rcu::Memb, crate::percpu_ref::PerCpu>);
+        hot_paths!(@fn $module fence_cpu "_fence_cpu",
+            crate::strategy::$module::$ty<crate::rcu::Mb, crate::percpu_ref::PerCpu>);
+    };
     (@fns plain $module:ident $ty:ident) => {
         hot_paths!(@fn $module hot "", crate::strategy::$module::$ty);
     };
@@ -81,20 +92,39 @@ macro_rules! hot_paths {
         }
     };
     (@rows rcu $module:ident $ty:ident) => {[
-        hot_paths!(@row $module qsbr, Some(FlavorKind::Qsbr), "_qsbr",
+        hot_paths!(@row $module qsbr, Some(FlavorKind::Qsbr), None, "_qsbr",
             crate::strategy::$module::$ty<crate::rcu::Qsbr>),
-        hot_paths!(@row $module membarrier, Some(FlavorKind::Membarrier), "_membarrier",
+        hot_paths!(@row $module membarrier, Some(FlavorKind::Membarrier), None, "_membarrier",
             crate::strategy::$module::$ty<crate::rcu::Memb>),
-        hot_paths!(@row $module fence, Some(FlavorKind::Fence), "_fence",
+        hot_paths!(@row $module fence, Some(FlavorKind::Fence), None, "_fence",
             crate::strategy::$module::$ty<crate::rcu::Mb>),
     ]};
-    (@rows plain $module:ident $ty:ident) => {[
-        hot_paths!(@row $module hot, None, "", crate::strategy::$module::$ty),
+    (@rows percpu $module:ident $ty:ident) => {[
+        hot_paths!(@row $module qsbr, Some(FlavorKind::Qsbr), Some(PercpuKind::Thread),
+            "_qsbr", crate::strategy::$module::$ty<crate::rcu::Qsbr>),
+        hot_paths!(@row $module membarrier, Some(FlavorKind::Membarrier),
+            Some(PercpuKind::Thread), "_membarrier",
+            crate::strategy::$module::$ty<crate::rcu::Memb>),
+        hot_paths!(@row $module fence, Some(FlavorKind::Fence), Some(PercpuKind::Thread),
+            "_fence", crate::strategy::$module::$ty<crate::rcu::Mb>),
+        hot_paths!(@row $module qsbr_cpu, Some(FlavorKind::Qsbr), Some(PercpuKind::Cpu),
+            "_qsbr_cpu",
+            crate::strategy::$module::$ty<crate::rcu::Qsbr, crate::percpu_ref::PerCpu>),
+        hot_paths!(@row $module membarrier_cpu, Some(FlavorKind::Membarrier),
+            Some(PercpuKind::Cpu), "_membarrier_cpu",
+            crate::strategy::$module::$ty<crate::rcu::Memb, crate::percpu_ref::PerCpu>),
+        hot_paths!(@row $module fence_cpu, Some(FlavorKind::Fence), Some(PercpuKind::Cpu),
+            "_fence_cpu",
+            crate::strategy::$module::$ty<crate::rcu::Mb, crate::percpu_ref::PerCpu>),
     ]};
-    (@row $module:ident $f:ident, $flavor:expr, $suffix:literal, $t:ty) => {
+    (@rows plain $module:ident $ty:ident) => {[
+        hot_paths!(@row $module hot, None, None, "", crate::strategy::$module::$ty),
+    ]};
+    (@row $module:ident $f:ident, $flavor:expr, $percpu:expr, $suffix:literal, $t:ty) => {
         HotPath {
             strategy: <$t as Strategy>::NAME,
             flavor: $flavor,
+            percpu: $percpu,
             symbol: concat!("swapref_hot_", stringify!($module), $suffix),
             entry: || $module::$f as HotFn<$t> as usize,
             prepare: || prepare::<$t>($module::$f),
@@ -116,6 +146,11 @@ pub struct HotPath {
     pub strategy: &'static str,
     /// The RCU flavour it was compiled for, for a strategy generic over it.
     pub flavor: Option<FlavorKind>,
+    /// The `percpu_ref` counter backend it was compiled for, for a strategy generic over it.
+    /// A [`PercpuKind::Cpu`] path runs restartable sequences: single-stepping it aborts its
+    /// sections, so `tests/hotpath.rs` does not trace it; `tests/rseq_listing.rs` checks its
+    /// sections in the binary instead.
+    pub percpu: Option<PercpuKind>,
     /// The function's symbol.
     pub symbol: &'static str,
     /// The function's address.
@@ -158,13 +193,25 @@ fn prepare<S: Strategy>(f: HotFn<S>) -> Result<OneLookup, StrategyError> {
 
 impl HotPath {
     /// The strategy's name, with `@flavour` for one compiled per RCU flavour
-    /// (`percpu-acquire@qsbr`): listing files and `summary.json` are named by it.
+    /// (`percpu-acquire@qsbr`) and `/cpu` for the per-CPU counter backend
+    /// (`percpu-acquire@qsbr/cpu`), as results label their series: `summary.json` names
+    /// functions by it.
     pub fn label(&self) -> String {
-        label(self.strategy, self.flavor)
+        let l = label(self.strategy, self.flavor);
+        match self.percpu {
+            Some(PercpuKind::Cpu) => format!("{l}/cpu"),
+            _ => l,
+        }
+    }
+
+    /// The listing's file name without `.s`: the label, `/` written as `+`
+    /// (`percpu-acquire@qsbr+cpu`).
+    pub fn file_stem(&self) -> String {
+        self.label().replace('/', "+")
     }
 }
 
-/// [`HotPath::label`] from its parts.
+/// [`HotPath::label`] from its parts, for per-thread counters.
 pub fn label(strategy: &str, flavor: Option<FlavorKind>) -> String {
     match flavor {
         Some(f) => format!("{strategy}@{}", f.name()),
@@ -172,10 +219,11 @@ pub fn label(strategy: &str, flavor: Option<FlavorKind>) -> String {
     }
 }
 
-/// The symbol of the hot path of `strategy` compiled for `flavor`, if there is one.
+/// The symbol of the hot path of `strategy` compiled for `flavor` (per-thread counters, for a
+/// percpu strategy), if there is one.
 pub fn symbol(strategy: &str, flavor: Option<FlavorKind>) -> Option<&'static str> {
     hot_paths()
-        .find(|h| h.strategy == strategy && h.flavor == flavor)
+        .find(|h| h.strategy == strategy && h.flavor == flavor && h.percpu != Some(PercpuKind::Cpu))
         .map(|h| h.symbol)
 }
 
@@ -191,6 +239,11 @@ mod tests {
                 for f in FlavorKind::ALL {
                     expected.push(label(i.name, Some(f)));
                 }
+                if i.percpu {
+                    for f in FlavorKind::ALL {
+                        expected.push(format!("{}/cpu", label(i.name, Some(f))));
+                    }
+                }
             } else {
                 expected.push(i.name.to_owned());
             }
@@ -203,5 +256,10 @@ mod tests {
             Some("swapref_hot_percpu_acquire_qsbr")
         );
         assert_eq!(symbol("nope", None), None);
+        let cpu = hot_paths()
+            .find(|h| h.label() == "percpu-acquire@qsbr/cpu")
+            .expect("the per-CPU backend has hot paths");
+        assert_eq!(cpu.symbol, "swapref_hot_percpu_acquire_qsbr_cpu");
+        assert_eq!(cpu.file_stem(), "percpu-acquire@qsbr+cpu");
     }
 }

@@ -330,7 +330,7 @@ pub fn write_listings(
             text.push_str(l);
             text.push('\n');
         }
-        let file = dir.join(format!("{strategy}.s"));
+        let file = dir.join(format!("{}.s", hot.file_stem()));
         write_atomic(&file, text.as_bytes()).map_err(|e| ReportError::Io(file, e))?;
         functions.push(Function {
             strategy: strategy.clone(),
@@ -514,6 +514,11 @@ other:
         .unwrap();
         assert_eq!(a.functions.len(), crate::codegen::hot_paths().count());
         assert!(dir.path().join("x86_64/percpu-acquire@qsbr.s").is_file());
+        assert!(
+            dir.path()
+                .join("x86_64/percpu-acquire@qsbr+cpu.s")
+                .is_file()
+        );
         write_listings(
             &asm,
             "aarch64",

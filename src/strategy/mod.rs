@@ -11,7 +11,8 @@
 //! Write `src/strategy/<module>.rs` with a type implementing [`Strategy`] (start with a few
 //! lines saying which kernel code it models and what its reader and swapoff cost consist of:
 //! the write-up quotes them), then add one line to [`for_each_strategy!`](crate::for_each_strategy)
-//! (`rcu <module> <Type>` if the type is generic over the RCU flavour, `plain <module> <Type>`
+//! (`rcu <module> <Type>` if the type is generic over the RCU flavour, `percpu <module> <Type>`
+//! if it is also generic over the `percpu_ref` counter backend, `plain <module> <Type>`
 //! otherwise) and run `scripts/refresh.sh`, which regenerates the instruction-count baselines
 //! and the hot-path listings. The line declares the module and generates [`ALL`], [`visit`],
 //! the hot-path functions of [`codegen`](crate::codegen) and, in `tests/torture.rs` and
@@ -322,8 +323,10 @@ impl fmt::Display for UnknownStrategy {
 impl std::error::Error for UnknownStrategy {}
 
 /// The one list of strategies, in the order reports list them: `rcu <module> <Type>` for a
-/// type generic over the RCU flavour (`Type<F: Flavor>`), `plain <module> <Type>` for the
-/// others; the module is `src/strategy/<module>.rs`.
+/// type generic over the RCU flavour (`Type<F: Flavor>`), `percpu <module> <Type>` for one
+/// also generic over the `percpu_ref` counter backend (`Type<F: Flavor, C: Counters<F> =
+/// PerThread>`), `plain <module> <Type>` for the others; the module is
+/// `src/strategy/<module>.rs`.
 ///
 /// It calls `$callback! { $crate; <lines> }`, so that every per-strategy item, in this crate
 /// ([`ALL`], [`visit`], the hot-path functions) or in a test file (one torture test per
@@ -343,8 +346,8 @@ impl std::error::Error for UnknownStrategy {}
 macro_rules! for_each_strategy {
     ($callback:ident) => {
         $callback! { $crate;
-            rcu percpu_acquire PercpuAcquire,
-            rcu percpu_fence PercpuFence,
+            percpu percpu_acquire PercpuAcquire,
+            percpu percpu_fence PercpuFence,
             plain arc_swap ArcSwapStrategy,
             plain hazard Hazard,
             rcu rcu_valid RcuValid,
@@ -392,6 +395,11 @@ macro_rules! registry {
         }
     };
     (@ty rcu $module:ident $ty:ident) => { $module::$ty<crate::rcu::Memb> };
+    // The backend is `visit_as`'s business: at the registry's level a percpu line is an RCU one.
+    (@ty percpu $module:ident $ty:ident) => { registry!(@ty rcu $module $ty) };
+    (@visit percpu $v:ident $kinds:ident $module:ident $ty:ident) => {
+        registry!(@visit rcu $v $kinds $module $ty)
+    };
     (@ty plain $module:ident $ty:ident) => { $module::$ty };
     (@visit rcu $v:ident $kinds:ident $module:ident $ty:ident) => {
         match $kinds.rcu {
