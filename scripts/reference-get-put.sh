@@ -20,13 +20,14 @@
 #   --bench PATH   a prebuilt `strategies` bench binary (`cargo bench --no-run` prints it) to run
 #                  instead of `cargo bench`, with --swapref PATH for the rseq probe: a machine
 #                  without cargo. Its estimates go to target/criterion as cargo bench's do.
+#                  Relative paths are taken from the repository's root.
 #   default criterion options: --warm-up-time 1 --measurement-time 3 --noplot (no HTML figures:
 #   plotters takes seconds per benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=results/reference/vm-2cpu
 extra=(--warm-up-time 1 --measurement-time 3 --noplot)
-only= bench= swapref=
+only='' bench='' swapref=''
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) out="${2:?--out needs a directory}"; shift 2 ;;
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
         --bench) bench="${2:?--bench needs a path}"; shift 2 ;;
         --swapref) swapref="${2:?--swapref needs a path}"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "reference-get-put.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -69,7 +70,7 @@ for spec in "qsbr qsbr thread 1.3" "membarrier membarrier thread 1.6" "qsbr-cpu 
     echo "== get_put with SWAPREF_RCU=$flavour SWAPREF_PERCPU=$counters" >&2
     SWAPREF_RCU="$flavour" SWAPREF_PERCPU="$counters" bench get_put "${extra[@]}" >&2
     {
-        echo "# cargo bench --bench strategies -- get_put ${extra[*]} (SWAPREF_RCU=$flavour SWAPREF_PERCPU=$counters)"
+        echo "# ${bench:+$bench (prebuilt) = }cargo bench --bench strategies -- get_put ${extra[*]} (SWAPREF_RCU=$flavour SWAPREF_PERCPU=$counters)"
         echo "# then: scripts/bench_ratio.py --limit $limit"
         python3 scripts/bench_ratio.py --limit "$limit"
         echo
@@ -85,7 +86,7 @@ fi
 echo "== peers" >&2
 bench peers "${extra[@]}" >&2
 {
-    echo "# cargo bench --bench strategies -- peers ${extra[*]}"
+    echo "# ${bench:+$bench (prebuilt) = }cargo bench --bench strategies -- peers ${extra[*]}"
     echo "# then: scripts/bench_ratio.py --group peers --floor arc-swap-bytes --limit 1.15"
     python3 scripts/bench_ratio.py --group peers --floor arc-swap-bytes --limit 1.15
     echo

@@ -19,7 +19,8 @@
 #   --dir NAME      results/reference/NAME
 #   --label TEXT    machine label recorded in the results (default: CPUs, model, kernel)
 #   --swapref BIN   a prebuilt swapref, and with --bench a prebuilt `strategies` bench binary,
-#   --bench BIN     for a machine without cargo (default: build both with cargo)
+#   --bench BIN     for a machine without cargo (default: build both with cargo); relative
+#                   paths are taken from the repository's root
 #   STAGE           machine, backends, get_put, sweep (default: all, in this order)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
         --label) label="${2:-}"; shift 2 || die "--label needs text" ;;
         --swapref) bin="${2:-}"; shift 2 || die "--swapref needs a path" ;;
         --bench) bench="${2:-}"; shift 2 || die "--bench needs a path" ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         machine|backends|get_put|sweep) stages+=("$1"); shift ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
@@ -42,10 +43,13 @@ if [ -z "$bin" ]; then
     cargo build --release --quiet
     bin=target/release/swapref
 fi
-if [ -z "$bench" ]; then
-    bench=$(cargo bench --no-run --bench strategies --message-format=json 2>/dev/null |
-        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
-    [ -n "$bench" ] || die "cargo bench --no-run printed no bench binary"
+if [ -z "$bench" ] && [[ " ${stages[*]} " == *" get_put "* ]]; then
+    # The artefact line of the `strategies` bench target: its "executable".
+    json=$(cargo bench --no-run --bench strategies --message-format=json) ||
+        die "cargo bench --no-run --bench strategies failed"
+    bench=$(grep '"name":"strategies"' <<<"$json" | grep -o '"executable":"[^"]*"' |
+        sed 's/"executable":"\(.*\)"/\1/' | tail -n1)
+    [ -n "$bench" ] || die "cargo bench --no-run printed no executable for the strategies bench"
 fi
 n=$(nproc)
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
@@ -64,7 +68,7 @@ out=results/reference/$dir
 mkdir -p "$out"
 echo "reference-many-core.sh: $n CPUs; readers $readers; --percpu $percpu; --rcu $rcu" >&2
 runs() { scripts/reference-runs.sh --dir "$dir" --label "$label" --swapref "$bin" \
-    --rcu "$rcu" --duration 250ms --repeats 3 --no-report "$@"; }
+    --rcu "$rcu" --percpu "$percpu" --duration 250ms --repeats 3 --no-report "$@"; }
 for s in "${stages[@]}"; do
     echo "== $s" >&2
     case "$s" in

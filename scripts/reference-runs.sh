@@ -17,10 +17,12 @@
 #   --dir NAME       results/reference/NAME and plots/NAME-<run> (default vm-2cpu)
 #   --label TEXT     machine label recorded in the results
 #                    (default "2-core x86-64 VM (AMD EPYC), no hardware counters (no PMU)")
-#   --swapref PATH   use this binary instead of building one (a machine without cargo)
+#   --swapref PATH   use this binary instead of building one (a machine without cargo; a
+#                    relative path is taken from the repository's root)
 #   --readers LIST   reader counts of sweep and backends (defaults 1,2 and 1,2,4: a 2-core box)
 #   --periods LIST   periods of sweep (default 100us,1ms,10ms,never)
 #   --rcu LIST       kernel models of every run (default qsbr,membarrier)
+#   --percpu LIST    counter backends of default and backends (default thread,cpu)
 #   --duration D     measured window of sweep and backends (defaults 500ms)
 #   --repeats N      repeats of sweep and backends (defaults 5 and 3)
 #   --no-report      measure only; draw nothing (then --report-only where the figures go)
@@ -31,7 +33,7 @@ cd "$(dirname "$0")/.."
 dir=vm-2cpu
 label="2-core x86-64 VM (AMD EPYC), no hardware counters (no PMU)"
 runs=() bin="" sweep_readers=1,2 backend_readers=1,2,4 periods=100us,1ms,10ms,never
-rcu=qsbr,membarrier duration=500ms sweep_repeats=5 backend_repeats=3 measure=1 report=1
+rcu=qsbr,membarrier percpu=thread,cpu duration=500ms sweep_repeats=5 backend_repeats=3 measure=1 report=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir="${2:?--dir needs a name}"; shift 2 ;;
@@ -40,16 +42,19 @@ while [ $# -gt 0 ]; do
         --readers) sweep_readers="${2:?--readers needs a list}"; backend_readers=$sweep_readers; shift 2 ;;
         --periods) periods="${2:?--periods needs a list}"; shift 2 ;;
         --rcu) rcu="${2:?--rcu needs a list}"; shift 2 ;;
+        --percpu) percpu="${2:?--percpu needs a list}"; shift 2 ;;
         --duration) duration="${2:?--duration needs a time}"; shift 2 ;;
         --repeats) sweep_repeats="${2:?--repeats needs a number}"; backend_repeats=$sweep_repeats; shift 2 ;;
         --no-report) report=0; shift ;;
         --report-only) measure=0; shift ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         default|sweep|hold|backends) runs+=("$1"); shift ;;
         *) echo "reference-runs.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 [ ${#runs[@]} -gt 0 ] || runs=(default sweep hold backends)
+sweep_report=()
+[ "$report" = 1 ] || sweep_report=(--no-report)
 if [ -z "$bin" ]; then
     cargo build --release --quiet
     bin=target/release/swapref
@@ -61,24 +66,31 @@ for r in "${runs[@]}"; do
     out=results/reference/$dir/$r
     if [ "$measure" = 1 ]; then
         tmp=$(mktemp -d)
+        # A run that fails shows what it printed and leaves nothing behind.
+        failed() {
+            cat "$tmp"/stderr.txt >&2 2>/dev/null || true
+            rm -rf "$tmp"
+            echo "reference-runs.sh: the $r run failed; results/reference/$dir/$r unchanged" >&2
+            exit 1
+        }
         echo "== $r" >&2
         case "$r" in
             default)
-                "$bin" run --rcu "$rcu" --percpu thread,cpu --label "$label" \
-                    --out "$tmp/results.json" >"$tmp/table.txt" 2>"$tmp/stderr.txt"
+                "$bin" run --rcu "$rcu" --percpu "$percpu" --label "$label" \
+                    --out "$tmp/results.json" >"$tmp/table.txt" 2>"$tmp/stderr.txt" || failed
                 ;;
             backends)
-                "$bin" run --strategies percpu-acquire,percpu-fence --percpu thread,cpu \
+                "$bin" run --strategies percpu-acquire,percpu-fence --percpu "$percpu" \
                     --rcu "$rcu" --readers "$backend_readers" --oversubscribe \
                     --duration "$duration" --repeats "$backend_repeats" \
-                    --label "$label" --out "$tmp/results.json" >"$tmp/table.txt" 2>"$tmp/stderr.txt"
+                    --label "$label" --out "$tmp/results.json" >"$tmp/table.txt" 2>"$tmp/stderr.txt" \
+                    || failed
                 ;;
             sweep)
                 scripts/sweep.sh --out "$tmp/sweep" --readers "$sweep_readers" \
                     --periods "$periods" --duration "$duration" --repeats "$sweep_repeats" \
-                    --label "$label" --swapref "$bin" \
-                    -- --rcu "$rcu" >"$tmp/sweep.log" 2>&1 ||
-                    { cat "$tmp/sweep.log" >&2; exit 1; }
+                    --label "$label" --swapref "$bin" "${sweep_report[@]}" \
+                    -- --rcu "$rcu" >"$tmp/sweep.log" 2>&1 || { cat "$tmp/sweep.log" >&2; failed; }
                 mv "$tmp/sweep/results.json" "$tmp/sweep/machine-check.txt" "$tmp/"
                 mv "$tmp/sweep.log" "$tmp/run.log"
                 rm -rf "$tmp/sweep"
@@ -86,7 +98,7 @@ for r in "${runs[@]}"; do
             hold)
                 "$bin" run --strategies all --readers 1 --period never --hold 0,20ns,100ns,500ns \
                     --duration 300ms --repeats 5 --rcu "$rcu" --label "$label" \
-                    --out "$tmp/results.json" >"$tmp/table.txt" 2>"$tmp/stderr.txt"
+                    --out "$tmp/results.json" >"$tmp/table.txt" 2>"$tmp/stderr.txt" || failed
                 ;;
         esac
         mkdir -p "$out"

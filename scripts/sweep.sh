@@ -12,6 +12,7 @@
 #   --repeats N         (default 5)
 #   --label TEXT        machine label recorded in the results (default: hostname, CPU model)
 #   --swapref PATH      the binary (default: build with cargo and use target/release/swapref)
+#   --no-report         measure only: no figures, no write-up
 #   --dry-run           print the commands, run nothing
 # Writes DIR/machine-check.txt (scripts/check-machine.sh), DIR/results.json (swapref run),
 # DIR/plots/ and DIR/report.md (swapref report, which draws the figures it links).
@@ -19,7 +20,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
 out="" readers=auto periods="100us,1ms,10ms" strategies=all duration=1s repeats=5
-label="" swapref="" dry=0 extra=()
+label="" swapref="" dry=0 report=1 extra=()
 die() { echo "sweep.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,8 +33,9 @@ while [ $# -gt 0 ]; do
         --label) label="${2:-}"; shift 2 || die "--label needs text" ;;
         --swapref) swapref="${2:-}"; shift 2 || die "--swapref needs a path" ;;
         --dry-run) dry=1; shift ;;
+        --no-report) report=0; shift ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
@@ -79,5 +81,5 @@ fi
 run "$swapref" run --strategies "$strategies" --readers "$readers" --period "$periods" \
     --duration "$duration" --repeats "$repeats" --label "$label" \
     --out "$out/results.json" --format table "${extra[@]}"
-run "$swapref" report "$out/results.json" --out "$out/report.md" --plots "$out/plots"
+[ "$report" = 0 ] || run "$swapref" report "$out/results.json" --out "$out/report.md" --plots "$out/plots"
 [ "$dry" = 1 ] || echo "sweep.sh: results, figures and write-up in $out" >&2
