@@ -152,6 +152,7 @@ fn gate(g: Gate, refresh: bool) -> ExitCode {
     let names: Vec<&str> = strategies.iter().map(|i| i.name).collect();
     let plan = Plan {
         valgrind: g.valgrind.clone(),
+        valgrind_version: version,
         worker: (exe, vec!["icount".into(), "measure".into()]),
         strategies: strategies.clone(),
         flavor,

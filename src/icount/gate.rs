@@ -67,6 +67,8 @@ impl std::str::FromStr for Inject {
 pub struct Plan {
     /// The valgrind binary.
     pub valgrind: String,
+    /// What it says it is ([`valgrind_version`]), recorded in the counts.
+    pub valgrind_version: String,
     /// The program valgrind runs, and the arguments that make it the worker (`swapref icount
     /// measure`); [`measure`] appends `--strategy S --op O --iters N --extra E --rcu F`.
     pub worker: (PathBuf, Vec<OsString>),
@@ -168,12 +170,11 @@ pub fn valgrind_version(valgrind: &str) -> Result<String, String> {
 /// Measure every (strategy, op) of the plan. `events` sees each exclusion and determinism
 /// verdict as it happens. An error names the (strategy, op) whose run failed.
 pub fn measure(plan: &Plan, mut events: impl FnMut(&Event)) -> Result<Measured, String> {
-    let version = valgrind_version(&plan.valgrind)?;
     let dir = TempDir::new()?;
     let mut counts = Counts {
         schema: super::SCHEMA.into(),
         schema_version: super::SCHEMA_VERSION,
-        valgrind: version,
+        valgrind: plan.valgrind_version.clone(),
         rcu_flavor: plan.flavor.name().into(),
         method: "callgrind Ir inside swapref_icount_measured_* (calling thread), \
                  (I(n2) - I(n1)) / (n2 - n1); refresh: swapref icount refresh"
@@ -235,9 +236,14 @@ pub fn measure(plan: &Plan, mut events: impl FnMut(&Event)) -> Result<Measured, 
             }
             let per = super::per_op(n1, r1.total, n2, r2.total).ok_or_else(|| {
                 format!(
-                    "{name} {op}: counts do not grow with iterations ({}, {}): \
-                     no {MEASURED} function counted (a stripped binary?)",
-                    r1.total, r2.total
+                    "{name} {op}: counts do not grow with iterations ({}, {}){}",
+                    r1.total,
+                    r2.total,
+                    if r1.total == r2.total {
+                        format!(": no {MEASURED} function counted (a stripped binary?)")
+                    } else {
+                        String::new()
+                    }
                 )
             })?;
             counts
@@ -279,9 +285,14 @@ impl Tally {
 struct TempDir(PathBuf);
 
 impl TempDir {
+    /// A new directory of its own: `create_dir` fails rather than share one that exists (a
+    /// second [`measure`] in this process, or a stale one).
     fn new() -> Result<TempDir, String> {
-        let d = std::env::temp_dir().join(format!("swapref-icount.{}", std::process::id()));
-        std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        // Relaxed: only uniqueness matters.
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let d = std::env::temp_dir().join(format!("swapref-icount.{}.{n}", std::process::id()));
+        std::fs::create_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
         Ok(TempDir(d))
     }
 }
