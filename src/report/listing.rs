@@ -114,10 +114,43 @@ pub fn extract(asm: &str, symbol: &str) -> Option<Vec<String>> {
     let mut lines = asm.lines();
     lines.find(|l| l.trim_end() == start)?;
     let mut body = vec![start];
+    // The section the lines go to when it is not the function's own (an inline `asm!` that
+    // puts descriptors or handlers elsewhere, as the rseq sections do): those lines are kept,
+    // directives included, but as comments, so that no count takes them for the path.
+    let mut elsewhere: Option<String> = None;
     for l in lines {
         let t = l.trim();
         if t.starts_with(".Lfunc_end") || t.starts_with(".size") && t.contains(symbol) {
             break;
+        }
+        let switch = t
+            .strip_prefix(".section")
+            .or_else(|| t.strip_prefix(".pushsection"))
+            .map(|r| {
+                r.trim()
+                    .split([',', ' ', '\t'])
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .or_else(|| (t == ".popsection" || t == ".previous").then(|| ".text".to_owned()));
+        if let Some(name) = switch {
+            let other = !name.starts_with(".text");
+            if other && elsewhere.as_deref() != Some(name.as_str()) {
+                body.push(format!(
+                    "\t// ---- section {name}: out of line, not on the path ----"
+                ));
+                elsewhere = Some(name);
+            } else if !other && elsewhere.take().is_some() {
+                body.push("\t// ---- back in the function's section ----".to_owned());
+            }
+            continue;
+        }
+        if let Some(section) = &elsewhere {
+            if !t.is_empty() && !t.starts_with('#') && !t.starts_with("//") {
+                body.push(format!("\t// [{section}] {}", t.replace('\t', " ")));
+            }
+            continue;
         }
         // Trailing comments (`// =>This Inner Loop Header`, `# =>...`) go; the instruction
         // stays. A `#` starts an x86 comment only with whitespace on both sides: aarch64
@@ -134,7 +167,7 @@ pub fn extract(asm: &str, symbol: &str) -> Option<Vec<String>> {
             cut.map_or(t, |i| t[..i].trim_end())
         };
         if t.is_empty()
-            || t.starts_with(".Ltmp")
+            || (t.starts_with(".Ltmp") && !t.ends_with(':'))
             || t.starts_with(".Lfunc_begin")
             || (t.starts_with('.') && !t.ends_with(':'))
             || ((t.starts_with('#') || t.starts_with("//")) && !t.contains("MEMBARRIER"))
@@ -147,6 +180,32 @@ pub fn extract(asm: &str, symbol: &str) -> Option<Vec<String>> {
             body.push(format!("\t{}", t.replace('\t', " ")));
         }
     }
+    // `.Ltmp` labels mark debug-info positions, except those an instruction (or a kept
+    // descriptor) names: a branch target inside an inline `asm!`, a section's bounds.
+    let named: std::collections::BTreeSet<String> = body
+        .iter()
+        .filter(|l| !l.ends_with(':'))
+        .flat_map(|l| {
+            l.match_indices(".Ltmp").map(move |(i, _)| {
+                let rest = &l[i..];
+                let end = rest[1..]
+                    .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .map_or(rest.len(), |e| e + 1);
+                rest[..end].to_owned()
+            })
+        })
+        .collect();
+    let keep = |l: &String| {
+        let label = l
+            .trim()
+            .trim_start_matches("// [")
+            .split("] ")
+            .last()
+            .unwrap_or("");
+        !(label.starts_with(".Ltmp") && label.ends_with(':'))
+            || named.contains(label.trim_end_matches(':'))
+    };
+    let body: Vec<String> = body.into_iter().filter(|l| keep(l)).collect();
     Some(body)
 }
 
@@ -404,6 +463,25 @@ other:
             ["g:", "\tmovl $1, %eax", "\tretq"]
         );
         assert_eq!(extract(asm, "h"), None);
+    }
+
+    #[test]
+    fn extract_comments_out_other_sections_and_keeps_only_named_ltmp_labels() {
+        let asm = "f:\n\tmovl $1, %edi\n.Ltmp1:\n\t.section\t__rseq_cs,\"awR\",@progbits\n\
+                   .Ltmp2:\n\t.quad\t.Ltmp3\n\t.section\t.text.f,\"ax\",@progbits\n\
+                   \tleaq\t.Ltmp2(%rip), %r9\n.Ltmp3:\n\taddq %rdi, (%r9)\n\
+                   \t.pushsection __rseq_failure, \"axR\"\n\tlock incq x(%rip)\n\t.popsection\n\
+                   \tretq\n.Lfunc_end0:\n";
+        let body = extract(asm, "f").unwrap();
+        let text = body.join("\n");
+        assert!(!text.contains(".Ltmp1:"), "a label nothing names goes: {text}");
+        assert!(text.contains("// [__rseq_cs] .Ltmp2:"), "{text}");
+        assert!(text.contains("\n.Ltmp3:"), "a label a kept descriptor names stays: {text}");
+        assert!(text.contains("// [__rseq_failure] lock incq"), "{text}");
+        assert!(text.contains("back in the function's section"), "{text}");
+        let (n, ordering, _) = analyse(Isa::X86_64, &body);
+        assert_eq!(n, 4, "movl, leaq, addq, retq: {text}");
+        assert!(ordering.is_empty(), "the out-of-line lock is not on the path: {ordering:?}");
     }
 
     #[test]
