@@ -99,7 +99,10 @@ fi
     echo "\`put_swap_device()\`, out of line, with assembler directives removed."
     echo "\`#MEMBARRIER\` / \`//MEMBARRIER\` lines mark compiler-only fences (\`compiler_fence\`)."
     echo "A strategy over the RCU has one function per flavour (\`<strategy>@<flavour>.s\`): the"
-    echo "flavour is a type parameter, so each listing holds one read side. Every branch is listed,"
+    echo "flavour is a type parameter, so each listing holds one read side. A percpu strategy has one"
+    echo "per counter backend too (\`<strategy>@<flavour>+cpu.s\`: per-CPU counters in restartable"
+    echo "sequences). Lines an inline \`asm!\` puts in another section (rseq descriptors, abort handlers)"
+    echo "are kept as comments marked with their section and counted nowhere. Every branch is listed,"
     echo "the calls to the atomic-mode slow paths and the grace-period wake-up included. \`summary.json\`"
     echo "counts the instructions and the ordering/atomic ones per function; \`swapref report\` tabulates it."
     echo
