@@ -493,8 +493,8 @@ mod arch {
     use crate::sync::AtomicUsize;
 
     /// The section, labels as on x86-64. The commit is the `str`; `$load` is the mode load
-    /// (`ldar` for Acquire, `ldr` for Relaxed). The abort handler counts with an exclusive
-    /// load/store pair, so it needs `{s}` too.
+    /// (`ldar` for Acquire, `ldapr` with `+rcpc`, `ldr` for Relaxed). The abort handler counts
+    /// with an exclusive load/store pair, so it needs `{s}` too.
     macro_rules! section {
         ($load:literal [$($inject:literal),*] $($ops:tt)*) => {
             std::arch::asm!(
@@ -572,6 +572,17 @@ mod arch {
         // computes after the range check, and ABORTS (exclusive monitor).
         unsafe {
             match (ACQUIRE, DELAY) {
+                // With FEAT_LRCPC, `ldapr`, as the compiler emits for `load(Acquire)`: RCpc is
+                // what Rust's Acquire means. What `ldar` adds (no reordering with an earlier
+                // `stlr`) is no part of the ordering the proofs use.
+                #[cfg(target_feature = "rcpc")]
+                (true, _) => section!(
+                    "ldapr {m}, [{mode}]" []
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    t = out(reg) done, m = out(reg) _, s = out(reg) _,
+                ),
+                #[cfg(not(target_feature = "rcpc"))]
                 (true, _) => section!(
                     "ldar {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,

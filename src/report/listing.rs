@@ -474,14 +474,23 @@ other:
                    \tretq\n.Lfunc_end0:\n";
         let body = extract(asm, "f").unwrap();
         let text = body.join("\n");
-        assert!(!text.contains(".Ltmp1:"), "a label nothing names goes: {text}");
+        assert!(
+            !text.contains(".Ltmp1:"),
+            "a label nothing names goes: {text}"
+        );
         assert!(text.contains("// [__rseq_cs] .Ltmp2:"), "{text}");
-        assert!(text.contains("\n.Ltmp3:"), "a label a kept descriptor names stays: {text}");
+        assert!(
+            text.contains("\n.Ltmp3:"),
+            "a label a kept descriptor names stays: {text}"
+        );
         assert!(text.contains("// [__rseq_failure] lock incq"), "{text}");
         assert!(text.contains("back in the function's section"), "{text}");
         let (n, ordering, _) = analyse(Isa::X86_64, &body);
         assert_eq!(n, 4, "movl, leaq, addq, retq: {text}");
-        assert!(ordering.is_empty(), "the out-of-line lock is not on the path: {ordering:?}");
+        assert!(
+            ordering.is_empty(),
+            "the out-of-line lock is not on the path: {ordering:?}"
+        );
     }
 
     #[test]
