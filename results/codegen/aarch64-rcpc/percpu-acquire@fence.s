@@ -7,20 +7,20 @@ swapref_hot_percpu_acquire_fence:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1623_3
+	b.ls .LBB1767_3
 	mov w0, wzr
-.LBB1623_2:
+.LBB1767_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1623_3:
+.LBB1767_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x19, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1623_23
+	b.ne .LBB1767_23
 	ldr x8, [x1, #8]
 	ldr x10, [x9]
 	add x9, x8, #136
@@ -29,19 +29,19 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldapr x10, [x10]
 	ands x20, x10, #0x3
-	b.eq .LBB1623_16
+	b.eq .LBB1767_16
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1623_17
-.LBB1623_6:
-	cbnz x20, .LBB1623_18
-.LBB1623_7:
+	cbnz w8, .LBB1767_17
+.LBB1767_6:
+	cbnz x20, .LBB1767_18
+.LBB1767_7:
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1623_24
+	cbz x8, .LBB1767_24
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1623_12
+	b.hs .LBB1767_12
 	ldr x8, [x8]
 	ldrb w20, [x8, x3]
 	ldp x8, x9, [x1]
@@ -51,16 +51,16 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1623_19
+	b.eq .LBB1767_19
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1623_20
-.LBB1623_11:
+	cbnz w9, .LBB1767_20
+.LBB1767_11:
 	mov w0, w20
-	cbz x8, .LBB1623_2
-	b .LBB1623_15
-.LBB1623_12:
+	cbz x8, .LBB1767_2
+	b .LBB1767_15
+.LBB1767_12:
 	ldp x8, x9, [x1]
 	ldr x8, [x8, #128]
 	add x10, x9, #136
@@ -68,16 +68,16 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1623_21
+	b.eq .LBB1767_21
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1623_22
-.LBB1623_14:
+	cbnz w9, .LBB1767_22
+.LBB1767_14:
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1623_2
-.LBB1623_15:
+	cbz x8, .LBB1767_2
+.LBB1767_15:
 	ldr x8, [x19]
 	mov w1, #1
 	add x0, x8, #16
@@ -87,7 +87,7 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1623_16:
+.LBB1767_16:
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	add x11, x11, #1
@@ -95,16 +95,16 @@ swapref_hot_percpu_acquire_fence:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbz w8, .LBB1623_6
-.LBB1623_17:
+	cbz w8, .LBB1767_6
+.LBB1767_17:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	stp x3, x2, [sp, #8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp, #8]
 	ldur x1, [x29, #-8]
-	cbz x20, .LBB1623_7
-.LBB1623_18:
+	cbz x20, .LBB1767_7
+.LBB1767_18:
 	mov x0, x19
 	str x2, [sp, #16]
 	mov w2, #1
@@ -114,9 +114,9 @@ swapref_hot_percpu_acquire_fence:
 	ldr x2, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov x3, x20
-	cbz w0, .LBB1623_2
-	b .LBB1623_7
-.LBB1623_19:
+	cbz w0, .LBB1767_2
+	b .LBB1767_7
+.LBB1767_19:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -124,16 +124,16 @@ swapref_hot_percpu_acquire_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1623_11
-.LBB1623_20:
+	cbz w9, .LBB1767_11
+.LBB1767_20:
 	mov x0, x1
 	stur x8, [x29, #-8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldur x8, [x29, #-8]
 	mov w0, w20
-	cbz x8, .LBB1623_2
-	b .LBB1623_15
-.LBB1623_21:
+	cbz x8, .LBB1767_2
+	b .LBB1767_15
+.LBB1767_21:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -141,20 +141,20 @@ swapref_hot_percpu_acquire_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1623_14
-.LBB1623_22:
+	cbz w9, .LBB1767_14
+.LBB1767_22:
 	mov x0, x1
 	mov x20, x8
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x8, x20
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1623_2
-	b .LBB1623_15
-.LBB1623_23:
+	cbz x8, .LBB1767_2
+	b .LBB1767_15
+.LBB1767_23:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1623_24:
-	adrp x0, .Lanon.f09ef6312e118697db5c7bb486d53435.42
-	add x0, x0, :lo12:.Lanon.f09ef6312e118697db5c7bb486d53435.42
+.LBB1767_24:
+	adrp x0, .Lanon.061e798c8d262776d56b61b1a522ad62.42
+	add x0, x0, :lo12:.Lanon.061e798c8d262776d56b61b1a522ad62.42
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -7,41 +7,41 @@ swapref_hot_percpu_fence_membarrier:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1627_3
+	b.ls .LBB1773_3
 	mov w0, wzr
-.LBB1627_2:
+.LBB1773_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1627_3:
+.LBB1773_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x19, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1627_23
+	b.ne .LBB1773_23
 	ldr x8, [x1, #8]
 	ldr x9, [x9]
 	str x9, [x8, #136]
 	//MEMBARRIER
 	ldr x9, [x19, #8]
 	ands x20, x9, #0x3
-	b.eq .LBB1627_16
+	b.eq .LBB1773_16
 	//MEMBARRIER
 	str xzr, [x8, #136]
 	//MEMBARRIER
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1627_17
-.LBB1627_6:
-	cbnz x20, .LBB1627_18
-.LBB1627_7:
+	cbnz w8, .LBB1773_17
+.LBB1773_6:
+	cbnz x20, .LBB1773_18
+.LBB1773_7:
 	dmb ishld
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1627_24
+	cbz x8, .LBB1773_24
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1627_12
+	b.hs .LBB1773_12
 	ldr x8, [x8]
 	ldrb w20, [x8, x3]
 	ldp x8, x9, [x1]
@@ -50,34 +50,34 @@ swapref_hot_percpu_fence_membarrier:
 	//MEMBARRIER
 	ldr x10, [x19, #8]
 	ands x8, x10, #0x3
-	b.eq .LBB1627_19
+	b.eq .LBB1773_19
 	//MEMBARRIER
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1627_20
-.LBB1627_11:
+	cbnz w9, .LBB1773_20
+.LBB1773_11:
 	mov w0, w20
-	cbz x8, .LBB1627_2
-	b .LBB1627_15
-.LBB1627_12:
+	cbz x8, .LBB1773_2
+	b .LBB1773_15
+.LBB1773_12:
 	ldp x8, x9, [x1]
 	ldr x8, [x8, #128]
 	str x8, [x9, #136]
 	//MEMBARRIER
 	ldr x10, [x19, #8]
 	ands x8, x10, #0x3
-	b.eq .LBB1627_21
+	b.eq .LBB1773_21
 	//MEMBARRIER
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1627_22
-.LBB1627_14:
+	cbnz w9, .LBB1773_22
+.LBB1773_14:
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1627_2
-.LBB1627_15:
+	cbz x8, .LBB1773_2
+.LBB1773_15:
 	ldr x8, [x19]
 	mov w1, #1
 	add x0, x8, #16
@@ -87,7 +87,7 @@ swapref_hot_percpu_fence_membarrier:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1627_16:
+.LBB1773_16:
 	add x9, x8, x9, lsl #1
 	ldr x10, [x9, #256]
 	add x10, x10, #1
@@ -96,16 +96,16 @@ swapref_hot_percpu_fence_membarrier:
 	str xzr, [x8, #136]
 	//MEMBARRIER
 	ldrb w8, [x8, #144]
-	cbz w8, .LBB1627_6
-.LBB1627_17:
+	cbz w8, .LBB1773_6
+.LBB1773_17:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	stp x3, x2, [sp, #8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp, #8]
 	ldur x1, [x29, #-8]
-	cbz x20, .LBB1627_7
-.LBB1627_18:
+	cbz x20, .LBB1773_7
+.LBB1773_18:
 	mov x0, x19
 	str x2, [sp, #16]
 	mov w2, #2
@@ -115,9 +115,9 @@ swapref_hot_percpu_fence_membarrier:
 	ldr x2, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov x3, x20
-	cbz w0, .LBB1627_2
-	b .LBB1627_7
-.LBB1627_19:
+	cbz w0, .LBB1773_2
+	b .LBB1773_7
+.LBB1773_19:
 	add x10, x9, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
@@ -126,16 +126,16 @@ swapref_hot_percpu_fence_membarrier:
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1627_11
-.LBB1627_20:
+	cbz w9, .LBB1773_11
+.LBB1773_20:
 	mov x0, x1
 	stur x8, [x29, #-8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldur x8, [x29, #-8]
 	mov w0, w20
-	cbz x8, .LBB1627_2
-	b .LBB1627_15
-.LBB1627_21:
+	cbz x8, .LBB1773_2
+	b .LBB1773_15
+.LBB1773_21:
 	add x10, x9, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
@@ -144,20 +144,20 @@ swapref_hot_percpu_fence_membarrier:
 	str xzr, [x9, #136]
 	//MEMBARRIER
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1627_14
-.LBB1627_22:
+	cbz w9, .LBB1773_14
+.LBB1773_22:
 	mov x0, x1
 	mov x20, x8
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x8, x20
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1627_2
-	b .LBB1627_15
-.LBB1627_23:
+	cbz x8, .LBB1773_2
+	b .LBB1773_15
+.LBB1773_23:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1627_24:
-	adrp x0, .Lanon.f09ef6312e118697db5c7bb486d53435.40
-	add x0, x0, :lo12:.Lanon.f09ef6312e118697db5c7bb486d53435.40
+.LBB1773_24:
+	adrp x0, .Lanon.061e798c8d262776d56b61b1a522ad62.40
+	add x0, x0, :lo12:.Lanon.061e798c8d262776d56b61b1a522ad62.40
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -7,40 +7,40 @@ swapref_hot_percpu_fence_qsbr:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1628_2
+	b.ls .LBB1774_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1628_2:
+.LBB1774_2:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x9, [x19, #16]
 	add x8, x8, #128
 	cmp x8, x9
-	b.ne .LBB1628_15
+	b.ne .LBB1774_15
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1628_12
+	b.ne .LBB1774_12
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	add x9, x9, #1
 	str x9, [x8, #256]
-.LBB1628_5:
+.LBB1774_5:
 	dmb ishld
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1628_16
+	cbz x8, .LBB1774_16
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1628_9
+	b.hs .LBB1774_9
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.eq .LBB1628_11
+	b.eq .LBB1774_11
 	ldr x8, [x19]
 	mov w19, w0
 	mov w1, #1
@@ -51,13 +51,13 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1628_9:
+.LBB1774_9:
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1628_14
+	b.ne .LBB1774_14
 	mov w0, wzr
-.LBB1628_11:
+.LBB1774_11:
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	sub x9, x9, #1
@@ -66,7 +66,7 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1628_12:
+.LBB1774_12:
 	mov x0, x19
 	mov x20, x2
 	mov w2, #2
@@ -76,13 +76,13 @@ swapref_hot_percpu_fence_qsbr:
 	mov x2, x20
 	mov x3, x22
 	mov x1, x21
-	tbnz w0, #0, .LBB1628_5
+	tbnz w0, #0, .LBB1774_5
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1628_14:
+.LBB1774_14:
 	ldr x8, [x19]
 	mov w1, #1
 	add x0, x8, #16
@@ -92,10 +92,10 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1628_15:
+.LBB1774_15:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1628_16:
-	adrp x0, .Lanon.f09ef6312e118697db5c7bb486d53435.40
-	add x0, x0, :lo12:.Lanon.f09ef6312e118697db5c7bb486d53435.40
+.LBB1774_16:
+	adrp x0, .Lanon.061e798c8d262776d56b61b1a522ad62.40
+	add x0, x0, :lo12:.Lanon.061e798c8d262776d56b61b1a522ad62.40
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

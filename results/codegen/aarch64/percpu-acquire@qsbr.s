@@ -7,41 +7,41 @@ swapref_hot_percpu_acquire_qsbr:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1625_3
+	b.ls .LBB1770_3
 	mov w0, wzr
-.LBB1625_2:
+.LBB1770_2:
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1625_3:
+.LBB1770_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x9, [x19, #16]
 	add x8, x8, #128
 	cmp x8, x9
-	b.ne .LBB1625_15
+	b.ne .LBB1770_15
 	add x9, x19, #8
 	ldr x8, [x1, #8]
 	ldar x9, [x9]
 	tst x9, #0x3
-	b.ne .LBB1625_13
+	b.ne .LBB1770_13
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	add x9, x9, #1
 	str x9, [x8, #256]
-.LBB1625_6:
+.LBB1770_6:
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1625_16
+	cbz x8, .LBB1770_16
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1625_10
+	b.hs .LBB1770_10
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.eq .LBB1625_12
+	b.eq .LBB1770_12
 	ldr x8, [x19]
 	mov w19, w0
 	mov w1, #1
@@ -52,13 +52,13 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1625_10:
+.LBB1770_10:
 	ldr x8, [x1, #8]
 	ldr x9, [x19, #8]
 	tst x9, #0x3
-	b.ne .LBB1625_14
+	b.ne .LBB1770_14
 	mov w0, wzr
-.LBB1625_12:
+.LBB1770_12:
 	add x8, x8, x9, lsl #1
 	ldr x9, [x8, #256]
 	sub x9, x9, #1
@@ -67,7 +67,7 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1625_13:
+.LBB1770_13:
 	mov x0, x19
 	mov x20, x2
 	mov w2, #1
@@ -77,9 +77,9 @@ swapref_hot_percpu_acquire_qsbr:
 	mov x2, x20
 	mov x3, x22
 	mov x1, x21
-	cbz w0, .LBB1625_2
-	b .LBB1625_6
-.LBB1625_14:
+	cbz w0, .LBB1770_2
+	b .LBB1770_6
+.LBB1770_14:
 	ldr x8, [x19]
 	mov w1, #1
 	add x0, x8, #16
@@ -89,10 +89,10 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1625_15:
+.LBB1770_15:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1625_16:
-	adrp x0, .Lanon.f09ef6312e118697db5c7bb486d53435.42
-	add x0, x0, :lo12:.Lanon.f09ef6312e118697db5c7bb486d53435.42
+.LBB1770_16:
+	adrp x0, .Lanon.061e798c8d262776d56b61b1a522ad62.42
+	add x0, x0, :lo12:.Lanon.061e798c8d262776d56b61b1a522ad62.42
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -7,20 +7,20 @@ swapref_hot_percpu_fence_fence:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1626_3
+	b.ls .LBB1771_3
 	mov w0, wzr
-.LBB1626_2:
+.LBB1771_2:
 	ldp x20, x19, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1626_3:
+.LBB1771_3:
 	add x19, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x19, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1626_23
+	b.ne .LBB1771_23
 	ldr x8, [x1, #8]
 	ldr x10, [x9]
 	add x9, x8, #136
@@ -28,20 +28,20 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x19, #8]
 	ands x20, x10, #0x3
-	b.eq .LBB1626_16
+	b.eq .LBB1771_16
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1626_17
-.LBB1626_6:
-	cbnz x20, .LBB1626_18
-.LBB1626_7:
+	cbnz w8, .LBB1771_17
+.LBB1771_6:
+	cbnz x20, .LBB1771_18
+.LBB1771_7:
 	dmb ishld
 	ldr x8, [x19, #32]
-	cbz x8, .LBB1626_24
+	cbz x8, .LBB1771_24
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1626_12
+	b.hs .LBB1771_12
 	ldr x8, [x8]
 	ldrb w20, [x8, x3]
 	ldp x8, x9, [x1]
@@ -51,16 +51,16 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1626_19
+	b.eq .LBB1771_19
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1626_20
-.LBB1626_11:
+	cbnz w9, .LBB1771_20
+.LBB1771_11:
 	mov w0, w20
-	cbz x8, .LBB1626_2
-	b .LBB1626_15
-.LBB1626_12:
+	cbz x8, .LBB1771_2
+	b .LBB1771_15
+.LBB1771_12:
 	ldp x8, x9, [x1]
 	ldr x8, [x8, #128]
 	add x10, x9, #136
@@ -68,16 +68,16 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x11, [x19, #8]
 	ands x8, x11, #0x3
-	b.eq .LBB1626_21
+	b.eq .LBB1771_21
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbnz w9, .LBB1626_22
-.LBB1626_14:
+	cbnz w9, .LBB1771_22
+.LBB1771_14:
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1626_2
-.LBB1626_15:
+	cbz x8, .LBB1771_2
+.LBB1771_15:
 	ldr x8, [x19]
 	mov w1, #1
 	add x0, x8, #16
@@ -87,7 +87,7 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #64
 	ret
-.LBB1626_16:
+.LBB1771_16:
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	add x11, x11, #1
@@ -95,16 +95,16 @@ swapref_hot_percpu_fence_fence:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbz w8, .LBB1626_6
-.LBB1626_17:
+	cbz w8, .LBB1771_6
+.LBB1771_17:
 	mov x0, x1
 	stur x1, [x29, #-8]
 	stp x3, x2, [sp, #8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp, #8]
 	ldur x1, [x29, #-8]
-	cbz x20, .LBB1626_7
-.LBB1626_18:
+	cbz x20, .LBB1771_7
+.LBB1771_18:
 	mov x0, x19
 	str x2, [sp, #16]
 	mov w2, #2
@@ -114,9 +114,9 @@ swapref_hot_percpu_fence_fence:
 	ldr x2, [sp, #16]
 	ldur x1, [x29, #-8]
 	mov x3, x20
-	cbz w0, .LBB1626_2
-	b .LBB1626_7
-.LBB1626_19:
+	cbz w0, .LBB1771_2
+	b .LBB1771_7
+.LBB1771_19:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -124,16 +124,16 @@ swapref_hot_percpu_fence_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1626_11
-.LBB1626_20:
+	cbz w9, .LBB1771_11
+.LBB1771_20:
 	mov x0, x1
 	stur x8, [x29, #-8]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldur x8, [x29, #-8]
 	mov w0, w20
-	cbz x8, .LBB1626_2
-	b .LBB1626_15
-.LBB1626_21:
+	cbz x8, .LBB1771_2
+	b .LBB1771_15
+.LBB1771_21:
 	add x11, x9, x11, lsl #1
 	ldr x12, [x11, #256]
 	sub x12, x12, #1
@@ -141,20 +141,20 @@ swapref_hot_percpu_fence_fence:
 	stlr xzr, [x10]
 	dmb ish
 	ldrb w9, [x9, #144]
-	cbz w9, .LBB1626_14
-.LBB1626_22:
+	cbz w9, .LBB1771_14
+.LBB1771_22:
 	mov x0, x1
 	mov x20, x8
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x8, x20
 	mov w20, wzr
 	mov w0, wzr
-	cbz x8, .LBB1626_2
-	b .LBB1626_15
-.LBB1626_23:
+	cbz x8, .LBB1771_2
+	b .LBB1771_15
+.LBB1771_23:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1626_24:
-	adrp x0, .Lanon.f09ef6312e118697db5c7bb486d53435.40
-	add x0, x0, :lo12:.Lanon.f09ef6312e118697db5c7bb486d53435.40
+.LBB1771_24:
+	adrp x0, .Lanon.061e798c8d262776d56b61b1a522ad62.40
+	add x0, x0, :lo12:.Lanon.061e798c8d262776d56b61b1a522ad62.40
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

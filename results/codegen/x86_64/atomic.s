@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1615_2
-.LBB1615_1:
+	jbe .LBB1759_2
+.LBB1759_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1615_2:
+.LBB1759_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1615_3:
+.LBB1759_3:
 	testq %rax, %rax
-	jle .LBB1615_1
+	jle .LBB1759_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1615_3
+	jne .LBB1759_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1615_10
+	je .LBB1759_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1615_9
+	jae .LBB1759_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1615_9:
+.LBB1759_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1615_10:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.37(%rip), %rdi
+.LBB1759_10:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

@@ -10,17 +10,17 @@ swapref_hot_percpu_acquire_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1622_2
-.LBB1622_1:
+	jbe .LBB1766_2
+.LBB1766_1:
 	xorl %eax, %eax
-	jmp .LBB1622_18
-.LBB1622_2:
+	jmp .LBB1766_18
+.LBB1766_2:
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	subq $-128, %r9
 	cmpq 16(%rdi,%r8), %r9
-	jne .LBB1622_19
+	jne .LBB1766_19
 	movq 8(%rsi), %rax
 	movq (%r9), %r9
 	movq %r9, 136(%rax)
@@ -28,22 +28,22 @@ swapref_hot_percpu_acquire_fence:
 	addq %r8, %rdi
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1622_5
+	jne .LBB1766_5
 	incq 256(%rax,%rbx,2)
-.LBB1622_5:
+.LBB1766_5:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1622_20
+	jne .LBB1766_20
 	testb $3, %bl
-	jne .LBB1622_21
-.LBB1622_7:
+	jne .LBB1766_21
+.LBB1766_7:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1622_23
+	je .LBB1766_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1622_13
+	jae .LBB1766_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -53,22 +53,22 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1622_11
+	jne .LBB1766_11
 	decq 256(%rcx,%rbx,2)
-.LBB1622_11:
+.LBB1766_11:
 	movq $0, 136(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1622_17
+	je .LBB1766_17
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movl %eax, %ebp
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq %r14, %rdi
-	jmp .LBB1622_17
-.LBB1622_13:
+	jmp .LBB1766_17
+.LBB1766_13:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -76,20 +76,20 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1622_15
+	jne .LBB1766_15
 	decq 256(%rax,%rbx,2)
-.LBB1622_15:
+.LBB1766_15:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1622_25
-.LBB1622_16:
+	jne .LBB1766_25
+.LBB1766_16:
 	xorl %eax, %eax
-.LBB1622_17:
+.LBB1766_17:
 	testb $3, %bl
-	jne .LBB1622_24
-.LBB1622_18:
+	jne .LBB1766_24
+.LBB1766_18:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -98,9 +98,9 @@ swapref_hot_percpu_acquire_fence:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1622_19:
+.LBB1766_19:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1622_20:
+.LBB1766_20:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -112,8 +112,8 @@ swapref_hot_percpu_acquire_fence:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1622_7
-.LBB1622_21:
+	je .LBB1766_7
+.LBB1766_21:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -125,23 +125,23 @@ swapref_hot_percpu_acquire_fence:
 	movq %r14, %rsi
 	movq %rbx, %rdi
 	testb %al, %al
-	je .LBB1622_1
-	jmp .LBB1622_7
-.LBB1622_23:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.31(%rip), %rdi
+	je .LBB1766_1
+	jmp .LBB1766_7
+.LBB1766_23:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1622_24:
+.LBB1766_24:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1622_18
-.LBB1622_25:
+	jmp .LBB1766_18
+.LBB1766_25:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
-	jmp .LBB1622_16
+	jmp .LBB1766_16

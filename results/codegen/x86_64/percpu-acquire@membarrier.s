@@ -10,17 +10,17 @@ swapref_hot_percpu_acquire_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1623_2
-.LBB1623_1:
+	jbe .LBB1768_2
+.LBB1768_1:
 	xorl %eax, %eax
-	jmp .LBB1623_15
-.LBB1623_2:
+	jmp .LBB1768_15
+.LBB1768_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1623_22
+	jne .LBB1768_22
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq (%r8), %r8
@@ -28,23 +28,23 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1623_4
+	jne .LBB1768_4
 	incq 256(%rax,%rbx,2)
-.LBB1623_4:
+.LBB1768_4:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1623_17
+	jne .LBB1768_17
 	testb $3, %bl
-	jne .LBB1623_18
-.LBB1623_6:
+	jne .LBB1768_18
+.LBB1768_6:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1623_23
+	je .LBB1768_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1623_11
+	jae .LBB1768_11
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -54,18 +54,18 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1623_9
+	jne .LBB1768_9
 	decq 256(%rcx,%rbx,2)
-.LBB1623_9:
+.LBB1768_9:
 	#MEMBARRIER
 	movq $0, 136(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1623_21
+	jne .LBB1768_21
 	testb $3, %bl
-	jne .LBB1623_25
-.LBB1623_15:
+	jne .LBB1768_25
+.LBB1768_15:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -74,7 +74,7 @@ swapref_hot_percpu_acquire_membarrier:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1623_11:
+.LBB1768_11:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -82,29 +82,29 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1623_13
+	jne .LBB1768_13
 	decq 256(%rax,%rbx,2)
-.LBB1623_13:
+.LBB1768_13:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1623_24
+	jne .LBB1768_24
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1623_15
-.LBB1623_25:
+	je .LBB1768_15
+.LBB1768_25:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1623_15
-.LBB1623_22:
+	jmp .LBB1768_15
+.LBB1768_22:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1623_17:
+.LBB1768_17:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -116,8 +116,8 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1623_6
-.LBB1623_18:
+	je .LBB1768_6
+.LBB1768_18:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -129,13 +129,13 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r14, %rsi
 	movq %rbx, %rdi
 	testb %al, %al
-	je .LBB1623_1
-	jmp .LBB1623_6
-.LBB1623_23:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.31(%rip), %rdi
+	je .LBB1768_1
+	jmp .LBB1768_6
+.LBB1768_23:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1623_21:
+.LBB1768_21:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movl %eax, %ebp
@@ -143,14 +143,14 @@ swapref_hot_percpu_acquire_membarrier:
 	movl %ebp, %eax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1623_15
-	jmp .LBB1623_25
-.LBB1623_24:
+	je .LBB1768_15
+	jmp .LBB1768_25
+.LBB1768_24:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1623_15
-	jmp .LBB1623_25
+	je .LBB1768_15
+	jmp .LBB1768_25

@@ -8,49 +8,49 @@ swapref_hot_percpu_acquire_qsbr:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1624_11
+	ja .LBB1769_11
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1624_17
+	jne .LBB1769_17
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %r8
 	testb $3, %r8b
-	jne .LBB1624_13
+	jne .LBB1769_13
 	incq 256(%rax,%r8,2)
-.LBB1624_5:
+.LBB1769_5:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1624_18
+	je .LBB1769_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1624_9
+	jae .LBB1769_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rcx
 	movq 8(%rdi), %rdx
 	testb $3, %dl
-	jne .LBB1624_15
+	jne .LBB1769_15
 	decq 256(%rcx,%rdx,2)
-	jmp .LBB1624_12
-.LBB1624_9:
+	jmp .LBB1769_12
+.LBB1769_9:
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1624_16
+	jne .LBB1769_16
 	decq 256(%rax,%rcx,2)
-.LBB1624_11:
+.LBB1769_11:
 	xorl %eax, %eax
-.LBB1624_12:
+.LBB1769_12:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1624_13:
+.LBB1769_13:
 	movq %rdi, %rbx
 	movq %rdx, %r14
 	movl $1, %edx
@@ -62,25 +62,25 @@ swapref_hot_percpu_acquire_qsbr:
 	movq %r15, %rsi
 	movq %rbx, %rdi
 	testb %al, %al
-	jne .LBB1624_5
-	jmp .LBB1624_11
-.LBB1624_15:
+	jne .LBB1769_5
+	jmp .LBB1769_11
+.LBB1769_15:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1624_12
-.LBB1624_16:
+	jmp .LBB1769_12
+.LBB1769_16:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1624_11
-.LBB1624_17:
+	jmp .LBB1769_11
+.LBB1769_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1624_18:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.31(%rip), %rdi
+.LBB1769_18:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

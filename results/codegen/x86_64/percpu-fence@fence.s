@@ -10,17 +10,17 @@ swapref_hot_percpu_fence_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1625_2
-.LBB1625_1:
+	jbe .LBB1770_2
+.LBB1770_1:
 	xorl %eax, %eax
-	jmp .LBB1625_18
-.LBB1625_2:
+	jmp .LBB1770_18
+.LBB1770_2:
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	subq $-128, %r9
 	cmpq 16(%rdi,%r8), %r9
-	jne .LBB1625_19
+	jne .LBB1770_19
 	movq 8(%rsi), %rax
 	movq (%r9), %r9
 	movq %r9, 136(%rax)
@@ -28,23 +28,23 @@ swapref_hot_percpu_fence_fence:
 	addq %r8, %rdi
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1625_5
+	jne .LBB1770_5
 	incq 256(%rax,%rbx,2)
-.LBB1625_5:
+.LBB1770_5:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1625_20
+	jne .LBB1770_20
 	testb $3, %bl
-	jne .LBB1625_21
-.LBB1625_7:
+	jne .LBB1770_21
+.LBB1770_7:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1625_23
+	je .LBB1770_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1625_13
+	jae .LBB1770_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -54,22 +54,22 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1625_11
+	jne .LBB1770_11
 	decq 256(%rcx,%rbx,2)
-.LBB1625_11:
+.LBB1770_11:
 	movq $0, 136(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1625_17
+	je .LBB1770_17
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movl %eax, %ebp
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq %r14, %rdi
-	jmp .LBB1625_17
-.LBB1625_13:
+	jmp .LBB1770_17
+.LBB1770_13:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -77,20 +77,20 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1625_15
+	jne .LBB1770_15
 	decq 256(%rax,%rbx,2)
-.LBB1625_15:
+.LBB1770_15:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1625_25
-.LBB1625_16:
+	jne .LBB1770_25
+.LBB1770_16:
 	xorl %eax, %eax
-.LBB1625_17:
+.LBB1770_17:
 	testb $3, %bl
-	jne .LBB1625_24
-.LBB1625_18:
+	jne .LBB1770_24
+.LBB1770_18:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -99,9 +99,9 @@ swapref_hot_percpu_fence_fence:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1625_19:
+.LBB1770_19:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1625_20:
+.LBB1770_20:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -113,8 +113,8 @@ swapref_hot_percpu_fence_fence:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1625_7
-.LBB1625_21:
+	je .LBB1770_7
+.LBB1770_21:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -126,23 +126,23 @@ swapref_hot_percpu_fence_fence:
 	movq %r14, %rsi
 	movq %rbx, %rdi
 	testb %al, %al
-	je .LBB1625_1
-	jmp .LBB1625_7
-.LBB1625_23:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.29(%rip), %rdi
+	je .LBB1770_1
+	jmp .LBB1770_7
+.LBB1770_23:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1625_24:
+.LBB1770_24:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1625_18
-.LBB1625_25:
+	jmp .LBB1770_18
+.LBB1770_25:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
-	jmp .LBB1625_16
+	jmp .LBB1770_16

@@ -10,17 +10,17 @@ swapref_hot_percpu_fence_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1626_2
-.LBB1626_1:
+	jbe .LBB1772_2
+.LBB1772_1:
 	xorl %eax, %eax
-	jmp .LBB1626_15
-.LBB1626_2:
+	jmp .LBB1772_15
+.LBB1772_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1626_22
+	jne .LBB1772_22
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq (%r8), %r8
@@ -28,24 +28,24 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1626_4
+	jne .LBB1772_4
 	incq 256(%rax,%rbx,2)
-.LBB1626_4:
+.LBB1772_4:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1626_17
+	jne .LBB1772_17
 	testb $3, %bl
-	jne .LBB1626_18
-.LBB1626_6:
+	jne .LBB1772_18
+.LBB1772_6:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1626_23
+	je .LBB1772_23
 	cmpq 8(%rax), %rcx
-	jae .LBB1626_11
+	jae .LBB1772_11
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -55,18 +55,18 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1626_9
+	jne .LBB1772_9
 	decq 256(%rcx,%rbx,2)
-.LBB1626_9:
+.LBB1772_9:
 	#MEMBARRIER
 	movq $0, 136(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1626_21
+	jne .LBB1772_21
 	testb $3, %bl
-	jne .LBB1626_25
-.LBB1626_15:
+	jne .LBB1772_25
+.LBB1772_15:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
@@ -75,7 +75,7 @@ swapref_hot_percpu_fence_membarrier:
 	popq %r15
 	popq %rbp
 	retq
-.LBB1626_11:
+.LBB1772_11:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -83,29 +83,29 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1626_13
+	jne .LBB1772_13
 	decq 256(%rax,%rbx,2)
-.LBB1626_13:
+.LBB1772_13:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1626_24
+	jne .LBB1772_24
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1626_15
-.LBB1626_25:
+	je .LBB1772_15
+.LBB1772_25:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1626_15
-.LBB1626_22:
+	jmp .LBB1772_15
+.LBB1772_22:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1626_17:
+.LBB1772_17:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -117,8 +117,8 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1626_6
-.LBB1626_18:
+	je .LBB1772_6
+.LBB1772_18:
 	movq %rdi, %rbx
 	movq %rsi, %r14
 	movq %rdx, %r15
@@ -130,13 +130,13 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r14, %rsi
 	movq %rbx, %rdi
 	testb %al, %al
-	je .LBB1626_1
-	jmp .LBB1626_6
-.LBB1626_23:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.29(%rip), %rdi
+	je .LBB1772_1
+	jmp .LBB1772_6
+.LBB1772_23:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1626_21:
+.LBB1772_21:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movl %eax, %ebp
@@ -144,14 +144,14 @@ swapref_hot_percpu_fence_membarrier:
 	movl %ebp, %eax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1626_15
-	jmp .LBB1626_25
-.LBB1626_24:
+	je .LBB1772_15
+	jmp .LBB1772_25
+.LBB1772_24:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	xorl %eax, %eax
 	testb $3, %bl
-	je .LBB1626_15
-	jmp .LBB1626_25
+	je .LBB1772_15
+	jmp .LBB1772_25

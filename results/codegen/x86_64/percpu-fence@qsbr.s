@@ -8,50 +8,50 @@ swapref_hot_percpu_fence_qsbr:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1627_11
+	ja .LBB1773_11
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1627_17
+	jne .LBB1773_17
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %r8
 	testb $3, %r8b
-	jne .LBB1627_13
+	jne .LBB1773_13
 	incq 256(%rax,%r8,2)
-.LBB1627_5:
+.LBB1773_5:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1627_18
+	je .LBB1773_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1627_9
+	jae .LBB1773_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rcx
 	movq 8(%rdi), %rdx
 	testb $3, %dl
-	jne .LBB1627_15
+	jne .LBB1773_15
 	decq 256(%rcx,%rdx,2)
-	jmp .LBB1627_12
-.LBB1627_9:
+	jmp .LBB1773_12
+.LBB1773_9:
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1627_16
+	jne .LBB1773_16
 	decq 256(%rax,%rcx,2)
-.LBB1627_11:
+.LBB1773_11:
 	xorl %eax, %eax
-.LBB1627_12:
+.LBB1773_12:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1627_13:
+.LBB1773_13:
 	movq %rdi, %rbx
 	movq %rdx, %r14
 	movl $2, %edx
@@ -63,25 +63,25 @@ swapref_hot_percpu_fence_qsbr:
 	movq %r15, %rsi
 	movq %rbx, %rdi
 	testb %al, %al
-	jne .LBB1627_5
-	jmp .LBB1627_11
-.LBB1627_15:
+	jne .LBB1773_5
+	jmp .LBB1773_11
+.LBB1773_15:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	movl %eax, %ebx
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1627_12
-.LBB1627_16:
+	jmp .LBB1773_12
+.LBB1773_16:
 	movq (%rdi), %rdi
 	addq $16, %rdi
 	movl $1, %esi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE22put_atomic_and_releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1627_11
-.LBB1627_17:
+	jmp .LBB1773_11
+.LBB1773_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1627_18:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.29(%rip), %rdi
+.LBB1773_18:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

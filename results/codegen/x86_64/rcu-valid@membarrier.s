@@ -6,25 +6,25 @@ swapref_hot_rcu_valid_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1629_1
+	ja .LBB1775_1
 	movq %rsi, %rbx
 	movq (%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1629_17
+	jne .LBB1775_17
 	movq %rdx, %rsi
 	shlq $7, %rsi
 	addq %rsi, %rdi
 	movl 24(%rbx), %esi
 	testl %esi, %esi
-	je .LBB1629_7
+	je .LBB1775_7
 	leal 1(%rsi), %eax
 	movl %eax, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1629_8
+	jne .LBB1775_8
 	movl %esi, 24(%rbx)
-	jmp .LBB1629_1
-.LBB1629_7:
+	jmp .LBB1775_1
+.LBB1775_7:
 	movq 8(%rbx), %r8
 	movq 128(%rax), %rax
 	movq %rax, 128(%r8)
@@ -32,52 +32,52 @@ swapref_hot_rcu_valid_membarrier:
 	movl $1, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1629_15
-.LBB1629_8:
+	je .LBB1775_15
+.LBB1775_8:
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1629_18
+	je .LBB1775_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1629_13
+	jae .LBB1775_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movl %esi, 24(%rbx)
 	testl %esi, %esi
-	je .LBB1629_11
-.LBB1629_2:
+	je .LBB1775_11
+.LBB1775_2:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1629_13:
+.LBB1775_13:
 	movl %esi, 24(%rbx)
 	testl %esi, %esi
-	jne .LBB1629_1
-	jmp .LBB1629_14
-.LBB1629_15:
+	jne .LBB1775_1
+	jmp .LBB1775_14
+.LBB1775_15:
 	movl $0, 24(%rbx)
-.LBB1629_14:
+.LBB1775_14:
 	movq 8(%rbx), %rax
 	#MEMBARRIER
 	movq $0, 128(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1629_16
-.LBB1629_1:
+	jne .LBB1775_16
+.LBB1775_1:
 	xorl %eax, %eax
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1629_11:
+.LBB1775_11:
 	movq 8(%rbx), %rcx
 	#MEMBARRIER
 	movq $0, 128(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1629_2
+	je .LBB1775_2
 	movq %rbx, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
@@ -86,22 +86,22 @@ swapref_hot_rcu_valid_membarrier:
 	popq %rbx
 	popq %r14
 	retq
-.LBB1629_17:
+.LBB1775_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1629_18:
-	leaq .Lanon.df4f775f19ca08f26db9275bef883830.33(%rip), %rdi
+.LBB1775_18:
+	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
-.LBB1629_16:
+.LBB1775_16:
 	movq %rbx, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1629_1
-.LBB1629_20:
+	jmp .LBB1775_1
+.LBB1775_20:
 	movq %rax, %r14
 	movq %rbx, %rdi
 	callq _RINvNtCs8NwYtU1Mohg_4core3ptr9drop_glueINtNtNtCs5SxYMT1390x_7swapref3rcu6reader12RcuReadGuardNtNtBG_6flavor4MembEEBI_
 	movq %r14, %rdi
 	callq _Unwind_Resume@PLT
-.LBB1629_22:
+.LBB1775_22:
 	callq *_RNvNtCs8NwYtU1Mohg_4core9panicking16panic_in_cleanup@GOTPCREL(%rip)
