@@ -10,7 +10,7 @@
 #   get_put   scripts/reference-get-put.sh --only qsbr-cpu, then --only qsbr (one thread)
 #   sweep     scripts/reference-runs.sh sweep: every strategy at 1, 2, 4, ... N-1 readers,
 #             periods 1ms and never, both kernel models
-# Windows are 250 ms, 3 repeats (interleaved), so that all of it fits in about six minutes.
+# Windows are 250 ms, 3 repeats (interleaved): short, for a machine lent for minutes.
 # It measures only; draw the write-ups and figures afterwards, on any machine, with
 #   scripts/reference-runs.sh --dir NAME --report-only backends sweep
 #

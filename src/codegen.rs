@@ -7,9 +7,10 @@
 //! registry ([`for_each_strategy!`](crate::for_each_strategy)): one per strategy and RCU
 //! flavour, `codegen::<module>::{qsbr, membarrier, fence}` or `codegen::<module>::hot`, with
 //! the symbol `swapref_hot_<module>[_<flavour>]`; a percpu strategy has the per-CPU counter
-//! backend's too, `codegen::<module>::{qsbr_cpu, ...}`, symbol `swapref_hot_<module>_<flavour>_cpu`. `#[inline(never)]` keeps each a function of
-//! its own; `export_name` gives it a stable symbol so that `scripts/codegen.sh` can cut it out
-//! of `--emit asm` output for every architecture; [`HotPath::prepare`] lets `tests/hotpath.rs`
+//! backend's too, `codegen::<module>::{qsbr_cpu, ...}`, symbol
+//! `swapref_hot_<module>_<flavour>_cpu`. `#[inline(never)]` keeps each a function of its own;
+//! `export_name` gives it a stable symbol so that `scripts/codegen.sh` can cut it out of
+//! `--emit asm` output for every architecture; [`HotPath::prepare`] lets `tests/hotpath.rs`
 //! trace it instruction by instruction on x86-64.
 //!
 //! Slow paths that the library keeps out of line on purpose (`percpu_ref`'s atomic-mode

@@ -389,11 +389,9 @@ mod arch {
     ///
     /// The block returns a flag (`t`: 1 committed, 0 left) that the caller tests again, three
     /// instructions that an asm-goto exit (`jnz {exit}` to a `label` operand) would save. That
-    /// was tried and measured slower: criterion `get_put`, `SWAPREF_PERCPU=cpu`, three
-    /// before/after pairs interleaved on the 2-core VM, percpu-acquire 2.22–2.34× unprotected
-    /// with the flag vs 2.83–3.58× with asm goto. LLVM treats the goto as a terminator
-    /// (`callbr`): it duplicated the put's section and spilled the area's fields to the stack
-    /// and reloaded them around it.
+    /// was tried and was slower in criterion `get_put` (`SWAPREF_PERCPU=cpu`, before and after
+    /// interleaved): LLVM treats the goto as a terminator (`callbr`), duplicated the put's
+    /// section and spilled the area's fields to the stack and reloaded them around it.
     macro_rules! section {
         ([$($inject:literal),*] $($ops:tt)*) => {
             std::arch::asm!(
