@@ -40,8 +40,6 @@ enum Command {
     Compare(cli::compare::Args),
     /// Print a saved results file as a table, Markdown, CSV or JSON.
     Export(cli::export::Args),
-    /// The CI gate: instructions per op under callgrind against results/ci-baseline.json.
-    Icount(cli::icount::Args),
     /// Draw the figures of a results file (SVG and PNG).
     Plot(cli::plot::Args),
     /// Write a Markdown report of a results file, with its figures.
@@ -71,7 +69,6 @@ fn main() -> ExitCode {
         Some(Command::Run(a)) => cli::run::main(*a, allowed),
         Some(Command::List) => cli::list::main(),
         Some(Command::Torture(a)) => cli::torture::main(a),
-        Some(Command::Icount(a)) => cli::icount::main(a),
         Some(Command::Compare(a)) => cli::compare::main(a),
         Some(Command::Export(a)) => cli::export::main(a),
         Some(Command::Plot(a)) => cli::plot::main(a),

@@ -826,7 +826,7 @@ fn check(
         ));
     }
     for (i, &p) in ptrs.iter().enumerate() {
-        if !(base..hi).contains(&p) || (p - base) % 32 != 0 {
+        if !(base..hi).contains(&p) || !(p - base).is_multiple_of(32) {
             return Err(format!(
                 "__rseq_cs_ptr_array[{i}] = {p:#x} names no descriptor"
             ));

@@ -253,13 +253,13 @@ fn percpu_ref_cycles_release_once_each_under_aborts_and_migrations() {
                         if device.load(Relaxed) == 0 {
                             torn += 1;
                         }
-                        if k % 64 == 0 {
+                        if k.is_multiple_of(64) {
                             std::thread::yield_now();
                         }
                         users.put_many(&r, extra);
                         users.put(&r);
                     }
-                    if k % 8192 == 0 {
+                    if k.is_multiple_of(8192) {
                         set_affinity(
                             if (k / 8192 + i) % 3 == 2 {
                                 None

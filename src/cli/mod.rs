@@ -3,7 +3,6 @@
 
 pub mod compare;
 pub mod export;
-pub mod icount;
 pub mod list;
 pub mod listings;
 pub mod plot;

@@ -91,7 +91,7 @@ const PALETTE: [(u8, u8, u8); 24] = [
 /// enough to read on white. Deterministic, so a series keeps its colour between figures.
 fn generated_colour(n: usize) -> (u8, u8, u8) {
     let hue = (n as f64 * 137.507_764).rem_euclid(360.0) / 60.0;
-    let (sat, light) = if n % 2 == 0 {
+    let (sat, light) = if n.is_multiple_of(2) {
         (0.65, 0.45)
     } else {
         (0.75, 0.30)

@@ -210,10 +210,10 @@ impl Plan {
             ..self.spec.clone()
         };
         spec.work.hold = crate::measure::hold::iterations(planned.hold, self.spin_ns_per_iteration);
-        if let Some((name, extra)) = &self.inject {
-            if name == planned.strategy {
-                spec.work.hold += *extra;
-            }
+        if let Some((name, extra)) = &self.inject
+            && name == planned.strategy
+        {
+            spec.work.hold += *extra;
         }
         spec
     }
