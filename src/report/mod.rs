@@ -141,15 +141,6 @@ pub struct View<'a> {
     pub failed: Vec<&'a Point>,
 }
 
-/// [`View::churns`], before there is a view.
-fn churns(results: &Results, strategy: &str) -> bool {
-    let base = strategy.split('@').next().unwrap_or(strategy);
-    results
-        .points
-        .iter()
-        .any(|p| p.strategy == base && p.period_ns.is_some())
-}
-
 impl<'a> View<'a> {
     /// Check that `results` has something to report and index it, with the default slices.
     /// `path` names the file in errors.
@@ -345,7 +336,7 @@ impl<'a> View<'a> {
                 // lookup then succeeds, as `unprotected`'s do), else the churn slice.
                 let churned_never = ok
                     .iter()
-                    .any(|p| p.period_ns.is_none() && churns(results, &p.strategy));
+                    .any(|p| p.period_ns.is_none() && results.churns(&p.strategy));
                 let cost = match &churn {
                     Some(c) if !churned_never => c.clone(),
                     _ => slice(None, readers_at(None), false),
@@ -424,7 +415,7 @@ impl<'a> View<'a> {
     /// results rather than from this build's registry: a strategy that refuses churn
     /// (`unprotected`) has only points without a swap period.
     pub fn churns(&self, strategy: &str) -> bool {
-        churns(self.results, strategy)
+        self.results.churns(strategy)
     }
 
     /// [`in_slice`](Self::in_slice) of the cost slice.

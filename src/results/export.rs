@@ -5,12 +5,13 @@ use super::{Point, Results, Status};
 use crate::measure::topology::format_cpu_list;
 use std::fmt::Write;
 
-/// Whether `p`'s strategy refuses churn while the run asked for some: it was measured with
-/// period never instead (the table flags it).
+/// Whether `p`'s strategy refused churn while the run asked for some: it was measured with
+/// period never instead (the table flags it). Read from the file ([`Results::churns`]), so a
+/// file from another build reads the same.
 fn no_churn(r: &Results, p: &Point) -> bool {
     p.period_ns.is_none()
         && r.config.periods_ns.iter().any(Option::is_some)
-        && crate::strategy::info(&p.strategy).is_ok_and(|i| !i.churn)
+        && !r.churns(&p.strategy)
 }
 
 use crate::format::period_ns as period;
@@ -521,6 +522,25 @@ mod tests {
         // Without topology (or without SMT) nothing is claimed.
         r.environment.topology.clear();
         assert_eq!(r.swapper_smt_sibling(&sib), None);
+    }
+
+    #[test]
+    fn whether_a_strategy_refused_churn_is_read_from_the_file() {
+        // A strategy this build does not know, measured only without a swapper in a run that
+        // asked for one: flagged (the registry would not know it refuses churn).
+        let mut unknown = point("zeta-new", 1, &[1.0]);
+        unknown.period_ns = None;
+        // atomic measured both with a swapper and without (`--period 1ms,never`): its point
+        // without one is what was asked, not a refusal.
+        let churned = point("atomic", 1, &[2.0]);
+        let mut never = point("atomic", 1, &[2.0]);
+        never.period_ns = None;
+        let r = results(vec![unknown.clone(), churned, never.clone()]);
+        assert!(no_churn(&r, &unknown));
+        assert!(!no_churn(&r, &never));
+        // With the churned point gone, the file says atomic refused churn, and that decides.
+        let r = results(vec![unknown, never.clone()]);
+        assert!(no_churn(&r, &never));
     }
 
     #[test]

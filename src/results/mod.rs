@@ -402,6 +402,16 @@ impl fmt::Display for ResultsError {
 impl std::error::Error for ResultsError {}
 
 impl Results {
+    /// Whether `strategy` (a name, or a series such as `percpu-acquire@qsbr`) ran with a
+    /// swapper in this run, read from the points rather than from a build's registry: a
+    /// strategy that refuses churn (`unprotected`) has only points without a swap period.
+    pub fn churns(&self, strategy: &str) -> bool {
+        let base = strategy.split('@').next().unwrap_or(strategy);
+        self.points
+            .iter()
+            .any(|p| p.strategy == base && p.period_ns.is_some())
+    }
+
     /// The reader CPU that is an SMT sibling of `p`'s swapper CPU (another hardware thread of
     /// the same core, per `environment.topology`). The swapper then competes with that reader
     /// for the core's execution units, though neither preempts the other. `None` when the
