@@ -1,4 +1,4 @@
-//! How every output writes durations, periods and measured times: one place, so a table, a
+//! How every output writes durations, periods, measured times and CPU lists: one place, so a table, a
 //! figure, a write-up and the command line never disagree (a 1.5 s period is `1500ms`
 //! everywhere, which `--period` reads back).
 
@@ -62,6 +62,50 @@ pub fn sig3(v: f64) -> String {
     }
 }
 
+/// A value in a table column whose unit the header names (`ns/op`): two decimals below 10,
+/// one below 1000, none above.
+pub fn cell(x: f64) -> String {
+    if x < 10.0 {
+        format!("{x:.2}")
+    } else if x < 1000.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// Nanoseconds in a column of microseconds: one decimal below 100, none above.
+pub fn cell_us(ns: u64) -> String {
+    let x = ns as f64 / 1e3;
+    if x < 100.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// CPU numbers as the kernel writes a CPU list (`0-3,8`), which `--cpus` reads back.
+pub fn cpu_list(cpus: &[usize]) -> String {
+    let mut v = cpus.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < v.len() {
+        let mut j = i;
+        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
+            j += 1;
+        }
+        parts.push(if i == j {
+            v[i].to_string()
+        } else {
+            format!("{}-{}", v[i], v[j])
+        });
+        i = j + 1;
+    }
+    parts.join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +127,15 @@ mod tests {
         assert_eq!(ns(1.5e9), "1.5s");
         assert_eq!(sig3(0.0), "0");
         assert_eq!(sig3(1234.0), "1234");
+    }
+
+    #[test]
+    fn table_cells_keep_their_column_unit() {
+        assert_eq!(cell(2.345), "2.35");
+        assert_eq!(cell(56.78), "56.8");
+        assert_eq!(cell(1234.5), "1234");
+        assert_eq!(cell_us(56_780), "56.8");
+        assert_eq!(cell_us(123_456), "123");
+        assert_eq!(cpu_list(&[3, 0, 1, 2, 8]), "0-3,8");
     }
 }

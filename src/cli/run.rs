@@ -304,7 +304,7 @@ fn validate(args: &Args, allowed: &[usize]) -> Result<Plan, String> {
             if let Some(c) = cpus.iter().find(|c| !allowed.contains(c)) {
                 return Err(format!(
                     "--cores: CPU {c} is not in this process's allowed set {}",
-                    topology::format_cpu_list(allowed)
+                    swapref::format::cpu_list(allowed)
                 ));
             }
             cpus

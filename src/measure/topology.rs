@@ -58,28 +58,6 @@ pub fn parse_cpu_list(s: &str) -> Result<Vec<usize>, String> {
     Ok(out)
 }
 
-/// Format CPU numbers as a kernel CPU list (`0-3,8`).
-pub fn format_cpu_list(cpus: &[usize]) -> String {
-    let mut v = cpus.to_vec();
-    v.sort_unstable();
-    v.dedup();
-    let mut parts = Vec::new();
-    let mut i = 0;
-    while i < v.len() {
-        let mut j = i;
-        while j + 1 < v.len() && v[j + 1] == v[j] + 1 {
-            j += 1;
-        }
-        parts.push(if i == j {
-            v[i].to_string()
-        } else {
-            format!("{}-{}", v[i], v[j])
-        });
-        i = j + 1;
-    }
-    parts.join(",")
-}
-
 fn read_trim(p: &Path) -> Option<String> {
     std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
 }
@@ -150,8 +128,11 @@ mod tests {
         for bad in ["", ",", "0,,1", "a", "1-", "-1", "3-1", "0-2,1", "0x1"] {
             assert!(parse_cpu_list(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(format_cpu_list(&[8, 0, 1, 2, 10, 11]), "0-2,8,10-11");
-        assert_eq!(format_cpu_list(&[]), "");
+        assert_eq!(
+            crate::format::cpu_list(&[8, 0, 1, 2, 10, 11]),
+            "0-2,8,10-11"
+        );
+        assert_eq!(crate::format::cpu_list(&[]), "");
     }
 
     #[test]

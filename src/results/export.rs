@@ -2,7 +2,7 @@
 //! Markdown for issues and mailing-list posts. All three are built from a [`Results`] alone.
 
 use super::{Point, Results, Status};
-use crate::measure::topology::format_cpu_list;
+use crate::format::{cell, cell_us, cpu_list};
 use std::fmt::Write;
 
 /// Whether `p`'s strategy refused churn while the run asked for some: it was measured with
@@ -15,25 +15,6 @@ fn no_churn(r: &Results, p: &Point) -> bool {
 }
 
 use crate::format::period_ns as period;
-
-fn ns(x: f64) -> String {
-    if x < 10.0 {
-        format!("{x:.2}")
-    } else if x < 1000.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.0}")
-    }
-}
-
-fn us(ns: u64) -> String {
-    let x = ns as f64 / 1e3;
-    if x < 100.0 {
-        format!("{x:.1}")
-    } else {
-        format!("{x:.0}")
-    }
-}
 
 fn cycles(p: &Point) -> u64 {
     p.repeats.iter().map(|r| r.swap_cycles).sum()
@@ -110,15 +91,15 @@ fn human_rows(r: &Results) -> (Vec<String>, Vec<Vec<String>>) {
                 p.series(),
                 p.readers.to_string(),
                 period(p.period_ns),
-                ns(p.ns_per_op.median),
-                format!("({}-{})", ns(p.ns_per_op.min), ns(p.ns_per_op.max)),
+                cell(p.ns_per_op.median),
+                format!("({}-{})", cell(p.ns_per_op.min), cell(p.ns_per_op.max)),
                 format!("{:.1}", p.mops),
                 format!("{:.3}%", p.failed_lookup_rate * 100.0),
                 cycles(p).to_string(),
                 p.swapoff_latency_ns.map_or("-".into(), |l| {
-                    format!("{}/{}/{}", us(l.p50), us(l.p99), us(l.max))
+                    format!("{}/{}/{}", cell_us(l.p50), cell_us(l.p99), cell_us(l.max))
                 }),
-                p.swapon_latency_ns.map_or("-".into(), |l| us(l.p50)),
+                p.swapon_latency_ns.map_or("-".into(), |l| cell_us(l.p50)),
                 p.device_bytes.to_string(),
             ];
             for c in &counters {
@@ -203,7 +184,7 @@ pub fn describe(r: &Results) -> Vec<String> {
             e.arch,
             e.kernel.as_deref().unwrap_or("?"),
             e.allowed_cpus.len(),
-            format_cpu_list(&e.allowed_cpus),
+            cpu_list(&e.allowed_cpus),
             e.label
                 .as_deref()
                 .map_or(String::new(), |l| format!(" [{l}]"))
@@ -220,7 +201,7 @@ pub fn describe(r: &Results) -> Vec<String> {
             c.repeats,
             period(Some(c.duration_ns)),
             period(Some(c.warmup_ns)),
-            format_cpu_list(&c.cpus),
+            cpu_list(&c.cpus),
             c.rcu,
             if rcu_used.is_empty() {
                 String::new()
@@ -431,7 +412,7 @@ pub fn csv(r: &Results) -> String {
             opt(on.map(|l| l.p99)),
             opt(on.map(|l| l.max)),
             p.device_bytes.to_string(),
-            format_cpu_list(&p.reader_cpus),
+            cpu_list(&p.reader_cpus),
             p.swapper_cpu.map_or(String::new(), |c| c.to_string()),
             p.swapper_shares_cpu.to_string(),
             p.rcu_flavor.clone().unwrap_or_default(),
