@@ -44,6 +44,16 @@ fn a_tiny_run_writes_results_that_round_trip_and_match_stdout() {
     assert!(!file.environment.allowed_cpus.is_empty());
     assert!(!file.environment.topology.is_empty());
     assert_eq!(file.config.strategies, ["atomic", "unprotected"]);
+    // What this build says of each measured strategy travels with the file (the reports read
+    // it from there), and only of those.
+    let facts: Vec<_> = file.config.strategy_facts.keys().collect();
+    assert_eq!(facts, ["atomic", "unprotected"]);
+    let unprotected = &file.config.strategy_facts["unprotected"];
+    assert_eq!(
+        unprotected.summary,
+        swapref::strategy::info("unprotected").unwrap().summary
+    );
+    assert!(!unprotected.grace_periods && !unprotected.notes.is_empty());
     assert_eq!(file.config.periods_ns, [Some(1_000_000)]);
     assert_eq!(file.points.len(), 2);
     let (a, u) = (&file.points[0], &file.points[1]);

@@ -15,7 +15,7 @@ pub mod listing;
 pub mod plot;
 pub mod writeup;
 
-use crate::results::{Point, Results, ResultsError, Spread, Status};
+use crate::results::{Point, Results, ResultsError, Spread, Status, StrategyFacts};
 use crate::strategy;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -416,6 +416,19 @@ impl<'a> View<'a> {
     /// (`unprotected`) has only points without a swap period.
     pub fn churns(&self, strategy: &str) -> bool {
         self.results.churns(strategy)
+    }
+
+    /// What the build that measured `strategy` (a name or a series) said of it, from the file;
+    /// for a file from before the file carried it, what this build's registry says (the
+    /// second value is then true). `None` when neither knows the strategy.
+    pub fn facts(&self, strategy: &str) -> Option<(StrategyFacts, bool)> {
+        let base = strategy.split('@').next().unwrap_or(strategy);
+        match self.results.config.strategy_facts.get(base) {
+            Some(f) => Some((f.clone(), false)),
+            None => strategy::info(base)
+                .ok()
+                .map(|i| (StrategyFacts::of(&i), true)),
+        }
     }
 
     /// [`in_slice`](Self::in_slice) of the cost slice.

@@ -709,3 +709,52 @@ fn churn_is_read_from_the_points_not_the_build() {
     assert!(!v.churns("atomic"), "measured without a swapper only");
     assert!(!v.churns("percpu-acquire@qsbr"), "not in the file at all");
 }
+
+#[test]
+fn strategy_notes_come_from_the_file_and_from_this_build_only_for_older_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let md = |res: &Results| render(&view_of(res), &Inputs::default(), dir.path());
+    // A file from before the facts: this build's notes, said to be so.
+    let mut res = results(vec![p("atomic", 1, &[5.0]), p("zeta-new", 1, &[6.0])]);
+    let text = md(&res);
+    let atomic = crate::strategy::info("atomic").unwrap();
+    assert!(text.contains(&format!("{}.\n", atomic.summary)), "{text}");
+    assert!(
+        text.contains("notes of the build that drew this report"),
+        "{text}"
+    );
+    assert!(
+        text.contains("### `zeta-new`\n\nNot known to this build."),
+        "{text}"
+    );
+    // A file that carries them: the file's, even where this build says otherwise or knows
+    // nothing, and no caveat.
+    let facts = |summary: &str, grace_periods| crate::results::StrategyFacts {
+        summary: summary.into(),
+        grace_periods,
+        notes: format!("Notes of {summary}."),
+    };
+    res.config.strategy_facts = [
+        ("atomic".to_string(), facts("atomic as measured", true)),
+        ("zeta-new".to_string(), facts("zeta as measured", false)),
+    ]
+    .into_iter()
+    .collect();
+    let text = md(&res);
+    assert!(
+        text.contains("### `atomic`\n\natomic as measured.\n\nNotes of atomic as measured."),
+        "{text}"
+    );
+    assert!(
+        text.contains("### `zeta-new`\n\nzeta as measured."),
+        "{text}"
+    );
+    assert!(!text.contains(atomic.summary), "{text}");
+    assert!(!text.contains("notes of the build"), "{text}");
+    let v = view_of(&res);
+    assert_eq!(
+        v.facts("atomic@qsbr")
+            .map(|(f, ours)| (f.grace_periods, ours)),
+        Some((true, false))
+    );
+}

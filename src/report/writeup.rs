@@ -8,7 +8,6 @@ use super::listing::{Summary, fmt_ordering};
 use super::plot::Plots;
 use super::{Slice, View, fmt_ns, fmt_period, mops_spread, overlaps, sig3};
 use crate::results::{Point, Spread};
-use crate::strategy;
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
@@ -659,7 +658,7 @@ fn swapoff_latency(v: &View, out: &mut Vec<String>) {
 /// quiescent state every `stop_check_every(hold)` lookups, so a grace period is about one
 /// such batch per reader, plus the driver's wake-up.
 fn qsbr_grace_periods(v: &View, out: &mut Vec<String>) {
-    let waits = |s: &str| strategy::info(s).is_ok_and(|i| i.grace_periods);
+    let waits = |s: &str| v.facts(s).is_some_and(|(f, _)| f.grace_periods);
     for s in v
         .strategies
         .iter()
@@ -926,12 +925,29 @@ fn listings(md: &mut String, inputs: &Inputs, report_dir: &Path) {
 
 fn notes(md: &mut String, v: &View) {
     let _ = writeln!(md, "## Strategies\n");
-    for s in &v.strategies {
-        let info = strategy::info(s).ok();
-        let summary = info.map_or("not known to this build", |i| i.summary);
-        let _ = writeln!(md, "### `{s}`\n\n{summary}.\n");
-        if let Some(doc) = info.map(|i| i.doc_markdown()).filter(|d| !d.is_empty()) {
-            let _ = writeln!(md, "{doc}\n");
+    let facts: Vec<_> = v.strategies.iter().map(|s| (s, v.facts(s))).collect();
+    if facts
+        .iter()
+        .any(|(_, f)| f.as_ref().is_some_and(|(_, ours)| *ours))
+    {
+        // A file from before results carried the notes: they may describe other code.
+        let _ = writeln!(
+            md,
+            "*The results file does not carry its strategies' notes (it predates them); these \
+             are the notes of the build that drew this report.*\n"
+        );
+    }
+    for (s, f) in facts {
+        match f {
+            None => {
+                let _ = writeln!(md, "### `{s}`\n\nNot known to this build.\n");
+            }
+            Some((f, _)) => {
+                let _ = writeln!(md, "### `{s}`\n\n{}.\n", f.summary);
+                if !f.notes.is_empty() {
+                    let _ = writeln!(md, "{}\n", f.notes);
+                }
+            }
         }
     }
 }

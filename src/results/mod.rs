@@ -183,6 +183,34 @@ pub struct RunConfig {
     /// `compare` warns when either side has it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inject: Option<String>,
+    /// What the run's build said of each strategy it measured (by name), so that a report of
+    /// the file reads the same whichever build draws it. Empty in files from before it; reports
+    /// then ask their own build.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub strategy_facts: BTreeMap<String, StrategyFacts>,
+}
+
+/// A strategy as the build that measured it described it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyFacts {
+    /// One line (`Strategy::SUMMARY`).
+    pub summary: String,
+    /// Whether its swapon or swapoff waits for an RCU grace period (`Strategy::GRACE_PERIODS`).
+    pub grace_periods: bool,
+    /// Its source file's module documentation, as Markdown (what kernel code it models, what
+    /// its reader and swapoff cost).
+    pub notes: String,
+}
+
+impl StrategyFacts {
+    /// The facts of a registry entry.
+    pub fn of(info: &crate::strategy::Info) -> StrategyFacts {
+        StrategyFacts {
+            summary: info.summary.to_owned(),
+            grace_periods: info.grace_periods,
+            notes: info.doc_markdown(),
+        }
+    }
 }
 
 /// `{median, min, max}` over repeats. *Stable*.
@@ -634,6 +662,7 @@ pub mod fixtures {
                 percpu: None,
                 seed: Some(1),
                 inject: None,
+                strategy_facts: BTreeMap::new(),
             },
             points,
         }

@@ -19,7 +19,7 @@ use crate::measure::counters::CounterSource;
 use crate::measure::{env, topology};
 use crate::percpu_ref::PercpuKind;
 use crate::rcu::FlavorKind;
-use crate::results::{Results, RunConfig, SCHEMA, SCHEMA_VERSION};
+use crate::results::{Results, RunConfig, SCHEMA, SCHEMA_VERSION, StrategyFacts};
 use crate::stats::SplitMix64;
 use crate::strategy::{self, StrategyConfig};
 use std::sync::Arc;
@@ -131,6 +131,11 @@ impl Request {
             percpu: Some(self.percpu),
             seed: Some(self.seed),
             inject: self.inject_text,
+            strategy_facts: self
+                .strategies
+                .iter()
+                .map(|i| (i.name.to_owned(), StrategyFacts::of(i)))
+                .collect(),
         };
         let spec = PointSpec {
             strategy: StrategyConfig::default(),
