@@ -19,8 +19,9 @@
 //! not a single-thread path either: the percpu strategies' `percpu_ref_kill` hands the switch to
 //! atomic mode to the `call_rcu` worker thread, and what the calling thread executes then
 //! depends on how valgrind interleaves the two (it differed between identical runs). Those
-//! cycles are left out of the benches, and a bench whose set-up and warm-up left another thread
-//! running ([`threads`]) fails, naming the reason.
+//! cycles are left out of the benches, and a bench fails, naming the reason, when its set-up
+//! leaves a second thread running ([`threads`]) or when the library starts a thread while it
+//! runs ([`Case::started_a_thread`]).
 //!
 //! # The gate
 //!
@@ -115,6 +116,8 @@ pub struct Case {
     ops: Box<dyn Ops>,
     iters: u64,
     extra: u64,
+    /// Threads the library had started when the set-up ended.
+    spawned: usize,
 }
 
 impl std::fmt::Debug for Case {
@@ -130,8 +133,8 @@ impl Case {
     /// Set up `strategy` (a registry name or module name) for `iters` of `op`, its RCU strategies
     /// on `flavor` and its `percpu_ref` on per-thread counters (valgrind does not support rseq,
     /// and the count must not depend on whether the host does), and warm it up: lazy
-    /// initialisation (thread-locals, haphazard's global domain, the `call_rcu` worker) is not
-    /// part of an op. `inject` pads each op if it names this strategy and op.
+    /// initialisation (thread-locals, haphazard's global domain) is not part of an op.
+    /// `inject` pads each op if it names this strategy and op.
     pub fn new(
         strategy: &str,
         op: Op,
@@ -149,7 +152,12 @@ impl Case {
             .map_or(0, |i| i.extra);
         let ops = strategy::visit(name, flavor, Build { flavor, op, extra })
             .map_err(|e| e.to_string())??;
-        Ok(Case { ops, iters, extra })
+        Ok(Case {
+            ops,
+            iters,
+            extra,
+            spawned: crate::sync::spawned(),
+        })
     }
 
     /// [`Case::new`] with the injection named by [`INJECT_ENV`], if it is set.
@@ -166,6 +174,16 @@ impl Case {
     #[inline(never)]
     pub fn run(&mut self) -> u64 {
         self.ops.run(self.iters, self.extra)
+    }
+
+    /// Whether the library started a thread since the set-up ended (its `call_rcu` worker, or
+    /// any other thread it starts through `sync::spawn_named`), for instance during
+    /// [`run`](Self::run): then valgrind interleaved that thread with the measured one, and
+    /// the count depends on its scheduling. One load and a compare, so that a bench can check
+    /// it inside its count at a constant cost.
+    #[inline(always)]
+    pub fn started_a_thread(&self) -> bool {
+        crate::sync::spawned() != self.spawned
     }
 }
 

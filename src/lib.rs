@@ -10,7 +10,7 @@
 //! | strategies | [`strategy`] | one trait, one file per design, one registry line each |
 //! | checker | [`torture`] | rcutorture-style: readers race swapoff, freed maps are poisoned, stalls are reported |
 //! | driver | [`workload`], [`measure`] | pinned readers, a swapper, counters, latency histograms, the environment |
-//! | results | [`results`], [`stats`], [`format`](mod@format) | the versioned JSON schema and its exports; spreads, bootstrap; one formatter for durations, periods and ns |
+//! | results | [`results`], [`stats`], [`format`](mod@format) | the versioned JSON schema and its exports; spreads, bootstrap; one formatting module for durations, periods, measured times, table cells and CPU lists |
 //! | reports | [`report`], [`compare`], [`icount`], [`codegen`] | figures, the write-up, run comparison, what the instruction-count benches measure, the hot-path listing functions |
 //! | facts | [`docs`] | limitations and the invariant the unsafe code rests on |
 //!

@@ -102,8 +102,23 @@ impl Deadline {
     }
 }
 
+/// Threads [`spawn_named`] has started in this process (a statistic: the instruction-count
+/// benches fail a bench during which the library started a thread).
+#[cfg(not(loom))]
+static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many threads [`spawn_named`] has started in this process.
+#[cfg(not(loom))]
+pub(crate) fn spawned() -> usize {
+    // Relaxed: a count read by the thread that would have done the spawning.
+    SPAWNED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Start a named thread (loom's threads have no names).
 pub(crate) fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) {
+    #[cfg(not(loom))]
+    // Relaxed: a statistic (see SPAWNED).
+    SPAWNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     #[cfg(not(loom))]
     thread::Builder::new()
         .name(name.into())

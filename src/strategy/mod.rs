@@ -15,8 +15,9 @@
 //! if it is also generic over the `percpu_ref` counter backend, `plain <module> <Type>`
 //! otherwise) and run `scripts/refresh.sh`, which regenerates the instruction-count baselines
 //! and the hot-path listings. The line declares the module and generates [`ALL`], [`visit`],
-//! the hot-path functions of [`codegen`](crate::codegen) and, in `tests/torture.rs` and
-//! `tests/hotpath.rs`, the per-strategy tests.
+//! the hot-path functions of [`codegen`](crate::codegen), the instruction-count benches of
+//! `benches/icount.rs` and, in `tests/torture.rs` and `tests/hotpath.rs`, the per-strategy
+//! tests.
 
 #[cfg(feature = "internal-test-hooks")]
 pub mod broken;
