@@ -352,6 +352,17 @@ mod tests {
     }
 
     #[test]
+    fn a_thread_the_library_starts_during_the_run_is_seen() {
+        // percpu's swapoff queues the switch to atomic mode on the call_rcu worker, which the
+        // warm-up started and which leaves after WORKER_IDLE without work: the run starts it
+        // again. (Only this direction is asserted: other tests may start threads meanwhile.)
+        let mut c = Case::new("percpu-acquire", Op::Cycle, Flavor::Fence, 3, None).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        c.run();
+        assert!(c.started_a_thread());
+    }
+
+    #[test]
     fn the_injected_regression_pads_only_its_strategy_and_op() {
         let inject: Inject = "atomic:lookup:4".parse().unwrap();
         assert_eq!(inject.op, Op::Lookup);

@@ -731,6 +731,7 @@ fn strategy_notes_come_from_the_file_and_from_this_build_only_for_older_files() 
     // nothing, and no caveat.
     let facts = |summary: &str, grace_periods| crate::results::StrategyFacts {
         summary: summary.into(),
+        churn: true,
         grace_periods,
         notes: format!("Notes of {summary}."),
     };
@@ -757,4 +758,24 @@ fn strategy_notes_come_from_the_file_and_from_this_build_only_for_older_files() 
             .map(|(f, ours)| (f.grace_periods, ours)),
         Some((true, false))
     );
+}
+
+#[test]
+fn the_qsbr_grace_period_finding_follows_what_the_file_says_of_grace_periods() {
+    let mut q = p("rcu-valid", 1, &[5.0]);
+    q.rcu_flavor = Some("qsbr".into());
+    let mut res = results(vec![q]);
+    let said = |res: &Results| {
+        finding_lines(&view_of(res))
+            .iter()
+            .any(|l| l.starts_with("`rcu-valid@qsbr`: readers announce a quiescent state"))
+    };
+    // Without facts in the file, this build's registry: rcu-valid waits for grace periods.
+    assert!(crate::strategy::info("rcu-valid").unwrap().grace_periods);
+    assert!(said(&res));
+    // The file's word decides, even against this build's.
+    let mut facts = crate::results::StrategyFacts::of(&crate::strategy::info("rcu-valid").unwrap());
+    facts.grace_periods = false;
+    res.config.strategy_facts.insert("rcu-valid".into(), facts);
+    assert!(!said(&res));
 }

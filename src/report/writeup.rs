@@ -930,11 +930,15 @@ fn notes(md: &mut String, v: &View) {
         .iter()
         .any(|(_, f)| f.as_ref().is_some_and(|(_, ours)| *ours))
     {
-        // A file from before results carried the notes: they may describe other code.
+        // Notes the file does not carry may describe other code than was measured.
+        let why = if v.results.config.strategy_facts.is_empty() {
+            "The results file does not carry its strategies' notes (it predates them)"
+        } else {
+            "The results file does not carry the notes of every strategy"
+        };
         let _ = writeln!(
             md,
-            "*The results file does not carry its strategies' notes (it predates them); these \
-             are the notes of the build that drew this report.*\n"
+            "*{why}; where it does not, these are the notes of the build that drew this report.*\n"
         );
     }
     for (s, f) in facts {

@@ -6,12 +6,15 @@ use crate::format::{cell, cell_us, cpu_list};
 use std::fmt::Write;
 
 /// Whether `p`'s strategy refused churn while the run asked for some: it was measured with
-/// period never instead (the table flags it). Read from the file ([`Results::churns`]), so a
-/// file from another build reads the same.
+/// period never instead (the table flags it). Read from the file: the build that ran says so
+/// (`config.strategy_facts`); in a file from before those, the points do (no point of the
+/// strategy has a swap period, [`Results::churns`]).
 fn no_churn(r: &Results, p: &Point) -> bool {
-    p.period_ns.is_none()
-        && r.config.periods_ns.iter().any(Option::is_some)
-        && !r.churns(&p.strategy)
+    let refused = match r.config.strategy_facts.get(&p.strategy) {
+        Some(f) => !f.churn,
+        None => !r.churns(&p.strategy),
+    };
+    p.period_ns.is_none() && r.config.periods_ns.iter().any(Option::is_some) && refused
 }
 
 use crate::format::period_ns as period;
@@ -519,9 +522,15 @@ mod tests {
         let r = results(vec![unknown.clone(), churned, never.clone()]);
         assert!(no_churn(&r, &unknown));
         assert!(!no_churn(&r, &never));
-        // With the churned point gone, the file says atomic refused churn, and that decides.
-        let r = results(vec![unknown, never.clone()]);
+        // With the churned point gone (an interrupted run), the points say atomic refused
+        // churn; a file that carries what the build said knows better.
+        let mut r = results(vec![unknown, never.clone()]);
         assert!(no_churn(&r, &never));
+        r.config.strategy_facts.insert(
+            "atomic".into(),
+            crate::results::StrategyFacts::of(&crate::strategy::info("atomic").unwrap()),
+        );
+        assert!(!no_churn(&r, &never));
     }
 
     #[test]

@@ -195,6 +195,9 @@ pub struct RunConfig {
 pub struct StrategyFacts {
     /// One line (`Strategy::SUMMARY`).
     pub summary: String,
+    /// Whether it allows swapoff under readers (`Strategy::CHURN`; `unprotected` does not,
+    /// and is measured without a swapper).
+    pub churn: bool,
     /// Whether its swapon or swapoff waits for an RCU grace period (`Strategy::GRACE_PERIODS`).
     pub grace_periods: bool,
     /// Its source file's module documentation, as Markdown (what kernel code it models, what
@@ -207,6 +210,7 @@ impl StrategyFacts {
     pub fn of(info: &crate::strategy::Info) -> StrategyFacts {
         StrategyFacts {
             summary: info.summary.to_owned(),
+            churn: info.churn,
             grace_periods: info.grace_periods,
             notes: info.doc_markdown(),
         }
