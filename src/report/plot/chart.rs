@@ -95,9 +95,11 @@ pub(super) fn frame<DB: DrawingBackend>(
         ((w / 2) as i32, 10),
     )
     .map_err(err)?;
+    // A long subtitle (a slice with many reader counts) is set smaller rather than cut off.
+    let size = fitting_size(subtitle, 15, 10, w.saturating_sub(24));
     root.draw_text(
         subtitle,
-        &TextStyle::from((FONT, 15).into_font())
+        &TextStyle::from((FONT, size).into_font())
             .color(&RGBColor(60, 60, 60))
             .pos(centre),
         ((w / 2) as i32, 40),
@@ -121,10 +123,16 @@ pub(super) fn legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     entries: &[Entry],
 ) -> Result<(), String> {
-    let style = TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     let x0 = 12;
+    let (w, h) = area.dim_in_pixel();
+    // Entries closer together when there are many, so the last is not drawn off the figure.
+    let step = (h.saturating_sub(48) / entries.len().max(1) as u32).clamp(14, 24) as i32;
     let mut y = 40;
     for e in entries {
+        // A label too long for the column is set smaller rather than cut off.
+        let size = fitting_size(&e.label, 15, 10, w.saturating_sub(x0 as u32 + 42));
+        let style =
+            TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         if e.line {
             area.draw(&PathElement::new(
                 vec![(x0, y), (x0 + 28, y)],
@@ -135,9 +143,48 @@ pub(super) fn legend<DB: DrawingBackend>(
         marker(area, e.marker, (x0 + 14, y), e.colour)?;
         area.draw_text(&e.label, &style, (x0 + 38, y))
             .map_err(err)?;
-        y += 24;
+        y += step;
     }
     Ok(())
+}
+
+/// The largest font size from `size` down to `min` at which `text` is at most `width` pixels
+/// wide, or `min` where none is.
+pub(super) fn fitting_size(text: &str, size: u32, min: u32, width: u32) -> u32 {
+    (min..=size)
+        .rev()
+        .find(|&s| {
+            (FONT, s)
+                .into_font()
+                .box_size(text)
+                .is_ok_and(|(w, _)| w <= width)
+        })
+        .unwrap_or(min)
+}
+
+/// Rows of staggered column labels (`name` over `@flavour`) needed so that two labels in one
+/// row, `rows` columns apart, keep `LABEL_GAP` pixels between them; at most `MAX_LABEL_ROWS`.
+pub(super) fn label_rows(widest: u32, column: f64) -> usize {
+    let rows = ((f64::from(widest + LABEL_GAP)) / column.max(1.0)).ceil() as usize;
+    rows.clamp(1, MAX_LABEL_ROWS)
+}
+/// The width of one column of a column figure whose plot area (legend excluded) is `plot_w`
+/// pixels wide: less the y label area (80) and the chart's margins (10 each side).
+pub(super) fn column_width(plot_w: u32, n: usize) -> f64 {
+    f64::from(plot_w.saturating_sub(80 + 20)) / n.max(1) as f64
+}
+const LABEL_GAP: u32 = 8;
+const MAX_LABEL_ROWS: usize = 6;
+/// One row of column labels: two lines of 13 px text and the space under them.
+const LABEL_ROW_H: u32 = 34;
+const LABEL_FONT: u32 = 13;
+
+/// The two lines of a column label: the strategy, then `@flavour` (with its counter backend).
+pub(super) fn label_lines(s: &str) -> (&str, Option<String>) {
+    match s.split_once('@') {
+        Some((n, f)) => (n, Some(format!("@{f}"))),
+        None => (s, None),
+    }
 }
 
 pub(super) fn strategy_entries(v: &View, names: &[String], line: bool) -> Vec<Entry> {
@@ -299,11 +346,23 @@ pub(super) fn strategy_columns<DB: DrawingBackend>(
     let hi = flat.map(|t| t.2).fold(0.0, f64::max);
     let (ylo, yhi) = log_bounds(lo, hi);
     let n = names.len() as f64;
+    // Labels of two lines (`name` over `@flavour`), staggered over as many rows as the widest
+    // needs at this column width (the plot's width less the y label area and margins).
+    let widest = names
+        .iter()
+        .flat_map(|s| {
+            let (name, flavour) = label_lines(s);
+            [Some(name.to_owned()), flavour]
+        })
+        .flatten()
+        .filter_map(|t| (FONT, LABEL_FONT).into_font().box_size(&t).ok())
+        .map(|(w, _)| w)
+        .max()
+        .unwrap_or(0);
+    let rows = label_rows(widest, column_width(plot.dim_in_pixel().0, names.len()));
     let mut chart = ChartBuilder::on(plot)
         .margin(10)
-        // Two rows of two-line labels (`name` over `@flavour`), staggered so long names do not
-        // run into each other.
-        .x_label_area_size(100)
+        .x_label_area_size(32 + rows as u32 * LABEL_ROW_H)
         .y_label_area_size(80)
         .build_cartesian_2d(-0.5..(n - 0.5), (ylo..yhi).log_scale())
         .map_err(err)?;
@@ -329,7 +388,7 @@ pub(super) fn strategy_columns<DB: DrawingBackend>(
     let m = marks.len() as f64;
     let step = if m > 1.0 { 0.5 / (m - 1.0) } else { 0.0 };
     let label_style =
-        TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+        TextStyle::from((FONT, LABEL_FONT).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
     for (i, (s, vals)) in names.iter().zip(&data).enumerate() {
         let c = rgb(v.colour(s));
         let xs: Vec<f64> = (0..marks.len())
@@ -363,17 +422,87 @@ pub(super) fn strategy_columns<DB: DrawingBackend>(
             marker(root, *mk, px, c)?;
         }
         let (lx, ly) = chart.backend_coord(&(i as f64, ylo));
-        let row = if i % 2 == 0 { 6 } else { 40 };
-        let (name, flavour) = match s.split_once('@') {
-            Some((n, f)) => (n, Some(f)),
-            None => (s.as_str(), None),
-        };
+        let row = 6 + (i % rows) as i32 * LABEL_ROW_H as i32;
+        let (name, flavour) = label_lines(s);
         root.draw_text(name, &label_style, (lx, ly + row))
             .map_err(err)?;
         if let Some(f) = flavour {
-            root.draw_text(&format!("@{f}"), &label_style, (lx, ly + row + 15))
+            root.draw_text(&f, &label_style, (lx, ly + row + 15))
                 .map_err(err)?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strategy names as long as the registry's longest, both counter backends.
+    fn names(n: usize) -> Vec<String> {
+        let base = [
+            "percpu-acquire@membarrier/cpu",
+            "percpu-fence@membarrier/cpu",
+            "rcu-valid@membarrier",
+            "file-ref@membarrier",
+            "arc-swap",
+        ];
+        (0..n).map(|i| base[i % base.len()].to_owned()).collect()
+    }
+
+    fn widest(names: &[String]) -> u32 {
+        names
+            .iter()
+            .flat_map(|s| {
+                let (a, b) = label_lines(s);
+                [Some(a.to_owned()), b]
+            })
+            .flatten()
+            .map(|t| (FONT, LABEL_FONT).into_font().box_size(&t).unwrap().0)
+            .max()
+            .unwrap()
+    }
+
+    /// Whether two labels in one row, `rows` columns apart, leave no gap between them.
+    fn collide(widest: u32, column: f64, rows: usize) -> bool {
+        rows as f64 * column < f64::from(widest + LABEL_GAP)
+    }
+
+    #[test]
+    fn column_labels_in_one_row_never_touch_up_to_thirty_columns() {
+        super::super::fonts().unwrap();
+        // The plot area of a figure: the frame's margins and the legend column taken off.
+        let plot_w = W - 12 - LEGEND_W;
+        for n in 1..=30 {
+            let names = names(n);
+            let (w, column) = (widest(&names), column_width(plot_w, n));
+            let rows = label_rows(w, column);
+            assert!(
+                !collide(w, column, rows),
+                "{n} columns: {rows} rows collide"
+            );
+            assert!(
+                rows == 1 || collide(w, column, rows - 1),
+                "{n} columns: {rows} rows, fewer do"
+            );
+        }
+        // The negative control: two fixed rows, as before, collide at the default run's count.
+        let names = names(21);
+        assert!(collide(widest(&names), column_width(plot_w, 21), 2));
+    }
+
+    #[test]
+    fn a_long_text_is_set_smaller_to_fit_and_a_short_one_is_not() {
+        super::super::fonts().unwrap();
+        let long = "total successful + failed lookups per second, all readers; median of 3 repeats, \
+                    whiskers min–max; slice: swap period 1ms, 1, 2, 4, 8, 15 readers, the swapper \
+                    on its own CPU";
+        let size = fitting_size(long, 15, 10, W - 24);
+        assert!(size < 15);
+        let w = (FONT, size).into_font().box_size(long).unwrap().0;
+        assert!(w <= W - 24, "{w} px at {size} px does not fit {}", W - 24);
+        assert_eq!(fitting_size("1 reader", 15, 10, 200), 15);
+        // Nothing fits: the smallest size, not a panic or zero.
+        assert_eq!(fitting_size(long, 15, 10, 5), 10);
+    }
 }
