@@ -4,7 +4,9 @@
 //!   iteration. `unprotected` is the floor; `scripts/bench_ratio.py` prints every strategy's
 //!   ratio to it with a confidence interval. `get_put/counted-floor` is `unprotected` plus a
 //!   plain increment and decrement of a counter the thread owns: the floor of any per-CPU
-//!   refcount (`bench_ratio.py --floor counted-floor`).
+//!   refcount (`bench_ratio.py --floor counted-floor`). `get_put/rseq-floor` is `unprotected`
+//!   inside the per-CPU backend's restartable sequences, on an area of its own: the floor of
+//!   any percpu_ref on rseq (`--floor rseq-floor`; skipped where rseq is unavailable).
 //! - `swapoff/<strategy>`: one swapoff + swapon cycle of one device while
 //!   `SWAPREF_BENCH_IDLE_READERS` (default 4) reader handles are registered but idle: the
 //!   writer's cost (grace periods, hazard scans, percpu sums).
@@ -159,6 +161,15 @@ fn get_put(c: &mut Criterion) {
         },
     )
     .expect("unprotected is registered");
+    strategy::visit(
+        "unprotected",
+        cfg.strategy.kinds(),
+        RseqFloor {
+            group: &mut group,
+            cfg: &cfg,
+        },
+    )
+    .expect("unprotected is registered");
     group.finish();
 }
 
@@ -192,6 +203,48 @@ impl Visitor for CountedFloor<'_, '_> {
             })
         });
         assert_eq!(counter.load(Relaxed), 0, "every increment was matched");
+    }
+}
+
+/// `get_put/rseq-floor`: `unprotected`'s lookup inside a get and a put of the per-CPU counter
+/// backend's own restartable sequence (`swapref::rseq::CpuCounters::add_if_percpu`: arm the
+/// descriptor, read the CPU, load and test a mode word, add to the CPU's counter), on an area
+/// and a mode word of its own. No ref, no table of refs, no slow path: what a percpu_ref on
+/// rseq costs at the least, as `counted-floor` is for counting on a thread's own counter. The
+/// per-CPU strategies' ratio to it (`bench_ratio.py --floor rseq-floor`) is what percpu_ref
+/// adds over the section. Skipped, saying why, where rseq is unavailable.
+struct RseqFloor<'a, 'c> {
+    group: &'a mut BenchmarkGroup<'c, WallTime>,
+    cfg: &'a TableConfig,
+}
+
+impl Visitor for RseqFloor<'_, '_> {
+    type Output = ();
+    fn visit<S: Strategy>(self) {
+        use std::sync::atomic::AtomicUsize;
+        let rseq = match swapref::rseq::available() {
+            Ok(r) => r,
+            Err(e) => return eprintln!("get_put/rseq-floor: skipped: {e}"),
+        };
+        let t = table::<S>(self.cfg).expect("strategy set-up");
+        let mut r = t.reader();
+        let area = swapref::rseq::CpuArea::new(rseq);
+        let counters = area.counters();
+        // Slot 0, flags clear: always per-CPU mode, as a live ref's mode word is.
+        let mode = AtomicUsize::new(0);
+        self.group.bench_function("rseq-floor", |b| {
+            b.iter(|| {
+                // SAFETY: (1) the mode word is 0 (slot 0 < SLOTS, no flag); (2) `area` is alive
+                // for the whole bench, and only these two calls add to its counters.
+                let got = unsafe { counters.add_if_percpu::<true>(&mode, 1) };
+                let v = lookup(black_box(&t), &mut r, black_box(ENTRY));
+                // SAFETY: as above.
+                let put = unsafe { counters.add_if_percpu::<false>(&mode, usize::MAX) };
+                assert!(got && put, "the floor's mode word is never atomic");
+                v
+            })
+        });
+        assert_eq!(area.sum(0), 0, "every add was matched");
     }
 }
 

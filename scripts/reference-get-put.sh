@@ -11,7 +11,9 @@
 # (commit, toolchain, machine, flavour), then per strategy the estimate, its 95 % interval and
 # the ratio to unprotected with a >= 90 % interval; then the same against get_put/counted-floor
 # (unprotected plus a plain increment and decrement of a thread-owned counter: what any per-CPU
-# refcount must add). Ratios are only meaningful within one file.
+# refcount must add); the per-CPU file adds the same against get_put/rseq-floor (unprotected
+# inside the backend's two restartable sequences, with no ref: what percpu_ref on rseq must
+# add). Ratios are only meaningful within one file.
 #
 # Usage: scripts/reference-get-put.sh [--out DIR] [--only NAME] [--bench PATH --swapref PATH]
 #                                     [-- extra criterion options]
@@ -76,6 +78,11 @@ for spec in "qsbr qsbr thread 1.3" "membarrier membarrier thread 1.6" "qsbr-cpu 
         echo
         echo "# then: scripts/bench_ratio.py --floor counted-floor"
         python3 scripts/bench_ratio.py --floor counted-floor | grep -v '^# measured\|^# machine'
+        if [ "$counters" = cpu ]; then
+            echo
+            echo "# then: scripts/bench_ratio.py --floor rseq-floor"
+            python3 scripts/bench_ratio.py --floor rseq-floor | grep -v '^# measured\|^# machine'
+        fi
     } >"$out/get_put-$name.txt.tmp"
     mv "$out/get_put-$name.txt.tmp" "$out/get_put-$name.txt"
 done
