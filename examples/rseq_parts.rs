@@ -1,0 +1,245 @@
+//! Where the per-CPU backend's cost goes: its restartable sequence taken apart.
+//!
+//! criterion's `get_put/rseq-floor` shows that the per-CPU strategies cost what two of the
+//! backend's sections around a lookup cost, and that this floor is far above `unprotected`.
+//! This experiment says which part of the section that is. It runs, in one process, a loop of
+//! `section(+1); read one byte; section(-1)` with the section as `src/rseq.rs` emits it
+//! (`full`), and with one part of it taken out at a time, interleaved over rounds, and prints
+//! each variant's ns per iteration (median and min–max over the rounds) and its difference
+//! from `full`:
+//!
+//! | variant | what is left out |
+//! | --- | --- |
+//! | `full` | nothing: arm the descriptor (`lea`, store to `rseq_cs`), load `cpu_id`, load and test the mode word, check the CPU, compute the address, add |
+//! | `no arm` | the `lea` and the store that arm the descriptor |
+//! | `arm elsewhere` | the store goes to a static instead of the `%fs`-relative `rseq_cs` |
+//! | `cpu elsewhere` | `cpu_id` is loaded from a static instead of through `%fs` |
+//! | `no mode` | the mode word's load (its register is zeroed) |
+//! | `no check` | the CPU range check (`cmp`, `jae`) |
+//! | `one add` | everything but the add: a plain `add` to a fixed counter |
+//! | `read only` | no section and no add: the loop and the byte read alone |
+//!
+//! Only `full` is a correct section. The others are timing variants: the descriptor of each
+//! is real (listed in `__rseq_cs_ptr_array`, so `swapref::rseq::available()`'s check of the
+//! binary's descriptors passes), but a variant that does not arm it can be preempted mid-way and lose an update of
+//! its own scratch counter, which nothing reads. Nothing here is undefined behaviour: the
+//! counters are a static that only this thread's assembly writes.
+//!
+//! Run it with `scripts/rseq-parts.sh`, which records the machine and the commit, or
+//! `cargo run --release --example rseq_parts [ROUNDS]`. x86-64 Linux with glibc's rseq
+//! registration only; elsewhere it says so and exits 2.
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+mod x86 {
+    use std::arch::asm;
+    use std::hint::black_box;
+    use std::time::Instant;
+
+    /// Abort-handler entries; a correct run of `full` may abort a few times (preemptions).
+    pub static mut ABORTS: u64 = 0;
+    /// 256 CPUs × 2 KiB, the backend's chunk size (`CHUNK_SHIFT` 11).
+    #[repr(align(4096))]
+    #[expect(dead_code, reason = "written only through assembly")]
+    pub struct Chunks([u64; 256 * 256]);
+    pub static mut CHUNKS: Chunks = Chunks([0; 256 * 256]);
+    /// The mode word: slot 0, no flag (per-CPU mode).
+    pub static mut MODE: u64 = 0;
+    /// Where the `elsewhere` variants store and load instead of the rseq area.
+    pub static mut ELSEWHERE: [u64; 8] = [0; 8];
+
+    /// One section: `$arm` arms the descriptor, `$cpu` loads the CPU into `t`, `$mode` the mode
+    /// word into `m`, `$check` checks the CPU, `$add` commits. The descriptor, the signature and
+    /// the abort handler are `src/rseq.rs`'s.
+    macro_rules! section {
+        ($arm:literal, $cpu:literal, $mode:literal, $check:literal, $add:literal, $off:expr, $nr:expr) => {{
+            let t: u64;
+            asm!(
+                ".pushsection __rseq_cs, \"awR\"", ".balign 32", "3:", ".long 0, 0",
+                ".quad 4f, 5f - 4f, 6f", ".popsection",
+                ".pushsection __rseq_cs_ptr_array, \"awR\"", ".balign 8", ".quad 3b",
+                ".popsection",
+                "2:", $arm,
+                "4:", $cpu, $mode,
+                "test {m:e}, 3", "jnz 7f",
+                $check,
+                $add,
+                "5:", "mov {t:e}, 1", "jmp 12f", "7:", "xor {t:e}, {t:e}", "12:",
+                ".pushsection __rseq_failure, \"axR\"", ".byte 0x0f, 0xb9, 0x3d",
+                ".long 0x53053053", "6:", "lock inc qword ptr [rip + {aborts}]", "jmp 2b",
+                ".popsection",
+                // Every variant names every operand, used or not.
+                "/* {off} {mode} {chunks} {nr} {elsewhere} */",
+                off = in(reg) $off, mode = in(reg) &raw const MODE,
+                chunks = in(reg) &raw mut CHUNKS, nr = in(reg) $nr,
+                aborts = sym ABORTS, elsewhere = sym ELSEWHERE,
+                t = out(reg) t, m = out(reg) _, options(nostack));
+            t
+        }};
+    }
+
+    macro_rules! variant {
+        ($name:ident, $arm:literal, $cpu:literal, $mode:literal, $check:literal, $add:literal) => {
+            fn $name(off: isize, n: u64, map: &[u8]) -> f64 {
+                let t = Instant::now();
+                let mut s = 0u64;
+                for i in 0..n {
+                    // SAFETY: the block writes the calling thread's rseq area (`off` is glibc's
+                    // __rseq_offset, checked by the caller), a counter inside CHUNKS (the CPU is
+                    // range-checked where the address depends on it; variants without the check
+                    // add to a fixed counter) or ELSEWHERE, and ABORTS; only this thread runs
+                    // them.
+                    unsafe {
+                        if section!($arm, $cpu, $mode, $check, $add, off, 1u64) != 0 {
+                            s += u64::from(map[(i & 1023) as usize]);
+                            section!($arm, $cpu, $mode, $check, $add, off, u64::MAX);
+                        }
+                    }
+                }
+                black_box(s);
+                t.elapsed().as_nanos() as f64 / n as f64
+            }
+        };
+    }
+
+    variant!(
+        full,
+        "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+    );
+    variant!(
+        no_arm,
+        "",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+    );
+    variant!(
+        arm_elsewhere,
+        "lea {t}, [rip + 3b]\nmov qword ptr [rip + {elsewhere} + 8], {t}",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+    );
+    variant!(
+        cpu_elsewhere,
+        "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
+        "mov {t:e}, dword ptr [rip + {elsewhere} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+    );
+    variant!(
+        no_mode,
+        "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "xor {m:e}, {m:e}",
+        "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+    );
+    variant!(
+        no_check,
+        "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "",
+        "xor {t:e}, {t:e}\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+    );
+    variant!(
+        one_add,
+        "",
+        "",
+        "xor {m:e}, {m:e}",
+        "",
+        "add qword ptr [{chunks}], {nr}"
+    );
+
+    fn read_only(_: isize, n: u64, map: &[u8]) -> f64 {
+        let t = Instant::now();
+        let mut s = 0u64;
+        for i in 0..n {
+            s += u64::from(map[(black_box(i) & 1023) as usize]);
+        }
+        black_box(s);
+        t.elapsed().as_nanos() as f64 / n as f64
+    }
+
+    type Variant = (&'static str, fn(isize, u64, &[u8]) -> f64);
+    pub const VARIANTS: [Variant; 8] = [
+        ("full", full),
+        ("no arm", no_arm),
+        ("arm elsewhere", arm_elsewhere),
+        ("cpu elsewhere", cpu_elsewhere),
+        ("no mode", no_mode),
+        ("no check", no_check),
+        ("one add", one_add),
+        ("read only", read_only),
+    ];
+
+    pub fn aborts() -> u64 {
+        // SAFETY: read after every variant ran, on the thread that ran them.
+        unsafe { ABORTS }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+fn main() {
+    let rounds: usize = match std::env::args().nth(1).map(|a| a.parse()) {
+        None => 9,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => {
+            eprintln!("rseq_parts: ROUNDS must be a whole number of at least 1");
+            std::process::exit(2)
+        }
+    };
+    if let Err(e) = swapref::rseq::available() {
+        eprintln!("rseq_parts: rseq unavailable here: {e}");
+        std::process::exit(2)
+    }
+    // SAFETY: dlsym with a NUL-terminated name; `available()` above found the symbol, and
+    // glibc's `__rseq_offset` is a `const ptrdiff_t` that never changes.
+    let off = unsafe {
+        let p = libc::dlsym(libc::RTLD_DEFAULT, c"__rseq_offset".as_ptr());
+        assert!(!p.is_null(), "__rseq_offset vanished");
+        *p.cast::<isize>()
+    };
+    let map = vec![1u8; 1024];
+    let n = 30_000_000;
+    let mut ns = vec![Vec::with_capacity(rounds); x86::VARIANTS.len()];
+    // Interleaved: every round runs every variant once, so a shift of the machine lands in
+    // every variant's spread rather than in one variant's median.
+    for _ in 0..rounds {
+        for (v, (_, f)) in ns.iter_mut().zip(x86::VARIANTS) {
+            v.push(f(off, n, &map));
+        }
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        (v[v.len() / 2], v[0], v[v.len() - 1])
+    };
+    let stats: Vec<_> = ns.iter_mut().map(med).collect();
+    let full = stats[0].0;
+    println!("# {rounds} rounds of {n} iterations per variant, interleaved; ns per iteration");
+    println!(
+        "{:<14} {:>7} {:>17} {:>9}",
+        "variant", "median", "[min-max]", "vs full"
+    );
+    for ((name, _), (m, lo, hi)) in x86::VARIANTS.iter().zip(&stats) {
+        println!(
+            "{name:<14} {m:>7.2} {:>17} {:>+9.2}",
+            format!("[{lo:.2}-{hi:.2}]"),
+            m - full
+        );
+    }
+    println!("# aborts of the armed variants: {}", x86::aborts());
+}
+
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+fn main() {
+    eprintln!("rseq_parts: x86-64 Linux only (its sections are x86-64 assembly)");
+    std::process::exit(2)
+}
