@@ -15,7 +15,7 @@
 //! | `arm elsewhere` | the store goes to a static instead of the `%fs`-relative `rseq_cs` |
 //! | `cpu elsewhere` | `cpu_id` is loaded from a static instead of through `%fs` |
 //! | `no mode` | the mode word's load (its register is zeroed) |
-//! | `no check` | the CPU range check (`cmp`, `jae`) |
+//! | `no check` | the CPU range check (`cmp`, `jae`) and the CPU's shift: every add goes to CPU 0's counter |
 //! | `one add` | everything but the add: a plain `add` to a fixed counter |
 //! | `read only` | no section and no add: the loop and the byte read alone |
 //!
