@@ -1,12 +1,13 @@
 //! Where the per-CPU backend's cost goes: its restartable sequence taken apart.
 //!
-//! criterion's `get_put/rseq-floor` shows that the per-CPU strategies cost what two of the
-//! backend's sections around a lookup cost, and that this floor is far above `unprotected`.
-//! This experiment says which part of the section that is. It runs, in one process, a loop of
-//! `section(+1); read one byte; section(-1)` with the section as `src/rseq.rs` emits it
-//! (`full`), and with one part of it taken out at a time, interleaved over rounds, and prints
-//! each variant's ns per iteration (median and min–max over the rounds) and its difference
-//! from `full`:
+//! criterion's `get_put/rseq-floor` shows that two of the backend's sections around a lookup,
+//! with no ref at all, already cost most of what the per-CPU strategies cost over
+//! `unprotected`. This experiment asks which part of the section that is. It runs, in one
+//! process, a loop of `section(+1); read one byte; section(-1)` with the section as
+//! `src/rseq.rs` emits it (`full`), and with one part of it taken out at a time, after a
+//! warm-up round, interleaved over rounds (each round in another order), and prints each
+//! variant's ns per iteration (median and min–max over the rounds) and its difference from
+//! `full`:
 //!
 //! | variant | what is left out |
 //! | --- | --- |
@@ -21,9 +22,11 @@
 //!
 //! Only `full` is a correct section. The others are timing variants: the descriptor of each
 //! is real (listed in `__rseq_cs_ptr_array`, so `swapref::rseq::available()`'s check of the
-//! binary's descriptors passes), but a variant that does not arm it can be preempted mid-way and lose an update of
-//! its own scratch counter, which nothing reads. Nothing here is undefined behaviour: the
-//! counters are a static that only this thread's assembly writes.
+//! binary's descriptors passes), but a variant that does not arm it is not restarted when
+//! preempted mid-way; with one thread that only means its count may land on the counter of the
+//! CPU it was preempted on, which nothing reads. Nothing here is undefined behaviour: the
+//! counters are a static that only this thread's assembly writes, inside its bounds (the CPU
+//! is range-checked, or not used).
 //!
 //! Run it with `scripts/rseq-parts.sh`, which records the machine and the commit, or
 //! `cargo run --release --example rseq_parts [ROUNDS]`. x86-64 Linux with glibc's rseq
@@ -196,9 +199,21 @@ fn main() {
             std::process::exit(2)
         }
     };
-    if let Err(e) = swapref::rseq::available() {
-        eprintln!("rseq_parts: rseq unavailable here: {e}");
-        std::process::exit(2)
+    match swapref::rseq::available() {
+        Err(e) => {
+            eprintln!("rseq_parts: rseq unavailable here: {e}");
+            std::process::exit(2)
+        }
+        // Its counters have room for 256 CPUs; a section on CPU 256 or above would leave
+        // without adding, and the timings would measure nothing.
+        Ok(r) if r.cpus() > 256 => {
+            eprintln!(
+                "rseq_parts: {} possible CPUs; this experiment has room for 256",
+                r.cpus()
+            );
+            std::process::exit(2)
+        }
+        Ok(_) => {}
     }
     // SAFETY: dlsym with a NUL-terminated name; `available()` above found the symbol, and
     // glibc's `__rseq_offset` is a `const ptrdiff_t` that never changes.
@@ -209,12 +224,19 @@ fn main() {
     };
     let map = vec![1u8; 1024];
     let n = 30_000_000;
-    let mut ns = vec![Vec::with_capacity(rounds); x86::VARIANTS.len()];
+    let k = x86::VARIANTS.len();
+    // A warm-up round, not counted: the first variant run would otherwise pay for the
+    // process's start (page faults, the frequency ramp).
+    for (_, f) in x86::VARIANTS {
+        f(off, n / 10, &map);
+    }
+    let mut ns = vec![Vec::with_capacity(rounds); k];
     // Interleaved: every round runs every variant once, so a shift of the machine lands in
-    // every variant's spread rather than in one variant's median.
-    for _ in 0..rounds {
-        for (v, (_, f)) in ns.iter_mut().zip(x86::VARIANTS) {
-            v.push(f(off, n, &map));
+    // every variant's spread rather than in one variant's median; round r starts at variant
+    // r mod k, so no variant always runs first or after the same one.
+    for r in 0..rounds {
+        for i in (0..k).map(|i| (i + r) % k) {
+            ns[i].push((x86::VARIANTS[i].1)(off, n, &map));
         }
     }
     let med = |v: &mut Vec<f64>| {
@@ -223,7 +245,10 @@ fn main() {
     };
     let stats: Vec<_> = ns.iter_mut().map(med).collect();
     let full = stats[0].0;
-    println!("# {rounds} rounds of {n} iterations per variant, interleaved; ns per iteration");
+    println!(
+        "# {rounds} rounds of {n} iterations per variant after a warm-up round, interleaved, \
+         each round in a rotated order; ns per iteration"
+    );
     println!(
         "{:<14} {:>7} {:>17} {:>9}",
         "variant", "median", "[min-max]", "vs full"

@@ -4,30 +4,35 @@
 # with the command, the commit and the machine above its table.
 #
 # Usage: scripts/rseq-parts.sh [--dir NAME] [ROUNDS]
-#   --dir NAME  results/reference/NAME (default vm-2cpu)
-#   ROUNDS      interleaved rounds (default 9)
+#   --dir NAME  results/reference/NAME (default vm-2cpu; a plain name, no '/')
+#   ROUNDS      interleaved rounds, at least 1 (default 9)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+die() { echo "rseq-parts.sh: $*" >&2; exit 2; }
 dir=vm-2cpu rounds=9
 while [ $# -gt 0 ]; do
     case "$1" in
-        --dir) dir="${2:?--dir needs a name}"; shift 2 ;;
+        --dir) [ $# -ge 2 ] || die "--dir needs a name"; dir=$2; shift 2 ;;
         -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *[!0-9]*|'') echo "rseq-parts.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+        *[!0-9]*|''|0*) die "'$1' is neither an option nor a number of rounds of at least 1 (see --help)" ;;
         *) rounds=$1; shift ;;
     esac
 done
+case "$dir" in ''|*/*|.|..) die "--dir '$dir': expected a plain directory name" ;; esac
 out=results/reference/$dir/rseq-parts.txt
 mkdir -p "$(dirname "$out")"
+trap 'rm -f "$out.tmp"' EXIT
 cargo build --release --quiet --example rseq_parts
+bin="${CARGO_TARGET_DIR:-target}/release/examples/rseq_parts"
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD -- examples/rseq_parts.rs 2>/dev/null || commit="$commit (with uncommitted changes)"
+git diff --quiet HEAD -- src examples Cargo.toml Cargo.lock 2>/dev/null ||
+    commit="$commit (with uncommitted changes)"
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 {
-    echo "# scripts/rseq-parts.sh $rounds: target/release/examples/rseq_parts $rounds"
+    echo "# scripts/rseq-parts.sh $rounds: examples/rseq_parts $rounds"
     echo "# commit $commit; $(rustc --version)"
     echo "# machine: ${model:-unknown CPU}, $(nproc) CPU(s), $(uname -m) $(uname -r)"
-    target/release/examples/rseq_parts "$rounds"
+    "$bin" "$rounds"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"

@@ -125,12 +125,20 @@ pub(super) fn legend<DB: DrawingBackend>(
 ) -> Result<(), String> {
     let x0 = 12;
     let (w, h) = area.dim_in_pixel();
-    // Entries closer together when there are many, so the last is not drawn off the figure.
-    let step = (h.saturating_sub(48) / entries.len().max(1) as u32).clamp(14, 24) as i32;
+    // Entries closer together, and their text smaller, when there are many, so the last is
+    // not drawn off the figure (markers overlap beyond about 30 entries; text stays apart).
+    let step = (h.saturating_sub(48) / entries.len().max(1) as u32).min(24);
+    let largest = step.saturating_sub(1).clamp(6, 15);
     let mut y = 40;
+    let step = step as i32;
     for e in entries {
         // A label too long for the column is set smaller rather than cut off.
-        let size = fitting_size(&e.label, 15, 10, w.saturating_sub(x0 as u32 + 42));
+        let size = fitting_size(
+            &e.label,
+            largest,
+            largest.min(10),
+            w.saturating_sub(x0 as u32 + 42),
+        );
         let style =
             TextStyle::from((FONT, size).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
         if e.line {
@@ -178,6 +186,26 @@ const MAX_LABEL_ROWS: usize = 6;
 /// One row of column labels: two lines of 13 px text and the space under them.
 const LABEL_ROW_H: u32 = 34;
 const LABEL_FONT: u32 = 13;
+
+/// The widest line of any column label, in pixels.
+pub(super) fn widest_label(names: &[String]) -> u32 {
+    names
+        .iter()
+        .flat_map(|s| {
+            let (name, flavour) = label_lines(s);
+            [Some(name.to_owned()), flavour]
+        })
+        .flatten()
+        .filter_map(|t| (FONT, LABEL_FONT).into_font().box_size(&t).ok())
+        .map(|(w, _)| w)
+        .max()
+        .unwrap_or(0)
+}
+
+/// How far below the x axis column `i`'s label starts, with labels staggered over `rows` rows.
+pub(super) fn label_offset(i: usize, rows: usize) -> i32 {
+    6 + (i % rows.max(1)) as i32 * LABEL_ROW_H as i32
+}
 
 /// The two lines of a column label: the strategy, then `@flavour` (with its counter backend).
 pub(super) fn label_lines(s: &str) -> (&str, Option<String>) {
@@ -348,18 +376,10 @@ pub(super) fn strategy_columns<DB: DrawingBackend>(
     let n = names.len() as f64;
     // Labels of two lines (`name` over `@flavour`), staggered over as many rows as the widest
     // needs at this column width (the plot's width less the y label area and margins).
-    let widest = names
-        .iter()
-        .flat_map(|s| {
-            let (name, flavour) = label_lines(s);
-            [Some(name.to_owned()), flavour]
-        })
-        .flatten()
-        .filter_map(|t| (FONT, LABEL_FONT).into_font().box_size(&t).ok())
-        .map(|(w, _)| w)
-        .max()
-        .unwrap_or(0);
-    let rows = label_rows(widest, column_width(plot.dim_in_pixel().0, names.len()));
+    let rows = label_rows(
+        widest_label(names),
+        column_width(plot.dim_in_pixel().0, names.len()),
+    );
     let mut chart = ChartBuilder::on(plot)
         .margin(10)
         .x_label_area_size(32 + rows as u32 * LABEL_ROW_H)
@@ -422,7 +442,7 @@ pub(super) fn strategy_columns<DB: DrawingBackend>(
             marker(root, *mk, px, c)?;
         }
         let (lx, ly) = chart.backend_coord(&(i as f64, ylo));
-        let row = 6 + (i % rows) as i32 * LABEL_ROW_H as i32;
+        let row = label_offset(i, rows);
         let (name, flavour) = label_lines(s);
         root.draw_text(name, &label_style, (lx, ly + row))
             .map_err(err)?;
@@ -450,22 +470,20 @@ mod tests {
         (0..n).map(|i| base[i % base.len()].to_owned()).collect()
     }
 
-    fn widest(names: &[String]) -> u32 {
-        names
-            .iter()
-            .flat_map(|s| {
-                let (a, b) = label_lines(s);
-                [Some(a.to_owned()), b]
-            })
-            .flatten()
-            .map(|t| (FONT, LABEL_FONT).into_font().box_size(&t).unwrap().0)
-            .max()
-            .unwrap()
-    }
-
-    /// Whether two labels in one row, `rows` columns apart, leave no gap between them.
-    fn collide(widest: u32, column: f64, rows: usize) -> bool {
-        rows as f64 * column < f64::from(widest + LABEL_GAP)
+    /// Pairs of columns whose labels start on one line and leave less than `LABEL_GAP` pixels
+    /// between them, with labels centred on columns `column` pixels apart.
+    fn touching(n: usize, column: f64, widest: u32, offset: impl Fn(usize) -> i32) -> usize {
+        let mut pairs = 0;
+        for i in 0..n {
+            for j in i + 1..n {
+                if offset(i) == offset(j)
+                    && ((j - i) as f64) * column < f64::from(widest + LABEL_GAP)
+                {
+                    pairs += 1;
+                }
+            }
+        }
+        pairs
     }
 
     #[test]
@@ -475,20 +493,29 @@ mod tests {
         let plot_w = W - 12 - LEGEND_W;
         for n in 1..=30 {
             let names = names(n);
-            let (w, column) = (widest(&names), column_width(plot_w, n));
+            let (w, column) = (widest_label(&names), column_width(plot_w, n));
             let rows = label_rows(w, column);
-            assert!(
-                !collide(w, column, rows),
-                "{n} columns: {rows} rows collide"
+            assert_eq!(
+                touching(n, column, w, |i| label_offset(i, rows)),
+                0,
+                "{n} columns, {rows} rows"
             );
-            assert!(
-                rows == 1 || collide(w, column, rows - 1),
-                "{n} columns: {rows} rows, fewer do"
-            );
+            if rows > 1 {
+                let fewer = touching(n, column, w, |i| label_offset(i, rows - 1));
+                assert!(
+                    fewer > 0,
+                    "{n} columns: {rows} rows where {} would do",
+                    rows - 1
+                );
+            }
         }
-        // The negative control: two fixed rows, as before, collide at the default run's count.
+        // The negative control: the old layout (two rows, whatever the count) at the default
+        // run's 21 columns.
         let names = names(21);
-        assert!(collide(widest(&names), column_width(plot_w, 21), 2));
+        let (w, column) = (widest_label(&names), column_width(plot_w, 21));
+        assert!(touching(21, column, w, |i| 6 + (i % 2) as i32 * 34) > 0);
+        // Past what six rows can hold, six rows: crowded, but drawn.
+        assert_eq!(label_rows(w, 1.0), MAX_LABEL_ROWS);
     }
 
     #[test]
