@@ -28,7 +28,8 @@
 //! counters are a static that only this thread's assembly writes, inside its bounds (the CPU
 //! is range-checked, or not used).
 //!
-//! Run it with `scripts/rseq-parts.sh`, which records the machine and the commit, or
+//! It prints the commit and toolchain it was built from. Run it with `scripts/rseq-parts.sh`,
+//! which adds the machine, or
 //! `cargo run --release --example rseq_parts [ROUNDS]`. x86-64 Linux with glibc's rseq
 //! registration only; elsewhere it says so and exits 2.
 
@@ -245,6 +246,20 @@ fn main() {
     };
     let stats: Vec<_> = ns.iter_mut().map(med).collect();
     let full = stats[0].0;
+    let tool = swapref::measure::env::tool();
+    let commit = tool.git_commit.as_deref().unwrap_or("unknown commit");
+    println!(
+        "# built from swapref {} {}{} ({}), {}",
+        tool.version,
+        &commit[..commit.len().min(12)],
+        if tool.git_dirty == Some(true) {
+            "-dirty"
+        } else {
+            ""
+        },
+        tool.profile,
+        tool.rustc.as_deref().unwrap_or("unknown rustc"),
+    );
     println!(
         "# {rounds} rounds of {n} iterations per variant after a warm-up round, interleaved, \
          each round in a rotated order; ns per iteration"
