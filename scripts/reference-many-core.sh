@@ -10,21 +10,24 @@
 #   get_put   scripts/reference-get-put.sh --only qsbr-cpu, then --only qsbr (one thread)
 #   sweep     scripts/reference-runs.sh sweep: every strategy at 1, 2, 4, ... N-1 readers,
 #             periods 1ms and never, both kernel models
+#   rseq_parts scripts/rseq-parts.sh: the per-CPU section taken apart (seconds)
 # Windows are 250 ms, 3 repeats (interleaved): short, for a machine lent for minutes.
 # It measures only; draw the write-ups and figures afterwards, on any machine, with
 #   scripts/reference-runs.sh --dir NAME --report-only backends sweep
 #
 # Usage: scripts/reference-many-core.sh --dir NAME [--label TEXT]
-#                                        [--swapref BIN --bench BIN] [STAGE ...]
+#                                        [--swapref BIN --bench BIN [--parts BIN]] [STAGE ...]
 #   --dir NAME      results/reference/NAME
 #   --label TEXT    machine label recorded in the results (default: CPUs, model, kernel)
 #   --swapref BIN   a prebuilt swapref, and with --bench a prebuilt `strategies` bench binary,
 #   --bench BIN     for a machine without cargo (default: build both with cargo); relative
 #                   paths are taken from the repository's root
-#   STAGE           machine, backends, get_put, sweep (default: all, in this order)
+#   --parts BIN     a prebuilt examples/rseq_parts for the rseq_parts stage (default: build it)
+#   STAGE           machine, backends, get_put, sweep, rseq_parts (default: all, in this
+#                   order)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir="" label="" bin="" bench="" stages=()
+dir="" label="" bin="" bench="" parts="" stages=()
 die() { echo "reference-many-core.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -32,13 +35,14 @@ while [ $# -gt 0 ]; do
         --label) label="${2:-}"; shift 2 || die "--label needs text" ;;
         --swapref) bin="${2:-}"; shift 2 || die "--swapref needs a path" ;;
         --bench) bench="${2:-}"; shift 2 || die "--bench needs a path" ;;
+        --parts) parts="${2:-}"; shift 2 || die "--parts needs a path" ;;
         -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        machine|backends|get_put|sweep) stages+=("$1"); shift ;;
+        machine|backends|get_put|sweep|rseq_parts) stages+=("$1"); shift ;;
         *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
 [ -n "$dir" ] || die "--dir NAME is required"
-[ ${#stages[@]} -gt 0 ] || stages=(machine backends get_put sweep)
+[ ${#stages[@]} -gt 0 ] || stages=(machine backends get_put sweep rseq_parts)
 if [ -z "$bin" ]; then
     cargo build --release --quiet
     bin=target/release/swapref
@@ -97,6 +101,7 @@ for s in "${stages[@]}"; do
             done
             ;;
         sweep) runs --readers "$readers" --periods 1ms,never sweep ;;
+        rseq_parts) scripts/rseq-parts.sh --dir "$dir" ${parts:+--bin "$parts"} >/dev/null ;;
     esac
 done
 echo "reference-many-core.sh: results in $out; now scripts/reference-runs.sh --dir $dir --report-only backends sweep" >&2
