@@ -182,3 +182,30 @@ fn check_machine_reports_a_noisy_machine_and_a_quiet_one() {
     let o = bash(&[s, "--yes"], &[]);
     assert_eq!(o.status.code(), Some(2), "--yes without --fix: {o:?}");
 }
+
+#[test]
+fn rseq_parts_refuses_bad_arguments_before_building_anything() {
+    let s = script("rseq-parts.sh");
+    let s = s.to_str().unwrap();
+    for bad in [
+        &["0"][..],
+        &["07"],
+        &["x1"],
+        &["--dir"],
+        &["--dir", "../elsewhere"],
+        &["--dir", "a/b"],
+        &["--bin"],
+        &["--bin", "/nonexistent/rseq_parts"],
+        &["--bogus"],
+    ] {
+        let mut a = vec![s];
+        a.extend_from_slice(bad);
+        let o = bash(&a, &[]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.starts_with("rseq-parts.sh: ") && err.lines().count() == 1,
+            "{bad:?}: {err}"
+        );
+    }
+}
