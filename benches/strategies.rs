@@ -155,16 +155,7 @@ fn get_put(c: &mut Criterion) {
     strategy::visit(
         "unprotected",
         cfg.strategy.kinds(),
-        CountedFloor {
-            group: &mut group,
-            cfg: &cfg,
-        },
-    )
-    .expect("unprotected is registered");
-    strategy::visit(
-        "unprotected",
-        cfg.strategy.kinds(),
-        RseqFloor {
+        Floors {
             group: &mut group,
             cfg: &cfg,
         },
@@ -173,23 +164,32 @@ fn get_put(c: &mut Criterion) {
     group.finish();
 }
 
-/// `get_put/counted-floor`: `unprotected`'s lookup plus what any per-CPU (or per-thread)
-/// refcount's get and put must do at the least: a plain increment of a counter only this thread
-/// writes, and the decrement after the read. No mode word, no RCU, no table of refs. In this
-/// tight loop the decrement of one iteration and the increment of the next are a dependency
-/// chain through memory (store-to-load forwarding), which the percpu strategies cannot avoid
-/// either: their ratio to this line is what percpu_ref adds over counting itself.
-struct CountedFloor<'a, 'c> {
+/// The floors of `get_put`, each `unprotected`'s lookup (`S`) plus the least some refcount must
+/// do around it; no mode of a ref, no RCU, no table of refs.
+///
+/// - `get_put/counted-floor`: a plain increment of a counter only this thread writes, and the
+///   decrement after the read: the least any per-CPU (or per-thread) refcount adds. In this
+///   tight loop the decrement of one iteration and the increment of the next are a dependency
+///   chain through memory (store-to-load forwarding), which the percpu strategies cannot avoid
+///   either: their ratio to this line is what percpu_ref adds over counting itself.
+/// - `get_put/rseq-floor`: the lookup inside a get and a put of the per-CPU counter backend's
+///   own restartable sequence (`swapref::rseq::CpuCounters::add_if_percpu`: arm the
+///   descriptor, read the CPU, load and test a mode word, add to the CPU's counter), on an area
+///   and a mode word of its own: the least a percpu_ref on rseq adds. The per-CPU strategies'
+///   ratio to it (`bench_ratio.py --floor rseq-floor`) is what percpu_ref adds over the
+///   section. Skipped, saying why, where rseq is unavailable.
+struct Floors<'a, 'c> {
     group: &'a mut BenchmarkGroup<'c, WallTime>,
     cfg: &'a TableConfig,
 }
 
-impl Visitor for CountedFloor<'_, '_> {
+impl Visitor for Floors<'_, '_> {
     type Output = ();
     fn visit<S: Strategy>(self) {
         use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
         let t = table::<S>(self.cfg).expect("strategy set-up");
         let mut r = t.reader();
+
         // Its own cache line, as a per-CPU counter would have; only this thread writes it, so
         // a Relaxed load and store (the `this_cpu_add` of the percpu strategies) suffice.
         let counter = crossbeam_utils::CachePadded::new(AtomicUsize::new(0));
@@ -203,31 +203,11 @@ impl Visitor for CountedFloor<'_, '_> {
             })
         });
         assert_eq!(counter.load(Relaxed), 0, "every increment was matched");
-    }
-}
 
-/// `get_put/rseq-floor`: `unprotected`'s lookup inside a get and a put of the per-CPU counter
-/// backend's own restartable sequence (`swapref::rseq::CpuCounters::add_if_percpu`: arm the
-/// descriptor, read the CPU, load and test a mode word, add to the CPU's counter), on an area
-/// and a mode word of its own. No ref, no table of refs, no slow path: what a percpu_ref on
-/// rseq costs at the least, as `counted-floor` is for counting on a thread's own counter. The
-/// per-CPU strategies' ratio to it (`bench_ratio.py --floor rseq-floor`) is what percpu_ref
-/// adds over the section. Skipped, saying why, where rseq is unavailable.
-struct RseqFloor<'a, 'c> {
-    group: &'a mut BenchmarkGroup<'c, WallTime>,
-    cfg: &'a TableConfig,
-}
-
-impl Visitor for RseqFloor<'_, '_> {
-    type Output = ();
-    fn visit<S: Strategy>(self) {
-        use std::sync::atomic::AtomicUsize;
         let rseq = match swapref::rseq::available() {
-            Ok(r) => r,
+            Ok(rseq) => rseq,
             Err(e) => return eprintln!("get_put/rseq-floor: skipped: {e}"),
         };
-        let t = table::<S>(self.cfg).expect("strategy set-up");
-        let mut r = t.reader();
         let area = swapref::rseq::CpuArea::new(rseq);
         let counters = area.counters();
         // Slot 0, flags clear: always per-CPU mode, as a live ref's mode word is.
