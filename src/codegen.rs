@@ -13,9 +13,12 @@
 //! `--emit asm` output for every architecture; [`HotPath::prepare`] lets `tests/hotpath.rs`
 //! trace it instruction by instruction on x86-64.
 //!
-//! Slow paths that the library keeps out of line on purpose (`percpu_ref`'s atomic-mode
-//! `add_not_zero` / `put_atomic`, `std`'s contended `RwLock` paths) stay calls here too: what
-//! a listing shows inline is exactly what every lookup executes in the common case.
+//! Slow paths are as the library has them. `percpu_ref`'s atomic-mode paths (`add_not_zero`,
+//! `put_atomic`) are inlined as cold blocks at the function's end, so that no call on a path
+//! that rejoins the fast one makes the function save registers on every lookup; the release
+//! callback, the per-CPU backend's switch-lock cover, the grace-period driver's wake-up,
+//! `std`'s contended `RwLock` paths and the panics stay calls. A listing therefore shows cold
+//! blocks beside the common case; `tests/hotpath.rs` counts what one lookup executes.
 
 use crate::percpu_ref::PercpuKind;
 use crate::rcu::FlavorKind;

@@ -4,9 +4,9 @@
 //! # Why execution and not the listing
 //!
 //! `swapref_hot_percpu_acquire_membarrier` (see `swapref::codegen`; one function per RCU
-//! flavour) contains calls to the atomic-mode slow paths (`add_not_zero`, `put_atomic`, with
-//! `lock cmpxchg`) and to the grace-period driver's wake-up. A static scan of the function finds
-//! those; telling them apart from the percpu-mode path needs a control-flow argument about which
+//! flavour) contains the atomic-mode slow paths (`add_not_zero`, `put_atomic`: `lock cmpxchg`
+//! loops, inlined as cold blocks) and calls to the release callback and to the grace-period
+//! driver's wake-up. A static scan of the function finds those; telling them apart from the percpu-mode path needs a control-flow argument about which
 //! branch tests which field. Instead this test *single-steps* one call:
 //! it sets the x86 trap flag (TF), the CPU raises SIGTRAP after every instruction, and the
 //! handler records each instruction address. The recorded instructions are exactly those

@@ -167,6 +167,7 @@ impl<F: Flavor> Counters<F> for PerThread {
                 unsafe { record_add(rec, m, nr) };
                 true
             } else {
+                std::hint::cold_path();
                 false
             }
         })
@@ -377,7 +378,10 @@ mod per_cpu {
             unsafe { fast.add_if_percpu::<ACQUIRE>(mode, nr) }
         }
 
-        #[inline]
+        /// Out of line: the lock is a call anyway (its contended path), so the slow path
+        /// makes one call, not several.
+        #[cold]
+        #[inline(never)]
         fn covered<R, G>(_: &CpuReader, lock: impl FnOnce() -> G, f: impl FnOnce() -> R) -> R {
             let _held = lock();
             f()

@@ -416,6 +416,7 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         self.check_reader(r);
         // Relaxed: the caller already holds a reference, so there is nothing to order after.
         if !self.fast::<false>(r, nr) {
+            std::hint::cold_path();
             // Not in percpu mode: an atomic count is valid in any mode (percpu mode keeps it
             // biased), so it needs no section.
             self.data.get_atomic(nr);
@@ -435,7 +436,10 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         self.check_reader(r);
         // Relaxed: tryget is not a live check; callers that need ordering use tryget_live_*.
         // Outside percpu mode the atomic count, valid in any mode.
-        self.fast::<false>(r, nr) || self.data.add_not_zero(nr)
+        self.fast::<false>(r, nr) || {
+            std::hint::cold_path();
+            self.data.add_not_zero(nr)
+        }
     }
 
     /// Take a reference unless the count is zero (`percpu_ref_tryget`).
@@ -466,8 +470,15 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
             LiveOrder::Acquire => self.fast::<true>(r, 1),
             LiveOrder::Relaxed | LiveOrder::Fence => self.fast::<false>(r, 1),
         };
-        // Left the section first: the fast path saves nothing for this call.
-        let ok = done || self.tryget_live_slow(r, order);
+        // Left the section first. The slow path is inlined as a cold block, not called: a
+        // call on a path that rejoins the fast path makes the whole function save and restore
+        // the registers live across it, on every lookup (the kernel's tryget_live has
+        // atomic_long_inc_not_zero() inline too). With per-thread counters it then has no
+        // call at all; the per-CPU cover (the switch lock) is still one.
+        let ok = done || {
+            std::hint::cold_path();
+            self.tryget_live_slow(r, order)
+        };
         if order == LiveOrder::Fence && ok {
             // smp_rmb() of get_swap_device_info(): pairs with the same Release stores as the
             // Acquire variant, through the Relaxed mode load (fence-to-store synchronisation).
@@ -481,8 +492,7 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     /// cannot complete between the look and the reference: in an RCU section (per-thread: the
     /// switch's grace period waits for it) or under the switch lock (per-CPU). If the ref is
     /// back in percpu mode meanwhile, the atomic count is still valid (it carries the bias).
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn tryget_live_slow(&self, r: &C::Reader, order: LiveOrder) -> bool {
         // Dead is final until a resurrect, which a reader may miss anyway: fail without the
         // cover (for the per-CPU backend, without the switch lock every failed lookup after a
@@ -543,6 +553,7 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         // grace period or membarrier before the sum (percpu mode) or the AcqRel decrement
         // (atomic mode).
         if !self.fast::<false>(r, nr.wrapping_neg()) {
+            std::hint::cold_path();
             // Outside percpu mode, after the section: the atomic decrement (valid in any mode)
             // and, if it was the last reference, the release callback, in no section, so that
             // a callback that panics cannot leave one open.
@@ -795,17 +806,14 @@ pub(crate) fn wrong_domain() -> ! {
 
 impl<F: Flavor, C: Counters<F>> RefData<F, C> {
     /// `atomic_long_add` in atomic mode. Relaxed: like atomic_long_add, a get publishes nothing.
-    /// Out of line: the fast paths stay small enough to inline.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn get_atomic(&self, nr: usize) {
         self.count.fetch_add(nr, Relaxed);
     }
 
     /// `atomic_long_add_unless(count, nr, 0)`; Relaxed on both outcomes: the live check's
     /// ordering (if any) comes from the mode load, not from the count.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn add_not_zero(&self, nr: usize) -> bool {
         let mut c = self.count.load(Relaxed);
         loop {
@@ -833,8 +841,7 @@ impl<F: Flavor, C: Counters<F>> RefData<F, C> {
 
     /// `atomic_long_sub_and_test`, refusing to go below zero. Returns whether this put took
     /// the count to zero: the caller then runs `release`, outside any RCU section of its own.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     #[must_use = "run the release callback when the count reached zero"]
     fn put_atomic(&self, nr: usize) -> bool {
         // Relaxed: only a first guess for the CAS below, which does the ordering.
@@ -874,8 +881,7 @@ impl<F: Flavor, C: Counters<F>> RefData<F, C> {
     }
 
     /// `put_atomic`, then the release callback if it was the last reference.
-    #[cold]
-    #[inline(never)]
+    #[inline(always)]
     fn put_atomic_and_release(&self, nr: usize) {
         if self.put_atomic(nr) {
             self.release();
