@@ -209,3 +209,30 @@ fn rseq_parts_refuses_bad_arguments_before_building_anything() {
         );
     }
 }
+
+#[test]
+fn get_put_ab_refuses_bad_arguments_before_building_anything() {
+    let s = script("get-put-ab.sh");
+    let s = s.to_str().unwrap();
+    for bad in [
+        &[][..],
+        &["HEAD"],
+        &["HEAD", ".", "HEAD"],
+        &["--rounds", "0", "HEAD", "."],
+        &["--rounds", "x", "HEAD", "."],
+        &["--rounds"],
+        &["no-such-commit-xyz", "."],
+        &["HEAD", "no-such-commit-xyz"],
+        &["--bogus", "HEAD", "."],
+    ] {
+        let mut a = vec![s];
+        a.extend_from_slice(bad);
+        let o = bash(&a, &[]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.starts_with("get-put-ab.sh: ") && err.lines().count() == 1,
+            "{bad:?}: {err}"
+        );
+    }
+}

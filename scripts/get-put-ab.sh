@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Did a change make criterion `get_put` faster or slower? Two builds, interleaved in one session.
+#
+# Builds the `strategies` bench at BASE and at NEW (a commit, or `.` for the working tree as it
+# is, uncommitted changes included), then runs them in turn, ROUNDS times (base, new, base,
+# new, ...), each run in a criterion directory of its own, and prints each run's ratios to
+# `unprotected` (scripts/bench_ratio.py). On a shared machine a bench's absolute time moves
+# between runs by more than its interval; a ratio measured within one run, compared across
+# interleaved runs, is what this machine can resolve. The last table gives, per strategy, the
+# range of its ratio over the rounds on each side.
+#
+# Usage: scripts/get-put-ab.sh [--rounds N] [--filter REGEX] [--out FILE] BASE NEW
+#                              [-- criterion options]
+#   --rounds N      runs per side (default 3)
+#   --filter REGEX  criterion filter (default: unprotected, counted-floor, rcu-valid and the
+#                   percpu strategies of get_put)
+#   --out FILE      also write the output to FILE (temp file, then rename)
+#   default criterion options: --warm-up-time 1 --measurement-time 3 --noplot
+# SWAPREF_RCU and SWAPREF_PERCPU are passed to both builds (the kernel model and the counters).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=3
+filter='get_put/(unprotected|counted-floor|rcu-valid|percpu-acquire|percpu-fence)$'
+out=
+extra=(--warm-up-time 1 --measurement-time 3 --noplot)
+revs=()
+die() { echo "get-put-ab.sh: $*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rounds|--filter|--out) [ $# -ge 2 ] || die "$1 needs a value" ;;
+    esac
+    case "$1" in
+        --rounds) rounds=$2; shift 2 ;;
+        --filter) filter=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
+        --) shift; extra=("$@"); break ;;
+        -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) die "unknown option '$1' (see --help)" ;;
+        *) revs+=("$1"); shift ;;
+    esac
+done
+[ "${#revs[@]}" -eq 2 ] ||
+    die "expected BASE and NEW (commits, or . for the working tree), got ${#revs[@]} (see --help)"
+case "$rounds" in
+    ''|*[!0-9]*|0*) die "--rounds must be a positive integer, not '$rounds'" ;;
+esac
+for r in "${revs[@]}"; do
+    if [ "$r" != . ] && ! git rev-parse --verify --quiet "$r^{commit}" >/dev/null; then
+        die "'$r' is not a commit of this repository"
+    fi
+done
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+target="${CARGO_TARGET_DIR:-$PWD/target}/get-put-ab"
+mkdir -p "$target"
+
+# build NAME REV: the bench binary of REV, copied to $work/NAME; its description to $work/NAME.rev
+build() {
+    local name=$1 rev=$2 src
+    if [ "$rev" = . ]; then
+        src=$PWD
+        echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benches Cargo.toml || echo '+uncommitted') (working tree)" >"$work/$name.rev"
+    else
+        src="$work/src-$name"
+        mkdir -p "$src"
+        git archive "$rev" | tar -x -C "$src"
+        echo "$(git rev-parse --short "$rev") ($(git log -1 --format=%s "$rev" | cut -c1-60))" >"$work/$name.rev"
+    fi
+    echo "== building $name: $(cat "$work/$name.rev")" >&2
+    local exe
+    exe=$(cd "$src" && CARGO_TARGET_DIR="$target/$name" cargo bench --no-run --bench strategies \
+        --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        j = json.loads(line)
+    except ValueError:
+        continue
+    if j.get("reason") == "compiler-artifact" and j.get("executable") and j["target"]["name"] == "strategies":
+        print(j["executable"])')
+    [ -n "$exe" ] || { echo "get-put-ab.sh: building $name ($rev) failed" >&2; exit 1; }
+    cp "$exe" "$work/$name"
+}
+build base "${revs[0]}"
+build new "${revs[1]}"
+
+report="$work/report.txt"
+{
+    echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter' ${revs[*]} -- ${extra[*]}"
+    echo "# SWAPREF_RCU=${SWAPREF_RCU:-(unset)} SWAPREF_PERCPU=${SWAPREF_PERCPU:-(unset)}"
+    echo "# base: $(cat "$work/base.rev")"
+    echo "# new:  $(cat "$work/new.rev")"
+    echo "# machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+    echo "# date: $(date -u +%Y-%m-%dT%H:%MZ)"
+} >"$report"
+for i in $(seq 1 "$rounds"); do
+    for side in base new; do
+        dir="$work/criterion-$side-$i"
+        echo "== round $i/$rounds: $side" >&2
+        CARGO_TARGET_DIR="$dir" "$work/$side" --bench "$filter" "${extra[@]}" >/dev/null 2>&1 \
+            || { echo "get-put-ab.sh: the $side bench failed in round $i" >&2; exit 1; }
+        {
+            echo
+            echo "## round $i, $side"
+            python3 scripts/bench_ratio.py --criterion-dir "$dir/criterion" | grep -v '^#'
+        } >>"$report"
+    done
+done
+# Per strategy and side: the range of its ratio to unprotected over the rounds.
+python3 - "$report" <<'EOF' >"$work/summary.txt"
+import re, sys
+ratios = {}
+side = None
+for line in open(sys.argv[1]):
+    m = re.match(r"## round \d+, (\w+)", line)
+    if m:
+        side = m.group(1)
+        continue
+    f = line.split()
+    if side and len(f) >= 6 and f[1] in ("slope", "mean"):
+        try:
+            ratios.setdefault(f[0], {}).setdefault(side, []).append(float(f[5]))
+        except ValueError:
+            pass
+print()
+print("## ratio to unprotected, range over the rounds")
+print(f"{'strategy':<18}{'base':>16}{'new':>16}")
+for s, by in sorted(ratios.items()):
+    cell = lambda v: f"{min(v):.3f}-{max(v):.3f}" if v else "-"
+    print(f"{s:<18}{cell(by.get('base', [])):>16}{cell(by.get('new', [])):>16}")
+EOF
+cat "$work/summary.txt" >>"$report"
+cat "$report"
+if [ -n "$out" ]; then
+    mkdir -p "$(dirname "$out")"
+    cp "$report" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
+    echo "wrote $out" >&2
+fi
