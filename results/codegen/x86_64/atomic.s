@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1759_2
-.LBB1759_1:
+	jbe .LBB1727_2
+.LBB1727_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1759_2:
+.LBB1727_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1759_3:
+.LBB1727_3:
 	testq %rax, %rax
-	jle .LBB1759_1
+	jle .LBB1727_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1759_3
+	jne .LBB1727_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1759_10
+	je .LBB1727_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1759_9
+	jae .LBB1727_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1759_9:
+.LBB1727_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1759_10:
-	leaq .Lanon.38777afd01cc972fdbfe6813bd7954b3.37(%rip), %rdi
+.LBB1727_10:
+	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
