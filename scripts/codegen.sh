@@ -102,8 +102,9 @@ fi
     echo "flavour is a type parameter, so each listing holds one read side. A percpu strategy has one"
     echo "per counter backend too (\`<strategy>@<flavour>+cpu.s\`: per-CPU counters in restartable"
     echo "sequences). Lines an inline \`asm!\` puts in another section (rseq descriptors, abort handlers)"
-    echo "are kept as comments marked with their section and counted nowhere. Every branch is listed,"
-    echo "the calls to the atomic-mode slow paths and the grace-period wake-up included. \`summary.json\`"
+    echo "are kept as comments marked with their section and counted nowhere. Every branch is listed:"
+    echo "the atomic-mode slow paths (cold blocks at the end), the calls to the release callback and"
+    echo "the grace-period wake-up included. \`summary.json\`"
     echo "counts the instructions and the ordering/atomic ones per function; \`swapref report\` tabulates it."
     echo
     echo "Compiler: \`$rustc_v\`. Commands (one per architecture):"

@@ -2,8 +2,8 @@
 # Did a change make criterion `get_put` faster or slower? Two builds, interleaved in one session.
 #
 # Builds the `strategies` bench at BASE and at NEW (a commit, or `.` for the working tree as it
-# is, uncommitted changes included), then runs them in turn, ROUNDS times (base, new, base,
-# new, ...), each run in a criterion directory of its own, and prints each run's ratios to
+# is, uncommitted changes included), then runs them in turn, ROUNDS times (base then new, then
+# new then base, ...), each run in a criterion directory of its own, and prints each run's ratios to
 # `unprotected` (scripts/bench_ratio.py). On a shared machine a bench's absolute time moves
 # between runs by more than its interval; a ratio measured within one run, compared across
 # interleaved runs, is what this machine can resolve. The last table gives, per strategy, the
@@ -52,15 +52,19 @@ done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-target="${CARGO_TARGET_DIR:-$PWD/target}/get-put-ab"
+target="${CARGO_TARGET_DIR:-target}/get-put-ab"
 mkdir -p "$target"
+target=$(cd "$target" && pwd)  # absolute: the builds run in other directories
+# Each run's estimates go to its own directory (CARGO_TARGET_DIR/criterion); CRITERION_HOME
+# would send them all to one place.
+unset CRITERION_HOME
 
 # build NAME REV: the bench binary of REV, copied to $work/NAME; its description to $work/NAME.rev
 build() {
     local name=$1 rev=$2 src
     if [ "$rev" = . ]; then
         src=$PWD
-        echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benches Cargo.toml || echo '+uncommitted') (working tree)" >"$work/$name.rev"
+        echo "$(git rev-parse --short HEAD)$([ -z "$(git status --porcelain)" ] || echo '+uncommitted') (working tree)" >"$work/$name.rev"
     else
         src="$work/src-$name"
         mkdir -p "$src"
@@ -70,7 +74,7 @@ build() {
     echo "== building $name: $(cat "$work/$name.rev")" >&2
     local exe
     exe=$(cd "$src" && CARGO_TARGET_DIR="$target/$name" cargo bench --no-run --bench strategies \
-        --message-format=json 2>/dev/null | python3 -c '
+        --message-format=json 2>"$work/$name.build.log" | python3 -c '
 import json, sys
 for line in sys.stdin:
     try:
@@ -78,8 +82,12 @@ for line in sys.stdin:
     except ValueError:
         continue
     if j.get("reason") == "compiler-artifact" and j.get("executable") and j["target"]["name"] == "strategies":
-        print(j["executable"])')
-    [ -n "$exe" ] || { echo "get-put-ab.sh: building $name ($rev) failed" >&2; exit 1; }
+        print(j["executable"])') || true
+    if [ -z "$exe" ]; then
+        tail -20 "$work/$name.build.log" >&2
+        echo "get-put-ab.sh: building $name ($rev) failed (cargo's last lines above)" >&2
+        exit 1
+    fi
     cp "$exe" "$work/$name"
 }
 build base "${revs[0]}"
@@ -95,7 +103,9 @@ report="$work/report.txt"
     echo "# date: $(date -u +%Y-%m-%dT%H:%MZ)"
 } >"$report"
 for i in $(seq 1 "$rounds"); do
-    for side in base new; do
+    # Alternate which side goes first, so that neither always runs on a machine just woken.
+    if [ $((i % 2)) -eq 1 ]; then order="base new"; else order="new base"; fi
+    for side in $order; do
         dir="$work/criterion-$side-$i"
         echo "== round $i/$rounds: $side" >&2
         CARGO_TARGET_DIR="$dir" "$work/$side" --bench "$filter" "${extra[@]}" >/dev/null 2>&1 \

@@ -14,10 +14,12 @@
 //! trace it instruction by instruction on x86-64.
 //!
 //! Slow paths are as the library has them. `percpu_ref`'s atomic-mode paths (`add_not_zero`,
-//! `put_atomic`) are inlined as cold blocks at the function's end, so that no call on a path
-//! that rejoins the fast one makes the function save registers on every lookup; the release
-//! callback, the per-CPU backend's switch-lock cover, the grace-period driver's wake-up,
-//! `std`'s contended `RwLock` paths and the panics stay calls. A listing therefore shows cold
+//! `put_atomic`) are inlined as cold blocks at the function's end, so that they put no call on
+//! a path that rejoins the fast one (which makes the function save, on every lookup, the
+//! registers live across it); the release callback, the per-CPU backend's switch-lock cover,
+//! the grace-period driver's wake-up, `std`'s contended `RwLock` paths and the panics stay
+//! calls. The release callback still costs the x86-64 qsbr function one saved register (the
+//! byte read, kept across it), which also aligns the stack for the panics' calls. A listing therefore shows cold
 //! blocks beside the common case; `tests/hotpath.rs` counts what one lookup executes.
 
 use crate::percpu_ref::PercpuKind;

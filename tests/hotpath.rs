@@ -270,8 +270,9 @@ fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
         let Some(p) = p else { continue };
         // The whole trace, callees included.
         assert_eq!((p.lock, p.xchg, p.mfence), (0, 0, 0), "{name}: {p:?}");
-        // No call either: neither the atomic-mode slow paths nor a wake-up were taken, so this
-        // is percpu mode, and the guard's put was inlined whole.
+        // No lock (above): the atomic-mode slow paths, inline `lock cmpxchg` loops, were not
+        // taken, so this is percpu mode; no call: no wake-up or release either, and the
+        // guard's put was inlined whole.
         assert_eq!(p.calls, 0, "{name} left the inline percpu path: {p:?}");
         assert!(p.instructions > 5, "{name}: implausibly short trace {p:?}");
     }

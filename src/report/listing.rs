@@ -5,7 +5,7 @@
 //! `scripts/codegen.sh` compiles the library for each architecture and calls
 //! `swapref listings` once per architecture; this module does the cutting and counting. The
 //! counts are *static*: they cover the whole function, every branch included (both RCU
-//! flavours' read-side code, the branches that call the atomic-mode slow paths). What one
+//! flavours' read-side code, the atomic-mode slow paths and the calls they make). What one
 //! lookup actually executes on x86-64 is measured by `tests/hotpath.rs`.
 
 use super::ReportError;
