@@ -173,7 +173,9 @@ impl<F: Flavor> Counters<F> for PerThread {
         })
     }
 
-    #[inline]
+    /// Always inlined: it is the body of the fast path's cold block, and a call there would
+    /// make the function save registers for it on every lookup (see `tryget_live_with`).
+    #[inline(always)]
     fn covered<R, G>(r: &RcuReader<F>, _: impl FnOnce() -> G, f: impl FnOnce() -> R) -> R {
         r.section(|_| f())
     }

@@ -9,15 +9,15 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1738_3
+	b.ls .LBB1736_3
 	mov w0, wzr
-.LBB1738_2:
+.LBB1736_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1738_3:
+.LBB1736_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -27,58 +27,58 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213522:
+	// [__rseq_cs] .Ltmp213881:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213523
-	// [__rseq_cs] .xword .Ltmp213524-.Ltmp213523
-	// [__rseq_cs] .xword .Ltmp213525
+	// [__rseq_cs] .xword .Ltmp213882
+	// [__rseq_cs] .xword .Ltmp213883-.Ltmp213882
+	// [__rseq_cs] .xword .Ltmp213884
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213522
+	// [__rseq_cs_ptr_array] .xword .Ltmp213881
 	// ---- back in the function's section ----
-.Ltmp213526:
-	adrp x13, .Ltmp213522
-	add x13, x13, :lo12:.Ltmp213522
+.Ltmp213885:
+	adrp x13, .Ltmp213881
+	add x13, x13, :lo12:.Ltmp213881
 	str x13, [x12, #8]
-.Ltmp213523:
+.Ltmp213882:
 	ldr w13, [x12, #4]
 	ldar x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213527
+	b.ne .Ltmp213886
 	cmp w13, w11
-	b.hs .Ltmp213527
+	b.hs .Ltmp213886
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp213524:
+.Ltmp213883:
 	mov x13, #1
-	b .Ltmp213528
-.Ltmp213527:
+	b .Ltmp213887
+.Ltmp213886:
 	mov x13, #0
-.Ltmp213528:
+.Ltmp213887:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213525:
+	// [__rseq_failure] .Ltmp213884:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213529:
+	// [__rseq_failure] .Ltmp213888:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213529
-	// [__rseq_failure] b .Ltmp213526
+	// [__rseq_failure] cbnz w15, .Ltmp213888
+	// [__rseq_failure] b .Ltmp213885
 	// ---- back in the function's section ----
-	cbz x13, .LBB1738_16
-.LBB1738_4:
+	cbz x13, .LBB1736_16
+.LBB1736_4:
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1738_18
+	cbz x9, .LBB1736_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1738_8
+	b.hs .LBB1736_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -88,56 +88,56 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213541:
+	// [__rseq_cs] .Ltmp213900:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213542
-	// [__rseq_cs] .xword .Ltmp213543-.Ltmp213542
-	// [__rseq_cs] .xword .Ltmp213544
+	// [__rseq_cs] .xword .Ltmp213901
+	// [__rseq_cs] .xword .Ltmp213902-.Ltmp213901
+	// [__rseq_cs] .xword .Ltmp213903
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213541
+	// [__rseq_cs_ptr_array] .xword .Ltmp213900
 	// ---- back in the function's section ----
-.Ltmp213545:
-	adrp x13, .Ltmp213541
-	add x13, x13, :lo12:.Ltmp213541
+.Ltmp213904:
+	adrp x13, .Ltmp213900
+	add x13, x13, :lo12:.Ltmp213900
 	str x13, [x9, #8]
-.Ltmp213542:
+.Ltmp213901:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213546
+	b.ne .Ltmp213905
 	cmp w13, w11
-	b.hs .Ltmp213546
+	b.hs .Ltmp213905
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp213543:
+.Ltmp213902:
 	mov x13, #1
-	b .Ltmp213547
-.Ltmp213546:
+	b .Ltmp213906
+.Ltmp213905:
 	mov x13, #0
-.Ltmp213547:
+.Ltmp213906:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213544:
+	// [__rseq_failure] .Ltmp213903:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213548:
+	// [__rseq_failure] .Ltmp213907:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213548
-	// [__rseq_failure] b .Ltmp213545
+	// [__rseq_failure] cbnz w15, .Ltmp213907
+	// [__rseq_failure] b .Ltmp213904
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1738_2
+	cbnz x13, .LBB1736_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1738_12
-.LBB1738_8:
+	b .LBB1736_12
+.LBB1736_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -145,79 +145,79 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213556:
+	// [__rseq_cs] .Ltmp213915:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213557
-	// [__rseq_cs] .xword .Ltmp213558-.Ltmp213557
-	// [__rseq_cs] .xword .Ltmp213559
+	// [__rseq_cs] .xword .Ltmp213916
+	// [__rseq_cs] .xword .Ltmp213917-.Ltmp213916
+	// [__rseq_cs] .xword .Ltmp213918
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213556
+	// [__rseq_cs_ptr_array] .xword .Ltmp213915
 	// ---- back in the function's section ----
-.Ltmp213560:
-	adrp x13, .Ltmp213556
-	add x13, x13, :lo12:.Ltmp213556
+.Ltmp213919:
+	adrp x13, .Ltmp213915
+	add x13, x13, :lo12:.Ltmp213915
 	str x13, [x9, #8]
-.Ltmp213557:
+.Ltmp213916:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213561
+	b.ne .Ltmp213920
 	cmp w13, w11
-	b.hs .Ltmp213561
+	b.hs .Ltmp213920
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp213558:
+.Ltmp213917:
 	mov x13, #1
-	b .Ltmp213562
-.Ltmp213561:
+	b .Ltmp213921
+.Ltmp213920:
 	mov x13, #0
-.Ltmp213562:
+.Ltmp213921:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213559:
+	// [__rseq_failure] .Ltmp213918:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213563:
+	// [__rseq_failure] .Ltmp213922:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213563
-	// [__rseq_failure] b .Ltmp213560
+	// [__rseq_failure] cbnz w15, .Ltmp213922
+	// [__rseq_failure] b .Ltmp213919
 	// ---- back in the function's section ----
-	cbz x13, .LBB1738_19
+	cbz x13, .LBB1736_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1738_10:
+.LBB1736_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1738_26
-.LBB1738_11:
+	b.eq .LBB1736_26
+.LBB1736_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1738_12:
+.LBB1736_12:
 	mov w21, w0
-	cbz x19, .LBB1738_10
+	cbz x19, .LBB1736_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1738_11
+	b.ne .LBB1736_11
 	cmp x19, #1
-	b.ne .LBB1738_27
+	b.ne .LBB1736_27
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
 	mov w0, w21
@@ -226,62 +226,62 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1738_16:
+.LBB1736_16:
 	strb w9, [x29, #28]
 	ldar x9, [x20]
-	tbz w9, #1, .LBB1738_29
+	tbz w9, #1, .LBB1736_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1738_18:
+.LBB1736_18:
 	adrp x0, .Lanon.a7e946b71f3d948badb84f1ad01e2880.42
 	add x0, x0, :lo12:.Lanon.a7e946b71f3d948badb84f1ad01e2880.42
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1738_19:
+.LBB1736_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1738_22
-.LBB1738_20:
+	b .LBB1736_22
+.LBB1736_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1738_28
-.LBB1738_21:
+	b.eq .LBB1736_28
+.LBB1736_21:
 	mov x19, x0
-.LBB1738_22:
-	cbz x19, .LBB1738_20
+.LBB1736_22:
+	cbz x19, .LBB1736_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1738_21
+	b.ne .LBB1736_21
 	cmp x19, #1
-	b.eq .LBB1738_30
+	b.eq .LBB1736_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1738_26:
+.LBB1736_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1738_27:
+.LBB1736_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1738_28:
+.LBB1736_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -291,7 +291,7 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1738_29:
+.LBB1736_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -300,9 +300,9 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuNtB5_6PerCpuINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1r_B10_E16tryget_live_slow0NCB38_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1738_2
-	b .LBB1738_4
-.LBB1738_30:
+	cbz w0, .LBB1736_2
+	b .LBB1736_4
+.LBB1736_30:
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
 	mov w0, wzr

@@ -8,15 +8,15 @@ swapref_hot_percpu_fence_fence_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1742_3
+	b.ls .LBB1740_3
 	mov w0, wzr
-.LBB1742_2:
+.LBB1740_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1742_3:
+.LBB1740_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -26,59 +26,59 @@ swapref_hot_percpu_fence_fence_cpu:
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213859:
+	// [__rseq_cs] .Ltmp214280:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213860
-	// [__rseq_cs] .xword .Ltmp213861-.Ltmp213860
-	// [__rseq_cs] .xword .Ltmp213862
+	// [__rseq_cs] .xword .Ltmp214281
+	// [__rseq_cs] .xword .Ltmp214282-.Ltmp214281
+	// [__rseq_cs] .xword .Ltmp214283
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213859
+	// [__rseq_cs_ptr_array] .xword .Ltmp214280
 	// ---- back in the function's section ----
-.Ltmp213863:
-	adrp x13, .Ltmp213859
-	add x13, x13, :lo12:.Ltmp213859
+.Ltmp214284:
+	adrp x13, .Ltmp214280
+	add x13, x13, :lo12:.Ltmp214280
 	str x13, [x9, #8]
-.Ltmp213860:
+.Ltmp214281:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213864
+	b.ne .Ltmp214285
 	cmp w13, w11
-	b.hs .Ltmp213864
+	b.hs .Ltmp214285
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp213861:
+.Ltmp214282:
 	mov x13, #1
-	b .Ltmp213865
-.Ltmp213864:
+	b .Ltmp214286
+.Ltmp214285:
 	mov x13, #0
-.Ltmp213865:
+.Ltmp214286:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213862:
+	// [__rseq_failure] .Ltmp214283:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213866:
+	// [__rseq_failure] .Ltmp214287:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213866
-	// [__rseq_failure] b .Ltmp213863
+	// [__rseq_failure] cbnz w15, .Ltmp214287
+	// [__rseq_failure] b .Ltmp214284
 	// ---- back in the function's section ----
-	cbz x13, .LBB1742_16
-.LBB1742_4:
+	cbz x13, .LBB1740_16
+.LBB1740_4:
 	dmb ishld
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1742_18
+	cbz x9, .LBB1740_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1742_8
+	b.hs .LBB1740_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -88,56 +88,56 @@ swapref_hot_percpu_fence_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213879:
+	// [__rseq_cs] .Ltmp214300:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213880
-	// [__rseq_cs] .xword .Ltmp213881-.Ltmp213880
-	// [__rseq_cs] .xword .Ltmp213882
+	// [__rseq_cs] .xword .Ltmp214301
+	// [__rseq_cs] .xword .Ltmp214302-.Ltmp214301
+	// [__rseq_cs] .xword .Ltmp214303
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213879
+	// [__rseq_cs_ptr_array] .xword .Ltmp214300
 	// ---- back in the function's section ----
-.Ltmp213883:
-	adrp x13, .Ltmp213879
-	add x13, x13, :lo12:.Ltmp213879
+.Ltmp214304:
+	adrp x13, .Ltmp214300
+	add x13, x13, :lo12:.Ltmp214300
 	str x13, [x9, #8]
-.Ltmp213880:
+.Ltmp214301:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213884
+	b.ne .Ltmp214305
 	cmp w13, w11
-	b.hs .Ltmp213884
+	b.hs .Ltmp214305
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp213881:
+.Ltmp214302:
 	mov x13, #1
-	b .Ltmp213885
-.Ltmp213884:
+	b .Ltmp214306
+.Ltmp214305:
 	mov x13, #0
-.Ltmp213885:
+.Ltmp214306:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213882:
+	// [__rseq_failure] .Ltmp214303:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213886:
+	// [__rseq_failure] .Ltmp214307:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213886
-	// [__rseq_failure] b .Ltmp213883
+	// [__rseq_failure] cbnz w15, .Ltmp214307
+	// [__rseq_failure] b .Ltmp214304
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1742_2
+	cbnz x13, .LBB1740_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1742_12
-.LBB1742_8:
+	b .LBB1740_12
+.LBB1740_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -145,79 +145,79 @@ swapref_hot_percpu_fence_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213894:
+	// [__rseq_cs] .Ltmp214315:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213895
-	// [__rseq_cs] .xword .Ltmp213896-.Ltmp213895
-	// [__rseq_cs] .xword .Ltmp213897
+	// [__rseq_cs] .xword .Ltmp214316
+	// [__rseq_cs] .xword .Ltmp214317-.Ltmp214316
+	// [__rseq_cs] .xword .Ltmp214318
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213894
+	// [__rseq_cs_ptr_array] .xword .Ltmp214315
 	// ---- back in the function's section ----
-.Ltmp213898:
-	adrp x13, .Ltmp213894
-	add x13, x13, :lo12:.Ltmp213894
+.Ltmp214319:
+	adrp x13, .Ltmp214315
+	add x13, x13, :lo12:.Ltmp214315
 	str x13, [x9, #8]
-.Ltmp213895:
+.Ltmp214316:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213899
+	b.ne .Ltmp214320
 	cmp w13, w11
-	b.hs .Ltmp213899
+	b.hs .Ltmp214320
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp213896:
+.Ltmp214317:
 	mov x13, #1
-	b .Ltmp213900
-.Ltmp213899:
+	b .Ltmp214321
+.Ltmp214320:
 	mov x13, #0
-.Ltmp213900:
+.Ltmp214321:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213897:
+	// [__rseq_failure] .Ltmp214318:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213901:
+	// [__rseq_failure] .Ltmp214322:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213901
-	// [__rseq_failure] b .Ltmp213898
+	// [__rseq_failure] cbnz w15, .Ltmp214322
+	// [__rseq_failure] b .Ltmp214319
 	// ---- back in the function's section ----
-	cbz x13, .LBB1742_19
+	cbz x13, .LBB1740_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1742_10:
+.LBB1740_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1742_26
-.LBB1742_11:
+	b.eq .LBB1740_26
+.LBB1740_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1742_12:
+.LBB1740_12:
 	mov w21, w0
-	cbz x19, .LBB1742_10
+	cbz x19, .LBB1740_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1742_11
+	b.ne .LBB1740_11
 	cmp x19, #1
-	b.ne .LBB1742_27
+	b.ne .LBB1740_27
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
 	mov w0, w21
@@ -226,63 +226,63 @@ swapref_hot_percpu_fence_fence_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1742_16:
+.LBB1740_16:
 	mov w9, #2
 	strb w9, [x29, #28]
 	ldr x9, [x20]
-	tbz w9, #1, .LBB1742_29
+	tbz w9, #1, .LBB1740_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1742_18:
+.LBB1740_18:
 	adrp x0, .Lanon.a7e946b71f3d948badb84f1ad01e2880.40
 	add x0, x0, :lo12:.Lanon.a7e946b71f3d948badb84f1ad01e2880.40
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1742_19:
+.LBB1740_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1742_22
-.LBB1742_20:
+	b .LBB1740_22
+.LBB1740_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1742_28
-.LBB1742_21:
+	b.eq .LBB1740_28
+.LBB1740_21:
 	mov x19, x0
-.LBB1742_22:
-	cbz x19, .LBB1742_20
+.LBB1740_22:
+	cbz x19, .LBB1740_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1742_21
+	b.ne .LBB1740_21
 	cmp x19, #1
-	b.eq .LBB1742_30
+	b.eq .LBB1740_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1742_26:
+.LBB1740_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1742_27:
+.LBB1740_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1742_28:
+.LBB1740_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -292,7 +292,7 @@ swapref_hot_percpu_fence_fence_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1742_29:
+.LBB1740_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -301,9 +301,9 @@ swapref_hot_percpu_fence_fence_cpu:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuNtB5_6PerCpuINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1r_B10_E16tryget_live_slow0NCB38_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1742_2
-	b .LBB1742_4
-.LBB1742_30:
+	cbz w0, .LBB1740_2
+	b .LBB1740_4
+.LBB1740_30:
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
 	mov w0, wzr

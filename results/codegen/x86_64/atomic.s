@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1727_2
-.LBB1727_1:
+	jbe .LBB1725_2
+.LBB1725_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1727_2:
+.LBB1725_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1727_3:
+.LBB1725_3:
 	testq %rax, %rax
-	jle .LBB1727_1
+	jle .LBB1725_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1727_3
+	jne .LBB1725_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1727_10
+	je .LBB1725_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1727_9
+	jae .LBB1725_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1727_9:
+.LBB1725_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1727_10:
+.LBB1725_10:
 	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

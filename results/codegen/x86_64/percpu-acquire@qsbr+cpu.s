@@ -9,7 +9,7 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1735_8
+	ja .LBB1733_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -21,53 +21,53 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	movl $1, %edi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190026:
+	// [__rseq_cs] .Ltmp190380:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190027
-	// [__rseq_cs] .quad .Ltmp190028-.Ltmp190027
-	// [__rseq_cs] .quad .Ltmp190029
+	// [__rseq_cs] .quad .Ltmp190381
+	// [__rseq_cs] .quad .Ltmp190382-.Ltmp190381
+	// [__rseq_cs] .quad .Ltmp190383
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190026
+	// [__rseq_cs_ptr_array] .quad .Ltmp190380
 	// ---- back in the function's section ----
-.Ltmp190030:
-	leaq .Ltmp190026(%rip), %r9
+.Ltmp190384:
+	leaq .Ltmp190380(%rip), %r9
 	movq %r9, %fs:8(%r8)
-.Ltmp190027:
+.Ltmp190381:
 	movl %fs:4(%r8), %r9d
 	movq (%r14), %r10
 	testl $3, %r10d
-	jne .Ltmp190031
+	jne .Ltmp190385
 	cmpl %eax, %r9d
-	jae .Ltmp190031
+	jae .Ltmp190385
 	shlq $11, %r9
 	addq %rsi, %r9
 	addq %rdi, (%r9,%r10,2)
-.Ltmp190028:
+.Ltmp190382:
 	movl $1, %r9d
-	jmp .Ltmp190032
-.Ltmp190031:
+	jmp .Ltmp190386
+.Ltmp190385:
 	xorl %r9d, %r9d
-.Ltmp190032:
+.Ltmp190386:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190029:
+	// [__rseq_failure] .Ltmp190383:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190030
+	// [__rseq_failure] jmp .Ltmp190384
 	// ---- back in the function's section ----
 	testq %r9, %r9
-	je .LBB1735_16
-.LBB1735_3:
+	je .LBB1733_16
+.LBB1733_3:
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1735_18
+	je .LBB1733_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1735_7
+	jae .LBB1733_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -76,133 +76,133 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190041:
+	// [__rseq_cs] .Ltmp190395:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190042
-	// [__rseq_cs] .quad .Ltmp190043-.Ltmp190042
-	// [__rseq_cs] .quad .Ltmp190044
+	// [__rseq_cs] .quad .Ltmp190396
+	// [__rseq_cs] .quad .Ltmp190397-.Ltmp190396
+	// [__rseq_cs] .quad .Ltmp190398
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190041
+	// [__rseq_cs_ptr_array] .quad .Ltmp190395
 	// ---- back in the function's section ----
-.Ltmp190045:
-	leaq .Ltmp190041(%rip), %r8
+.Ltmp190399:
+	leaq .Ltmp190395(%rip), %r8
 	movq %r8, %fs:8(%rdx)
-.Ltmp190042:
+.Ltmp190396:
 	movl %fs:4(%rdx), %r8d
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp190046
+	jne .Ltmp190400
 	cmpl %esi, %r8d
-	jae .Ltmp190046
+	jae .Ltmp190400
 	shlq $11, %r8
 	addq %rcx, %r8
 	addq %rdi, (%r8,%r9,2)
-.Ltmp190043:
+.Ltmp190397:
 	movl $1, %r8d
-	jmp .Ltmp190047
-.Ltmp190046:
+	jmp .Ltmp190401
+.Ltmp190400:
 	xorl %r8d, %r8d
-.Ltmp190047:
+.Ltmp190401:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190044:
+	// [__rseq_failure] .Ltmp190398:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190045
+	// [__rseq_failure] jmp .Ltmp190399
 	// ---- back in the function's section ----
 	testq %r8, %r8
-	jne .LBB1735_9
+	jne .LBB1733_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1735_12
-.LBB1735_7:
+	jmp .LBB1733_12
+.LBB1733_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190053:
+	// [__rseq_cs] .Ltmp190407:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190054
-	// [__rseq_cs] .quad .Ltmp190055-.Ltmp190054
-	// [__rseq_cs] .quad .Ltmp190056
+	// [__rseq_cs] .quad .Ltmp190408
+	// [__rseq_cs] .quad .Ltmp190409-.Ltmp190408
+	// [__rseq_cs] .quad .Ltmp190410
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190053
+	// [__rseq_cs_ptr_array] .quad .Ltmp190407
 	// ---- back in the function's section ----
-.Ltmp190057:
-	leaq .Ltmp190053(%rip), %rdi
+.Ltmp190411:
+	leaq .Ltmp190407(%rip), %rdi
 	movq %rdi, %fs:8(%rcx)
-.Ltmp190054:
+.Ltmp190408:
 	movl %fs:4(%rcx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp190058
+	jne .Ltmp190412
 	cmpl %edx, %edi
-	jae .Ltmp190058
+	jae .Ltmp190412
 	shlq $11, %rdi
 	addq %rax, %rdi
 	addq %rsi, (%rdi,%r8,2)
-.Ltmp190055:
+.Ltmp190409:
 	movl $1, %edi
-	jmp .Ltmp190059
-.Ltmp190058:
+	jmp .Ltmp190413
+.Ltmp190412:
 	xorl %edi, %edi
-.Ltmp190059:
+.Ltmp190413:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190056:
+	// [__rseq_failure] .Ltmp190410:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190057
+	// [__rseq_failure] jmp .Ltmp190411
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1735_19
-.LBB1735_8:
+	je .LBB1733_19
+.LBB1733_8:
 	xorl %eax, %eax
-.LBB1735_9:
+.LBB1733_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1735_10:
+.LBB1733_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1735_26
-.LBB1735_11:
+	je .LBB1733_26
+.LBB1733_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1735_12:
+.LBB1733_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1735_10
+	je .LBB1733_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1735_11
+	jne .LBB1733_11
 	cmpq $1, %rcx
-	jne .LBB1735_27
+	jne .LBB1733_27
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1735_27
-.LBB1735_16:
+	jmp .LBB1733_27
+.LBB1733_16:
 	movb $1, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1735_8
+	jne .LBB1733_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -213,40 +213,40 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1735_3
-	jmp .LBB1735_8
-.LBB1735_18:
+	jne .LBB1733_3
+	jmp .LBB1733_8
+.LBB1733_18:
 	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1735_19:
+.LBB1733_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1735_22
-.LBB1735_20:
+	jmp .LBB1733_22
+.LBB1733_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1735_28
-.LBB1735_21:
+	je .LBB1733_28
+.LBB1733_21:
 	movq %rax, %rcx
-.LBB1735_22:
+.LBB1733_22:
 	testq %rcx, %rcx
-	je .LBB1735_20
+	je .LBB1733_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1735_21
+	jne .LBB1733_21
 	cmpq $1, %rcx
-	jne .LBB1735_8
+	jne .LBB1733_8
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1735_8
-.LBB1735_26:
+	jmp .LBB1733_8
+.LBB1733_26:
 	lock  incq 120(%rdi)
-.LBB1735_27:
+.LBB1733_27:
 	movl %ebx, %eax
-	jmp .LBB1735_9
-.LBB1735_28:
+	jmp .LBB1733_9
+.LBB1733_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1735_8
+	jmp .LBB1733_8

@@ -8,7 +8,7 @@ swapref_hot_percpu_fence_fence_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1739_8
+	ja .LBB1737_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -20,54 +20,54 @@ swapref_hot_percpu_fence_fence_cpu:
 	movl $1, %edi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190313:
+	// [__rseq_cs] .Ltmp190739:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190314
-	// [__rseq_cs] .quad .Ltmp190315-.Ltmp190314
-	// [__rseq_cs] .quad .Ltmp190316
+	// [__rseq_cs] .quad .Ltmp190740
+	// [__rseq_cs] .quad .Ltmp190741-.Ltmp190740
+	// [__rseq_cs] .quad .Ltmp190742
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190313
+	// [__rseq_cs_ptr_array] .quad .Ltmp190739
 	// ---- back in the function's section ----
-.Ltmp190317:
-	leaq .Ltmp190313(%rip), %r9
+.Ltmp190743:
+	leaq .Ltmp190739(%rip), %r9
 	movq %r9, %fs:8(%r8)
-.Ltmp190314:
+.Ltmp190740:
 	movl %fs:4(%r8), %r9d
 	movq (%r14), %r10
 	testl $3, %r10d
-	jne .Ltmp190318
+	jne .Ltmp190744
 	cmpl %eax, %r9d
-	jae .Ltmp190318
+	jae .Ltmp190744
 	shlq $11, %r9
 	addq %rsi, %r9
 	addq %rdi, (%r9,%r10,2)
-.Ltmp190315:
+.Ltmp190741:
 	movl $1, %r9d
-	jmp .Ltmp190319
-.Ltmp190318:
+	jmp .Ltmp190745
+.Ltmp190744:
 	xorl %r9d, %r9d
-.Ltmp190319:
+.Ltmp190745:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190316:
+	// [__rseq_failure] .Ltmp190742:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190317
+	// [__rseq_failure] jmp .Ltmp190743
 	// ---- back in the function's section ----
 	testq %r9, %r9
-	je .LBB1739_16
-.LBB1739_3:
+	je .LBB1737_16
+.LBB1737_3:
 	#MEMBARRIER
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1739_18
+	je .LBB1737_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1739_7
+	jae .LBB1737_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -76,133 +76,133 @@ swapref_hot_percpu_fence_fence_cpu:
 	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190328:
+	// [__rseq_cs] .Ltmp190754:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190329
-	// [__rseq_cs] .quad .Ltmp190330-.Ltmp190329
-	// [__rseq_cs] .quad .Ltmp190331
+	// [__rseq_cs] .quad .Ltmp190755
+	// [__rseq_cs] .quad .Ltmp190756-.Ltmp190755
+	// [__rseq_cs] .quad .Ltmp190757
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190328
+	// [__rseq_cs_ptr_array] .quad .Ltmp190754
 	// ---- back in the function's section ----
-.Ltmp190332:
-	leaq .Ltmp190328(%rip), %r8
+.Ltmp190758:
+	leaq .Ltmp190754(%rip), %r8
 	movq %r8, %fs:8(%rdx)
-.Ltmp190329:
+.Ltmp190755:
 	movl %fs:4(%rdx), %r8d
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp190333
+	jne .Ltmp190759
 	cmpl %esi, %r8d
-	jae .Ltmp190333
+	jae .Ltmp190759
 	shlq $11, %r8
 	addq %rcx, %r8
 	addq %rdi, (%r8,%r9,2)
-.Ltmp190330:
+.Ltmp190756:
 	movl $1, %r8d
-	jmp .Ltmp190334
-.Ltmp190333:
+	jmp .Ltmp190760
+.Ltmp190759:
 	xorl %r8d, %r8d
-.Ltmp190334:
+.Ltmp190760:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190331:
+	// [__rseq_failure] .Ltmp190757:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190332
+	// [__rseq_failure] jmp .Ltmp190758
 	// ---- back in the function's section ----
 	testq %r8, %r8
-	jne .LBB1739_9
+	jne .LBB1737_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1739_12
-.LBB1739_7:
+	jmp .LBB1737_12
+.LBB1737_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190340:
+	// [__rseq_cs] .Ltmp190766:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190341
-	// [__rseq_cs] .quad .Ltmp190342-.Ltmp190341
-	// [__rseq_cs] .quad .Ltmp190343
+	// [__rseq_cs] .quad .Ltmp190767
+	// [__rseq_cs] .quad .Ltmp190768-.Ltmp190767
+	// [__rseq_cs] .quad .Ltmp190769
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190340
+	// [__rseq_cs_ptr_array] .quad .Ltmp190766
 	// ---- back in the function's section ----
-.Ltmp190344:
-	leaq .Ltmp190340(%rip), %rdi
+.Ltmp190770:
+	leaq .Ltmp190766(%rip), %rdi
 	movq %rdi, %fs:8(%rcx)
-.Ltmp190341:
+.Ltmp190767:
 	movl %fs:4(%rcx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp190345
+	jne .Ltmp190771
 	cmpl %edx, %edi
-	jae .Ltmp190345
+	jae .Ltmp190771
 	shlq $11, %rdi
 	addq %rax, %rdi
 	addq %rsi, (%rdi,%r8,2)
-.Ltmp190342:
+.Ltmp190768:
 	movl $1, %edi
-	jmp .Ltmp190346
-.Ltmp190345:
+	jmp .Ltmp190772
+.Ltmp190771:
 	xorl %edi, %edi
-.Ltmp190346:
+.Ltmp190772:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190343:
+	// [__rseq_failure] .Ltmp190769:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190344
+	// [__rseq_failure] jmp .Ltmp190770
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1739_19
-.LBB1739_8:
+	je .LBB1737_19
+.LBB1737_8:
 	xorl %eax, %eax
-.LBB1739_9:
+.LBB1737_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1739_10:
+.LBB1737_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1739_26
-.LBB1739_11:
+	je .LBB1737_26
+.LBB1737_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1739_12:
+.LBB1737_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1739_10
+	je .LBB1737_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1739_11
+	jne .LBB1737_11
 	cmpq $1, %rcx
-	jne .LBB1739_27
+	jne .LBB1737_27
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1739_27
-.LBB1739_16:
+	jmp .LBB1737_27
+.LBB1737_16:
 	movb $2, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1739_8
+	jne .LBB1737_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -213,40 +213,40 @@ swapref_hot_percpu_fence_fence_cpu:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1739_3
-	jmp .LBB1739_8
-.LBB1739_18:
+	jne .LBB1737_3
+	jmp .LBB1737_8
+.LBB1737_18:
 	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1739_19:
+.LBB1737_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1739_22
-.LBB1739_20:
+	jmp .LBB1737_22
+.LBB1737_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1739_28
-.LBB1739_21:
+	je .LBB1737_28
+.LBB1737_21:
 	movq %rax, %rcx
-.LBB1739_22:
+.LBB1737_22:
 	testq %rcx, %rcx
-	je .LBB1739_20
+	je .LBB1737_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1739_21
+	jne .LBB1737_21
 	cmpq $1, %rcx
-	jne .LBB1739_8
+	jne .LBB1737_8
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1739_8
-.LBB1739_26:
+	jmp .LBB1737_8
+.LBB1737_26:
 	lock  incq 120(%rdi)
-.LBB1739_27:
+.LBB1737_27:
 	movl %ebx, %eax
-	jmp .LBB1739_9
-.LBB1739_28:
+	jmp .LBB1737_9
+.LBB1737_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1739_8
+	jmp .LBB1737_8
