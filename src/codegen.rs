@@ -19,8 +19,9 @@
 //! registers live across it); the release callback, the per-CPU backend's switch-lock cover,
 //! the grace-period driver's wake-up, `std`'s contended `RwLock` paths and the panics stay
 //! calls. The release callback still costs the x86-64 qsbr function one saved register (the
-//! byte read, kept across it), which also aligns the stack for the panics' calls. A listing therefore shows cold
-//! blocks beside the common case; `tests/hotpath.rs` counts what one lookup executes.
+//! byte read, kept across it), which also aligns the stack for the panics' calls. A listing
+//! therefore shows cold blocks beside the common case; `tests/hotpath.rs` counts what one
+//! lookup executes.
 
 use crate::percpu_ref::PercpuKind;
 use crate::rcu::FlavorKind;

@@ -473,8 +473,9 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         // Left the section first. The slow path is inlined as a cold block, not called: a
         // call on a path that rejoins the fast path makes the whole function save and restore
         // the registers live across it, on every lookup (the kernel's tryget_live has
-        // atomic_long_inc_not_zero() inline too). With per-thread counters it then has no
-        // call at all; the per-CPU cover (the switch lock) is still one.
+        // atomic_long_inc_not_zero() inline too). With per-thread counters under qsbr the
+        // function then makes no call but the release callback's; membarrier's sections may
+        // still call to wake a grace period, and the per-CPU cover (the switch lock) is one.
         let ok = done || {
             std::hint::cold_path();
             self.tryget_live_slow(r, order)
