@@ -29,7 +29,7 @@
 //!
 //! Strategies come from `swapref::strategy::ALL` through `strategy::visit`, so a new strategy is
 //! benchmarked without touching this file. `SWAPREF_RCU=qsbr|membarrier|fence|auto` (default
-//! `auto`) pins the RCU flavour of the strategies that use one, `SWAPREF_PERCPU=cpu|thread|auto`
+//! `auto`) pins the RCU flavour of the strategies that use one, `SWAPREF_PERCPU=cpu|cid|thread|auto`
 //! (default `auto`: `cpu` where rseq works) the counter backend of the `percpu-*` strategies;
 //! both are printed at start. The benchmark names do not carry them: save criterion baselines
 //! under names that do.
@@ -63,7 +63,7 @@ fn table_config() -> TableConfig {
         Err(_) | Ok("auto") => None,
         Ok(s) => Some(
             swapref::percpu_ref::PercpuKind::from_name(s)
-                .unwrap_or_else(|| panic!("SWAPREF_PERCPU={s}: expected auto, cpu or thread")),
+                .unwrap_or_else(|| panic!("SWAPREF_PERCPU={s}: expected auto, cpu, cid or thread")),
         ),
     };
     TableConfig {
@@ -220,10 +220,10 @@ impl Visitor for Floors<'_, '_> {
                 // The strategies' shape: the put only after a get that counted.
                 // SAFETY: (1) the mode word is 0 (slot 0 < SLOTS, no flag); (2) `area` is alive
                 // for the whole bench, and only these two calls add to its counters.
-                if unsafe { counters.add_if_percpu::<true>(&mode, 1) } {
+                if unsafe { counters.add_if_percpu::<true, false>(&mode, 1) } {
                     let v = lookup(black_box(&t), &mut r, black_box(ENTRY));
                     // SAFETY: as above.
-                    if !unsafe { counters.add_if_percpu::<false>(&mode, usize::MAX) } {
+                    if !unsafe { counters.add_if_percpu::<false, false>(&mode, usize::MAX) } {
                         left.set(left.get() + 1);
                     }
                     v
@@ -406,7 +406,7 @@ fn announce(_: &mut Criterion) {
         Some(k) => k.name().to_string(),
         None => swapref::strategy::auto_percpu().1.clone(),
     };
-    eprintln!("swapref benches: percpu counters {percpu}; SWAPREF_PERCPU=cpu|thread pins it");
+    eprintln!("swapref benches: percpu counters {percpu}; SWAPREF_PERCPU=cpu|cid|thread pins it");
     record_provenance(&flavor, &percpu);
     // criterion's HTML report draws with plotters, which (with the ab_glyph text layout this
     // package's figures use) knows only registered fonts.

@@ -76,6 +76,8 @@ macro_rules! hot_paths {
             crate::strategy::$module::$ty<crate::rcu::Memb, crate::percpu_ref::PerCpu>);
         hot_paths!(@fn $module fence_cpu "_fence_cpu",
             crate::strategy::$module::$ty<crate::rcu::Mb, crate::percpu_ref::PerCpu>);
+        hot_paths!(@fn $module qsbr_cid "_qsbr_cid",
+            crate::strategy::$module::$ty<crate::rcu::Qsbr, crate::percpu_ref::PerCid>);
     };
     (@fns plain $module:ident $ty:ident) => {
         hot_paths!(@fn $module hot "", crate::strategy::$module::$ty);
@@ -123,6 +125,11 @@ macro_rules! hot_paths {
         hot_paths!(@row $module fence_cpu, Some(FlavorKind::Fence), Some(PercpuKind::Cpu),
             "_fence_cpu",
             crate::strategy::$module::$ty<crate::rcu::Mb, crate::percpu_ref::PerCpu>),
+        // One flavour is enough to show the other index: the section differs from `qsbr_cpu`'s
+        // in the field it reads and in nothing else.
+        hot_paths!(@row $module qsbr_cid, Some(FlavorKind::Qsbr), Some(PercpuKind::Cid),
+            "_qsbr_cid",
+            crate::strategy::$module::$ty<crate::rcu::Qsbr, crate::percpu_ref::PerCid>),
     ]};
     (@rows plain $module:ident $ty:ident) => {[
         hot_paths!(@row $module hot, None, None, "", crate::strategy::$module::$ty),
@@ -154,7 +161,8 @@ pub struct HotPath {
     /// The RCU flavour it was compiled for, for a strategy generic over it.
     pub flavor: Option<FlavorKind>,
     /// The `percpu_ref` counter backend it was compiled for, for a strategy generic over it.
-    /// A [`PercpuKind::Cpu`] path runs restartable sequences: single-stepping it aborts its
+    /// A [`PercpuKind::Cpu`] or [`PercpuKind::Cid`] path runs restartable sequences
+    /// ([`PercpuKind::is_rseq`]): single-stepping it aborts its
     /// sections, so `tests/hotpath.rs` does not trace it; `tests/rseq_listing.rs` checks its
     /// sections in the binary instead.
     pub percpu: Option<PercpuKind>,
@@ -200,15 +208,15 @@ fn prepare<S: Strategy>(f: HotFn<S>) -> Result<OneLookup, StrategyError> {
 
 impl HotPath {
     /// The strategy's name, with `@flavour` for one compiled per RCU flavour
-    /// (`percpu-acquire@qsbr`) and `/cpu` for the per-CPU counter backend
+    /// (`percpu-acquire@qsbr`) and `/cpu` or `/cid` for the rseq counter backends
     /// (`percpu-acquire@qsbr/cpu`), as results label their series: `summary.json` names
     /// functions by it.
     pub fn label(&self) -> String {
         let l = label(self.strategy, self.flavor);
-        match self.percpu {
-            Some(PercpuKind::Cpu) => format!("{l}/cpu"),
-            _ => l,
-        }
+        l + &self
+            .percpu
+            .map(crate::workload::point::percpu_suffix)
+            .unwrap_or_default()
     }
 
     /// The listing's file name without `.s`: the label, `/` written as `+`
@@ -230,7 +238,11 @@ pub fn label(strategy: &str, flavor: Option<FlavorKind>) -> String {
 /// percpu strategy), if there is one.
 pub fn symbol(strategy: &str, flavor: Option<FlavorKind>) -> Option<&'static str> {
     hot_paths()
-        .find(|h| h.strategy == strategy && h.flavor == flavor && h.percpu != Some(PercpuKind::Cpu))
+        .find(|h| {
+            h.strategy == strategy
+                && h.flavor == flavor
+                && !h.percpu.is_some_and(PercpuKind::is_rseq)
+        })
         .map(|h| h.symbol)
 }
 
@@ -250,6 +262,7 @@ mod tests {
                     for f in FlavorKind::ALL {
                         expected.push(format!("{}/cpu", label(i.name, Some(f))));
                     }
+                    expected.push(format!("{}/cid", label(i.name, Some(FlavorKind::Qsbr))));
                 }
             } else {
                 expected.push(i.name.to_owned());
@@ -268,5 +281,10 @@ mod tests {
             .expect("the per-CPU backend has hot paths");
         assert_eq!(cpu.symbol, "swapref_hot_percpu_acquire_qsbr_cpu");
         assert_eq!(cpu.file_stem(), "percpu-acquire@qsbr+cpu");
+        let cid = hot_paths()
+            .find(|h| h.label() == "percpu-fence@qsbr/cid")
+            .expect("the backend by concurrency ID has hot paths");
+        assert_eq!(cid.symbol, "swapref_hot_percpu_fence_qsbr_cid");
+        assert_eq!(cid.file_stem(), "percpu-fence@qsbr+cid");
     }
 }

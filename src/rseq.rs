@@ -46,7 +46,8 @@
 //!
 //! # The section
 //!
-//! [`CpuCounters::add_if_percpu`] is, in one assembly block: arm the descriptor; read `cpu_id`;
+//! [`CpuCounters::add_if_percpu`] is, in one assembly block: arm the descriptor; read `cpu_id`
+//! (or `mm_cid`, the concurrency ID: [`cid_available`]);
 //! load the ref's mode word (`Acquire` or `Relaxed`); leave if a mode bit is set or the CPU is
 //! out of range; compute this CPU's counter from the mode word (the slot index sits above the
 //! two mode bits, as `percpu_count_ptr` carries the counter's address); add, with one
@@ -194,16 +195,109 @@ fn possible_cpus() -> Result<u32, String> {
     Ok(n)
 }
 
+/// Where `struct rseq` has `cpu_id`.
+const CPU_ID: usize = 4;
+/// Where `struct rseq` has `mm_cid` (Linux ≥ 6.3), inside the 32 bytes every registration has.
+const MM_CID: usize = 24;
+/// `offsetofend(struct rseq, mm_cid)`: the feature size that says the kernel keeps `mm_cid`.
+const MM_CID_FEATURE_SIZE: u32 = 28;
+/// `AT_RSEQ_FEATURE_SIZE`: the auxiliary-vector entry with the kernel's rseq feature size.
+const AT_RSEQ_FEATURE_SIZE: libc::c_ulong = 27;
+
+/// The offset in the rseq area of the field a section indexes its chunks by: `mm_cid` if `cid`,
+/// else `cpu_id`.
+pub(crate) const fn index_field(cid: bool) -> usize {
+    if cid { MM_CID } else { CPU_ID }
+}
+
+/// Whether sections can index by concurrency ID (`mm_cid`): `Ok` with the rseq area and how many
+/// chunks an area indexed by it gets, or why not. Decided once.
+///
+/// The kernel gives each running thread of a process a concurrency ID that no other running
+/// thread of the process has (`include/uapi/linux/rseq.h`: "allocated uniquely within a
+/// memory map"), preferring small ones, so IDs stay below the number of threads that run at
+/// once and the first chunks are the hot ones. A thread gives its ID up only while it is not
+/// running, and a section whose thread stopped running restarts and reads the field again:
+/// as with `cpu_id`, no two sections that commit at the same time share an index. librseq's
+/// `RSEQ_PERCPU_MM_CID` counters rest on the same guarantee; `tests/rseq_stress.rs` checks the
+/// sums natively.
+///
+/// An area indexed by it gets one chunk per CPU this process may run on (the calling thread's
+/// affinity at the first call, at most `nr_cpu_ids`), not one per possible CPU: no more threads
+/// run at once. An ID beyond the chunks (the process widened its affinity later, or the kernel
+/// kept a larger one) makes the section leave without committing; the get or put then uses
+/// the atomic count, which is correct in percpu mode too, only slower.
+///
+/// Availability is librseq's rule: glibc 2.35–2.39 report `__rseq_size` 32 (the allocation)
+/// and 2.40 reports 20 (the original feature size) whatever the kernel fills in, so for those
+/// two values the kernel's `AT_RSEQ_FEATURE_SIZE` decides (capped at 32, the area glibc
+/// registered); any other value is glibc's own statement of the active feature size.
+pub fn cid_available() -> Result<(Rseq, u32), String> {
+    static STATE: OnceLock<Result<(Rseq, u32), String>> = OnceLock::new();
+    STATE.get_or_init(probe_cid).clone()
+}
+
+fn probe_cid() -> Result<(Rseq, u32), String> {
+    let r = available()?;
+    // SAFETY: getauxval only reads the process's auxiliary vector; 0 if the entry is absent.
+    let kernel = unsafe { libc::getauxval(AT_RSEQ_FEATURE_SIZE) };
+    let kernel = u32::try_from(kernel).unwrap_or(u32::MAX);
+    let glibc = glibc_symbol::<libc::c_uint>("__rseq_size").unwrap_or(0);
+    let active = match glibc {
+        20 | 32 => kernel.min(32),
+        n => n,
+    };
+    if active < MM_CID_FEATURE_SIZE {
+        return Err(format!(
+            "no rseq mm_cid here (active rseq feature size {active} < {MM_CID_FEATURE_SIZE}: \
+             AT_RSEQ_FEATURE_SIZE {kernel}, __rseq_size {glibc}; mm_cid needs Linux >= 6.3)"
+        ));
+    }
+    let cid = r.mm_cid();
+    if cid >= r.cpus {
+        return Err(format!(
+            "this thread's rseq mm_cid is {}, not below nr_cpu_ids {}",
+            cid as i32, r.cpus
+        ));
+    }
+    Ok((r, allowed_cpus().unwrap_or(r.cpus).clamp(1, r.cpus)))
+}
+
+/// How many CPUs the calling thread may run on (`sched_getaffinity`), if the kernel's mask fits
+/// glibc's `cpu_set_t`.
+fn allowed_cpus() -> Option<u32> {
+    // SAFETY: cpu_set_t is plain bits; zeroed is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a writable cpu_set_t of the size passed; pid 0 is the calling thread.
+    let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: reads the set just filled in.
+    u32::try_from(unsafe { libc::CPU_COUNT(&set) }).ok()
+}
+
 impl Rseq {
     /// The calling thread's `rseq->cpu_id` (u32::MAX - 1 or u32::MAX if its registration
     /// failed): the CPU it ran on at its last return to userspace.
     pub fn cpu_id(&self) -> u32 {
+        self.field(CPU_ID)
+    }
+
+    /// The calling thread's `rseq->mm_cid`: its concurrency ID at its last return to userspace
+    /// (0 on a kernel before 6.3, which does not write it; see [`cid_available`]).
+    pub fn mm_cid(&self) -> u32 {
+        self.field(MM_CID)
+    }
+
+    /// The u32 at `at` in the calling thread's rseq area; `at` is [`CPU_ID`] or [`MM_CID`].
+    fn field(&self, at: usize) -> u32 {
         let area = self.area();
         // SAFETY: `area` is the calling thread's glibc rseq area, live while the thread is
-        // (glibc allocates it in the thread's control block); `cpu_id` is the second u32. The
-        // kernel writes it only while this thread is not running userspace code, so a volatile
-        // read races with nothing.
-        unsafe { area.add(4).cast::<u32>().read_volatile() }
+        // (glibc allocates it in the thread's control block, 32 bytes at least), and `at` is an
+        // aligned u32 field inside the first 32. The kernel writes it only while this thread is
+        // not running userspace code, so a volatile read races with nothing.
+        unsafe { area.add(at).cast::<u32>().read_volatile() }
     }
 
     /// The calling thread's rseq area: thread pointer + `__rseq_offset`.
@@ -248,15 +342,21 @@ pub struct CpuArea {
 impl std::fmt::Debug for CpuArea {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CpuArea")
-            .field("cpus", &self.rseq.cpus)
+            .field("chunks", &self.chunks.len())
             .finish()
     }
 }
 
 impl CpuArea {
-    /// A zeroed area for every possible CPU.
+    /// A zeroed area for every possible CPU: for sections indexed by `cpu_id`.
     pub fn new(rseq: Rseq) -> CpuArea {
-        let chunks = (0..rseq.cpus)
+        CpuArea::with_chunks(rseq, rseq.cpus)
+    }
+
+    /// A zeroed area of `n` chunks (at least one): for sections indexed by `mm_cid`, `n` from
+    /// [`cid_available`]. Sections whose index is `n` or more leave without committing.
+    pub fn with_chunks(rseq: Rseq, n: u32) -> CpuArea {
+        let chunks = (0..n.max(1))
             .map(|_| Chunk(std::array::from_fn(|_| AtomicUsize::new(0))))
             .collect();
         CpuArea { chunks, rseq }
@@ -278,16 +378,16 @@ impl CpuArea {
         })
     }
 
-    /// Number of CPU chunks.
+    /// Number of chunks: CPUs (or concurrency IDs) it has counters for.
     pub fn cpus(&self) -> u32 {
-        self.rseq.cpus
+        self.chunks.len() as u32
     }
 
     /// What the fast path needs, copied next to a ref's mode word. Valid while `self` is.
     pub fn counters(&self) -> CpuCounters {
         CpuCounters {
             chunks: self.chunks.as_ptr().cast(),
-            cpus: self.rseq.cpus,
+            cpus: self.cpus(),
             offset: self.rseq.offset,
         }
     }
@@ -310,8 +410,9 @@ unsafe impl Sync for CpuCounters {}
 
 impl CpuCounters {
     /// In one restartable sequence: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no
-    /// mode bit is set, add `nr` to the calling CPU's counter of the slot the mode word names
-    /// and return true. Otherwise (or if the CPU number is out of range) return false having
+    /// mode bit is set, add `nr` to the slot the mode word names in the chunk of the calling
+    /// CPU (`cpu_id`; with `CID`, of the calling thread's concurrency ID, `mm_cid`) and return
+    /// true. Otherwise (or if the CPU number is out of range) return false having
     /// written nothing: the caller takes the atomic path.
     ///
     /// # Safety
@@ -322,12 +423,22 @@ impl CpuCounters {
     ///    made by this function (the section's exclusivity per CPU is what makes the non-atomic
     ///    add sound).
     #[inline(always)]
-    pub unsafe fn add_if_percpu<const ACQUIRE: bool>(&self, mode: &AtomicUsize, nr: usize) -> bool {
+    pub unsafe fn add_if_percpu<const ACQUIRE: bool, const CID: bool>(
+        &self,
+        mode: &AtomicUsize,
+        nr: usize,
+    ) -> bool {
         // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
         // rseq area; `chunks` has `cpus` chunks (2) and the section checks the CPU;
         // precondition 1 bounds the slot.
         unsafe {
-            arch::add_if_percpu::<ACQUIRE, false>(self.offset, mode, self.chunks, self.cpus, nr)
+            arch::add_if_percpu::<ACQUIRE, false, CID>(
+                self.offset,
+                mode,
+                self.chunks,
+                self.cpus,
+                nr,
+            )
         }
     }
 
@@ -339,9 +450,15 @@ impl CpuCounters {
     ///
     /// As for [`add_if_percpu`](Self::add_if_percpu).
     #[cfg(feature = "internal-test-hooks")]
-    pub unsafe fn add_if_percpu_delayed(&self, mode: &AtomicUsize, nr: usize) -> bool {
+    pub unsafe fn add_if_percpu_delayed<const CID: bool>(
+        &self,
+        mode: &AtomicUsize,
+        nr: usize,
+    ) -> bool {
         // SAFETY: as in add_if_percpu.
-        unsafe { arch::add_if_percpu::<false, true>(self.offset, mode, self.chunks, self.cpus, nr) }
+        unsafe {
+            arch::add_if_percpu::<false, true, CID>(self.offset, mode, self.chunks, self.cpus, nr)
+        }
     }
 
     /// The negative control of the stress test: the same per-CPU add *without* a restartable
@@ -409,7 +526,7 @@ mod arch {
                 "lea {t}, [rip + 3b]",
                 "mov qword ptr fs:[{off} + 8], {t}",
                 "4:",
-                "mov {t:e}, dword ptr fs:[{off} + 4]",
+                "mov {t:e}, dword ptr fs:[{off} + {index}]",
                 "mov {m}, qword ptr [{mode}]",
                 "test {m:e}, {flags}",
                 "jnz 7f",
@@ -450,7 +567,7 @@ mod arch {
     /// 2. `chunks` points to `cpus` chunks of `1 << CHUNK_SHIFT` bytes.
     /// 3. As [`CpuArea::add_if_percpu`](super::CpuArea::add_if_percpu)'s 1 and 2.
     #[inline(always)]
-    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
+    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool, const CID: bool>(
         offset: isize,
         mode: &AtomicUsize,
         chunks: *const u8,
@@ -469,14 +586,14 @@ mod arch {
                 section!(
                     ["mov {s:e}, 64", "8:", "dec {s:e}", "jnz 8b"]
                     off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 );
             } else {
                 section!(
                     []
                     off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
                     t = out(reg) done, m = out(reg) _,
                 );
             }
@@ -511,7 +628,7 @@ mod arch {
                 "add {t}, {t}, :lo12:3b",
                 "str {t}, [{area}, #8]",
                 "4:",
-                "ldr {t:w}, [{area}, #4]",
+                "ldr {t:w}, [{area}, #{index}]",
                 $load,
                 "tst {m}, #{flags}",
                 "b.ne 7f",
@@ -556,7 +673,7 @@ mod arch {
     ///
     /// As the x86-64 version.
     #[inline(always)]
-    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
+    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool, const CID: bool>(
         offset: isize,
         mode: &AtomicUsize,
         chunks: *const u8,
@@ -577,26 +694,26 @@ mod arch {
                 (true, _) => section!(
                     "ldapr {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 #[cfg(not(target_feature = "rcpc"))]
                 (true, _) => section!(
                     "ldar {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, false) => section!(
                     "ldr {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, true) => section!(
                     "ldr {m}, [{mode}]" ["mov {s:w}, #64", "8:", "subs {s:w}, {s:w}, #1", "b.ne 8b"]
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
             }
@@ -611,7 +728,7 @@ mod arch {
 
     /// No section on this architecture: [`available`](super::available) refuses, so no
     /// `CpuArea` exists and this is never called.
-    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool>(
+    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool, const CID: bool>(
         _: isize,
         _: &AtomicUsize,
         _: *const u8,
@@ -887,25 +1004,91 @@ mod tests {
         assert!(check(&[], base, &[], sig).is_err());
     }
 
-    #[test]
-    fn the_section_adds_in_percpu_mode_and_refuses_otherwise() {
-        let Ok(r) = available() else { return };
-        let area = CpuArea::new(r);
+    /// One area, its sections indexed by `cpu_id` or (`CID`) by `mm_cid`.
+    fn adds_in_percpu_mode_and_refuses_otherwise<const CID: bool>(area: &CpuArea) {
         let c = area.counters();
         let mode = AtomicUsize::new(5 << MODE_SLOT_SHIFT);
         for _ in 0..1000 {
-            // SAFETY: (1) slot 5 < SLOTS; (2) `area` lives to the end, and only this function adds.
-            assert!(unsafe { c.add_if_percpu::<true>(&mode, 3) });
+            // SAFETY: (1) slot 5 < SLOTS; (2) `area` outlives the call, and only this function adds.
+            assert!(unsafe { c.add_if_percpu::<true, CID>(&mode, 3) });
             // SAFETY: as above.
-            assert!(unsafe { c.add_if_percpu::<false>(&mode, 1usize.wrapping_neg()) });
+            assert!(unsafe { c.add_if_percpu::<false, CID>(&mode, 1usize.wrapping_neg()) });
         }
         assert_eq!(area.sum(5), 2000);
         assert_eq!(area.sum(4) + area.sum(6), 0);
         for bits in 1..=3 {
             mode.store(5 << MODE_SLOT_SHIFT | bits, Relaxed);
             // SAFETY: as above.
-            assert!(!unsafe { c.add_if_percpu::<true>(&mode, 7) });
+            assert!(!unsafe { c.add_if_percpu::<true, CID>(&mode, 7) });
         }
         assert_eq!(area.sum(5), 2000);
+    }
+
+    #[test]
+    fn the_section_adds_in_percpu_mode_and_refuses_otherwise() {
+        let Ok(r) = available() else { return };
+        adds_in_percpu_mode_and_refuses_otherwise::<false>(&CpuArea::new(r));
+    }
+
+    #[test]
+    fn the_section_by_concurrency_id_adds_in_percpu_mode_and_refuses_otherwise() {
+        match cid_available() {
+            Ok((r, n)) => {
+                assert!(r.mm_cid() < n, "mm_cid {} with {n} chunks", r.mm_cid());
+                assert!(n <= r.cpus());
+                adds_in_percpu_mode_and_refuses_otherwise::<true>(&CpuArea::with_chunks(r, n));
+            }
+            Err(e) => eprintln!("!!!!! SKIPPED: rseq mm_cid unavailable here: {e} !!!!!"),
+        }
+    }
+
+    /// A section whose index is past the area's chunks leaves without committing: what a
+    /// concurrency ID beyond an area sized by the affinity gets. Shown with an area of one chunk
+    /// and a thread pinned to a CPU other than 0.
+    #[test]
+    fn an_index_past_the_chunks_leaves_without_committing() {
+        let Ok(r) = available() else { return };
+        let Some(cpu) = (1..r.cpus() as usize).rev().find(|&c| pin_to(c)) else {
+            eprintln!("!!!!! SKIPPED: out-of-range index (no CPU but 0 to pin to) !!!!!");
+            return;
+        };
+        let area = CpuArea::with_chunks(r, 1);
+        let c = area.counters();
+        let mode = AtomicUsize::new(2 << MODE_SLOT_SHIFT);
+        for _ in 0..10_000 {
+            // SAFETY: (1) slot 2 < SLOTS; (2) `area` lives to the end, and only this function adds.
+            let added = unsafe { c.add_if_percpu::<false, false>(&mode, 1) };
+            assert!(
+                !added,
+                "a section on CPU {cpu} committed to a one-chunk area"
+            );
+        }
+        assert_eq!(area.sum(2), 0);
+        assert!(pin_to_all(r.cpus() as usize));
+    }
+
+    /// Pin the calling thread to `cpu`; false if the kernel refuses (not an allowed CPU).
+    fn pin_to(cpu: usize) -> bool {
+        // SAFETY: a zeroed cpu_set_t with one CPU below CPU_SETSIZE set; the call reads it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if cpu >= libc::CPU_SETSIZE as usize {
+                return false;
+            }
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0
+        }
+    }
+
+    /// Let the calling thread run on every CPU below `cpus` again.
+    fn pin_to_all(cpus: usize) -> bool {
+        // SAFETY: as in pin_to.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            for c in 0..cpus.min(libc::CPU_SETSIZE as usize) {
+                libc::CPU_SET(c, &mut set);
+            }
+            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0
+        }
     }
 }

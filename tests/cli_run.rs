@@ -376,3 +376,59 @@ fn the_watchdog_fails_the_point_and_names_it() {
     assert!(err.contains("point failed: watchdog"), "{err}");
     assert!(text(&o.stdout).contains("FAILED: watchdog"));
 }
+
+/// `--percpu cid` sizes its area by the CPUs the process may run on, `cpu` by the possible
+/// CPUs: run confined to CPU 0, a `cid` point's `bytes/dev` is smaller by the share of the
+/// CPUs it may not use (`(possible - 1) × PERCPU_SLOTS × 8 / 32`), and both rows are labelled.
+#[test]
+fn cid_counters_reserve_memory_for_the_allowed_cpus_only() {
+    if let Err(e) = swapref::rseq::cid_available() {
+        eprintln!("!!!!! SKIPPED: --percpu cid end to end (unavailable: {e}) !!!!!");
+        return;
+    }
+    let possible = swapref::rseq::available().unwrap().cpus();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.json");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("swapref"));
+    cmd.arg("run").args(cat(&[
+        &[
+            "--strategies",
+            "percpu-acquire",
+            "--percpu",
+            "cpu,cid",
+            "--rcu",
+            "qsbr",
+        ],
+        &["--readers", "1", "--period", "never"],
+        TINY,
+        &["--out", out.to_str().unwrap()],
+    ]));
+    // SAFETY: between fork and exec the closure only calls sched_setaffinity on a cpu_set_t
+    // on its own stack (async-signal-safe; no allocation, no lock).
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let file = Results::load(&out).unwrap();
+    let bytes = |k: &str| {
+        let p = file
+            .points
+            .iter()
+            .find(|p| p.percpu.as_deref() == Some(k))
+            .unwrap_or_else(|| panic!("no {k} point"));
+        assert_eq!(p.series(), format!("percpu-acquire@qsbr/{k}"));
+        p.device_bytes
+    };
+    let share = swapref::rcu::PERCPU_SLOTS * 8 / 32;
+    assert_eq!(bytes("cpu") - bytes("cid"), (possible - 1) as usize * share);
+    assert!(text(&o.stdout).contains("percpu-acquire@qsbr/cid"));
+}

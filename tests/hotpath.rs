@@ -229,7 +229,7 @@ fn hot(label: &str) -> &'static HotPath {
 /// Trace one successful lookup of `(0, 5)` through `h`; `None` (and a loud line) where its
 /// flavour is unavailable here.
 fn run(h: &HotPath) -> Option<Path> {
-    if h.percpu == Some(PercpuKind::Cpu) {
+    if h.percpu.is_some_and(PercpuKind::is_rseq) {
         // Every single-step trap is a signal delivery, which aborts the restartable sequence
         // it lands in: the section would restart for ever. tests/rseq_listing.rs checks those
         // sections statically, in the binary.
@@ -259,7 +259,7 @@ fn run(h: &HotPath) -> Option<Path> {
 fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
     let paths: Vec<(String, Option<Path>)> = codegen::hot_paths()
         .filter(|h| h.strategy.starts_with("percpu-") && h.flavor != Some(FlavorKind::Fence))
-        .filter(|h| h.percpu != Some(PercpuKind::Cpu))
+        .filter(|h| !h.percpu.is_some_and(PercpuKind::is_rseq))
         .map(|h| (h.label(), run(h)))
         .collect();
     assert!(
@@ -385,7 +385,7 @@ fn print_instruction_counts_per_strategy() {
                 );
                 assert!(p.instructions > 0);
             }
-            None if n.ends_with("/cpu") => {
+            None if n.ends_with("/cpu") || n.ends_with("/cid") => {
                 println!("{n}\t-\t-\t-\t-\t- (rseq: static check, tests/rseq_listing.rs)")
             }
             None => println!("{n}\t-\t-\t-\t-\t- (flavour unavailable)"),

@@ -1,7 +1,8 @@
 //! The per-CPU fast path's critical sections, read from this binary's own descriptors and
 //! disassembled with `objdump`: a static count of the instructions between each section's
 //! bounds, with no locked instruction, no `xchg`, no fence and no call among them, and a
-//! commit (the last instruction) that is one store to memory.
+//! commit (the last instruction) that is one store to memory, and an index read from `cpu_id`
+//! or from `mm_cid` (both backends are compiled in).
 //!
 //! `tests/hotpath.rs` traces the executed instructions of the other hot paths by
 //! single-stepping; that cannot work here, because a single-step trap aborts the section and
@@ -68,6 +69,8 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
     let sections = swapref::rseq::sections();
     assert!(!sections.is_empty(), "no critical section in this binary");
     let mut counts = Vec::new();
+    // Sections reading `cpu_id` (offset 4 of the rseq area) and `mm_cid` (offset 24, 0x18).
+    let (mut by_cpu, mut by_cid) = (0, 0);
     for s in &sections {
         let (start, end) = (s.start - bias, s.start + s.len - bias);
         let insns = disassemble(start, end)
@@ -83,6 +86,16 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
                     && !m.starts_with("call"),
                 "section at {start:#x} has `{i}`:\n  {listing}"
             );
+        }
+        let index = |off: &str| {
+            insns
+                .iter()
+                .any(|i| i.starts_with("mov %fs:") && i.contains(&format!("%fs:{off}(")))
+        };
+        match (index("0x4"), index("0x18")) {
+            (true, false) => by_cpu += 1,
+            (false, true) => by_cid += 1,
+            _ => panic!("section at {start:#x} reads neither cpu_id nor mm_cid:\n  {listing}"),
         }
         let commit = insns.last().unwrap();
         assert!(
@@ -102,7 +115,7 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
     }
     let fast: Vec<usize> = counts.iter().filter(|c| !c.1).map(|c| c.0).collect();
     eprintln!(
-        "rseq sections: {} in this binary, {} fast-path copies of {:?} instructions each (start_ip to the commit)",
+        "rseq sections: {} in this binary ({by_cpu} by cpu_id, {by_cid} by mm_cid), {} fast-path copies of {:?} instructions each (start_ip to the commit)",
         sections.len(),
         fast.len(),
         {
@@ -115,5 +128,9 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
     assert!(
         !fast.is_empty(),
         "no fast-path section (only the test's delayed one)"
+    );
+    assert!(
+        by_cpu > 0 && by_cid > 0,
+        "both indexes are compiled in (the codegen module has hot paths of each)"
     );
 }

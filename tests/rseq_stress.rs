@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::*};
 use std::time::{Duration, Instant};
 use swapref::completion::Completion;
-use swapref::percpu_ref::{CpuReader, Init, PerCpu, PercpuRef};
+use swapref::percpu_ref::{Counters, CpuReader, Init, PerCid, PerCpu, PercpuKind, PercpuRef};
 use swapref::rcu::{Qsbr, Rcu};
 use swapref::rseq::{self, CpuArea};
 
@@ -25,17 +25,25 @@ use swapref::rseq::{self, CpuArea};
 /// claim that aborts happened must be its own.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Where rseq is unavailable the test says so loudly and checks nothing else. Holds the file's
-/// lock for as long as the test keeps the guard.
-fn rseq_here() -> Option<std::sync::MutexGuard<'static, ()>> {
+/// Where rseq (with `cid`: its concurrency IDs) is unavailable the test says so loudly and
+/// checks nothing else. Holds the file's lock for as long as the test keeps the guard.
+fn rseq_here(cid: bool) -> Option<std::sync::MutexGuard<'static, ()>> {
     let serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    match rseq::available() {
-        Ok(_) => Some(serial),
-        Err(e) => {
-            eprintln!("!!!!! SKIPPED: rseq stress test (rseq unavailable: {e}) !!!!!");
-            None
-        }
-    }
+    let why = match (rseq::available(), cid) {
+        (Err(e), _) => e,
+        (Ok(_), false) => return Some(serial),
+        (Ok(_), true) => match rseq::cid_available() {
+            Ok(_) => return Some(serial),
+            Err(e) => e,
+        },
+    };
+    let what = if cid {
+        "rseq mm_cid stress test"
+    } else {
+        "rseq stress test"
+    };
+    eprintln!("!!!!! SKIPPED: {what} (unavailable: {why}) !!!!!");
+    None
 }
 
 extern "C" fn on_signal(_: libc::c_int) {}
@@ -108,11 +116,16 @@ fn stop_chaos_then<T>(
     signaller.join().unwrap()
 }
 
-/// The raw per-CPU counter: every thread adds 1, `per_thread` times, with a delay loop inside
-/// the section; yields, migrations and signals around it. The sum must be exact.
-fn run_counter(protected: bool, per_thread: usize) -> (usize, usize, u64, u64) {
-    let r = rseq::available().expect("checked by the caller");
-    let area = Arc::new(CpuArea::new(r));
+/// The raw per-CPU counter (indexed by concurrency ID if `CID`): every thread adds 1,
+/// `per_thread` times, with a delay loop inside the section; yields, migrations and signals
+/// around it. The sum must be exact.
+fn run_counter<const CID: bool>(protected: bool, per_thread: usize) -> (usize, usize, u64, u64) {
+    let area = Arc::new(if CID {
+        let (r, n) = rseq::cid_available().expect("checked by the caller");
+        CpuArea::with_chunks(r, n)
+    } else {
+        CpuArea::new(rseq::available().expect("checked by the caller"))
+    });
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let n = threads();
     let slot = 7;
@@ -129,7 +142,7 @@ fn run_counter(protected: bool, per_thread: usize) -> (usize, usize, u64, u64) {
                     if protected {
                         // SAFETY: (1) the mode word is `slot << 2`, slot < PERCPU_SLOTS; (2)
                         // `area` is alive (this thread holds it) and is added to only here.
-                        while !unsafe { c.add_if_percpu_delayed(&mode, 1) } {}
+                        while !unsafe { c.add_if_percpu_delayed::<CID>(&mode, 1) } {}
                     } else {
                         // SAFETY: (1) `area` is alive (this thread holds it).
                         unsafe { c.add_unprotected_delayed(slot, 1) };
@@ -175,12 +188,17 @@ fn run_counter(protected: bool, per_thread: usize) -> (usize, usize, u64, u64) {
     )
 }
 
-#[test]
-fn per_cpu_counter_sums_exactly_under_aborts_and_migrations() {
-    let Some(_serial) = rseq_here() else { return };
+/// The sum of [`run_counter`] is exact and sections were aborted.
+fn counter_sums_exactly<const CID: bool>() {
+    let Some(_serial) = rseq_here(CID) else {
+        return;
+    };
     install_handler();
-    let (sum, want, aborts, signals) = run_counter(true, 200_000);
-    eprintln!("rseq counter: {sum} of {want} adds, {aborts} aborts, {signals} signals sent");
+    let (sum, want, aborts, signals) = run_counter::<CID>(true, 200_000);
+    let index = if CID { "mm_cid" } else { "cpu_id" };
+    eprintln!(
+        "rseq counter by {index}: {sum} of {want} adds, {aborts} aborts, {signals} signals sent"
+    );
     assert_eq!(sum, want, "the per-CPU sum lost or gained updates");
     assert!(
         aborts > 0,
@@ -188,13 +206,27 @@ fn per_cpu_counter_sums_exactly_under_aborts_and_migrations() {
     );
 }
 
+#[test]
+fn per_cpu_counter_sums_exactly_under_aborts_and_migrations() {
+    counter_sums_exactly::<false>();
+}
+
+/// The same, indexed by concurrency ID: more threads than CPUs share the IDs, which the kernel
+/// hands over only between sections.
+#[test]
+fn per_cid_counter_sums_exactly_under_aborts_and_migrations() {
+    counter_sums_exactly::<true>();
+}
+
 /// The negative control: the same adds without the restartable sequence lose updates, so the
 /// exact sum above is evidence, not luck.
 #[test]
 fn without_the_restartable_sequence_the_counter_loses_updates() {
-    let Some(_serial) = rseq_here() else { return };
+    let Some(_serial) = rseq_here(false) else {
+        return;
+    };
     install_handler();
-    let (sum, want, _, _) = run_counter(false, 200_000);
+    let (sum, want, _, _) = run_counter::<false>(false, 200_000);
     eprintln!("unprotected counter: {sum} of {want} adds");
     assert_ne!(
         sum, want,
@@ -202,11 +234,22 @@ fn without_the_restartable_sequence_the_counter_loses_updates() {
     );
 }
 
-/// `percpu_ref` on per-CPU counters through kill/resurrect cycles, with readers doing
-/// tryget_live / get_many / put_many under signals, yields and migrations.
 #[test]
 fn percpu_ref_cycles_release_once_each_under_aborts_and_migrations() {
-    let Some(_serial) = rseq_here() else { return };
+    percpu_ref_cycles::<PerCpu>();
+}
+
+#[test]
+fn percpu_ref_on_cids_cycles_release_once_each_under_aborts_and_migrations() {
+    percpu_ref_cycles::<PerCid>();
+}
+
+/// `percpu_ref` on backend `C` (per CPU or per concurrency ID) through kill/resurrect cycles,
+/// with readers doing tryget_live / get_many / put_many under signals, yields and migrations.
+fn percpu_ref_cycles<C: Counters<Qsbr, Reader = CpuReader>>() {
+    let Some(_serial) = rseq_here(C::KIND == PercpuKind::Cid) else {
+        return;
+    };
     install_handler();
     let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rcu = Rcu::<Qsbr>::new();
@@ -214,7 +257,7 @@ fn percpu_ref_cycles_release_once_each_under_aborts_and_migrations() {
     let comp = Arc::new(Completion::new());
     let (rel, c) = (released.clone(), comp.clone());
     let users = Arc::new(
-        PercpuRef::<Qsbr, PerCpu>::with_counters(
+        PercpuRef::<Qsbr, C>::with_counters(
             &rcu,
             move || {
                 rel.fetch_add(1, SeqCst);
@@ -323,7 +366,8 @@ fn percpu_ref_cycles_release_once_each_under_aborts_and_migrations() {
     }
     let aborts = rseq::aborts() - aborts0;
     eprintln!(
-        "percpu_ref/cpu: {cycles} kill cycles, {ok} references taken, {aborts} aborts, {signals} signals"
+        "percpu_ref/{}: {cycles} kill cycles, {ok} references taken, {aborts} aborts, {signals} signals",
+        C::KIND
     );
     assert_eq!(released.load(SeqCst), cycles, "one release per cycle");
     assert_eq!(users.underflows(), 0);

@@ -39,7 +39,7 @@ pub fn parse_strategies(s: &str) -> Result<Vec<swapref::strategy::Info>, String>
 /// Parse an `--rcu` value: a comma list of `qsbr`, `membarrier`, `fence` and `auto` (the
 /// flavour that models the running kernel, [`swapref::rcu::FlavorKind::auto`]), duplicates
 /// dropped, order kept. Each must be usable here; the error says why one is not.
-/// `--percpu`: a comma list of `thread`, `cpu`, `auto`; each must be available here.
+/// `--percpu`: a comma list of `thread`, `cpu`, `cid`, `auto`; each must be available here.
 pub fn parse_percpu(s: &str) -> Result<Vec<swapref::percpu_ref::PercpuKind>, String> {
     use swapref::percpu_ref::PercpuKind;
     let mut v = Vec::new();
@@ -47,7 +47,7 @@ pub fn parse_percpu(s: &str) -> Result<Vec<swapref::percpu_ref::PercpuKind>, Str
         let k = match n {
             "auto" => swapref::strategy::auto_percpu().0,
             _ => PercpuKind::from_name(n).ok_or_else(|| {
-                format!("unknown percpu counter backend '{n}' (valid: thread, cpu, auto)")
+                format!("unknown percpu counter backend '{n}' (valid: thread, cpu, cid, auto)")
             })?,
         };
         k.available()

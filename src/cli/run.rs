@@ -87,8 +87,9 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     rcu: String,
     /// Counter backend of the percpu_ref strategies, a comma list that sweeps: `cpu` (per-CPU
-    /// counters in restartable sequences, as the kernel's), `thread` (per registered thread),
-    /// `auto` (cpu where rseq works).
+    /// counters in restartable sequences, as the kernel's), `cid` (the same, indexed by the
+    /// thread's rseq concurrency ID, one counter per allowed CPU), `thread` (per registered
+    /// thread), `auto` (cpu where rseq works).
     #[arg(long, default_value = "auto")]
     percpu: String,
     /// How long a swapoff/swapon may take before the point fails as stuck.

@@ -26,7 +26,7 @@ pub struct Args {
     #[arg(long, default_value = "auto")]
     rcu: String,
     /// Counter backends of the percpu_ref strategies, a comma list (each is tortured once per
-    /// backend): `cpu`, `thread`, `auto`.
+    /// backend): `cpu`, `cid`, `thread`, `auto`.
     #[arg(long, default_value = "auto")]
     percpu: String,
     /// Seconds a swapoff or swapon may take before the run is a stall (reported, exit 1).

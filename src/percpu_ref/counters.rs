@@ -10,6 +10,9 @@
 //! | sum | O(threads) | O(CPUs) |
 //!
 //! The per-CPU backend is the kernel's layout: `nr_cpu_ids` counters per ref, no registration.
+//! [`PerCid`] is the same backend indexed by the thread's rseq concurrency ID (`mm_cid`) instead
+//! of its CPU, with one chunk per CPU the process may run on
+//! ([`crate::rseq::cid_available`]).
 //! It exists where [`crate::rseq::available`] says so (x86-64 and arm64 Linux with glibc ≥ 2.35
 //! and Linux ≥ 5.10, not under Miri or loom).
 
@@ -197,7 +200,7 @@ impl<F: Flavor> Counters<F> for PerThread {
 #[cfg(loom)]
 pub use model_cpu::{ModelCpu, ModelCpuReader, break_model_membarrier};
 #[cfg(not(loom))]
-pub use per_cpu::{CpuReader, PerCpu};
+pub use per_cpu::{CpuReader, PerCid, PerCpu};
 
 /// The per-CPU backend as loom sees it, **given rseq's guarantee**: each CPU's critical
 /// sections and the membarrier's visit of that CPU are mutually exclusive, and a section that
@@ -331,19 +334,28 @@ mod per_cpu {
     use crate::rseq::{CpuArea, CpuCounters, membarrier};
     use crate::sync::{Arc, AtomicUsize};
 
-    /// Counters per CPU, updated in restartable sequences ([`crate::rseq`]).
+    /// Counters per CPU, updated in restartable sequences ([`crate::rseq`]); with `CID`, per
+    /// concurrency ID (`mm_cid`: [`crate::rseq::cid_available`]) instead, in an area of one
+    /// chunk per CPU the process may run on. [`PerCid`] names that one.
     #[derive(Debug, Clone, Copy)]
-    pub struct PerCpu;
+    pub struct PerCpu<const CID: bool = false>;
 
-    impl sealed::Sealed for PerCpu {}
+    /// Per-CPU counters indexed by concurrency ID (`--percpu cid`).
+    pub type PerCid = PerCpu<true>;
+
+    impl<const CID: bool> sealed::Sealed for PerCpu<CID> {}
 
     /// What a thread passes to a per-CPU ref: nothing (no registration, no quiescent states).
     /// A token so that the two backends' calls read alike.
     #[derive(Debug, Clone, Copy, Default)]
     pub struct CpuReader;
 
-    impl<F: Flavor> Counters<F> for PerCpu {
-        const KIND: PercpuKind = PercpuKind::Cpu;
+    impl<F: Flavor, const CID: bool> Counters<F> for PerCpu<CID> {
+        const KIND: PercpuKind = if CID {
+            PercpuKind::Cid
+        } else {
+            PercpuKind::Cpu
+        };
         type Reader = CpuReader;
         type Fast = CpuCounters;
         type Shared = Arc<CpuArea>;
@@ -360,7 +372,8 @@ mod per_cpu {
         }
 
         fn new(rcu: &Rcu<F>) -> Result<(CpuCounters, Arc<CpuArea>), InitError> {
-            let area = rcu.cpu_area().map_err(InitError::NoRseq)?;
+            let area = if CID { rcu.cid_area() } else { rcu.cpu_area() };
+            let area = area.map_err(InitError::NoRseq)?;
             Ok((area.counters(), area))
         }
 
@@ -377,7 +390,7 @@ mod per_cpu {
             // SAFETY: (1) and (2) of add_if_percpu are those of CpuCounters::add_if_percpu
             // (the area is alive: the ref's shared data holds it); every add to the area is
             // made through this function.
-            unsafe { fast.add_if_percpu::<ACQUIRE>(mode, nr) }
+            unsafe { fast.add_if_percpu::<ACQUIRE, CID>(mode, nr) }
         }
 
         /// Out of line: the lock is a call anyway (its contended path), so the slow path
@@ -409,25 +422,34 @@ mod per_cpu {
     }
 }
 
-/// The backend as a value, for the command line and results (`--percpu thread|cpu|auto`).
+/// The backend as a value, for the command line and results (`--percpu thread|cpu|cid|auto`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PercpuKind {
     /// [`PerThread`].
     Thread,
-    /// `PerCpu` (restartable sequences).
+    /// `PerCpu` (restartable sequences, a chunk per possible CPU, indexed by `cpu_id`).
     Cpu,
+    /// `PerCid` (restartable sequences, a chunk per allowed CPU, indexed by `mm_cid`).
+    Cid,
 }
 
 impl PercpuKind {
-    /// Both, in the order reports list them.
-    pub const ALL: [PercpuKind; 2] = [PercpuKind::Thread, PercpuKind::Cpu];
+    /// Every backend, in the order reports list them.
+    pub const ALL: [PercpuKind; 3] = [PercpuKind::Thread, PercpuKind::Cpu, PercpuKind::Cid];
 
     /// The name on the command line and in results.
     pub fn name(self) -> &'static str {
         match self {
             PercpuKind::Thread => "thread",
             PercpuKind::Cpu => "cpu",
+            PercpuKind::Cid => "cid",
         }
+    }
+
+    /// Whether its fast path is a restartable sequence (which single-stepping aborts: the
+    /// listings and `tests/hotpath.rs` check it statically).
+    pub fn is_rseq(self) -> bool {
+        self != PercpuKind::Thread
     }
 
     /// The backend called `s`, if any (`auto` is resolved by [`auto`](Self::auto)).
@@ -441,8 +463,10 @@ impl PercpuKind {
             PercpuKind::Thread => Ok(()),
             #[cfg(not(loom))]
             PercpuKind::Cpu => crate::rseq::available().map(|_| ()),
+            #[cfg(not(loom))]
+            PercpuKind::Cid => crate::rseq::cid_available().map(|_| ()),
             #[cfg(loom)]
-            PercpuKind::Cpu => Err("not under loom".into()),
+            PercpuKind::Cpu | PercpuKind::Cid => Err("not under loom".into()),
         }
     }
 

@@ -119,7 +119,7 @@ use crate::sync::{
 use counters::Pending;
 pub use counters::{Counters, PerThread, PercpuKind};
 #[cfg(not(loom))]
-pub use counters::{CpuReader, PerCpu};
+pub use counters::{CpuReader, PerCid, PerCpu};
 #[cfg(loom)]
 pub use counters::{ModelCpu, ModelCpuReader, break_model_membarrier};
 use std::fmt;

@@ -22,6 +22,17 @@ fn per_cpu_here() -> bool {
     }
 }
 
+/// Whether the backend by concurrency ID can run here; says loudly when not.
+fn per_cid_here() -> bool {
+    match crate::rseq::cid_available() {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("SKIPPED: per-cid percpu_ref test (rseq mm_cid unavailable: {e})");
+            false
+        }
+    }
+}
+
 fn fixture<F: Flavor>(rcu: &Rcu<F>, flags: Init) -> Fixture<F> {
     fixture_with(rcu, flags)
 }
@@ -48,7 +59,8 @@ fn fixture_with<F: Flavor, C: Counters<F>>(rcu: &Rcu<F>, flags: Init) -> Fixture
 }
 
 /// Run `t` once per flavour this process can use (Miri: `qsbr` and `fence`), with per-thread
-/// counters, then with per-CPU counters where rseq works (not under Miri).
+/// counters, then with per-CPU counters where rseq works (not under Miri), then by concurrency
+/// ID where the kernel keeps `mm_cid` (`qsbr` and `fence`).
 macro_rules! each_flavor {
     ($t:ident) => {{
         $t::<Qsbr, PerThread>();
@@ -61,6 +73,10 @@ macro_rules! each_flavor {
             $t::<Mb, PerCpu>();
             if Memb::available().is_ok() {
                 $t::<Memb, PerCpu>();
+            }
+            if per_cid_here() {
+                $t::<Qsbr, PerCid>();
+                $t::<Mb, PerCid>();
             }
         }
     }};

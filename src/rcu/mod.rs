@@ -208,6 +208,10 @@ struct Inner<F> {
     /// same slots as the records' areas, one chunk per possible CPU.
     #[cfg(not(loom))]
     cpu_area: std::sync::OnceLock<Result<Arc<crate::rseq::CpuArea>, String>>,
+    /// The same for the backend indexed by concurrency ID: one chunk per CPU the process may
+    /// run on ([`crate::rseq::cid_available`]).
+    #[cfg(not(loom))]
+    cid_area: std::sync::OnceLock<Result<Arc<crate::rseq::CpuArea>, String>>,
     _flavor: PhantomData<F>,
 }
 
@@ -317,6 +321,8 @@ impl<F: Flavor> Rcu<F> {
                 park_limit_ns: AtomicU64::new(wait::PARK_LIMIT.as_nanos() as u64),
                 #[cfg(not(loom))]
                 cpu_area: std::sync::OnceLock::new(),
+                #[cfg(not(loom))]
+                cid_area: std::sync::OnceLock::new(),
                 _flavor: PhantomData,
             }),
         })
@@ -373,6 +379,19 @@ impl<F: Flavor> Rcu<F> {
             .cpu_area
             .get_or_init(|| {
                 crate::rseq::available().map(|r| Arc::new(crate::rseq::CpuArea::new(r)))
+            })
+            .clone()
+    }
+
+    /// The domain's counter area indexed by concurrency ID (made on first use), or why this
+    /// process cannot have one.
+    #[cfg(not(loom))]
+    pub fn cid_area(&self) -> Result<Arc<crate::rseq::CpuArea>, String> {
+        self.inner
+            .cid_area
+            .get_or_init(|| {
+                crate::rseq::cid_available()
+                    .map(|(r, n)| Arc::new(crate::rseq::CpuArea::with_chunks(r, n)))
             })
             .clone()
     }

@@ -523,12 +523,14 @@ impl<'a> View<'a> {
         }
         // The per-CPU series after every other, so that the colours of the others are those
         // they had before the backends existed.
-        for i in strategy::ALL.iter().filter(|i| i.percpu) {
-            known.extend(
-                crate::rcu::FlavorKind::ALL
-                    .iter()
-                    .map(|f| format!("{}@{f}/cpu", i.name)),
-            );
+        for k in ["cpu", "cid"] {
+            for i in strategy::ALL.iter().filter(|i| i.percpu) {
+                known.extend(
+                    crate::rcu::FlavorKind::ALL
+                        .iter()
+                        .map(|f| format!("{}@{f}/{k}", i.name)),
+                );
+            }
         }
         // A file from before the flavours names an RCU strategy bare: its first flavour's colour.
         let at = |s: &str| {

@@ -67,6 +67,7 @@ fn strategies_follow_the_registry_and_colours_do_not_depend_on_what_was_run() {
         if i.percpu {
             for f in crate::rcu::FlavorKind::ALL {
                 series.push(format!("{}@{f}/cpu", i.name));
+                series.push(format!("{}@{f}/cid", i.name));
             }
         }
     }

@@ -823,7 +823,7 @@ fn listings(md: &mut String, inputs: &Inputs, report_dir: &Path) {
         "Instructions of each strategy's lookup + read + release (`swapref_hot_*` in \
          `src/codegen.rs`), from the compiler's assembly ([listings]({})). Counts are static, \
          over every branch of the function (one function per RCU flavour, `@flavour`, and per \
-         counter backend, `/cpu` for per-CPU counters): the atomic-mode slow paths and the \
+         counter backend, `/cpu` for per-CPU counters, `/cid` per concurrency ID): the atomic-mode slow paths and the \
          calls to the release callback and the grace-period wake-up are included; an rseq section's abort handler, out of line in \
          its own section, is not. Only ordering and atomic instructions are listed.\n",
         relative(report_dir, dir).display()

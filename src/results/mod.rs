@@ -384,13 +384,12 @@ impl Point {
 
     /// The strategy as tables, figures and reports name it: `percpu-acquire@qsbr` for a
     /// strategy over the RCU (one series per flavour), `percpu-acquire@qsbr/cpu` for one
-    /// counting per CPU (per-thread counters, the older layout, carry no suffix), the bare name
-    /// for the others.
+    /// counting per CPU and `…/cid` per concurrency ID (per-thread counters, the older layout,
+    /// carry no suffix), the bare name for the others.
     pub fn series(&self) -> String {
-        let cpu = if self.percpu.as_deref() == Some("cpu") {
-            "/cpu"
-        } else {
-            ""
+        let cpu = match self.percpu.as_deref() {
+            None | Some("thread") => String::new(),
+            Some(k) => format!("/{k}"),
         };
         match &self.rcu_flavor {
             Some(f) => format!("{}@{f}{cpu}", self.strategy),

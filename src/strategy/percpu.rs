@@ -12,7 +12,7 @@
 
 use super::{Kinds, MapSlot, Strategy, StrategyConfig, StrategyError, Visitor, slots};
 use crate::completion::Completion;
-use crate::percpu_ref::{Counters, Init, PerCpu, PerThread, PercpuKind, PercpuRef};
+use crate::percpu_ref::{Counters, Init, PerCid, PerCpu, PerThread, PercpuKind, PercpuRef};
 use crate::rcu::{Domain, Flavor, Rcu};
 use crate::swap::map::{MAX_SWAPFILES, SwapMap};
 use crossbeam_utils::CachePadded;
@@ -75,11 +75,12 @@ impl<L: LiveCheck, F: Flavor, C: Counters<F>> Strategy for Percpu<L, F, C> {
     type Reader = C::Reader;
     type Guard<'r> = PercpuGuard<'r, F, C>;
 
-    /// The backend `kinds.percpu` names: per-thread or per-CPU counters.
+    /// The backend `kinds.percpu` names: per-thread, per-CPU or per-concurrency-ID counters.
     fn visit_as<V: Visitor>(v: V, kinds: Kinds) -> V::Output {
         match kinds.percpu {
             PercpuKind::Thread => v.visit::<Percpu<L, F, PerThread>>(),
             PercpuKind::Cpu => v.visit::<Percpu<L, F, PerCpu>>(),
+            PercpuKind::Cid => v.visit::<Percpu<L, F, PerCid>>(),
         }
     }
 

@@ -434,11 +434,12 @@ pub struct Planned {
 }
 
 /// How a series label names a counter backend: nothing for per-thread counters (the labels of
-/// files from before the backends), `/cpu` for per-CPU ones.
+/// files from before the backends), `/cpu` for per-CPU ones, `/cid` for those indexed by
+/// concurrency ID.
 pub fn percpu_suffix(k: PercpuKind) -> String {
     match k {
         PercpuKind::Thread => String::new(),
-        PercpuKind::Cpu => "/cpu".into(),
+        k => format!("/{}", k.name()),
     }
 }
 
