@@ -8,15 +8,15 @@ swapref_hot_percpu_acquire_fence_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1736_3
+	b.ls .LBB1824_3
 	mov w0, wzr
-.LBB1736_2:
+.LBB1824_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1736_3:
+.LBB1824_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -26,58 +26,58 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213881:
+	// [__rseq_cs] .Ltmp233536:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213882
-	// [__rseq_cs] .xword .Ltmp213883-.Ltmp213882
-	// [__rseq_cs] .xword .Ltmp213884
+	// [__rseq_cs] .xword .Ltmp233537
+	// [__rseq_cs] .xword .Ltmp233538-.Ltmp233537
+	// [__rseq_cs] .xword .Ltmp233539
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213881
+	// [__rseq_cs_ptr_array] .xword .Ltmp233536
 	// ---- back in the function's section ----
-.Ltmp213885:
-	adrp x13, .Ltmp213881
-	add x13, x13, :lo12:.Ltmp213881
+.Ltmp233540:
+	adrp x13, .Ltmp233536
+	add x13, x13, :lo12:.Ltmp233536
 	str x13, [x12, #8]
-.Ltmp213882:
+.Ltmp233537:
 	ldr w13, [x12, #4]
 	ldapr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213886
+	b.ne .Ltmp233541
 	cmp w13, w11
-	b.hs .Ltmp213886
+	b.hs .Ltmp233541
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp213883:
+.Ltmp233538:
 	mov x13, #1
-	b .Ltmp213887
-.Ltmp213886:
+	b .Ltmp233542
+.Ltmp233541:
 	mov x13, #0
-.Ltmp213887:
+.Ltmp233542:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213884:
+	// [__rseq_failure] .Ltmp233539:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213888:
+	// [__rseq_failure] .Ltmp233543:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213888
-	// [__rseq_failure] b .Ltmp213885
+	// [__rseq_failure] cbnz w15, .Ltmp233543
+	// [__rseq_failure] b .Ltmp233540
 	// ---- back in the function's section ----
-	cbz x13, .LBB1736_16
-.LBB1736_4:
+	cbz x13, .LBB1824_16
+.LBB1824_4:
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1736_18
+	cbz x9, .LBB1824_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1736_8
+	b.hs .LBB1824_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -87,56 +87,56 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213900:
+	// [__rseq_cs] .Ltmp233555:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213901
-	// [__rseq_cs] .xword .Ltmp213902-.Ltmp213901
-	// [__rseq_cs] .xword .Ltmp213903
+	// [__rseq_cs] .xword .Ltmp233556
+	// [__rseq_cs] .xword .Ltmp233557-.Ltmp233556
+	// [__rseq_cs] .xword .Ltmp233558
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213900
+	// [__rseq_cs_ptr_array] .xword .Ltmp233555
 	// ---- back in the function's section ----
-.Ltmp213904:
-	adrp x13, .Ltmp213900
-	add x13, x13, :lo12:.Ltmp213900
+.Ltmp233559:
+	adrp x13, .Ltmp233555
+	add x13, x13, :lo12:.Ltmp233555
 	str x13, [x9, #8]
-.Ltmp213901:
+.Ltmp233556:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213905
+	b.ne .Ltmp233560
 	cmp w13, w11
-	b.hs .Ltmp213905
+	b.hs .Ltmp233560
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp213902:
+.Ltmp233557:
 	mov x13, #1
-	b .Ltmp213906
-.Ltmp213905:
+	b .Ltmp233561
+.Ltmp233560:
 	mov x13, #0
-.Ltmp213906:
+.Ltmp233561:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213903:
+	// [__rseq_failure] .Ltmp233558:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213907:
+	// [__rseq_failure] .Ltmp233562:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213907
-	// [__rseq_failure] b .Ltmp213904
+	// [__rseq_failure] cbnz w15, .Ltmp233562
+	// [__rseq_failure] b .Ltmp233559
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1736_2
+	cbnz x13, .LBB1824_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1736_12
-.LBB1736_8:
+	b .LBB1824_12
+.LBB1824_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -144,143 +144,143 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp213915:
+	// [__rseq_cs] .Ltmp233570:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp213916
-	// [__rseq_cs] .xword .Ltmp213917-.Ltmp213916
-	// [__rseq_cs] .xword .Ltmp213918
+	// [__rseq_cs] .xword .Ltmp233571
+	// [__rseq_cs] .xword .Ltmp233572-.Ltmp233571
+	// [__rseq_cs] .xword .Ltmp233573
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp213915
+	// [__rseq_cs_ptr_array] .xword .Ltmp233570
 	// ---- back in the function's section ----
-.Ltmp213919:
-	adrp x13, .Ltmp213915
-	add x13, x13, :lo12:.Ltmp213915
+.Ltmp233574:
+	adrp x13, .Ltmp233570
+	add x13, x13, :lo12:.Ltmp233570
 	str x13, [x9, #8]
-.Ltmp213916:
+.Ltmp233571:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp213920
+	b.ne .Ltmp233575
 	cmp w13, w11
-	b.hs .Ltmp213920
+	b.hs .Ltmp233575
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp213917:
+.Ltmp233572:
 	mov x13, #1
-	b .Ltmp213921
-.Ltmp213920:
+	b .Ltmp233576
+.Ltmp233575:
 	mov x13, #0
-.Ltmp213921:
+.Ltmp233576:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp213918:
+	// [__rseq_failure] .Ltmp233573:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp213922:
+	// [__rseq_failure] .Ltmp233577:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp213922
-	// [__rseq_failure] b .Ltmp213919
+	// [__rseq_failure] cbnz w15, .Ltmp233577
+	// [__rseq_failure] b .Ltmp233574
 	// ---- back in the function's section ----
-	cbz x13, .LBB1736_19
+	cbz x13, .LBB1824_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1736_10:
+.LBB1824_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1736_26
-.LBB1736_11:
+	b.eq .LBB1824_26
+.LBB1824_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1736_12:
+.LBB1824_12:
 	mov w21, w0
-	cbz x19, .LBB1736_10
+	cbz x19, .LBB1824_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1736_11
+	b.ne .LBB1824_11
 	cmp x19, #1
-	b.ne .LBB1736_27
+	b.ne .LBB1824_27
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
+	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1736_16:
+.LBB1824_16:
 	strb w9, [x29, #28]
 	ldapr x9, [x20]
-	tbz w9, #1, .LBB1736_29
+	tbz w9, #1, .LBB1824_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1736_18:
-	adrp x0, .Lanon.a7e946b71f3d948badb84f1ad01e2880.42
-	add x0, x0, :lo12:.Lanon.a7e946b71f3d948badb84f1ad01e2880.42
+.LBB1824_18:
+	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
+	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1736_19:
+.LBB1824_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1736_22
-.LBB1736_20:
+	b .LBB1824_22
+.LBB1824_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1736_28
-.LBB1736_21:
+	b.eq .LBB1824_28
+.LBB1824_21:
 	mov x19, x0
-.LBB1736_22:
-	cbz x19, .LBB1736_20
+.LBB1824_22:
+	cbz x19, .LBB1824_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1736_21
+	b.ne .LBB1824_21
 	cmp x19, #1
-	b.eq .LBB1736_30
+	b.eq .LBB1824_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1736_26:
+.LBB1824_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1736_27:
+.LBB1824_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1736_28:
+.LBB1824_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -290,20 +290,20 @@ swapref_hot_percpu_acquire_fence_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1736_29:
+.LBB1824_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
 	mov x21, x2
 	mov x2, x19
-	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuNtB5_6PerCpuINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1r_B10_E16tryget_live_slow0NCB38_s_0EBb_
+	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1736_2
-	b .LBB1736_4
-.LBB1736_30:
+	cbz w0, .LBB1824_2
+	b .LBB1824_4
+.LBB1824_30:
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
+	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

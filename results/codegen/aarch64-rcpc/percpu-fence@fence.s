@@ -9,7 +9,7 @@ swapref_hot_percpu_fence_fence:
 	stp x20, x19, [sp, #80]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1739_2
+	b.ls .LBB1828_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -17,13 +17,13 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1739_2:
+.LBB1828_2:
 	add x20, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x20, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1739_19
+	b.ne .LBB1828_19
 	ldr x8, [x1, #8]
 	ldr x10, [x9]
 	add x9, x8, #136
@@ -31,24 +31,24 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1739_5
+	b.ne .LBB1828_5
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	add x11, x11, #1
 	str x11, [x10, #256]
-.LBB1739_5:
+.LBB1828_5:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1739_20
-	cbnz x19, .LBB1739_21
-.LBB1739_7:
+	cbnz w8, .LBB1828_20
+	cbnz x19, .LBB1828_21
+.LBB1828_7:
 	dmb ishld
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1739_30
+	cbz x8, .LBB1828_30
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1739_14
+	b.hs .LBB1828_14
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldp x9, x8, [x1]
@@ -58,25 +58,25 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1739_11
+	b.ne .LBB1828_11
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
 	str x11, [x10, #256]
-.LBB1739_11:
+.LBB1828_11:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1739_31
-	cbnz x19, .LBB1739_32
-.LBB1739_13:
+	cbnz w8, .LBB1828_31
+	cbnz x19, .LBB1828_32
+.LBB1828_13:
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
 	ldp x24, x23, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1739_14:
+.LBB1828_14:
 	ldp x9, x8, [x1]
 	ldr x10, [x9, #128]
 	add x9, x8, #136
@@ -84,18 +84,18 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1739_16
+	b.ne .LBB1828_16
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
 	str x11, [x10, #256]
-.LBB1739_16:
+.LBB1828_16:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1739_39
-	cbnz x19, .LBB1739_40
-.LBB1739_18:
+	cbnz w8, .LBB1828_39
+	cbnz x19, .LBB1828_40
+.LBB1828_18:
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -103,9 +103,9 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1739_19:
+.LBB1828_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1739_20:
+.LBB1828_20:
 	mov x0, x1
 	mov x21, x1
 	mov x23, x3
@@ -114,22 +114,22 @@ swapref_hot_percpu_fence_fence:
 	mov x2, x22
 	mov x3, x23
 	mov x1, x21
-	cbz x19, .LBB1739_7
-.LBB1739_21:
+	cbz x19, .LBB1828_7
+.LBB1828_21:
 	ldr x8, [x20, #8]
-	tbnz w8, #1, .LBB1739_18
+	tbnz w8, #1, .LBB1828_18
 	ldr w8, [x1, #24]
-	cbz w8, .LBB1739_47
+	cbz w8, .LBB1828_47
 	ldr x9, [x20, #8]
-	tbnz w9, #1, .LBB1739_18
+	tbnz w9, #1, .LBB1828_18
 	mov x8, x20
 	mov x23, x2
 	mov x21, x3
 	ldr x24, [x8]
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1739_25:
-	cbz x19, .LBB1739_28
+.LBB1828_25:
+	cbz x19, .LBB1828_28
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -138,88 +138,88 @@ swapref_hot_percpu_fence_fence:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1739_7
+	b.eq .LBB1828_7
 	mov x19, x0
-	b .LBB1739_25
-.LBB1739_28:
+	b .LBB1828_25
+.LBB1828_28:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1739_13
+	b.eq .LBB1828_13
 	mov x19, x0
-	b .LBB1739_25
-.LBB1739_30:
-	adrp x0, .Lanon.a7e946b71f3d948badb84f1ad01e2880.40
-	add x0, x0, :lo12:.Lanon.a7e946b71f3d948badb84f1ad01e2880.40
+	b .LBB1828_25
+.LBB1828_30:
+	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
+	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1739_31:
+.LBB1828_31:
 	mov w21, w0
 	mov x0, x1
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
-	cbz x19, .LBB1739_13
-.LBB1739_32:
+	cbz x19, .LBB1828_13
+.LBB1828_32:
 	ldr x20, [x20]
 	ldr x19, [x20, #40]
-	b .LBB1739_35
-.LBB1739_33:
+	b .LBB1828_35
+.LBB1828_33:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1739_55
-.LBB1739_34:
+	b.eq .LBB1828_55
+.LBB1828_34:
 	mov x19, x0
 	mov w0, w21
-.LBB1739_35:
+.LBB1828_35:
 	mov w21, w0
-	cbz x19, .LBB1739_33
+	cbz x19, .LBB1828_33
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1739_34
+	b.ne .LBB1828_34
 	cmp x19, #1
-	b.ne .LBB1739_56
+	b.ne .LBB1828_56
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
-	b .LBB1739_56
-.LBB1739_39:
+	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	b .LBB1828_56
+.LBB1828_39:
 	mov x0, x1
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	cbz x19, .LBB1739_18
-.LBB1739_40:
+	cbz x19, .LBB1828_18
+.LBB1828_40:
 	ldr x20, [x20]
 	ldr x19, [x20, #40]
-	b .LBB1739_43
-.LBB1739_41:
+	b .LBB1828_43
+.LBB1828_41:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1739_57
-.LBB1739_42:
+	b.eq .LBB1828_57
+.LBB1828_42:
 	mov x19, x0
-.LBB1739_43:
-	cbz x19, .LBB1739_41
+.LBB1828_43:
+	cbz x19, .LBB1828_41
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1739_42
+	b.ne .LBB1828_42
 	cmp x19, #1
-	b.ne .LBB1739_18
+	b.ne .LBB1828_18
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
-	b .LBB1739_18
-.LBB1739_47:
+	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	b .LBB1828_18
+.LBB1828_47:
 	ldp x8, x21, [x1]
 	stp x3, x2, [sp]
 	str x1, [sp, #16]
@@ -229,44 +229,44 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	stur x20, [x29, #-8]
 	ldr x9, [x20, #8]
-	tbnz w9, #1, .LBB1739_58
+	tbnz w9, #1, .LBB1828_58
 	ldur x8, [x29, #-8]
 	ldr x20, [x8]
 	ldr x19, [x20, #40]
-	b .LBB1739_51
-.LBB1739_49:
+	b .LBB1828_51
+.LBB1828_49:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1739_53
-.LBB1739_50:
+	b.eq .LBB1828_53
+.LBB1828_50:
 	mov x19, x0
-.LBB1739_51:
-	cbz x19, .LBB1739_49
+.LBB1828_51:
+	cbz x19, .LBB1828_49
 	add x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_relax
 	cmp x0, x19
-	b.ne .LBB1739_50
-.LBB1739_53:
+	b.ne .LBB1828_50
+.LBB1828_53:
 	add x8, x21, #128
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x21, #144]
-	cbnz w8, .LBB1739_60
+	cbnz w8, .LBB1828_60
 	ldp x2, x1, [sp, #8]
 	ldr x3, [sp]
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1739_7
-	b .LBB1739_18
-.LBB1739_55:
+	cbnz x19, .LBB1828_7
+	b .LBB1828_18
+.LBB1828_55:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1739_56:
+.LBB1828_56:
 	mov w0, w21
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -274,25 +274,25 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1739_57:
+.LBB1828_57:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-	b .LBB1739_18
-.LBB1739_58:
+	b .LBB1828_18
+.LBB1828_58:
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x21, #144]
-	cbz w8, .LBB1739_18
+	cbz w8, .LBB1828_18
 	ldr x0, [sp, #16]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	b .LBB1739_18
-.LBB1739_60:
+	b .LBB1828_18
+.LBB1828_60:
 	ldr x20, [sp, #16]
 	mov x0, x20
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp]
 	mov x1, x20
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1739_7
-	b .LBB1739_18
+	cbnz x19, .LBB1828_7
+	b .LBB1828_18

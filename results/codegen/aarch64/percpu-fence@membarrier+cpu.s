@@ -9,15 +9,15 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1740_3
+	b.ls .LBB1829_3
 	mov w0, wzr
-.LBB1740_2:
+.LBB1829_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1740_3:
+.LBB1829_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -27,59 +27,59 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp214280:
+	// [__rseq_cs] .Ltmp234016:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp214281
-	// [__rseq_cs] .xword .Ltmp214282-.Ltmp214281
-	// [__rseq_cs] .xword .Ltmp214283
+	// [__rseq_cs] .xword .Ltmp234017
+	// [__rseq_cs] .xword .Ltmp234018-.Ltmp234017
+	// [__rseq_cs] .xword .Ltmp234019
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp214280
+	// [__rseq_cs_ptr_array] .xword .Ltmp234016
 	// ---- back in the function's section ----
-.Ltmp214284:
-	adrp x13, .Ltmp214280
-	add x13, x13, :lo12:.Ltmp214280
+.Ltmp234020:
+	adrp x13, .Ltmp234016
+	add x13, x13, :lo12:.Ltmp234016
 	str x13, [x9, #8]
-.Ltmp214281:
+.Ltmp234017:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp214285
+	b.ne .Ltmp234021
 	cmp w13, w11
-	b.hs .Ltmp214285
+	b.hs .Ltmp234021
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp214282:
+.Ltmp234018:
 	mov x13, #1
-	b .Ltmp214286
-.Ltmp214285:
+	b .Ltmp234022
+.Ltmp234021:
 	mov x13, #0
-.Ltmp214286:
+.Ltmp234022:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp214283:
+	// [__rseq_failure] .Ltmp234019:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp214287:
+	// [__rseq_failure] .Ltmp234023:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp214287
-	// [__rseq_failure] b .Ltmp214284
+	// [__rseq_failure] cbnz w15, .Ltmp234023
+	// [__rseq_failure] b .Ltmp234020
 	// ---- back in the function's section ----
-	cbz x13, .LBB1740_16
-.LBB1740_4:
+	cbz x13, .LBB1829_16
+.LBB1829_4:
 	dmb ishld
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1740_18
+	cbz x9, .LBB1829_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1740_8
+	b.hs .LBB1829_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -89,56 +89,56 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp214300:
+	// [__rseq_cs] .Ltmp234036:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp214301
-	// [__rseq_cs] .xword .Ltmp214302-.Ltmp214301
-	// [__rseq_cs] .xword .Ltmp214303
+	// [__rseq_cs] .xword .Ltmp234037
+	// [__rseq_cs] .xword .Ltmp234038-.Ltmp234037
+	// [__rseq_cs] .xword .Ltmp234039
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp214300
+	// [__rseq_cs_ptr_array] .xword .Ltmp234036
 	// ---- back in the function's section ----
-.Ltmp214304:
-	adrp x13, .Ltmp214300
-	add x13, x13, :lo12:.Ltmp214300
+.Ltmp234040:
+	adrp x13, .Ltmp234036
+	add x13, x13, :lo12:.Ltmp234036
 	str x13, [x9, #8]
-.Ltmp214301:
+.Ltmp234037:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp214305
+	b.ne .Ltmp234041
 	cmp w13, w11
-	b.hs .Ltmp214305
+	b.hs .Ltmp234041
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp214302:
+.Ltmp234038:
 	mov x13, #1
-	b .Ltmp214306
-.Ltmp214305:
+	b .Ltmp234042
+.Ltmp234041:
 	mov x13, #0
-.Ltmp214306:
+.Ltmp234042:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp214303:
+	// [__rseq_failure] .Ltmp234039:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp214307:
+	// [__rseq_failure] .Ltmp234043:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp214307
-	// [__rseq_failure] b .Ltmp214304
+	// [__rseq_failure] cbnz w15, .Ltmp234043
+	// [__rseq_failure] b .Ltmp234040
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1740_2
+	cbnz x13, .LBB1829_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1740_12
-.LBB1740_8:
+	b .LBB1829_12
+.LBB1829_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -146,144 +146,144 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp214315:
+	// [__rseq_cs] .Ltmp234051:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp214316
-	// [__rseq_cs] .xword .Ltmp214317-.Ltmp214316
-	// [__rseq_cs] .xword .Ltmp214318
+	// [__rseq_cs] .xword .Ltmp234052
+	// [__rseq_cs] .xword .Ltmp234053-.Ltmp234052
+	// [__rseq_cs] .xword .Ltmp234054
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp214315
+	// [__rseq_cs_ptr_array] .xword .Ltmp234051
 	// ---- back in the function's section ----
-.Ltmp214319:
-	adrp x13, .Ltmp214315
-	add x13, x13, :lo12:.Ltmp214315
+.Ltmp234055:
+	adrp x13, .Ltmp234051
+	add x13, x13, :lo12:.Ltmp234051
 	str x13, [x9, #8]
-.Ltmp214316:
+.Ltmp234052:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp214320
+	b.ne .Ltmp234056
 	cmp w13, w11
-	b.hs .Ltmp214320
+	b.hs .Ltmp234056
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp214317:
+.Ltmp234053:
 	mov x13, #1
-	b .Ltmp214321
-.Ltmp214320:
+	b .Ltmp234057
+.Ltmp234056:
 	mov x13, #0
-.Ltmp214321:
+.Ltmp234057:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp214318:
+	// [__rseq_failure] .Ltmp234054:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp214322:
+	// [__rseq_failure] .Ltmp234058:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp214322
-	// [__rseq_failure] b .Ltmp214319
+	// [__rseq_failure] cbnz w15, .Ltmp234058
+	// [__rseq_failure] b .Ltmp234055
 	// ---- back in the function's section ----
-	cbz x13, .LBB1740_19
+	cbz x13, .LBB1829_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1740_10:
+.LBB1829_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1740_26
-.LBB1740_11:
+	b.eq .LBB1829_26
+.LBB1829_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1740_12:
+.LBB1829_12:
 	mov w21, w0
-	cbz x19, .LBB1740_10
+	cbz x19, .LBB1829_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1740_11
+	b.ne .LBB1829_11
 	cmp x19, #1
-	b.ne .LBB1740_27
+	b.ne .LBB1829_27
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
+	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1740_16:
+.LBB1829_16:
 	mov w9, #2
 	strb w9, [x29, #28]
 	ldr x9, [x20]
-	tbz w9, #1, .LBB1740_29
+	tbz w9, #1, .LBB1829_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1740_18:
-	adrp x0, .Lanon.a7e946b71f3d948badb84f1ad01e2880.40
-	add x0, x0, :lo12:.Lanon.a7e946b71f3d948badb84f1ad01e2880.40
+.LBB1829_18:
+	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
+	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1740_19:
+.LBB1829_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1740_22
-.LBB1740_20:
+	b .LBB1829_22
+.LBB1829_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1740_28
-.LBB1740_21:
+	b.eq .LBB1829_28
+.LBB1829_21:
 	mov x19, x0
-.LBB1740_22:
-	cbz x19, .LBB1740_20
+.LBB1829_22:
+	cbz x19, .LBB1829_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1740_21
+	b.ne .LBB1829_21
 	cmp x19, #1
-	b.eq .LBB1740_30
+	b.eq .LBB1829_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1740_26:
+.LBB1829_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1740_27:
+.LBB1829_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1740_28:
+.LBB1829_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -293,20 +293,20 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1740_29:
+.LBB1829_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
 	mov x21, x2
 	mov x2, x19
-	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuNtB5_6PerCpuINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1r_B10_E16tryget_live_slow0NCB38_s_0EBb_
+	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1740_2
-	b .LBB1740_4
-.LBB1740_30:
+	cbz w0, .LBB1829_2
+	b .LBB1829_4
+.LBB1829_30:
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_
+	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1725_2
-.LBB1725_1:
+	jbe .LBB1813_2
+.LBB1813_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1725_2:
+.LBB1813_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1725_3:
+.LBB1813_3:
 	testq %rax, %rax
-	jle .LBB1725_1
+	jle .LBB1813_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1725_3
+	jne .LBB1813_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1725_10
+	je .LBB1813_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1725_9
+	jae .LBB1813_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1725_9:
+.LBB1813_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1725_10:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.37(%rip), %rdi
+.LBB1813_10:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

@@ -8,7 +8,7 @@ swapref_hot_percpu_acquire_fence_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1733_8
+	ja .LBB1821_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -20,53 +20,53 @@ swapref_hot_percpu_acquire_fence_cpu:
 	movl $1, %edi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190380:
+	// [__rseq_cs] .Ltmp207639:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190381
-	// [__rseq_cs] .quad .Ltmp190382-.Ltmp190381
-	// [__rseq_cs] .quad .Ltmp190383
+	// [__rseq_cs] .quad .Ltmp207640
+	// [__rseq_cs] .quad .Ltmp207641-.Ltmp207640
+	// [__rseq_cs] .quad .Ltmp207642
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190380
+	// [__rseq_cs_ptr_array] .quad .Ltmp207639
 	// ---- back in the function's section ----
-.Ltmp190384:
-	leaq .Ltmp190380(%rip), %r9
+.Ltmp207643:
+	leaq .Ltmp207639(%rip), %r9
 	movq %r9, %fs:8(%r8)
-.Ltmp190381:
+.Ltmp207640:
 	movl %fs:4(%r8), %r9d
 	movq (%r14), %r10
 	testl $3, %r10d
-	jne .Ltmp190385
+	jne .Ltmp207644
 	cmpl %eax, %r9d
-	jae .Ltmp190385
+	jae .Ltmp207644
 	shlq $11, %r9
 	addq %rsi, %r9
 	addq %rdi, (%r9,%r10,2)
-.Ltmp190382:
+.Ltmp207641:
 	movl $1, %r9d
-	jmp .Ltmp190386
-.Ltmp190385:
+	jmp .Ltmp207645
+.Ltmp207644:
 	xorl %r9d, %r9d
-.Ltmp190386:
+.Ltmp207645:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190383:
+	// [__rseq_failure] .Ltmp207642:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190384
+	// [__rseq_failure] jmp .Ltmp207643
 	// ---- back in the function's section ----
 	testq %r9, %r9
-	je .LBB1733_16
-.LBB1733_3:
+	je .LBB1821_16
+.LBB1821_3:
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1733_18
+	je .LBB1821_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1733_7
+	jae .LBB1821_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -75,177 +75,177 @@ swapref_hot_percpu_acquire_fence_cpu:
 	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190395:
+	// [__rseq_cs] .Ltmp207654:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190396
-	// [__rseq_cs] .quad .Ltmp190397-.Ltmp190396
-	// [__rseq_cs] .quad .Ltmp190398
+	// [__rseq_cs] .quad .Ltmp207655
+	// [__rseq_cs] .quad .Ltmp207656-.Ltmp207655
+	// [__rseq_cs] .quad .Ltmp207657
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190395
+	// [__rseq_cs_ptr_array] .quad .Ltmp207654
 	// ---- back in the function's section ----
-.Ltmp190399:
-	leaq .Ltmp190395(%rip), %r8
+.Ltmp207658:
+	leaq .Ltmp207654(%rip), %r8
 	movq %r8, %fs:8(%rdx)
-.Ltmp190396:
+.Ltmp207655:
 	movl %fs:4(%rdx), %r8d
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp190400
+	jne .Ltmp207659
 	cmpl %esi, %r8d
-	jae .Ltmp190400
+	jae .Ltmp207659
 	shlq $11, %r8
 	addq %rcx, %r8
 	addq %rdi, (%r8,%r9,2)
-.Ltmp190397:
+.Ltmp207656:
 	movl $1, %r8d
-	jmp .Ltmp190401
-.Ltmp190400:
+	jmp .Ltmp207660
+.Ltmp207659:
 	xorl %r8d, %r8d
-.Ltmp190401:
+.Ltmp207660:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190398:
+	// [__rseq_failure] .Ltmp207657:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190399
+	// [__rseq_failure] jmp .Ltmp207658
 	// ---- back in the function's section ----
 	testq %r8, %r8
-	jne .LBB1733_9
+	jne .LBB1821_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1733_12
-.LBB1733_7:
+	jmp .LBB1821_12
+.LBB1821_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190407:
+	// [__rseq_cs] .Ltmp207666:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190408
-	// [__rseq_cs] .quad .Ltmp190409-.Ltmp190408
-	// [__rseq_cs] .quad .Ltmp190410
+	// [__rseq_cs] .quad .Ltmp207667
+	// [__rseq_cs] .quad .Ltmp207668-.Ltmp207667
+	// [__rseq_cs] .quad .Ltmp207669
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190407
+	// [__rseq_cs_ptr_array] .quad .Ltmp207666
 	// ---- back in the function's section ----
-.Ltmp190411:
-	leaq .Ltmp190407(%rip), %rdi
+.Ltmp207670:
+	leaq .Ltmp207666(%rip), %rdi
 	movq %rdi, %fs:8(%rcx)
-.Ltmp190408:
+.Ltmp207667:
 	movl %fs:4(%rcx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp190412
+	jne .Ltmp207671
 	cmpl %edx, %edi
-	jae .Ltmp190412
+	jae .Ltmp207671
 	shlq $11, %rdi
 	addq %rax, %rdi
 	addq %rsi, (%rdi,%r8,2)
-.Ltmp190409:
+.Ltmp207668:
 	movl $1, %edi
-	jmp .Ltmp190413
-.Ltmp190412:
+	jmp .Ltmp207672
+.Ltmp207671:
 	xorl %edi, %edi
-.Ltmp190413:
+.Ltmp207672:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190410:
+	// [__rseq_failure] .Ltmp207669:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190411
+	// [__rseq_failure] jmp .Ltmp207670
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1733_19
-.LBB1733_8:
+	je .LBB1821_19
+.LBB1821_8:
 	xorl %eax, %eax
-.LBB1733_9:
+.LBB1821_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1733_10:
+.LBB1821_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1733_26
-.LBB1733_11:
+	je .LBB1821_26
+.LBB1821_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1733_12:
+.LBB1821_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1733_10
+	je .LBB1821_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1733_11
+	jne .LBB1821_11
 	cmpq $1, %rcx
-	jne .LBB1733_27
+	jne .LBB1821_27
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1733_27
-.LBB1733_16:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1821_27
+.LBB1821_16:
 	movb $1, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1733_8
+	jne .LBB1821_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
 	movq %rbx, %rdx
 	movq %rcx, %r12
 	movq %rax, %rcx
-	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuNtB5_6PerCpuINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1r_B10_E16tryget_live_slow0NCB38_s_0EBb_@GOTPCREL(%rip)
+	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1733_3
-	jmp .LBB1733_8
-.LBB1733_18:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.31(%rip), %rdi
+	jne .LBB1821_3
+	jmp .LBB1821_8
+.LBB1821_18:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1733_19:
+.LBB1821_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1733_22
-.LBB1733_20:
+	jmp .LBB1821_22
+.LBB1821_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1733_28
-.LBB1733_21:
+	je .LBB1821_28
+.LBB1821_21:
 	movq %rax, %rcx
-.LBB1733_22:
+.LBB1821_22:
 	testq %rcx, %rcx
-	je .LBB1733_20
+	je .LBB1821_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1733_21
+	jne .LBB1821_21
 	cmpq $1, %rcx
-	jne .LBB1733_8
+	jne .LBB1821_8
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1733_8
-.LBB1733_26:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1821_8
+.LBB1821_26:
 	lock  incq 120(%rdi)
-.LBB1733_27:
+.LBB1821_27:
 	movl %ebx, %eax
-	jmp .LBB1733_9
-.LBB1733_28:
+	jmp .LBB1821_9
+.LBB1821_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1733_8
+	jmp .LBB1821_8

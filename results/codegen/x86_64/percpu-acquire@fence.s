@@ -8,13 +8,13 @@ swapref_hot_percpu_acquire_fence:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1732_18
+	ja .LBB1820_18
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	subq $-128, %r9
 	cmpq 16(%rdi,%r8), %r9
-	jne .LBB1732_26
+	jne .LBB1820_26
 	movq 8(%rsi), %rax
 	movq (%r9), %r9
 	movq %r9, 136(%rax)
@@ -22,22 +22,22 @@ swapref_hot_percpu_acquire_fence:
 	addq %r8, %rdi
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1732_5
+	jne .LBB1820_5
 	incq 256(%rax,%rbx,2)
-.LBB1732_5:
+.LBB1820_5:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1732_27
+	jne .LBB1820_27
 	testb $3, %bl
-	jne .LBB1732_28
-.LBB1732_7:
+	jne .LBB1820_28
+.LBB1820_7:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1732_35
+	je .LBB1820_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1732_14
+	jae .LBB1820_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -47,22 +47,22 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1732_11
+	jne .LBB1820_11
 	decq 256(%rcx,%rbx,2)
-.LBB1732_11:
+.LBB1820_11:
 	movq $0, 136(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1732_37
+	jne .LBB1820_37
 	testb $3, %bl
-	je .LBB1732_19
-.LBB1732_13:
+	je .LBB1820_19
+.LBB1820_13:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1732_22
-.LBB1732_14:
+	jmp .LBB1820_22
+.LBB1820_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -70,48 +70,48 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1732_16
+	jne .LBB1820_16
 	decq 256(%rax,%rbx,2)
-.LBB1732_16:
+.LBB1820_16:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1732_38
+	jne .LBB1820_38
 	testb $3, %bl
-	jne .LBB1732_39
-.LBB1732_18:
+	jne .LBB1820_39
+.LBB1820_18:
 	xorl %eax, %eax
-.LBB1732_19:
+.LBB1820_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1732_20:
+.LBB1820_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1732_55
-.LBB1732_21:
+	je .LBB1820_55
+.LBB1820_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1732_22:
+.LBB1820_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1732_20
+	je .LBB1820_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1732_21
+	jne .LBB1820_21
 	cmpq $1, %rcx
-	jne .LBB1732_56
+	jne .LBB1820_56
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1732_56
-.LBB1732_26:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1820_56
+.LBB1820_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1732_27:
+.LBB1820_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -123,38 +123,38 @@ swapref_hot_percpu_acquire_fence:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1732_7
-.LBB1732_28:
+	je .LBB1820_7
+.LBB1820_28:
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1732_18
+	jne .LBB1820_18
 	cmpl $0, 24(%rsi)
-	je .LBB1732_46
+	je .LBB1820_46
 	movq %rdi, %rax
 	movq 8(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1732_18
+	jne .LBB1820_18
 	movq %rax, %rdi
 	movq (%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1732_33
-.LBB1732_32:
+	jmp .LBB1820_33
+.LBB1820_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1732_18
-.LBB1732_33:
+	je .LBB1820_18
+.LBB1820_33:
 	testq %rax, %rax
-	je .LBB1732_32
+	je .LBB1820_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1732_33
-	jmp .LBB1732_7
-.LBB1732_35:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.31(%rip), %rdi
+	jne .LBB1820_33
+	jmp .LBB1820_7
+.LBB1820_35:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1732_37:
+.LBB1820_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -162,39 +162,39 @@ swapref_hot_percpu_acquire_fence:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1732_19
-	jmp .LBB1732_13
-.LBB1732_38:
+	je .LBB1820_19
+	jmp .LBB1820_13
+.LBB1820_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1732_18
-.LBB1732_39:
+	je .LBB1820_18
+.LBB1820_39:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1732_42
-.LBB1732_40:
+	jmp .LBB1820_42
+.LBB1820_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1732_57
-.LBB1732_41:
+	je .LBB1820_57
+.LBB1820_41:
 	movq %rax, %rcx
-.LBB1732_42:
+.LBB1820_42:
 	testq %rcx, %rcx
-	je .LBB1732_40
+	je .LBB1820_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1732_41
+	jne .LBB1820_41
 	cmpq $1, %rcx
-	jne .LBB1732_18
+	jne .LBB1820_18
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1732_18
-.LBB1732_46:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1820_18
+.LBB1820_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -204,57 +204,57 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1732_59
+	jne .LBB1820_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq (%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1732_50
-.LBB1732_48:
+	jmp .LBB1820_50
+.LBB1820_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1732_52
-.LBB1732_49:
+	je .LBB1820_52
+.LBB1820_49:
 	movq %rax, %rbx
-.LBB1732_50:
+.LBB1820_50:
 	testq %rbx, %rbx
-	je .LBB1732_48
+	je .LBB1820_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1732_49
-.LBB1732_52:
+	jne .LBB1820_49
+.LBB1820_52:
 	movq $0, 128(%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	jne .LBB1732_63
+	jne .LBB1820_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1732_7
-	jmp .LBB1732_18
-.LBB1732_55:
+	jne .LBB1820_7
+	jmp .LBB1820_18
+.LBB1820_55:
 	lock  incq 112(%rdi)
-.LBB1732_56:
+.LBB1820_56:
 	movq %rbx, %rax
-	jmp .LBB1732_19
-.LBB1732_57:
+	jmp .LBB1820_19
+.LBB1820_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1732_18
-.LBB1732_59:
+	jmp .LBB1820_18
+.LBB1820_59:
 	movq $0, 128(%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	je .LBB1732_18
+	je .LBB1820_18
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1732_18
-.LBB1732_63:
+	jmp .LBB1820_18
+.LBB1820_63:
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -262,5 +262,5 @@ swapref_hot_percpu_acquire_fence:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1732_7
-	jmp .LBB1732_18
+	jne .LBB1820_7
+	jmp .LBB1820_18

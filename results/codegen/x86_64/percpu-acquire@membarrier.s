@@ -8,13 +8,13 @@ swapref_hot_percpu_acquire_membarrier:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1734_18
+	ja .LBB1822_18
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1734_26
+	jne .LBB1822_26
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq (%r8), %r8
@@ -22,23 +22,23 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1734_5
+	jne .LBB1822_5
 	incq 256(%rax,%rbx,2)
-.LBB1734_5:
+.LBB1822_5:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1734_27
+	jne .LBB1822_27
 	testb $3, %bl
-	jne .LBB1734_28
-.LBB1734_7:
+	jne .LBB1822_28
+.LBB1822_7:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1734_35
+	je .LBB1822_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1734_14
+	jae .LBB1822_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -48,23 +48,23 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1734_11
+	jne .LBB1822_11
 	decq 256(%rcx,%rbx,2)
-.LBB1734_11:
+.LBB1822_11:
 	#MEMBARRIER
 	movq $0, 136(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1734_37
+	jne .LBB1822_37
 	testb $3, %bl
-	je .LBB1734_19
-.LBB1734_13:
+	je .LBB1822_19
+.LBB1822_13:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1734_22
-.LBB1734_14:
+	jmp .LBB1822_22
+.LBB1822_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -72,49 +72,49 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1734_16
+	jne .LBB1822_16
 	decq 256(%rax,%rbx,2)
-.LBB1734_16:
+.LBB1822_16:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1734_38
+	jne .LBB1822_38
 	testb $3, %bl
-	jne .LBB1734_39
-.LBB1734_18:
+	jne .LBB1822_39
+.LBB1822_18:
 	xorl %eax, %eax
-.LBB1734_19:
+.LBB1822_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1734_20:
+.LBB1822_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1734_55
-.LBB1734_21:
+	je .LBB1822_55
+.LBB1822_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1734_22:
+.LBB1822_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1734_20
+	je .LBB1822_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1734_21
+	jne .LBB1822_21
 	cmpq $1, %rcx
-	jne .LBB1734_56
+	jne .LBB1822_56
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1734_56
-.LBB1734_26:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1822_56
+.LBB1822_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1734_27:
+.LBB1822_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -126,38 +126,38 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1734_7
-.LBB1734_28:
+	je .LBB1822_7
+.LBB1822_28:
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1734_18
+	jne .LBB1822_18
 	cmpl $0, 24(%rsi)
-	je .LBB1734_46
+	je .LBB1822_46
 	movq %rdi, %rax
 	movq 8(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1734_18
+	jne .LBB1822_18
 	movq %rax, %rdi
 	movq (%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1734_33
-.LBB1734_32:
+	jmp .LBB1822_33
+.LBB1822_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1734_18
-.LBB1734_33:
+	je .LBB1822_18
+.LBB1822_33:
 	testq %rax, %rax
-	je .LBB1734_32
+	je .LBB1822_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1734_33
-	jmp .LBB1734_7
-.LBB1734_35:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.31(%rip), %rdi
+	jne .LBB1822_33
+	jmp .LBB1822_7
+.LBB1822_35:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1734_37:
+.LBB1822_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -165,39 +165,39 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1734_19
-	jmp .LBB1734_13
-.LBB1734_38:
+	je .LBB1822_19
+	jmp .LBB1822_13
+.LBB1822_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1734_18
-.LBB1734_39:
+	je .LBB1822_18
+.LBB1822_39:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1734_42
-.LBB1734_40:
+	jmp .LBB1822_42
+.LBB1822_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1734_57
-.LBB1734_41:
+	je .LBB1822_57
+.LBB1822_41:
 	movq %rax, %rcx
-.LBB1734_42:
+.LBB1822_42:
 	testq %rcx, %rcx
-	je .LBB1734_40
+	je .LBB1822_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1734_41
+	jne .LBB1822_41
 	cmpq $1, %rcx
-	jne .LBB1734_18
+	jne .LBB1822_18
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1734_18
-.LBB1734_46:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1822_18
+.LBB1822_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -207,59 +207,59 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1734_59
+	jne .LBB1822_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq (%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1734_50
-.LBB1734_48:
+	jmp .LBB1822_50
+.LBB1822_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1734_52
-.LBB1734_49:
+	je .LBB1822_52
+.LBB1822_49:
 	movq %rax, %rbx
-.LBB1734_50:
+.LBB1822_50:
 	testq %rbx, %rbx
-	je .LBB1734_48
+	je .LBB1822_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1734_49
-.LBB1734_52:
+	jne .LBB1822_49
+.LBB1822_52:
 	#MEMBARRIER
 	movq $0, 128(%rdx)
 	#MEMBARRIER
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	jne .LBB1734_63
+	jne .LBB1822_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1734_7
-	jmp .LBB1734_18
-.LBB1734_55:
+	jne .LBB1822_7
+	jmp .LBB1822_18
+.LBB1822_55:
 	lock  incq 112(%rdi)
-.LBB1734_56:
+.LBB1822_56:
 	movq %rbx, %rax
-	jmp .LBB1734_19
-.LBB1734_57:
+	jmp .LBB1822_19
+.LBB1822_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1734_18
-.LBB1734_59:
+	jmp .LBB1822_18
+.LBB1822_59:
 	#MEMBARRIER
 	movq $0, 128(%rdx)
 	#MEMBARRIER
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	je .LBB1734_18
+	je .LBB1822_18
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1734_18
-.LBB1734_63:
+	jmp .LBB1822_18
+.LBB1822_63:
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -267,5 +267,5 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1734_7
-	jmp .LBB1734_18
+	jne .LBB1822_7
+	jmp .LBB1822_18

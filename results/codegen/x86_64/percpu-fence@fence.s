@@ -8,13 +8,13 @@ swapref_hot_percpu_fence_fence:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1736_18
+	ja .LBB1825_18
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	subq $-128, %r9
 	cmpq 16(%rdi,%r8), %r9
-	jne .LBB1736_26
+	jne .LBB1825_26
 	movq 8(%rsi), %rax
 	movq (%r9), %r9
 	movq %r9, 136(%rax)
@@ -22,23 +22,23 @@ swapref_hot_percpu_fence_fence:
 	addq %r8, %rdi
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1736_5
+	jne .LBB1825_5
 	incq 256(%rax,%rbx,2)
-.LBB1736_5:
+.LBB1825_5:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1736_27
+	jne .LBB1825_27
 	testb $3, %bl
-	jne .LBB1736_28
-.LBB1736_7:
+	jne .LBB1825_28
+.LBB1825_7:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1736_35
+	je .LBB1825_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1736_14
+	jae .LBB1825_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -48,22 +48,22 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1736_11
+	jne .LBB1825_11
 	decq 256(%rcx,%rbx,2)
-.LBB1736_11:
+.LBB1825_11:
 	movq $0, 136(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1736_37
+	jne .LBB1825_37
 	testb $3, %bl
-	je .LBB1736_19
-.LBB1736_13:
+	je .LBB1825_19
+.LBB1825_13:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1736_22
-.LBB1736_14:
+	jmp .LBB1825_22
+.LBB1825_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -71,48 +71,48 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1736_16
+	jne .LBB1825_16
 	decq 256(%rax,%rbx,2)
-.LBB1736_16:
+.LBB1825_16:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1736_38
+	jne .LBB1825_38
 	testb $3, %bl
-	jne .LBB1736_39
-.LBB1736_18:
+	jne .LBB1825_39
+.LBB1825_18:
 	xorl %eax, %eax
-.LBB1736_19:
+.LBB1825_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1736_20:
+.LBB1825_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1736_55
-.LBB1736_21:
+	je .LBB1825_55
+.LBB1825_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1736_22:
+.LBB1825_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1736_20
+	je .LBB1825_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1736_21
+	jne .LBB1825_21
 	cmpq $1, %rcx
-	jne .LBB1736_56
+	jne .LBB1825_56
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1736_56
-.LBB1736_26:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1825_56
+.LBB1825_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1736_27:
+.LBB1825_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -124,38 +124,38 @@ swapref_hot_percpu_fence_fence:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1736_7
-.LBB1736_28:
+	je .LBB1825_7
+.LBB1825_28:
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1736_18
+	jne .LBB1825_18
 	cmpl $0, 24(%rsi)
-	je .LBB1736_46
+	je .LBB1825_46
 	movq %rdi, %rax
 	movq 8(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1736_18
+	jne .LBB1825_18
 	movq %rax, %rdi
 	movq (%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1736_33
-.LBB1736_32:
+	jmp .LBB1825_33
+.LBB1825_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1736_18
-.LBB1736_33:
+	je .LBB1825_18
+.LBB1825_33:
 	testq %rax, %rax
-	je .LBB1736_32
+	je .LBB1825_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1736_33
-	jmp .LBB1736_7
-.LBB1736_35:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.29(%rip), %rdi
+	jne .LBB1825_33
+	jmp .LBB1825_7
+.LBB1825_35:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1736_37:
+.LBB1825_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -163,39 +163,39 @@ swapref_hot_percpu_fence_fence:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1736_19
-	jmp .LBB1736_13
-.LBB1736_38:
+	je .LBB1825_19
+	jmp .LBB1825_13
+.LBB1825_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1736_18
-.LBB1736_39:
+	je .LBB1825_18
+.LBB1825_39:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1736_42
-.LBB1736_40:
+	jmp .LBB1825_42
+.LBB1825_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1736_57
-.LBB1736_41:
+	je .LBB1825_57
+.LBB1825_41:
 	movq %rax, %rcx
-.LBB1736_42:
+.LBB1825_42:
 	testq %rcx, %rcx
-	je .LBB1736_40
+	je .LBB1825_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1736_41
+	jne .LBB1825_41
 	cmpq $1, %rcx
-	jne .LBB1736_18
+	jne .LBB1825_18
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1736_18
-.LBB1736_46:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1825_18
+.LBB1825_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -205,57 +205,57 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1736_59
+	jne .LBB1825_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq (%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1736_50
-.LBB1736_48:
+	jmp .LBB1825_50
+.LBB1825_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1736_52
-.LBB1736_49:
+	je .LBB1825_52
+.LBB1825_49:
 	movq %rax, %rbx
-.LBB1736_50:
+.LBB1825_50:
 	testq %rbx, %rbx
-	je .LBB1736_48
+	je .LBB1825_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1736_49
-.LBB1736_52:
+	jne .LBB1825_49
+.LBB1825_52:
 	movq $0, 128(%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	jne .LBB1736_63
+	jne .LBB1825_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1736_7
-	jmp .LBB1736_18
-.LBB1736_55:
+	jne .LBB1825_7
+	jmp .LBB1825_18
+.LBB1825_55:
 	lock  incq 112(%rdi)
-.LBB1736_56:
+.LBB1825_56:
 	movq %rbx, %rax
-	jmp .LBB1736_19
-.LBB1736_57:
+	jmp .LBB1825_19
+.LBB1825_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1736_18
-.LBB1736_59:
+	jmp .LBB1825_18
+.LBB1825_59:
 	movq $0, 128(%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	je .LBB1736_18
+	je .LBB1825_18
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1736_18
-.LBB1736_63:
+	jmp .LBB1825_18
+.LBB1825_63:
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -263,5 +263,5 @@ swapref_hot_percpu_fence_fence:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1736_7
-	jmp .LBB1736_18
+	jne .LBB1825_7
+	jmp .LBB1825_18

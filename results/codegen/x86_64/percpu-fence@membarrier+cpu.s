@@ -9,7 +9,7 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1737_8
+	ja .LBB1826_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -21,54 +21,54 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	movl $1, %edi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190739:
+	// [__rseq_cs] .Ltmp208058:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190740
-	// [__rseq_cs] .quad .Ltmp190741-.Ltmp190740
-	// [__rseq_cs] .quad .Ltmp190742
+	// [__rseq_cs] .quad .Ltmp208059
+	// [__rseq_cs] .quad .Ltmp208060-.Ltmp208059
+	// [__rseq_cs] .quad .Ltmp208061
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190739
+	// [__rseq_cs_ptr_array] .quad .Ltmp208058
 	// ---- back in the function's section ----
-.Ltmp190743:
-	leaq .Ltmp190739(%rip), %r9
+.Ltmp208062:
+	leaq .Ltmp208058(%rip), %r9
 	movq %r9, %fs:8(%r8)
-.Ltmp190740:
+.Ltmp208059:
 	movl %fs:4(%r8), %r9d
 	movq (%r14), %r10
 	testl $3, %r10d
-	jne .Ltmp190744
+	jne .Ltmp208063
 	cmpl %eax, %r9d
-	jae .Ltmp190744
+	jae .Ltmp208063
 	shlq $11, %r9
 	addq %rsi, %r9
 	addq %rdi, (%r9,%r10,2)
-.Ltmp190741:
+.Ltmp208060:
 	movl $1, %r9d
-	jmp .Ltmp190745
-.Ltmp190744:
+	jmp .Ltmp208064
+.Ltmp208063:
 	xorl %r9d, %r9d
-.Ltmp190745:
+.Ltmp208064:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190742:
+	// [__rseq_failure] .Ltmp208061:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190743
+	// [__rseq_failure] jmp .Ltmp208062
 	// ---- back in the function's section ----
 	testq %r9, %r9
-	je .LBB1737_16
-.LBB1737_3:
+	je .LBB1826_16
+.LBB1826_3:
 	#MEMBARRIER
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1737_18
+	je .LBB1826_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1737_7
+	jae .LBB1826_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -77,177 +77,177 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190754:
+	// [__rseq_cs] .Ltmp208073:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190755
-	// [__rseq_cs] .quad .Ltmp190756-.Ltmp190755
-	// [__rseq_cs] .quad .Ltmp190757
+	// [__rseq_cs] .quad .Ltmp208074
+	// [__rseq_cs] .quad .Ltmp208075-.Ltmp208074
+	// [__rseq_cs] .quad .Ltmp208076
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190754
+	// [__rseq_cs_ptr_array] .quad .Ltmp208073
 	// ---- back in the function's section ----
-.Ltmp190758:
-	leaq .Ltmp190754(%rip), %r8
+.Ltmp208077:
+	leaq .Ltmp208073(%rip), %r8
 	movq %r8, %fs:8(%rdx)
-.Ltmp190755:
+.Ltmp208074:
 	movl %fs:4(%rdx), %r8d
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp190759
+	jne .Ltmp208078
 	cmpl %esi, %r8d
-	jae .Ltmp190759
+	jae .Ltmp208078
 	shlq $11, %r8
 	addq %rcx, %r8
 	addq %rdi, (%r8,%r9,2)
-.Ltmp190756:
+.Ltmp208075:
 	movl $1, %r8d
-	jmp .Ltmp190760
-.Ltmp190759:
+	jmp .Ltmp208079
+.Ltmp208078:
 	xorl %r8d, %r8d
-.Ltmp190760:
+.Ltmp208079:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190757:
+	// [__rseq_failure] .Ltmp208076:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190758
+	// [__rseq_failure] jmp .Ltmp208077
 	// ---- back in the function's section ----
 	testq %r8, %r8
-	jne .LBB1737_9
+	jne .LBB1826_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1737_12
-.LBB1737_7:
+	jmp .LBB1826_12
+.LBB1826_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp190766:
+	// [__rseq_cs] .Ltmp208085:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp190767
-	// [__rseq_cs] .quad .Ltmp190768-.Ltmp190767
-	// [__rseq_cs] .quad .Ltmp190769
+	// [__rseq_cs] .quad .Ltmp208086
+	// [__rseq_cs] .quad .Ltmp208087-.Ltmp208086
+	// [__rseq_cs] .quad .Ltmp208088
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp190766
+	// [__rseq_cs_ptr_array] .quad .Ltmp208085
 	// ---- back in the function's section ----
-.Ltmp190770:
-	leaq .Ltmp190766(%rip), %rdi
+.Ltmp208089:
+	leaq .Ltmp208085(%rip), %rdi
 	movq %rdi, %fs:8(%rcx)
-.Ltmp190767:
+.Ltmp208086:
 	movl %fs:4(%rcx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp190771
+	jne .Ltmp208090
 	cmpl %edx, %edi
-	jae .Ltmp190771
+	jae .Ltmp208090
 	shlq $11, %rdi
 	addq %rax, %rdi
 	addq %rsi, (%rdi,%r8,2)
-.Ltmp190768:
+.Ltmp208087:
 	movl $1, %edi
-	jmp .Ltmp190772
-.Ltmp190771:
+	jmp .Ltmp208091
+.Ltmp208090:
 	xorl %edi, %edi
-.Ltmp190772:
+.Ltmp208091:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp190769:
+	// [__rseq_failure] .Ltmp208088:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp190770
+	// [__rseq_failure] jmp .Ltmp208089
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1737_19
-.LBB1737_8:
+	je .LBB1826_19
+.LBB1826_8:
 	xorl %eax, %eax
-.LBB1737_9:
+.LBB1826_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1737_10:
+.LBB1826_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1737_26
-.LBB1737_11:
+	je .LBB1826_26
+.LBB1826_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1737_12:
+.LBB1826_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1737_10
+	je .LBB1826_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1737_11
+	jne .LBB1826_11
 	cmpq $1, %rcx
-	jne .LBB1737_27
+	jne .LBB1826_27
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1737_27
-.LBB1737_16:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1826_27
+.LBB1826_16:
 	movb $2, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1737_8
+	jne .LBB1826_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
 	movq %rbx, %rdx
 	movq %rcx, %r12
 	movq %rax, %rcx
-	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuNtB5_6PerCpuINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1r_B10_E16tryget_live_slow0NCB38_s_0EBb_@GOTPCREL(%rip)
+	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1737_3
-	jmp .LBB1737_8
-.LBB1737_18:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.29(%rip), %rdi
+	jne .LBB1826_3
+	jmp .LBB1826_8
+.LBB1826_18:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1737_19:
+.LBB1826_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1737_22
-.LBB1737_20:
+	jmp .LBB1826_22
+.LBB1826_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1737_28
-.LBB1737_21:
+	je .LBB1826_28
+.LBB1826_21:
 	movq %rax, %rcx
-.LBB1737_22:
+.LBB1826_22:
 	testq %rcx, %rcx
-	je .LBB1737_20
+	je .LBB1826_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1737_21
+	jne .LBB1826_21
 	cmpq $1, %rcx
-	jne .LBB1737_8
+	jne .LBB1826_8
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1737_8
-.LBB1737_26:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1826_8
+.LBB1826_26:
 	lock  incq 120(%rdi)
-.LBB1737_27:
+.LBB1826_27:
 	movl %ebx, %eax
-	jmp .LBB1737_9
-.LBB1737_28:
+	jmp .LBB1826_9
+.LBB1826_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1737_8
+	jmp .LBB1826_8

@@ -8,13 +8,13 @@ swapref_hot_percpu_fence_membarrier:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1738_18
+	ja .LBB1827_18
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1738_26
+	jne .LBB1827_26
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq (%r8), %r8
@@ -22,24 +22,24 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1738_5
+	jne .LBB1827_5
 	incq 256(%rax,%rbx,2)
-.LBB1738_5:
+.LBB1827_5:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1738_27
+	jne .LBB1827_27
 	testb $3, %bl
-	jne .LBB1738_28
-.LBB1738_7:
+	jne .LBB1827_28
+.LBB1827_7:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1738_35
+	je .LBB1827_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1738_14
+	jae .LBB1827_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -49,23 +49,23 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1738_11
+	jne .LBB1827_11
 	decq 256(%rcx,%rbx,2)
-.LBB1738_11:
+.LBB1827_11:
 	#MEMBARRIER
 	movq $0, 136(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1738_37
+	jne .LBB1827_37
 	testb $3, %bl
-	je .LBB1738_19
-.LBB1738_13:
+	je .LBB1827_19
+.LBB1827_13:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1738_22
-.LBB1738_14:
+	jmp .LBB1827_22
+.LBB1827_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -73,49 +73,49 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1738_16
+	jne .LBB1827_16
 	decq 256(%rax,%rbx,2)
-.LBB1738_16:
+.LBB1827_16:
 	#MEMBARRIER
 	movq $0, 136(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1738_38
+	jne .LBB1827_38
 	testb $3, %bl
-	jne .LBB1738_39
-.LBB1738_18:
+	jne .LBB1827_39
+.LBB1827_18:
 	xorl %eax, %eax
-.LBB1738_19:
+.LBB1827_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1738_20:
+.LBB1827_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1738_55
-.LBB1738_21:
+	je .LBB1827_55
+.LBB1827_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1738_22:
+.LBB1827_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1738_20
+	je .LBB1827_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1738_21
+	jne .LBB1827_21
 	cmpq $1, %rcx
-	jne .LBB1738_56
+	jne .LBB1827_56
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1738_56
-.LBB1738_26:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1827_56
+.LBB1827_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1738_27:
+.LBB1827_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -127,38 +127,38 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1738_7
-.LBB1738_28:
+	je .LBB1827_7
+.LBB1827_28:
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1738_18
+	jne .LBB1827_18
 	cmpl $0, 24(%rsi)
-	je .LBB1738_46
+	je .LBB1827_46
 	movq %rdi, %rax
 	movq 8(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1738_18
+	jne .LBB1827_18
 	movq %rax, %rdi
 	movq (%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1738_33
-.LBB1738_32:
+	jmp .LBB1827_33
+.LBB1827_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1738_18
-.LBB1738_33:
+	je .LBB1827_18
+.LBB1827_33:
 	testq %rax, %rax
-	je .LBB1738_32
+	je .LBB1827_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1738_33
-	jmp .LBB1738_7
-.LBB1738_35:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.29(%rip), %rdi
+	jne .LBB1827_33
+	jmp .LBB1827_7
+.LBB1827_35:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1738_37:
+.LBB1827_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -166,39 +166,39 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1738_19
-	jmp .LBB1738_13
-.LBB1738_38:
+	je .LBB1827_19
+	jmp .LBB1827_13
+.LBB1827_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1738_18
-.LBB1738_39:
+	je .LBB1827_18
+.LBB1827_39:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1738_42
-.LBB1738_40:
+	jmp .LBB1827_42
+.LBB1827_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1738_57
-.LBB1738_41:
+	je .LBB1827_57
+.LBB1827_41:
 	movq %rax, %rcx
-.LBB1738_42:
+.LBB1827_42:
 	testq %rcx, %rcx
-	je .LBB1738_40
+	je .LBB1827_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1738_41
+	jne .LBB1827_41
 	cmpq $1, %rcx
-	jne .LBB1738_18
+	jne .LBB1827_18
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1738_18
-.LBB1738_46:
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1827_18
+.LBB1827_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -208,59 +208,59 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1738_59
+	jne .LBB1827_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq (%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1738_50
-.LBB1738_48:
+	jmp .LBB1827_50
+.LBB1827_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1738_52
-.LBB1738_49:
+	je .LBB1827_52
+.LBB1827_49:
 	movq %rax, %rbx
-.LBB1738_50:
+.LBB1827_50:
 	testq %rbx, %rbx
-	je .LBB1738_48
+	je .LBB1827_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1738_49
-.LBB1738_52:
+	jne .LBB1827_49
+.LBB1827_52:
 	#MEMBARRIER
 	movq $0, 128(%rdx)
 	#MEMBARRIER
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	jne .LBB1738_63
+	jne .LBB1827_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1738_7
-	jmp .LBB1738_18
-.LBB1738_55:
+	jne .LBB1827_7
+	jmp .LBB1827_18
+.LBB1827_55:
 	lock  incq 112(%rdi)
-.LBB1738_56:
+.LBB1827_56:
 	movq %rbx, %rax
-	jmp .LBB1738_19
-.LBB1738_57:
+	jmp .LBB1827_19
+.LBB1827_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1738_18
-.LBB1738_59:
+	jmp .LBB1827_18
+.LBB1827_59:
 	#MEMBARRIER
 	movq $0, 128(%rdx)
 	#MEMBARRIER
 	movzbl 144(%rdx), %eax
 	testb %al, %al
-	je .LBB1738_18
+	je .LBB1827_18
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1738_18
-.LBB1738_63:
+	jmp .LBB1827_18
+.LBB1827_63:
 	movq %r14, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -268,5 +268,5 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1738_7
-	jmp .LBB1738_18
+	jne .LBB1827_7
+	jmp .LBB1827_18

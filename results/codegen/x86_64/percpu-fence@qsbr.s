@@ -4,136 +4,136 @@
 swapref_hot_percpu_fence_qsbr:
 	pushq %rbx
 	cmpq $31, %rdx
-	jbe .LBB1739_1
-.LBB1739_35:
+	jbe .LBB1828_1
+.LBB1828_35:
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1739_1:
+.LBB1828_1:
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	subq $-128, %r8
 	cmpq 16(%rdi,%rax), %r8
-	jne .LBB1739_10
+	jne .LBB1828_10
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %r8
 	testb $3, %r8b
-	jne .LBB1739_11
+	jne .LBB1828_11
 	incq 256(%rax,%r8,2)
-.LBB1739_4:
+.LBB1828_4:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1739_17
+	je .LBB1828_17
 	cmpq 8(%rax), %rcx
-	jae .LBB1739_8
+	jae .LBB1828_8
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rcx
 	movq 8(%rdi), %rdx
 	testb $3, %dl
-	jne .LBB1739_18
+	jne .LBB1828_18
 	decq 256(%rcx,%rdx,2)
 	popq %rbx
 	retq
-.LBB1739_8:
+.LBB1828_8:
 	movq 8(%rsi), %rax
 	movq 8(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1739_25
+	jne .LBB1828_25
 	decq 256(%rax,%rcx,2)
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1739_10:
+.LBB1828_10:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1739_11:
+.LBB1828_11:
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1739_35
+	jne .LBB1828_35
 	movq 8(%rdi), %rax
 	testb $2, %al
-	jne .LBB1739_35
+	jne .LBB1828_35
 	movq (%rdi), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1739_15
-.LBB1739_14:
+	jmp .LBB1828_15
+.LBB1828_14:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1739_35
-.LBB1739_15:
+	je .LBB1828_35
+.LBB1828_15:
 	testq %rax, %rax
-	je .LBB1739_14
+	je .LBB1828_14
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1739_15
-	jmp .LBB1739_4
-.LBB1739_17:
-	leaq .Lanon.10eb41aa411daee84e1bb7a154cc477a.29(%rip), %rdi
+	jne .LBB1828_15
+	jmp .LBB1828_4
+.LBB1828_17:
+	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1739_18:
+.LBB1828_18:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1739_21
-.LBB1739_19:
+	jmp .LBB1828_21
+.LBB1828_19:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1739_32
-.LBB1739_20:
+	je .LBB1828_32
+.LBB1828_20:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1739_21:
+.LBB1828_21:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1739_19
+	je .LBB1828_19
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1739_20
+	jne .LBB1828_20
 	cmpq $1, %rcx
-	jne .LBB1739_33
+	jne .LBB1828_33
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	movq %rbx, %rax
 	popq %rbx
 	retq
-.LBB1739_25:
+.LBB1828_25:
 	movq (%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1739_28
-.LBB1739_26:
+	jmp .LBB1828_28
+.LBB1828_26:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1739_34
-.LBB1739_27:
+	je .LBB1828_34
+.LBB1828_27:
 	movq %rax, %rcx
-.LBB1739_28:
+.LBB1828_28:
 	testq %rcx, %rcx
-	je .LBB1739_26
+	je .LBB1828_26
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1739_27
+	jne .LBB1828_27
 	cmpq $1, %rcx
-	jne .LBB1739_35
+	jne .LBB1828_35
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbNtNtB5_8counters9PerThreadE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1739_32:
+.LBB1828_32:
 	lock  incq 112(%rdi)
-.LBB1739_33:
+.LBB1828_33:
 	movq %rbx, %rax
 	popq %rbx
 	retq
-.LBB1739_34:
+.LBB1828_34:
 	lock  incq 112(%rdi)
 	xorl %eax, %eax
 	popq %rbx
