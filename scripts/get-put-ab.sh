@@ -9,9 +9,14 @@
 # interleaved runs, is what this machine can resolve. The last table gives, per strategy, the
 # range of its ratio over the rounds on each side.
 #
-# Usage: scripts/get-put-ab.sh [--rounds N] [--filter REGEX] [--out FILE] BASE NEW
+# Usage: scripts/get-put-ab.sh [--rounds N] [--filter REGEX] [--out FILE]
+#                              [--base-env VAR=VALUE]... [--new-env VAR=VALUE]... BASE NEW
 #                              [-- criterion options]
 #   --rounds N      runs per side (default 3)
+#   --base-env, --new-env VAR=VALUE
+#                   set VAR for that side's runs only: two settings of one build compared the
+#                   same way (`--base-env SWAPREF_PERCPU=cpu --new-env SWAPREF_PERCPU=cid . .`;
+#                   the same commit twice is built once)
 #   --filter REGEX  criterion filter (default: unprotected, counted-floor, rcu-valid and the
 #                   percpu strategies of get_put)
 #   --out FILE      also write the output to FILE (temp file, then rename)
@@ -24,15 +29,22 @@ filter='get_put/(unprotected|counted-floor|rcu-valid|percpu-acquire|percpu-fence
 out=
 extra=(--warm-up-time 1 --measurement-time 3 --noplot)
 revs=()
+base_env=() new_env=()
 die() { echo "get-put-ab.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
-        --rounds|--filter|--out) [ $# -ge 2 ] || die "$1 needs a value" ;;
+        --rounds|--filter|--out|--base-env|--new-env) [ $# -ge 2 ] || die "$1 needs a value" ;;
+    esac
+    case "$1" in
+        --base-env|--new-env)
+            [[ "$2" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "$1 needs VAR=VALUE, not '$2'" ;;
     esac
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
         --filter) filter=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
+        --base-env) base_env+=("$2"); shift 2 ;;
+        --new-env) new_env+=("$2"); shift 2 ;;
         --) shift; extra=("$@"); break ;;
         -h|--help) sed -n '2,${/^#/!q;p;}' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) die "unknown option '$1' (see --help)" ;;
@@ -91,14 +103,18 @@ for line in sys.stdin:
     cp "$exe" "$work/$name"
 }
 build base "${revs[0]}"
-build new "${revs[1]}"
+if [ "${revs[1]}" = "${revs[0]}" ]; then
+    cp "$work/base" "$work/new" && cp "$work/base.rev" "$work/new.rev"
+else
+    build new "${revs[1]}"
+fi
 
 report="$work/report.txt"
 {
     echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter' ${revs[*]} -- ${extra[*]}"
     echo "# SWAPREF_RCU=${SWAPREF_RCU:-(unset)} SWAPREF_PERCPU=${SWAPREF_PERCPU:-(unset)}"
-    echo "# base: $(cat "$work/base.rev")"
-    echo "# new:  $(cat "$work/new.rev")"
+    echo "# base: $(cat "$work/base.rev")${base_env[*]:+ with ${base_env[*]}}"
+    echo "# new:  $(cat "$work/new.rev")${new_env[*]:+ with ${new_env[*]}}"
     echo "# machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
     echo "# date: $(date -u +%Y-%m-%dT%H:%MZ)"
 } >"$report"
@@ -108,7 +124,8 @@ for i in $(seq 1 "$rounds"); do
     for side in $order; do
         dir="$work/criterion-$side-$i"
         echo "== round $i/$rounds: $side" >&2
-        CARGO_TARGET_DIR="$dir" "$work/$side" --bench "$filter" "${extra[@]}" >/dev/null 2>&1 \
+        if [ "$side" = base ]; then envs=("${base_env[@]}"); else envs=("${new_env[@]}"); fi
+        env ${envs[@]+"${envs[@]}"} CARGO_TARGET_DIR="$dir" "$work/$side" --bench "$filter" "${extra[@]}" >/dev/null 2>&1 \
             || { echo "get-put-ab.sh: the $side bench failed in round $i" >&2; exit 1; }
         {
             echo

@@ -5,7 +5,7 @@
 #   machine   machine.txt: kernel, CPUs, glibc, and what `swapref run` picks for --rcu auto
 #             and --percpu auto, with its reasons (the lists below follow from those probes)
 #   backends  scripts/reference-runs.sh backends: percpu-acquire and percpu-fence with
-#             per-thread and per-CPU counters at 1, 2, 4, ... N-1 readers and 2N
+#             per-thread, per-CPU and per-cid counters at 1, 2, 4, ... N-1 readers and 2N
 #             (oversubscribed), both kernel models: swapoff drain and bytes/dev
 #   get_put   scripts/reference-get-put.sh --only qsbr-cpu, then --only qsbr (one thread)
 #   sweep     scripts/reference-runs.sh sweep: every strategy at 1, 2, 4, ... N-1 readers,
@@ -65,8 +65,8 @@ readers="$readers$((n > 1 ? n - 1 : 1))"
 # What `swapref run` can use here: each probe is a 1 ms point.
 probe() { "$bin" run --strategies percpu-acquire --readers 1 --duration 1ms --warmup 1ms \
     --repeats 1 --out none "$@"; }
-percpu=thread,cpu rcu=qsbr,membarrier
-probe --percpu cpu >/dev/null 2>&1 || percpu=thread
+percpu=thread rcu=qsbr,membarrier
+for k in cpu cid; do probe --percpu "$k" >/dev/null 2>&1 && percpu="$percpu,$k"; done
 probe --rcu membarrier >/dev/null 2>&1 || rcu=qsbr,fence
 out=results/reference/$dir
 mkdir -p "$out"

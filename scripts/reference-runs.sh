@@ -5,13 +5,14 @@
 # `swapref report` draws the figures into plots/<dir>-<run>/ (emptied first, so no figure of an
 # older run stays behind) and writes report.md beside the results. Nothing is typed in.
 #
-#   default  `swapref run --rcu qsbr,membarrier --percpu thread,cpu`: the command a user runs
-#            first, both kernel models and both percpu counter backends (1 reader, the swapper
-#            on the other CPU, 1 ms period)
+#   default  `swapref run --rcu qsbr,membarrier --percpu thread,cpu,cid`: the command a user
+#            runs first, both kernel models and every percpu counter backend (1 reader, the
+#            swapper on the other CPU, 1 ms period)
 #   sweep    scripts/sweep.sh over readers 1,2 and periods 100us,1ms,10ms,never, both models
 #   hold     every strategy at 1 reader, no swapper, holds 0,20ns,100ns,500ns, both models
-#   backends the percpu strategies with per-thread and per-CPU counters at 1, 2 and 4
-#            (oversubscribed) readers, 1 ms period, both models: swapoff drain and bytes/dev
+#   backends the percpu strategies with per-thread, per-CPU and per-concurrency-ID counters at
+#            1, 2 and 4 (oversubscribed) readers, 1 ms period, both models: swapoff drain and
+#            bytes/dev
 #
 # Usage: scripts/reference-runs.sh [options] [RUN ...]
 #   --dir NAME       results/reference/NAME and plots/NAME-<run> (default vm-2cpu)
@@ -22,7 +23,8 @@
 #   --readers LIST   reader counts of sweep and backends (defaults 1,2 and 1,2,4: a 2-core box)
 #   --periods LIST   periods of sweep (default 100us,1ms,10ms,never)
 #   --rcu LIST       kernel models of every run (default qsbr,membarrier)
-#   --percpu LIST    counter backends of default and backends (default thread,cpu)
+#   --percpu LIST    counter backends of default and backends (default thread,cpu,cid, less
+#                    those this machine lacks, which it says)
 #   --duration D     measured window of sweep and backends (defaults 500ms)
 #   --repeats N      repeats of sweep and backends (defaults 5 and 3)
 #   --no-report      measure only; draw nothing (then --report-only where the figures go)
@@ -33,7 +35,7 @@ cd "$(dirname "$0")/.."
 dir=vm-2cpu
 label="2-core x86-64 VM (AMD EPYC), no hardware counters (no PMU)"
 runs=() bin="" sweep_readers=1,2 backend_readers=1,2,4 periods=100us,1ms,10ms,never
-rcu=qsbr,membarrier percpu=thread,cpu duration=500ms sweep_repeats=5 backend_repeats=3 measure=1 report=1
+rcu=qsbr,membarrier percpu='' duration=500ms sweep_repeats=5 backend_repeats=3 measure=1 report=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir="${2:?--dir needs a name}"; shift 2 ;;
@@ -58,6 +60,17 @@ sweep_report=()
 if [ -z "$bin" ]; then
     cargo build --release --quiet
     bin=target/release/swapref
+fi
+if [ -z "$percpu" ]; then
+    percpu=thread
+    for k in cpu cid; do
+        if "$bin" run --strategies percpu-acquire --percpu "$k" --readers 1 --duration 1ms \
+            --warmup 1ms --repeats 1 --out none >/dev/null 2>&1; then
+            percpu="$percpu,$k"
+        else
+            echo "!!!!! reference-runs.sh: --percpu $k unavailable here; measured without it !!!!!" >&2
+        fi
+    done
 fi
 if [ "$measure" = 1 ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     echo "reference-runs.sh: warning: the tree has uncommitted changes; the results say so" >&2

@@ -224,6 +224,9 @@ fn get_put_ab_refuses_bad_arguments_before_building_anything() {
         &["no-such-commit-xyz", "."],
         &["HEAD", "no-such-commit-xyz"],
         &["--bogus", "HEAD", "."],
+        &["--new-env", "SWAPREF_PERCPU", ".", "."],
+        &["--base-env", "=cpu", ".", "."],
+        &["--new-env"],
     ] {
         let mut a = vec![s];
         a.extend_from_slice(bad);
