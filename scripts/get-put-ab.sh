@@ -111,7 +111,7 @@ fi
 
 report="$work/report.txt"
 {
-    echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter' ${revs[*]} -- ${extra[*]}"
+    echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter'${base_env[*]+$(printf ' --base-env %s' "${base_env[@]}")}${new_env[*]+$(printf ' --new-env %s' "${new_env[@]}")} ${revs[*]} -- ${extra[*]}"
     echo "# SWAPREF_RCU=${SWAPREF_RCU:-(unset)} SWAPREF_PERCPU=${SWAPREF_PERCPU:-(unset)}"
     echo "# base: $(cat "$work/base.rev")${base_env[*]:+ with ${base_env[*]}}"
     echo "# new:  $(cat "$work/new.rev")${new_env[*]:+ with ${new_env[*]}}"
@@ -124,7 +124,11 @@ for i in $(seq 1 "$rounds"); do
     for side in $order; do
         dir="$work/criterion-$side-$i"
         echo "== round $i/$rounds: $side" >&2
-        if [ "$side" = base ]; then envs=("${base_env[@]}"); else envs=("${new_env[@]}"); fi
+        if [ "$side" = base ]; then
+            envs=(${base_env[@]+"${base_env[@]}"})
+        else
+            envs=(${new_env[@]+"${new_env[@]}"})
+        fi
         env ${envs[@]+"${envs[@]}"} CARGO_TARGET_DIR="$dir" "$work/$side" --bench "$filter" "${extra[@]}" >/dev/null 2>&1 \
             || { echo "get-put-ab.sh: the $side bench failed in round $i" >&2; exit 1; }
         {

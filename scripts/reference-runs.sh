@@ -61,14 +61,22 @@ if [ -z "$bin" ]; then
     cargo build --release --quiet
     bin=target/release/swapref
 fi
-if [ -z "$percpu" ]; then
+if [ -z "$percpu" ] && [ "$measure" = 1 ]; then
+    # Each backend this machine has. Only swapref's own refusal (exit 2, "is not available
+    # here") drops one; any other failure of the probe stops the script.
     percpu=thread
     for k in cpu cid; do
-        if "$bin" run --strategies percpu-acquire --percpu "$k" --readers 1 --duration 1ms \
-            --warmup 1ms --repeats 1 --out none >/dev/null 2>&1; then
+        rc=0
+        why=$("$bin" run --strategies percpu-acquire --percpu "$k" --readers 1 --duration 1ms \
+            --warmup 1ms --repeats 1 --out none 2>&1 >/dev/null) || rc=$?
+        if [ "$rc" = 0 ]; then
             percpu="$percpu,$k"
+        elif [ "$rc" = 2 ] && [[ "$why" == *"is not available here"* ]]; then
+            echo "!!!!! reference-runs.sh: measured without --percpu $k: $why !!!!!" >&2
         else
-            echo "!!!!! reference-runs.sh: --percpu $k unavailable here; measured without it !!!!!" >&2
+            echo "$why" >&2
+            echo "reference-runs.sh: the probe of --percpu $k failed (exit $rc)" >&2
+            exit 1
         fi
     done
 fi

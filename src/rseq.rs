@@ -215,18 +215,24 @@ pub(crate) const fn index_field(cid: bool) -> usize {
 ///
 /// The kernel gives each running thread of a process a concurrency ID that no other running
 /// thread of the process has (`include/uapi/linux/rseq.h`: "allocated uniquely within a
-/// memory map"), preferring small ones, so IDs stay below the number of threads that run at
-/// once and the first chunks are the hot ones. A thread gives its ID up only while it is not
-/// running, and a section whose thread stopped running restarts and reads the field again:
-/// as with `cpu_id`, no two sections that commit at the same time share an index. librseq's
-/// `RSEQ_PERCPU_MM_CID` counters rest on the same guarantee; `tests/rseq_stress.rs` checks the
-/// sums natively.
+/// memory map"), preferring small ones, so the first chunks are the hot ones. The ID a thread
+/// sees in its area changes only across a preemption or migration, which also restarts a
+/// section in flight, so as with `cpu_id` no two sections that commit at the same time share an
+/// index. Unlike a CPU's counters, an ID's counter may next be written from another CPU; what
+/// orders the old holder's commit before the new holder's load is the kernel's hand-over of the
+/// ID (the scheduler's barriers around the context switch, the ID bitmap's fully ordered
+/// atomics), on which librseq's `RSEQ_PERCPU_MM_CID` counters rely too. `tests/rseq_stress.rs`
+/// checks the sums natively (on x86-64, whose TSO cannot show a missing barrier).
 ///
-/// An area indexed by it gets one chunk per CPU this process may run on (the calling thread's
-/// affinity at the first call, at most `nr_cpu_ids`), not one per possible CPU: no more threads
-/// run at once. An ID beyond the chunks (the process widened its affinity later, or the kernel
-/// kept a larger one) makes the section leave without committing; the get or put then uses
-/// the atomic count, which is correct in percpu mode too, only slower.
+/// An area indexed by it gets one chunk per CPU the process may run on (the main thread's
+/// affinity when this is first called, at most `nr_cpu_ids`), not one per possible CPU. An ID
+/// beyond the chunks (the process widened its affinity later, or the kernel kept a larger ID
+/// for a while, as 6.4–6.12 do per CPU) makes the section leave without committing; the get or
+/// put then uses the atomic count, which is correct in percpu mode too, only slower.
+///
+/// A thread whose registration failed has `cpu_id` -1 or -2 but a `mm_cid` that may be in range
+/// (0, or a stale value glibc left), and the kernel restarts none of its sections: the section
+/// by ID checks `cpu_id`'s sign first and leaves.
 ///
 /// Availability is librseq's rule: glibc 2.35–2.39 report `__rseq_size` 32 (the allocation)
 /// and 2.40 reports 20 (the original feature size) whatever the kernel fills in, so for those
@@ -263,13 +269,15 @@ fn probe_cid() -> Result<(Rseq, u32), String> {
     Ok((r, allowed_cpus().unwrap_or(r.cpus).clamp(1, r.cpus)))
 }
 
-/// How many CPUs the calling thread may run on (`sched_getaffinity`), if the kernel's mask fits
-/// glibc's `cpu_set_t`.
+/// How many CPUs the main thread may run on (`sched_getaffinity` of the process id), if the
+/// kernel's mask fits glibc's `cpu_set_t`: the process's CPUs unless the main thread was
+/// pinned, whichever thread asks.
 fn allowed_cpus() -> Option<u32> {
     // SAFETY: cpu_set_t is plain bits; zeroed is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a writable cpu_set_t of the size passed; pid 0 is the calling thread.
-    let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) };
+    // SAFETY: getpid has no preconditions; `set` is a writable cpu_set_t of the size passed.
+    let rc =
+        unsafe { libc::sched_getaffinity(libc::getpid(), std::mem::size_of_val(&set), &mut set) };
     if rc != 0 {
         return None;
     }
@@ -420,8 +428,8 @@ impl CpuCounters {
     /// 1. `mode`'s value, whenever its flag bits are clear, is `slot << MODE_SLOT_SHIFT` for a
     ///    `slot < SLOTS` (so the computed counter lies inside the CPU's chunk).
     /// 2. The [`CpuArea`] these counters came from is alive, and every add to its counters is
-    ///    made by this function (the section's exclusivity per CPU is what makes the non-atomic
-    ///    add sound).
+    ///    made by this function (the section's exclusivity per index, CPU or concurrency ID, is
+    ///    what makes the non-atomic add sound).
     #[inline(always)]
     pub unsafe fn add_if_percpu<const ACQUIRE: bool, const CID: bool>(
         &self,
@@ -526,6 +534,14 @@ mod arch {
                 "lea {t}, [rip + 3b]",
                 "mov qword ptr fs:[{off} + 8], {t}",
                 "4:",
+                // By mm_cid: leave first if this thread's registration failed (cpu_id -1 or -2,
+                // the sign bit), since glibc then writes cpu_id only and mm_cid may hold 0 or a
+                // stale ID that another thread holds.
+                ".if {cid}",
+                "mov {t:e}, dword ptr fs:[{off} + 4]",
+                "test {t:e}, {t:e}",
+                "js 7f",
+                ".endif",
                 "mov {t:e}, dword ptr fs:[{off} + {index}]",
                 "mov {m}, qword ptr [{mode}]",
                 "test {m:e}, {flags}",
@@ -586,14 +602,14 @@ mod arch {
                 section!(
                     ["mov {s:e}, 64", "8:", "dec {s:e}", "jnz 8b"]
                     off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 );
             } else {
                 section!(
                     []
                     off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
                     t = out(reg) done, m = out(reg) _,
                 );
             }
@@ -628,6 +644,11 @@ mod arch {
                 "add {t}, {t}, :lo12:3b",
                 "str {t}, [{area}, #8]",
                 "4:",
+                // By mm_cid: leave first if this thread's registration failed (x86-64's comment).
+                ".if {cid}",
+                "ldr {t:w}, [{area}, #4]",
+                "tbnz {t:w}, #31, 7f",
+                ".endif",
                 "ldr {t:w}, [{area}, #{index}]",
                 $load,
                 "tst {m}, #{flags}",
@@ -694,26 +715,26 @@ mod arch {
                 (true, _) => section!(
                     "ldapr {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 #[cfg(not(target_feature = "rcpc"))]
                 (true, _) => section!(
                     "ldar {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, false) => section!(
                     "ldr {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, true) => section!(
                     "ldr {m}, [{mode}]" ["mov {s:w}, #64", "8:", "subs {s:w}, {s:w}, #1", "b.ne 8b"]
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID),
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
             }
@@ -1042,12 +1063,63 @@ mod tests {
         }
     }
 
+    /// A thread without an rseq registration (here: unregistered, which leaves `cpu_id` -1 and
+    /// `mm_cid` 0, in range) never commits, by either index: the kernel would not restart its
+    /// sections, so a commit would race with the thread that holds the index.
+    #[test]
+    fn a_thread_without_registration_never_commits() {
+        let Ok((r, n)) = cid_available() else {
+            eprintln!("!!!!! SKIPPED: unregistered-thread check (rseq mm_cid unavailable) !!!!!");
+            return;
+        };
+        let area = CpuArea::with_chunks(r, n);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                const RSEQ_FLAG_UNREGISTER: libc::c_int = 1;
+                // SAFETY: unregisters this thread's own area, glibc's (32 bytes, as glibc
+                // registered it); glibc then reads `cpu_id` as unavailable and makes the
+                // system call instead. The thread exits right after.
+                let rc = unsafe {
+                    libc::syscall(libc::SYS_rseq, r.area(), 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG)
+                };
+                if rc != 0 {
+                    let e = std::io::Error::last_os_error();
+                    eprintln!("!!!!! SKIPPED: unregistered-thread check (unregister: {e}) !!!!!");
+                    return;
+                }
+                assert!(
+                    r.cpu_id() >= r.cpus(),
+                    "cpu_id {} after unregister",
+                    r.cpu_id()
+                );
+                assert!(
+                    r.mm_cid() < n,
+                    "mm_cid {} is in range: the case",
+                    r.mm_cid()
+                );
+                let c = area.counters();
+                let mode = AtomicUsize::new(3 << MODE_SLOT_SHIFT);
+                // SAFETY: (1) slot 3 < SLOTS; (2) `area` outlives the scope; only this adds.
+                unsafe {
+                    assert!(!c.add_if_percpu::<true, false>(&mode, 1), "by cpu_id");
+                    assert!(!c.add_if_percpu::<true, true>(&mode, 1), "by mm_cid");
+                }
+            });
+        });
+        assert_eq!(area.sum(3), 0);
+    }
+
     /// A section whose index is past the area's chunks leaves without committing: what a
     /// concurrency ID beyond an area sized by the affinity gets. Shown with an area of one chunk
     /// and a thread pinned to a CPU other than 0.
     #[test]
     fn an_index_past_the_chunks_leaves_without_committing() {
         let Ok(r) = available() else { return };
+        // SAFETY: cpu_set_t is plain bits; the call fills it with this thread's mask.
+        let mut saved: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `saved` is a writable cpu_set_t of the size passed; 0 is this thread.
+        let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&saved), &mut saved) };
+        assert_eq!(rc, 0);
         let Some(cpu) = (1..r.cpus() as usize).rev().find(|&c| pin_to(c)) else {
             eprintln!("!!!!! SKIPPED: out-of-range index (no CPU but 0 to pin to) !!!!!");
             return;
@@ -1064,7 +1136,9 @@ mod tests {
             );
         }
         assert_eq!(area.sum(2), 0);
-        assert!(pin_to_all(r.cpus() as usize));
+        // SAFETY: restores the mask read above, of the size passed.
+        let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&saved), &saved) };
+        assert_eq!(rc, 0);
     }
 
     /// Pin the calling thread to `cpu`; false if the kernel refuses (not an allowed CPU).
@@ -1076,18 +1150,6 @@ mod tests {
                 return false;
             }
             libc::CPU_SET(cpu, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0
-        }
-    }
-
-    /// Let the calling thread run on every CPU below `cpus` again.
-    fn pin_to_all(cpus: usize) -> bool {
-        // SAFETY: as in pin_to.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            for c in 0..cpus.min(libc::CPU_SETSIZE as usize) {
-                libc::CPU_SET(c, &mut set);
-            }
             libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0
         }
     }

@@ -1,4 +1,5 @@
-//! Where a `percpu_ref` keeps its percpu-mode counts: the two backends.
+//! Where a `percpu_ref` keeps its percpu-mode counts: the backends (the per-CPU one twice, by
+//! CPU and by concurrency ID).
 //!
 //! | | [`PerThread`] | [`PerCpu`] |
 //! | --- | --- | --- |

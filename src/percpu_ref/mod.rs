@@ -39,7 +39,7 @@
 //! | `percpu_ref_is_zero` / `_is_dying` | [`is_zero`](PercpuRef::is_zero) / [`is_dying`](PercpuRef::is_dying) | |
 //! | `call_rcu_hurry(&data->rcu, percpu_ref_switch_to_atomic_rcu)` | [`Rcu::call`] ([`PerThread`]); `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)` then the sum, on the caller's thread ([`PerCpu`]) | the grace period is the userspace RCU's (module [`crate::rcu`]); with rseq no section can commit after the membarrier, so no grace period is needed |
 //! | `rcu_read_lock()` around the fast path | [`RcuReadGuard`](crate::rcu::RcuReadGuard) from the caller's [`RcuReader`](crate::rcu::RcuReader) | |
-//! | `this_cpu_inc(*percpu_count)` | [`PerThread`]: plain load + store of the calling thread's slot in its reader record; [`PerCpu`]: one add to the calling CPU's slot in a restartable sequence ([`crate::rseq`]) | one writer per slot (per-thread) or per CPU at a time (rseq), so no lock prefix |
+//! | `this_cpu_inc(*percpu_count)` | [`PerThread`]: plain load + store of the calling thread's slot in its reader record; [`PerCpu`]: one add to the calling CPU's slot (or its concurrency ID's, [`PerCid`]) in a restartable sequence ([`crate::rseq`]) | one writer per slot (per-thread) or per CPU or ID at a time (rseq), so no lock prefix |
 //! | `percpu_ref_switch_lock`, `percpu_ref_switch_waitq` (global) | a mutex and condvar per ref | |
 //! | `struct completion` for swap's release | [`Completion`](crate::completion::Completion) | |
 //!
@@ -611,7 +611,7 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
 
     /// Bytes the backend reserves in the domain for its counters, shared by the domain's refs
     /// ([`Counters::reserved_bytes`]): per-thread, one record per thread ever registered;
-    /// per-CPU, one chunk per possible CPU.
+    /// per-CPU, one chunk per possible CPU (by concurrency ID: per CPU the process may use).
     pub fn reserved_bytes(&self) -> usize {
         C::reserved_bytes(&self.data.rcu, &self.data.counters)
     }

@@ -209,7 +209,7 @@ struct Inner<F> {
     #[cfg(not(loom))]
     cpu_area: std::sync::OnceLock<Result<Arc<crate::rseq::CpuArea>, String>>,
     /// The same for the backend indexed by concurrency ID: one chunk per CPU the process may
-    /// run on ([`crate::rseq::cid_available`]).
+    /// run on, counted once per process ([`crate::rseq::cid_available`]).
     #[cfg(not(loom))]
     cid_area: std::sync::OnceLock<Result<Arc<crate::rseq::CpuArea>, String>>,
     _flavor: PhantomData<F>,

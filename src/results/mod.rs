@@ -345,7 +345,7 @@ pub struct Point {
     pub swapper_shares_cpu: bool,
     /// RCU flavour the strategy used, for those that use RCU.
     pub rcu_flavor: Option<String>,
-    /// `percpu_ref` counter backend (`thread` or `cpu`), for the strategies over it; absent in
+    /// `percpu_ref` counter backend (`thread`, `cpu` or `cid`), for the strategies over it; absent in
     /// files from before the backends (which counted per thread).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub percpu: Option<String>,

@@ -164,8 +164,8 @@ impl<L: LiveCheck, F: Flavor, C: Counters<F>> Strategy for Percpu<L, F, C> {
     /// `swap_info` with its ref, its completion and the ref's shared data, plus this device's
     /// share of what the counter backend reserves (`reserved / MAX_SWAPFILES`: the table's 32
     /// refs share it): per-thread, `records × RECORD_BYTES` (every registered thread reserves
-    /// one record); per-CPU, `possible CPUs × PERCPU_SLOTS × 8` (one chunk per CPU), which does
-    /// not depend on the readers.
+    /// one record); per-CPU, `possible CPUs × PERCPU_SLOTS × 8` (one chunk per CPU; by
+    /// concurrency ID, per CPU the process may run on), which does not depend on the readers.
     fn device_bytes(&self) -> usize {
         std::mem::size_of::<CachePadded<SwapInfo<F, C>>>() + std::mem::size_of::<Completion>()
             - std::mem::size_of::<PercpuRef<F, C>>()
