@@ -27,50 +27,50 @@ swapref_hot_percpu_fence_qsbr_cpu:
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234016:
+	// [__rseq_cs] .Ltmp234014:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
+	// [__rseq_cs] .xword .Ltmp234015
+	// [__rseq_cs] .xword .Ltmp234016-.Ltmp234015
 	// [__rseq_cs] .xword .Ltmp234017
-	// [__rseq_cs] .xword .Ltmp234018-.Ltmp234017
-	// [__rseq_cs] .xword .Ltmp234019
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234016
+	// [__rseq_cs_ptr_array] .xword .Ltmp234014
 	// ---- back in the function's section ----
-.Ltmp234020:
-	adrp x13, .Ltmp234016
-	add x13, x13, :lo12:.Ltmp234016
+.Ltmp234018:
+	adrp x13, .Ltmp234014
+	add x13, x13, :lo12:.Ltmp234014
 	str x13, [x9, #8]
-.Ltmp234017:
+.Ltmp234015:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234021
+	b.ne .Ltmp234019
 	cmp w13, w11
-	b.hs .Ltmp234021
+	b.hs .Ltmp234019
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234018:
+.Ltmp234016:
 	mov x13, #1
-	b .Ltmp234022
-.Ltmp234021:
+	b .Ltmp234020
+.Ltmp234019:
 	mov x13, #0
-.Ltmp234022:
+.Ltmp234020:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234019:
+	// [__rseq_failure] .Ltmp234017:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234023:
+	// [__rseq_failure] .Ltmp234021:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234023
-	// [__rseq_failure] b .Ltmp234020
+	// [__rseq_failure] cbnz w15, .Ltmp234021
+	// [__rseq_failure] b .Ltmp234018
 	// ---- back in the function's section ----
 	cbz x13, .LBB1829_16
 .LBB1829_4:
@@ -89,50 +89,50 @@ swapref_hot_percpu_fence_qsbr_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234036:
+	// [__rseq_cs] .Ltmp234034:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
+	// [__rseq_cs] .xword .Ltmp234035
+	// [__rseq_cs] .xword .Ltmp234036-.Ltmp234035
 	// [__rseq_cs] .xword .Ltmp234037
-	// [__rseq_cs] .xword .Ltmp234038-.Ltmp234037
-	// [__rseq_cs] .xword .Ltmp234039
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234036
+	// [__rseq_cs_ptr_array] .xword .Ltmp234034
 	// ---- back in the function's section ----
-.Ltmp234040:
-	adrp x13, .Ltmp234036
-	add x13, x13, :lo12:.Ltmp234036
+.Ltmp234038:
+	adrp x13, .Ltmp234034
+	add x13, x13, :lo12:.Ltmp234034
 	str x13, [x9, #8]
-.Ltmp234037:
+.Ltmp234035:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234041
+	b.ne .Ltmp234039
 	cmp w13, w11
-	b.hs .Ltmp234041
+	b.hs .Ltmp234039
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234038:
+.Ltmp234036:
 	mov x13, #1
-	b .Ltmp234042
-.Ltmp234041:
+	b .Ltmp234040
+.Ltmp234039:
 	mov x13, #0
-.Ltmp234042:
+.Ltmp234040:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234039:
+	// [__rseq_failure] .Ltmp234037:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234043:
+	// [__rseq_failure] .Ltmp234041:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234043
-	// [__rseq_failure] b .Ltmp234040
+	// [__rseq_failure] cbnz w15, .Ltmp234041
+	// [__rseq_failure] b .Ltmp234038
 	// ---- back in the function's section ----
 	cbnz x13, .LBB1829_2
 	ldr x20, [x19]
@@ -146,50 +146,50 @@ swapref_hot_percpu_fence_qsbr_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234051:
+	// [__rseq_cs] .Ltmp234049:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
+	// [__rseq_cs] .xword .Ltmp234050
+	// [__rseq_cs] .xword .Ltmp234051-.Ltmp234050
 	// [__rseq_cs] .xword .Ltmp234052
-	// [__rseq_cs] .xword .Ltmp234053-.Ltmp234052
-	// [__rseq_cs] .xword .Ltmp234054
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234051
+	// [__rseq_cs_ptr_array] .xword .Ltmp234049
 	// ---- back in the function's section ----
-.Ltmp234055:
-	adrp x13, .Ltmp234051
-	add x13, x13, :lo12:.Ltmp234051
+.Ltmp234053:
+	adrp x13, .Ltmp234049
+	add x13, x13, :lo12:.Ltmp234049
 	str x13, [x9, #8]
-.Ltmp234052:
+.Ltmp234050:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234056
+	b.ne .Ltmp234054
 	cmp w13, w11
-	b.hs .Ltmp234056
+	b.hs .Ltmp234054
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234053:
+.Ltmp234051:
 	mov x13, #1
-	b .Ltmp234057
-.Ltmp234056:
+	b .Ltmp234055
+.Ltmp234054:
 	mov x13, #0
-.Ltmp234057:
+.Ltmp234055:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234054:
+	// [__rseq_failure] .Ltmp234052:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234058:
+	// [__rseq_failure] .Ltmp234056:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234058
-	// [__rseq_failure] b .Ltmp234055
+	// [__rseq_failure] cbnz w15, .Ltmp234056
+	// [__rseq_failure] b .Ltmp234053
 	// ---- back in the function's section ----
 	cbz x13, .LBB1829_19
 	mov w0, wzr

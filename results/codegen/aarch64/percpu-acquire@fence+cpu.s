@@ -26,50 +26,50 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233536:
+	// [__rseq_cs] .Ltmp233534:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
+	// [__rseq_cs] .xword .Ltmp233535
+	// [__rseq_cs] .xword .Ltmp233536-.Ltmp233535
 	// [__rseq_cs] .xword .Ltmp233537
-	// [__rseq_cs] .xword .Ltmp233538-.Ltmp233537
-	// [__rseq_cs] .xword .Ltmp233539
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233536
+	// [__rseq_cs_ptr_array] .xword .Ltmp233534
 	// ---- back in the function's section ----
-.Ltmp233540:
-	adrp x13, .Ltmp233536
-	add x13, x13, :lo12:.Ltmp233536
+.Ltmp233538:
+	adrp x13, .Ltmp233534
+	add x13, x13, :lo12:.Ltmp233534
 	str x13, [x12, #8]
-.Ltmp233537:
+.Ltmp233535:
 	ldr w13, [x12, #4]
 	ldar x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233541
+	b.ne .Ltmp233539
 	cmp w13, w11
-	b.hs .Ltmp233541
+	b.hs .Ltmp233539
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp233538:
+.Ltmp233536:
 	mov x13, #1
-	b .Ltmp233542
-.Ltmp233541:
+	b .Ltmp233540
+.Ltmp233539:
 	mov x13, #0
-.Ltmp233542:
+.Ltmp233540:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233539:
+	// [__rseq_failure] .Ltmp233537:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233543:
+	// [__rseq_failure] .Ltmp233541:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233543
-	// [__rseq_failure] b .Ltmp233540
+	// [__rseq_failure] cbnz w15, .Ltmp233541
+	// [__rseq_failure] b .Ltmp233538
 	// ---- back in the function's section ----
 	cbz x13, .LBB1824_16
 .LBB1824_4:
@@ -87,50 +87,50 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233555:
+	// [__rseq_cs] .Ltmp233553:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
+	// [__rseq_cs] .xword .Ltmp233554
+	// [__rseq_cs] .xword .Ltmp233555-.Ltmp233554
 	// [__rseq_cs] .xword .Ltmp233556
-	// [__rseq_cs] .xword .Ltmp233557-.Ltmp233556
-	// [__rseq_cs] .xword .Ltmp233558
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233555
+	// [__rseq_cs_ptr_array] .xword .Ltmp233553
 	// ---- back in the function's section ----
-.Ltmp233559:
-	adrp x13, .Ltmp233555
-	add x13, x13, :lo12:.Ltmp233555
+.Ltmp233557:
+	adrp x13, .Ltmp233553
+	add x13, x13, :lo12:.Ltmp233553
 	str x13, [x9, #8]
-.Ltmp233556:
+.Ltmp233554:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233560
+	b.ne .Ltmp233558
 	cmp w13, w11
-	b.hs .Ltmp233560
+	b.hs .Ltmp233558
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233557:
+.Ltmp233555:
 	mov x13, #1
-	b .Ltmp233561
-.Ltmp233560:
+	b .Ltmp233559
+.Ltmp233558:
 	mov x13, #0
-.Ltmp233561:
+.Ltmp233559:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233558:
+	// [__rseq_failure] .Ltmp233556:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233562:
+	// [__rseq_failure] .Ltmp233560:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233562
-	// [__rseq_failure] b .Ltmp233559
+	// [__rseq_failure] cbnz w15, .Ltmp233560
+	// [__rseq_failure] b .Ltmp233557
 	// ---- back in the function's section ----
 	cbnz x13, .LBB1824_2
 	ldr x20, [x19]
@@ -144,50 +144,50 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233570:
+	// [__rseq_cs] .Ltmp233568:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
+	// [__rseq_cs] .xword .Ltmp233569
+	// [__rseq_cs] .xword .Ltmp233570-.Ltmp233569
 	// [__rseq_cs] .xword .Ltmp233571
-	// [__rseq_cs] .xword .Ltmp233572-.Ltmp233571
-	// [__rseq_cs] .xword .Ltmp233573
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233570
+	// [__rseq_cs_ptr_array] .xword .Ltmp233568
 	// ---- back in the function's section ----
-.Ltmp233574:
-	adrp x13, .Ltmp233570
-	add x13, x13, :lo12:.Ltmp233570
+.Ltmp233572:
+	adrp x13, .Ltmp233568
+	add x13, x13, :lo12:.Ltmp233568
 	str x13, [x9, #8]
-.Ltmp233571:
+.Ltmp233569:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233575
+	b.ne .Ltmp233573
 	cmp w13, w11
-	b.hs .Ltmp233575
+	b.hs .Ltmp233573
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233572:
+.Ltmp233570:
 	mov x13, #1
-	b .Ltmp233576
-.Ltmp233575:
+	b .Ltmp233574
+.Ltmp233573:
 	mov x13, #0
-.Ltmp233576:
+.Ltmp233574:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233573:
+	// [__rseq_failure] .Ltmp233571:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233577:
+	// [__rseq_failure] .Ltmp233575:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233577
-	// [__rseq_failure] b .Ltmp233574
+	// [__rseq_failure] cbnz w15, .Ltmp233575
+	// [__rseq_failure] b .Ltmp233572
 	// ---- back in the function's section ----
 	cbz x13, .LBB1824_19
 	mov w0, wzr
