@@ -428,8 +428,9 @@ impl CpuCounters {
     /// 1. `mode`'s value, whenever its flag bits are clear, is `slot << MODE_SLOT_SHIFT` for a
     ///    `slot < SLOTS` (so the computed counter lies inside the CPU's chunk).
     /// 2. The [`CpuArea`] these counters came from is alive, and every add to its counters is
-    ///    made by this function (the section's exclusivity per index, CPU or concurrency ID, is
-    ///    what makes the non-atomic add sound).
+    ///    made by this function with the same `CID` (the section's exclusivity per index, CPU
+    ///    or concurrency ID, is what makes the non-atomic add sound; CPU 0's section and ID 0's
+    ///    may run at once).
     #[inline(always)]
     pub unsafe fn add_if_percpu<const ACQUIRE: bool, const CID: bool>(
         &self,
@@ -437,8 +438,9 @@ impl CpuCounters {
         nr: usize,
     ) -> bool {
         // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
-        // rseq area; `chunks` has `cpus` chunks (2) and the section checks the CPU;
-        // precondition 1 bounds the slot.
+        // rseq area; `chunks` has `cpus` chunks (2) and the section checks the CPU or ID
+        // against it (and, by ID, that the thread is registered); precondition 1 bounds the
+        // slot; precondition 2 gives each index one writer at a time.
         unsafe {
             arch::add_if_percpu::<ACQUIRE, false, CID>(
                 self.offset,
@@ -1072,7 +1074,8 @@ mod tests {
             eprintln!("!!!!! SKIPPED: unregistered-thread check (rseq mm_cid unavailable) !!!!!");
             return;
         };
-        let area = CpuArea::with_chunks(r, n);
+        // One area per index (precondition 2 of add_if_percpu).
+        let (by_cpu, by_cid) = (CpuArea::new(r), CpuArea::with_chunks(r, n));
         std::thread::scope(|s| {
             s.spawn(|| {
                 const RSEQ_FLAG_UNREGISTER: libc::c_int = 1;
@@ -1097,16 +1100,18 @@ mod tests {
                     "mm_cid {} is in range: the case",
                     r.mm_cid()
                 );
-                let c = area.counters();
                 let mode = AtomicUsize::new(3 << MODE_SLOT_SHIFT);
-                // SAFETY: (1) slot 3 < SLOTS; (2) `area` outlives the scope; only this adds.
+                // SAFETY: (1) slot 3 < SLOTS; (2) the areas outlive the scope, only this thread
+                // adds, each area by one index.
                 unsafe {
-                    assert!(!c.add_if_percpu::<true, false>(&mode, 1), "by cpu_id");
-                    assert!(!c.add_if_percpu::<true, true>(&mode, 1), "by mm_cid");
+                    let by_cpu = by_cpu.counters();
+                    assert!(!by_cpu.add_if_percpu::<true, false>(&mode, 1), "by cpu_id");
+                    let by_cid = by_cid.counters();
+                    assert!(!by_cid.add_if_percpu::<true, true>(&mode, 1), "by mm_cid");
                 }
             });
         });
-        assert_eq!(area.sum(3), 0);
+        assert_eq!(by_cpu.sum(3) + by_cid.sum(3), 0);
     }
 
     /// A section whose index is past the area's chunks leaves without committing: what a

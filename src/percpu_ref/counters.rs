@@ -390,7 +390,8 @@ mod per_cpu {
         ) -> bool {
             // SAFETY: (1) and (2) of add_if_percpu are those of CpuCounters::add_if_percpu
             // (the area is alive: the ref's shared data holds it); every add to the area is
-            // made through this function.
+            // made through this function, with this `CID`: the domain keeps one area per
+            // index (`Rcu::cpu_area`, `Rcu::cid_area`).
             unsafe { fast.add_if_percpu::<ACQUIRE, CID>(mode, nr) }
         }
 
