@@ -101,9 +101,16 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
                 10
             }
             (true, true) => {
+                // In this order: load cpu_id, test it, leave on its sign, load mm_cid.
+                let at = |p: &dyn Fn(&String) -> bool| insns.iter().position(p);
+                let (cpu, js, cid) = (
+                    at(&|i| i.starts_with("mov %fs:0x4(")),
+                    at(&|i| i.starts_with("js ")),
+                    at(&|i| i.starts_with("mov %fs:0x18(")),
+                );
                 assert!(
-                    insns.iter().any(|i| i.starts_with("js ")),
-                    "section at {start:#x} reads mm_cid without testing cpu_id's sign:\n  {listing}"
+                    matches!((cpu, js, cid), (Some(a), Some(b), Some(c)) if a < b && b < c),
+                    "section at {start:#x} does not test cpu_id's sign before it reads mm_cid:\n  {listing}"
                 );
                 by_cid += 1;
                 13
