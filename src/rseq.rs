@@ -266,23 +266,12 @@ fn probe_cid() -> Result<(Rseq, u32), String> {
             cid as i32, r.cpus
         ));
     }
-    Ok((r, allowed_cpus().unwrap_or(r.cpus).clamp(1, r.cpus)))
-}
-
-/// How many CPUs the main thread may run on (`sched_getaffinity` of the process id), if the
-/// kernel's mask fits glibc's `cpu_set_t`: the process's CPUs unless the main thread was
-/// pinned, whichever thread asks.
-fn allowed_cpus() -> Option<u32> {
-    // SAFETY: cpu_set_t is plain bits; zeroed is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: getpid has no preconditions; `set` is a writable cpu_set_t of the size passed.
-    let rc =
-        unsafe { libc::sched_getaffinity(libc::getpid(), std::mem::size_of_val(&set), &mut set) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: reads the set just filled in.
-    u32::try_from(unsafe { libc::CPU_COUNT(&set) }).ok()
+    // The main thread's set (the process id names it): the process's CPUs unless the main
+    // thread was pinned, whichever thread asks.
+    // SAFETY: getpid has no preconditions.
+    let main = unsafe { libc::getpid() };
+    let allowed = crate::measure::topology::allowed_cpus_of(main).len();
+    Ok((r, u32::try_from(allowed).unwrap_or(r.cpus).clamp(1, r.cpus)))
 }
 
 impl Rseq {
@@ -1130,46 +1119,35 @@ mod tests {
 
     /// A section whose index is past the area's chunks leaves without committing: what a
     /// concurrency ID beyond an area sized by the affinity gets. Shown with an area of one chunk
-    /// and a thread pinned to a CPU other than 0.
+    /// and a thread of its own pinned to an allowed CPU other than 0.
     #[test]
     fn an_index_past_the_chunks_leaves_without_committing() {
         let Ok(r) = available() else { return };
-        // SAFETY: cpu_set_t is plain bits; the call fills it with this thread's mask.
-        let mut saved: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: `saved` is a writable cpu_set_t of the size passed; 0 is this thread.
-        let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&saved), &mut saved) };
-        assert_eq!(rc, 0);
-        let Some(cpu) = (1..r.cpus() as usize).rev().find(|&c| pin_to(c)) else {
+        let Some(&cpu) = crate::measure::topology::allowed_cpus()
+            .iter()
+            .find(|&&c| c > 0 && c < r.cpus() as usize)
+        else {
             eprintln!("!!!!! SKIPPED: out-of-range index (no CPU but 0 to pin to) !!!!!");
             return;
         };
         let area = CpuArea::with_chunks(r, 1);
-        let c = area.counters();
-        let mode = AtomicUsize::new(2 << MODE_SLOT_SHIFT);
-        for _ in 0..10_000 {
-            // SAFETY: (1) slot 2 < SLOTS; (2) `area` lives to the end, and only this function adds.
-            let added = unsafe { c.add_if_percpu::<false, false>(&mode, 1) };
-            assert!(
-                !added,
-                "a section on CPU {cpu} committed to a one-chunk area"
-            );
-        }
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(core_affinity::set_for_current(core_affinity::CoreId {
+                    id: cpu
+                }));
+                let c = area.counters();
+                let mode = AtomicUsize::new(2 << MODE_SLOT_SHIFT);
+                for _ in 0..10_000 {
+                    // SAFETY: (1) slot 2 < SLOTS; (2) `area` outlives the scope; only this adds.
+                    let added = unsafe { c.add_if_percpu::<false, false>(&mode, 1) };
+                    assert!(
+                        !added,
+                        "a section on CPU {cpu} committed to a one-chunk area"
+                    );
+                }
+            });
+        });
         assert_eq!(area.sum(2), 0);
-        // SAFETY: restores the mask read above, of the size passed.
-        let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&saved), &saved) };
-        assert_eq!(rc, 0);
-    }
-
-    /// Pin the calling thread to `cpu`; false if the kernel refuses (not an allowed CPU).
-    fn pin_to(cpu: usize) -> bool {
-        // SAFETY: a zeroed cpu_set_t with one CPU below CPU_SETSIZE set; the call reads it.
-        unsafe {
-            let mut set: libc::cpu_set_t = std::mem::zeroed();
-            if cpu >= libc::CPU_SETSIZE as usize {
-                return false;
-            }
-            libc::CPU_SET(cpu, &mut set);
-            libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0
-        }
     }
 }

@@ -395,17 +395,7 @@ fn cid_counters_reserve_memory_for_the_allowed_cpus_only() {
         return;
     }
     // The first CPU this test may run on: the child is confined to it.
-    // SAFETY: cpu_set_t is plain bits; the call fills it with this thread's mask.
-    let mut mask: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `mask` is a writable cpu_set_t of the size passed; 0 is this thread.
-    assert_eq!(
-        unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&mask), &mut mask) },
-        0
-    );
-    let cpu = (0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `c` is below CPU_SETSIZE.
-        .find(|&c| unsafe { libc::CPU_ISSET(c, &mask) })
-        .expect("an allowed CPU");
+    let cpu = swapref::measure::topology::allowed_cpus()[0];
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r.json");
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("swapref"));

@@ -104,10 +104,17 @@ pub fn machine_topology() -> Vec<CpuTopology> {
 /// The calling thread's allowed CPU set (`sched_getaffinity`). Call it at start-up, before
 /// any thread is pinned, to get the process's set.
 pub fn allowed_cpus() -> Vec<usize> {
+    allowed_cpus_of(0)
+}
+
+/// The allowed CPU set of thread `tid` (0: the calling thread; the process id: the main
+/// thread); every CPU this process can see if the call fails.
+pub fn allowed_cpus_of(tid: libc::pid_t) -> Vec<usize> {
     // SAFETY: cpu_set_t is plain data; all-zero is a valid (empty) set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     // SAFETY: `set` is a valid, writable cpu_set_t and the size passed is its size.
-    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    let r =
+        unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
     if r != 0 {
         return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
     }

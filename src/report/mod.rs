@@ -523,7 +523,10 @@ impl<'a> View<'a> {
         }
         // The per-CPU series after every other, so that the colours of the others are those
         // they had before the backends existed.
-        for k in ["cpu", "cid"] {
+        let rseq = crate::percpu_ref::PercpuKind::ALL
+            .into_iter()
+            .filter(|k| k.is_rseq());
+        for k in rseq {
             for i in strategy::ALL.iter().filter(|i| i.percpu) {
                 known.extend(
                     crate::rcu::FlavorKind::ALL
