@@ -16,8 +16,9 @@
 #
 # Usage: scripts/reference-runs.sh [options] [RUN ...]
 #   --dir NAME       results/reference/NAME and plots/NAME-<run> (default vm-2cpu)
-#   --label TEXT     machine label recorded in the results
-#                    (default "2-core x86-64 VM (AMD EPYC), no hardware counters (no PMU)")
+#   --label TEXT     machine label recorded in the results (default "2-core x86-64 VM (MODEL),
+#                    no hardware counters (no PMU)", MODEL being /proc/cpuinfo's first
+#                    "model name": the VM's host CPU changes between sessions)
 #   --swapref PATH   use this binary instead of building one (a machine without cargo; a
 #                    relative path is taken from the repository's root)
 #   --readers LIST   reader counts of sweep and backends (defaults 1,2 and 1,2,4: a 2-core box)
@@ -33,7 +34,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=vm-2cpu
-label="2-core x86-64 VM (AMD EPYC), no hardware counters (no PMU)"
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+label="2-core x86-64 VM (${model:-CPU model unknown}), no hardware counters (no PMU)"
 runs=() bin="" sweep_readers=1,2 backend_readers=1,2,4 periods=100us,1ms,10ms,never
 rcu=qsbr,membarrier percpu='' duration=500ms sweep_repeats=5 backend_repeats=3 measure=1 report=1
 while [ $# -gt 0 ]; do
