@@ -126,7 +126,7 @@ macro_rules! hot_paths {
             "_fence_cpu",
             crate::strategy::$module::$ty<crate::rcu::Mb, crate::percpu_ref::PerCpu>),
         // One flavour is enough to show the other index: the section differs from `qsbr_cpu`'s
-        // in the field it reads and in nothing else.
+        // in the field it reads and in the test of `cpu_id`'s sign before it.
         hot_paths!(@row $module qsbr_cid, Some(FlavorKind::Qsbr), Some(PercpuKind::Cid),
             "_qsbr_cid",
             crate::strategy::$module::$ty<crate::rcu::Qsbr, crate::percpu_ref::PerCid>),

@@ -34,8 +34,9 @@
 //!   descriptor of the running binary before [`available`] says yes.
 //! - A thread whose registration failed has `cpu_id` = -1 or -2: as an unsigned index that is
 //!   out of range, and the section leaves without committing (the caller then uses the atomic
-//!   count). No CPU number is trusted to be in range: the section compares it with the area's
-//!   CPU count before it computes an address.
+//!   count); a section by concurrency ID, whose `mm_cid` may then be in range, tests `cpu_id`'s
+//!   sign first ([`cid_available`]). No index is trusted to be in range: the section compares
+//!   the CPU number or ID with the area's chunk count before it computes an address.
 //!
 //! A thread's `rseq_cs` field keeps pointing at the last descriptor it armed (the kernel clears
 //! it lazily), so the code holding the descriptors must never be unmapped: this module is
@@ -104,7 +105,8 @@ pub struct Rseq {
 }
 
 impl Rseq {
-    /// Number of possible CPUs (per-CPU areas have this many chunks).
+    /// Number of possible CPUs (`nr_cpu_ids`: an area indexed by `cpu_id` has this many
+    /// chunks; one by `mm_cid`, as many as [`cid_available`] says).
     pub fn cpus(&self) -> u32 {
         self.cpus
     }
@@ -197,6 +199,9 @@ fn possible_cpus() -> Result<u32, String> {
 
 /// Where `struct rseq` has `cpu_id`.
 const CPU_ID: usize = 4;
+/// Where `struct rseq` has `node_id` (Linux ≥ 6.3): only the stress test's wrong index.
+#[cfg(feature = "internal-test-hooks")]
+const NODE_ID: usize = 20;
 /// Where `struct rseq` has `mm_cid` (Linux ≥ 6.3), inside the 32 bytes every registration has.
 const MM_CID: usize = 24;
 /// `offsetofend(struct rseq, mm_cid)`: the feature size that says the kernel keeps `mm_cid`.
@@ -204,10 +209,10 @@ const MM_CID_FEATURE_SIZE: u32 = 28;
 /// `AT_RSEQ_FEATURE_SIZE`: the auxiliary-vector entry with the kernel's rseq feature size.
 const AT_RSEQ_FEATURE_SIZE: libc::c_ulong = 27;
 
-/// The offset in the rseq area of the field a section indexes its chunks by: `mm_cid` if `cid`,
-/// else `cpu_id`.
-pub(crate) const fn index_field(cid: bool) -> usize {
-    if cid { MM_CID } else { CPU_ID }
+/// Whether a section indexing by the field at `field` must first check `cpu_id`'s sign: every
+/// field but `cpu_id` itself may hold an in-range value in a thread whose registration failed.
+const fn checks_registration(field: usize) -> bool {
+    field != CPU_ID
 }
 
 /// Whether sections can index by concurrency ID (`mm_cid`): `Ok` with the rseq area and how many
@@ -220,15 +225,19 @@ pub(crate) const fn index_field(cid: bool) -> usize {
 /// section in flight, so as with `cpu_id` no two sections that commit at the same time share an
 /// index. Unlike a CPU's counters, an ID's counter may next be written from another CPU; what
 /// orders the old holder's commit before the new holder's load is the kernel's hand-over of the
-/// ID (the scheduler's barriers around the context switch, the ID bitmap's fully ordered
-/// atomics), on which librseq's `RSEQ_PERCPU_MM_CID` counters rely too. `tests/rseq_stress.rs`
+/// ID: the full barrier after the runqueue lock at the old holder's context switch
+/// (`smp_mb__after_spinlock()`), before the ID is released (a plain `cpumask_clear_cpu()`
+/// since 6.4), and the fully ordered bit operation or `cmpxchg` with which the new holder
+/// takes it. librseq's `RSEQ_PERCPU_MM_CID` counters rely on the same. `tests/rseq_stress.rs`
 /// checks the sums natively (on x86-64, whose TSO cannot show a missing barrier).
 ///
 /// An area indexed by it gets one chunk per CPU the process may run on (the main thread's
 /// affinity when this is first called, at most `nr_cpu_ids`), not one per possible CPU. An ID
 /// beyond the chunks (the process widened its affinity later, or the kernel kept a larger ID
 /// for a while, as 6.4–6.12 do per CPU) makes the section leave without committing; the get or
-/// put then uses the atomic count, which is correct in percpu mode too, only slower.
+/// put then takes the slow path, the switch lock (a mutex) and the atomic count: correct in
+/// percpu mode too, only slower. Nothing counts these exits, so a run whose threads were
+/// allowed more CPUs than the main thread had measures them without saying so.
 ///
 /// A thread whose registration failed has `cpu_id` -1 or -2 but a `mm_cid` that may be in range
 /// (0, or a stale value glibc left), and the kernel restarts none of its sections: the section
@@ -287,20 +296,26 @@ impl Rseq {
         self.field(MM_CID)
     }
 
-    /// The u32 at `at` in the calling thread's rseq area; `at` is [`CPU_ID`] or [`MM_CID`].
     fn field(&self, at: usize) -> u32 {
-        let area = self.area();
-        // SAFETY: `area` is the calling thread's glibc rseq area, live while the thread is
-        // (glibc allocates it in the thread's control block, 32 bytes at least), and `at` is an
-        // aligned u32 field inside the first 32. The kernel writes it only while this thread is
-        // not running userspace code, so a volatile read races with nothing.
-        unsafe { area.add(at).cast::<u32>().read_volatile() }
+        field(self.offset, at)
     }
 
     /// The calling thread's rseq area: thread pointer + `__rseq_offset`.
+    #[cfg(test)]
     fn area(&self) -> *const u8 {
         thread_pointer().wrapping_offset(self.offset)
     }
+}
+
+/// The u32 at `at` in the calling thread's rseq area, which glibc put at the thread pointer +
+/// `offset` (`__rseq_offset`); `at` is [`CPU_ID`] or [`MM_CID`].
+fn field(offset: isize, at: usize) -> u32 {
+    let area = thread_pointer().wrapping_offset(offset);
+    // SAFETY: `area` is the calling thread's glibc rseq area, live while the thread is (glibc
+    // allocates it in the thread's control block, 32 bytes at least), and `at` is an aligned
+    // u32 field inside the first 32. The kernel writes it only while this thread is not running
+    // userspace code, so a volatile read races with nothing.
+    unsafe { area.add(at).cast::<u32>().read_volatile() }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -329,8 +344,10 @@ fn thread_pointer() -> *const u8 {
     std::ptr::null()
 }
 
-/// Per-CPU counters of one RCU domain: a chunk of [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS) counters per possible CPU, the
-/// kernel's percpu chunk. A `percpu_ref` uses one slot in every chunk: `cpus × 8` bytes.
+/// Per-CPU counters of one RCU domain: a chunk of [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS)
+/// counters per possible CPU (by `cpu_id`) or per concurrency ID the process may hold (by
+/// `mm_cid`), the kernel's percpu chunk. A `percpu_ref` uses one slot in every chunk: `chunks ×
+/// 8` bytes.
 pub struct CpuArea {
     chunks: Box<[Chunk]>,
     rseq: Rseq,
@@ -375,6 +392,17 @@ impl CpuArea {
         })
     }
 
+    /// `slot`'s counter in each chunk, in chunk order: which CPUs (or IDs) the adds landed on,
+    /// for the stress test. Exact under the same condition as [`sum`](Self::sum).
+    #[cfg(feature = "internal-test-hooks")]
+    pub fn chunk_values(&self, slot: usize) -> Vec<usize> {
+        // Relaxed: as in `sum`.
+        self.chunks
+            .iter()
+            .map(|c| c.0[slot].load(Relaxed))
+            .collect()
+    }
+
     /// Number of chunks: CPUs (or concurrency IDs) it has counters for.
     pub fn cpus(&self) -> u32 {
         self.chunks.len() as u32
@@ -409,8 +437,9 @@ impl CpuCounters {
     /// In one restartable sequence: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no
     /// mode bit is set, add `nr` to the slot the mode word names in the chunk of the calling
     /// CPU (`cpu_id`; with `CID`, of the calling thread's concurrency ID, `mm_cid`) and return
-    /// true. Otherwise (or if the CPU number is out of range) return false having
-    /// written nothing: the caller takes the atomic path.
+    /// true. Otherwise (or if the CPU number or ID is past the area's chunks, or, by ID, `cpu_id`
+    /// says the thread is not registered) return false having written nothing: the caller
+    /// takes the atomic path.
     ///
     /// # Safety
     ///
@@ -431,13 +460,23 @@ impl CpuCounters {
         // against it (and, by ID, that the thread is registered); precondition 1 bounds the
         // slot; precondition 2 gives each index one writer at a time.
         unsafe {
-            arch::add_if_percpu::<ACQUIRE, false, CID>(
-                self.offset,
-                mode,
-                self.chunks,
-                self.cpus,
-                nr,
-            )
+            if CID {
+                arch::add_if_percpu::<ACQUIRE, false, MM_CID>(
+                    self.offset,
+                    mode,
+                    self.chunks,
+                    self.cpus,
+                    nr,
+                )
+            } else {
+                arch::add_if_percpu::<ACQUIRE, false, CPU_ID>(
+                    self.offset,
+                    mode,
+                    self.chunks,
+                    self.cpus,
+                    nr,
+                )
+            }
         }
     }
 
@@ -456,7 +495,53 @@ impl CpuCounters {
     ) -> bool {
         // SAFETY: as in add_if_percpu.
         unsafe {
-            arch::add_if_percpu::<false, true, CID>(self.offset, mode, self.chunks, self.cpus, nr)
+            if CID {
+                arch::add_if_percpu::<false, true, MM_CID>(
+                    self.offset,
+                    mode,
+                    self.chunks,
+                    self.cpus,
+                    nr,
+                )
+            } else {
+                arch::add_if_percpu::<false, true, CPU_ID>(
+                    self.offset,
+                    mode,
+                    self.chunks,
+                    self.cpus,
+                    nr,
+                )
+            }
+        }
+    }
+
+    /// The stress test's wrong index: [`add_if_percpu_delayed`](Self::add_if_percpu_delayed)
+    /// indexed by `node_id`, which every CPU of a NUMA node shares. Sections on two CPUs of one
+    /// node then add to one counter at once, and the rseq guarantee (one section per CPU) no
+    /// longer excludes them: updates are lost, which shows that the exact sums of the stress
+    /// test depend on the index being one a single running thread holds. Needs a kernel that
+    /// writes `node_id` (Linux ≥ 6.3, the same feature size as `mm_cid`: [`cid_available`]).
+    ///
+    /// # Safety
+    ///
+    /// 1. As [`add_if_percpu`](Self::add_if_percpu)'s 1.
+    /// 2. The [`CpuArea`] these counters came from is alive. Racing sections are what this is
+    ///    for: each side's load and store of the counter are single-copy-atomic accesses of an
+    ///    aligned word (as the `Relaxed` load and store of
+    ///    [`add_unprotected_delayed`](Self::add_unprotected_delayed)), so the race loses
+    ///    updates and nothing else.
+    #[cfg(feature = "internal-test-hooks")]
+    pub unsafe fn add_if_percpu_delayed_by_node(&self, mode: &AtomicUsize, nr: usize) -> bool {
+        // SAFETY: the section's range check and precondition 1 keep the address inside the
+        // area, which is alive (2); the race this allows is the point (2).
+        unsafe {
+            arch::add_if_percpu::<false, true, NODE_ID>(
+                self.offset,
+                mode,
+                self.chunks,
+                self.cpus,
+                nr,
+            )
         }
     }
 
@@ -470,9 +555,7 @@ impl CpuCounters {
     /// 1. The [`CpuArea`] these counters came from is alive.
     #[cfg(feature = "internal-test-hooks")]
     pub unsafe fn add_unprotected_delayed(&self, slot: usize, nr: usize) {
-        let tp = thread_pointer().wrapping_offset(self.offset);
-        // SAFETY: the calling thread's glibc rseq area (as in Rseq::cpu_id).
-        let cpu = unsafe { tp.add(4).cast::<u32>().read_volatile() };
+        let cpu = field(self.offset, CPU_ID);
         if cpu >= self.cpus || slot >= SLOTS {
             return;
         }
@@ -574,7 +657,11 @@ mod arch {
     /// 2. `chunks` points to `cpus` chunks of `1 << CHUNK_SHIFT` bytes.
     /// 3. As [`CpuCounters::add_if_percpu`](super::CpuCounters::add_if_percpu)'s 1 and 2.
     #[inline(always)]
-    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool, const CID: bool>(
+    pub(super) unsafe fn add_if_percpu<
+        const ACQUIRE: bool,
+        const DELAY: bool,
+        const FIELD: usize,
+    >(
         offset: isize,
         mode: &AtomicUsize,
         chunks: *const u8,
@@ -593,14 +680,14 @@ mod arch {
                 section!(
                     ["mov {s:e}, 64", "8:", "dec {s:e}", "jnz 8b"]
                     off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 );
             } else {
                 section!(
                     []
                     off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _,
                 );
             }
@@ -685,7 +772,11 @@ mod arch {
     ///
     /// As the x86-64 version.
     #[inline(always)]
-    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool, const CID: bool>(
+    pub(super) unsafe fn add_if_percpu<
+        const ACQUIRE: bool,
+        const DELAY: bool,
+        const FIELD: usize,
+    >(
         offset: isize,
         mode: &AtomicUsize,
         chunks: *const u8,
@@ -706,26 +797,26 @@ mod arch {
                 (true, _) => section!(
                     "ldapr {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 #[cfg(not(target_feature = "rcpc"))]
                 (true, _) => section!(
                     "ldar {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, false) => section!(
                     "ldr {m}, [{mode}]" []
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, true) => section!(
                     "ldr {m}, [{mode}]" ["mov {s:w}, #64", "8:", "subs {s:w}, {s:w}, #1", "b.ne 8b"]
                     area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const super::index_field(CID), cid = const CID as u8,
+                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
             }
@@ -740,7 +831,11 @@ mod arch {
 
     /// No section on this architecture: [`available`](super::available) refuses, so no
     /// `CpuArea` exists and this is never called.
-    pub(super) unsafe fn add_if_percpu<const ACQUIRE: bool, const DELAY: bool, const CID: bool>(
+    pub(super) unsafe fn add_if_percpu<
+        const ACQUIRE: bool,
+        const DELAY: bool,
+        const FIELD: usize,
+    >(
         _: isize,
         _: &AtomicUsize,
         _: *const u8,
@@ -1117,9 +1212,9 @@ mod tests {
         assert_eq!(by_cpu.sum(3) + by_cid.sum(3), 0);
     }
 
-    /// A section whose index is past the area's chunks leaves without committing: what a
-    /// concurrency ID beyond an area sized by the affinity gets. Shown with an area of one chunk
-    /// and a thread of its own pinned to an allowed CPU other than 0.
+    /// A section by `cpu_id` whose CPU is past the area's chunks leaves without committing.
+    /// Shown with an area of one chunk and a thread of its own pinned to an allowed CPU other
+    /// than 0. (By `mm_cid`: the next test.)
     #[test]
     fn an_index_past_the_chunks_leaves_without_committing() {
         let Ok(r) = available() else { return };
@@ -1149,5 +1244,41 @@ mod tests {
             });
         });
         assert_eq!(area.sum(2), 0);
+    }
+
+    /// Either index, past the chunk count, leaves without committing: counters that claim no
+    /// chunk at all (a count of 0, which no `CpuArea` hands out) make every CPU and every
+    /// concurrency ID out of range, whatever the kernel assigned this thread. The areas behind
+    /// them have a chunk for every possible CPU, so a commit that the range check let through
+    /// lands in memory the test reads, and fails it, instead of corrupting the heap.
+    #[test]
+    fn either_index_past_the_chunk_count_leaves_without_committing() {
+        let Ok(r) = available() else { return };
+        let area = CpuArea::new(r);
+        let none = CpuCounters {
+            cpus: 0,
+            ..area.counters()
+        };
+        let mode = AtomicUsize::new(4 << MODE_SLOT_SHIFT);
+        // SAFETY: (1) slot 4 < SLOTS; (2) `area` lives to the end; by cpu_id only here.
+        assert!(
+            !unsafe { none.add_if_percpu::<true, false>(&mode, 1) },
+            "by cpu_id"
+        );
+        match cid_available() {
+            Ok(_) => {
+                let by_cid = CpuArea::new(r);
+                let none = CpuCounters {
+                    cpus: 0,
+                    ..by_cid.counters()
+                };
+                // SAFETY: (1) slot 4 < SLOTS; (2) `by_cid` lives to the end; by mm_cid only.
+                let added = unsafe { none.add_if_percpu::<true, true>(&mode, 1) };
+                assert!(!added, "by mm_cid");
+                assert_eq!(by_cid.sum(4), 0);
+            }
+            Err(e) => eprintln!("!!!!! SKIPPED: out-of-range mm_cid (unavailable: {e}) !!!!!"),
+        }
+        assert_eq!(area.sum(4), 0);
     }
 }

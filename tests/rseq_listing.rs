@@ -2,7 +2,8 @@
 //! disassembled with `objdump`: a static count of the instructions between each section's
 //! bounds, with no locked instruction, no `xchg`, no fence and no call among them, and a
 //! commit (the last instruction) that is one store to memory, and an index read from `cpu_id`
-//! or from `mm_cid` (both backends are compiled in).
+//! or from `mm_cid` (both backends are compiled in), or from `node_id` in the stress test's
+//! negative control only.
 //!
 //! `tests/hotpath.rs` traces the executed instructions of the other hot paths by
 //! single-stepping; that cannot work here, because a single-step trap aborts the section and
@@ -69,8 +70,9 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
     let sections = swapref::rseq::sections();
     assert!(!sections.is_empty(), "no critical section in this binary");
     let mut counts = Vec::new();
-    // Sections reading `cpu_id` (offset 4 of the rseq area) and `mm_cid` (offset 24, 0x18).
-    let (mut by_cpu, mut by_cid) = (0, 0);
+    // Sections reading `cpu_id` (offset 4 of the rseq area), `mm_cid` (offset 24, 0x18) and
+    // `node_id` (offset 20, 0x14: only the stress test's negative control).
+    let (mut by_cpu, mut by_cid, mut by_node) = (0, 0, 0);
     for s in &sections {
         let (start, end) = (s.start - bias, s.start + s.len - bias);
         let insns = disassemble(start, end)
@@ -95,24 +97,37 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
         // By mm_cid, the section first reads cpu_id and leaves on its sign (a thread whose
         // registration failed), so it reads both.
         // Its limit is three instructions more (the load, the test and the branch).
-        let limit = match (index("0x4"), index("0x18")) {
-            (true, false) => {
+        // The delay loop of the stress test's section (a `dec`/`jne` pair) makes it longer.
+        let delayed = insns.iter().any(|i| i.starts_with("dec"));
+        // In this order: load cpu_id, test it, leave on its sign, load the index at `off`.
+        let sign_first = |off: &str| {
+            let at = |p: &dyn Fn(&String) -> bool| insns.iter().position(p);
+            let (cpu, js, idx) = (
+                at(&|i| i.starts_with("mov %fs:0x4(")),
+                at(&|i| i.starts_with("js ")),
+                at(&|i| i.starts_with(&format!("mov %fs:{off}("))),
+            );
+            matches!((cpu, js, idx), (Some(a), Some(b), Some(c)) if a < b && b < c)
+        };
+        let limit = match (index("0x4"), index("0x18"), index("0x14")) {
+            (true, false, false) => {
                 by_cpu += 1;
                 10
             }
-            (true, true) => {
-                // In this order: load cpu_id, test it, leave on its sign, load mm_cid.
-                let at = |p: &dyn Fn(&String) -> bool| insns.iter().position(p);
-                let (cpu, js, cid) = (
-                    at(&|i| i.starts_with("mov %fs:0x4(")),
-                    at(&|i| i.starts_with("js ")),
-                    at(&|i| i.starts_with("mov %fs:0x18(")),
-                );
+            (true, true, false) => {
                 assert!(
-                    matches!((cpu, js, cid), (Some(a), Some(b), Some(c)) if a < b && b < c),
+                    sign_first("0x18"),
                     "section at {start:#x} does not test cpu_id's sign before it reads mm_cid:\n  {listing}"
                 );
                 by_cid += 1;
+                13
+            }
+            (true, false, true) => {
+                assert!(
+                    delayed && sign_first("0x14"),
+                    "section at {start:#x} reads node_id but is not the stress test's control:\n  {listing}"
+                );
+                by_node += 1;
                 13
             }
             _ => panic!(
@@ -124,8 +139,6 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
             commit.starts_with("add ") && commit.ends_with(')'),
             "section at {start:#x} does not end in its commit (an add to memory) but `{commit}`:\n  {listing}"
         );
-        // The delay loop of the stress test's section (a `dec`/`jne` pair) makes it longer.
-        let delayed = insns.iter().any(|i| i.starts_with("dec"));
         counts.push((insns.len(), delayed));
         if !delayed {
             assert!(
@@ -137,7 +150,7 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
     }
     let fast: Vec<usize> = counts.iter().filter(|c| !c.1).map(|c| c.0).collect();
     eprintln!(
-        "rseq sections: {} in this binary ({by_cpu} by cpu_id, {by_cid} by mm_cid), {} fast-path copies of {:?} instructions each (start_ip to the commit)",
+        "rseq sections: {} in this binary ({by_cpu} by cpu_id, {by_cid} by mm_cid, {by_node} by node_id), {} fast-path copies of {:?} instructions each (start_ip to the commit)",
         sections.len(),
         fast.len(),
         {

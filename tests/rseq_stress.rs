@@ -8,8 +8,13 @@
 //! Checked: exact sums of the per-CPU counters; with `percpu_ref`, exactly one release per
 //! kill cycle, no underflow, no successful `tryget_live` after a kill was confirmed, and no
 //! reader that sees the device torn down under its reference. The abort count is printed and
-//! must be nonzero where the test says the sections were stressed. A negative control runs the
-//! same counter without the restartable sequence and must lose updates.
+//! must be nonzero where the test says the sections were stressed. Two negative controls must
+//! lose updates: the same counter without the restartable sequence, and with the section
+//! indexed by `node_id` (which CPUs share) instead of a CPU or concurrency ID.
+//!
+//! Threads are only ever pinned to CPUs the process was allowed when the test began: pinning
+//! one elsewhere (possible under `taskset`, which a thread may widen) would let the kernel hand
+//! out concurrency IDs past an area sized by that set.
 
 #![cfg(not(any(miri, loom)))]
 
@@ -61,17 +66,19 @@ fn install_handler() {
     }
 }
 
-/// Pin the calling thread to `cpu`, or let it run anywhere (`None`); best effort.
-fn set_affinity(cpu: Option<usize>, cpus: usize) {
+/// Move the calling thread, on its `step`th affinity change: pinned to one of `allowed` (the
+/// CPUs the process had when the test began), in turn, or every third step free to run on all
+/// of them. Best effort.
+fn move_thread(step: usize, allowed: &[usize]) {
+    let one = [allowed[step % allowed.len()]];
+    let set = if step % 3 == 2 { allowed } else { &one[..] };
     // SAFETY: a cpu_set_t on the stack, filled with CPU_SET below its capacity; the call reads it.
     unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for c in 0..cpus.min(libc::CPU_SETSIZE as usize) {
-            if cpu.is_none_or(|p| p == c) {
-                libc::CPU_SET(c, &mut set);
-            }
+        let mut mask: libc::cpu_set_t = std::mem::zeroed();
+        for &c in set.iter().filter(|&&c| c < libc::CPU_SETSIZE as usize) {
+            libc::CPU_SET(c, &mut mask);
         }
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mask);
     }
 }
 
@@ -116,17 +123,48 @@ fn stop_chaos_then<T>(
     signaller.join().unwrap()
 }
 
-/// The raw per-CPU counter (indexed by concurrency ID if `CID`): every thread adds 1,
-/// `per_thread` times, with a delay loop inside the section; yields, migrations and signals
-/// around it. The sum must be exact.
-fn run_counter<const CID: bool>(protected: bool, per_thread: usize) -> (usize, usize, u64, u64) {
-    let area = Arc::new(if CID {
-        let (r, n) = rseq::cid_available().expect("checked by the caller");
-        CpuArea::with_chunks(r, n)
-    } else {
-        CpuArea::new(rseq::available().expect("checked by the caller"))
+/// How the stress test's threads add.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Add {
+    /// The section, indexed by `cpu_id`.
+    ByCpu,
+    /// The section, indexed by `mm_cid`.
+    ByCid,
+    /// The section, indexed by `node_id`: the wrong index, a negative control.
+    ByNode,
+    /// No section: a load and a store of this CPU's counter, a negative control.
+    Unprotected,
+}
+
+/// What [`run_counter`] saw.
+struct Counted {
+    /// The area's sum.
+    sum: usize,
+    /// Adds the threads made that committed, or that were refused (the section left without
+    /// writing: an index past the area, which the threads' affinity should prevent).
+    want: usize,
+    refused: usize,
+    /// Chunks (CPUs or IDs) whose counter is not 0.
+    chunks_used: usize,
+    aborts: u64,
+    signals: u64,
+}
+
+/// The raw per-CPU counter: every thread adds 1, `per_thread` times, with a delay loop inside
+/// the section; yields, migrations and signals around it. A refused add is counted, never
+/// retried (a thread that kept an index past the area would otherwise spin).
+fn run_counter(how: Add, per_thread: usize) -> Counted {
+    let area = Arc::new(match how {
+        Add::ByCpu | Add::Unprotected => {
+            CpuArea::new(rseq::available().expect("checked by the caller"))
+        }
+        Add::ByCid | Add::ByNode => {
+            let (r, n) = rseq::cid_available().expect("checked by the caller");
+            CpuArea::with_chunks(r, n)
+        }
     });
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let allowed = Arc::new(swapref::measure::topology::allowed_cpus());
+    assert!(!allowed.is_empty(), "no allowed CPU");
     let n = threads();
     let slot = 7;
     let mode = Arc::new(AtomicUsize::new(slot << 2));
@@ -134,33 +172,37 @@ fn run_counter<const CID: bool>(protected: bool, per_thread: usize) -> (usize, u
     let aborts0 = rseq::aborts();
     let workers: Vec<_> = (0..n)
         .map(|i| {
-            let (area, mode, start) = (area.clone(), mode.clone(), start.clone());
+            let (area, mode, start, allowed) =
+                (area.clone(), mode.clone(), start.clone(), allowed.clone());
             std::thread::spawn(move || {
                 let c = area.counters();
+                let mut refused = 0usize;
                 start.wait();
                 for k in 0..per_thread {
-                    if protected {
-                        // SAFETY: (1) the mode word is `slot << 2`, slot < PERCPU_SLOTS; (2)
-                        // `area` is alive (this thread holds it) and is added to only here.
-                        while !unsafe { c.add_if_percpu_delayed::<CID>(&mode, 1) } {}
-                    } else {
-                        // SAFETY: (1) `area` is alive (this thread holds it).
-                        unsafe { c.add_unprotected_delayed(slot, 1) };
-                    }
+                    // SAFETY: (add_if_percpu_delayed and _by_node: 1) the mode word is
+                    // `slot << 2`, slot < PERCPU_SLOTS; (2) `area` is alive (this thread holds
+                    // it) and is added to only here, by one index. (add_unprotected_delayed:
+                    // 1) `area` is alive.
+                    let added = unsafe {
+                        match how {
+                            Add::ByCpu => c.add_if_percpu_delayed::<false>(&mode, 1),
+                            Add::ByCid => c.add_if_percpu_delayed::<true>(&mode, 1),
+                            Add::ByNode => c.add_if_percpu_delayed_by_node(&mode, 1),
+                            Add::Unprotected => {
+                                c.add_unprotected_delayed(slot, 1);
+                                true
+                            }
+                        }
+                    };
+                    refused += usize::from(!added);
                     if k % 1024 == 0 {
                         std::thread::yield_now();
                     }
                     if k % 4096 == 0 {
-                        set_affinity(
-                            if (k / 4096 + i) % 3 == 2 {
-                                None
-                            } else {
-                                Some((k / 4096 + i) % cpus)
-                            },
-                            cpus,
-                        );
+                        move_thread(k / 4096 + i, &allowed);
                     }
                 }
+                refused
             })
         })
         .collect();
@@ -177,45 +219,63 @@ fn run_counter<const CID: bool>(protected: bool, per_thread: usize) -> (usize, u
     let signaller = chaos(ids, stop.clone(), Duration::from_micros(50));
     start.wait();
     let signals = stop_chaos_then(&workers, &stop, signaller);
-    for w in workers {
-        w.join().unwrap();
-    }
-    (
-        area.sum(slot),
-        n * per_thread,
-        rseq::aborts() - aborts0,
+    let refused = workers.into_iter().map(|w| w.join().unwrap()).sum();
+    Counted {
+        sum: area.sum(slot),
+        want: n * per_thread,
+        refused,
+        chunks_used: area.chunk_values(slot).iter().filter(|&&v| v != 0).count(),
+        aborts: rseq::aborts() - aborts0,
         signals,
-    )
+    }
 }
 
-/// The sum of [`run_counter`] is exact and sections were aborted.
-fn counter_sums_exactly<const CID: bool>() {
-    let Some(_serial) = rseq_here(CID) else {
+/// The sum of [`run_counter`] is exact, sections were aborted, and the adds landed in more
+/// than one chunk where more than one CPU is allowed.
+fn counter_sums_exactly(how: Add) {
+    let Some(_serial) = rseq_here(how == Add::ByCid) else {
         return;
     };
     install_handler();
-    let (sum, want, aborts, signals) = run_counter::<CID>(true, 200_000);
-    let index = if CID { "mm_cid" } else { "cpu_id" };
+    let c = run_counter(how, 200_000);
     eprintln!(
-        "rseq counter by {index}: {sum} of {want} adds, {aborts} aborts, {signals} signals sent"
+        "rseq counter {how:?}: {} of {} adds ({} refused), {} chunks used, {} aborts, {} signals \
+         sent",
+        c.sum, c.want, c.refused, c.chunks_used, c.aborts, c.signals
     );
-    assert_eq!(sum, want, "the per-CPU sum lost or gained updates");
+    assert_eq!(
+        c.sum + c.refused,
+        c.want,
+        "the per-CPU sum lost or gained updates"
+    );
     assert!(
-        aborts > 0,
+        c.refused <= c.want / 100,
+        "{} of {} adds refused: the sections mostly left instead of committing",
+        c.refused,
+        c.want
+    );
+    assert!(
+        c.aborts > 0,
         "no section was ever aborted: the test stressed nothing"
     );
+    if swapref::measure::topology::allowed_cpus().len() > 1 {
+        assert!(
+            c.chunks_used > 1,
+            "every add landed in one chunk: the test exercised one index only"
+        );
+    }
 }
 
 #[test]
 fn per_cpu_counter_sums_exactly_under_aborts_and_migrations() {
-    counter_sums_exactly::<false>();
+    counter_sums_exactly(Add::ByCpu);
 }
 
 /// The same, indexed by concurrency ID: more threads than CPUs share the IDs, which the kernel
 /// hands over only between sections.
 #[test]
 fn per_cid_counter_sums_exactly_under_aborts_and_migrations() {
-    counter_sums_exactly::<true>();
+    counter_sums_exactly(Add::ByCid);
 }
 
 /// The negative control: the same adds without the restartable sequence lose updates, so the
@@ -226,11 +286,42 @@ fn without_the_restartable_sequence_the_counter_loses_updates() {
         return;
     };
     install_handler();
-    let (sum, want, _, _) = run_counter::<false>(false, 200_000);
-    eprintln!("unprotected counter: {sum} of {want} adds");
+    let c = run_counter(Add::Unprotected, 200_000);
+    eprintln!("unprotected counter: {} of {} adds", c.sum, c.want);
     assert_ne!(
-        sum, want,
+        c.sum, c.want,
         "no update was lost without rseq: the stress cannot tell"
+    );
+}
+
+/// The second negative control: the section itself, but indexed by `node_id`, which every CPU
+/// of a node shares (all of them here). rseq excludes sections on one CPU only, so sections on
+/// two CPUs add to one counter at once and updates are lost: the exact sums above need an index
+/// that one running thread holds at a time, and the test would catch the wrong field. Needs two
+/// allowed CPUs of one node (a machine whose allowed CPUs each sit on a node of their own
+/// cannot show it).
+#[test]
+fn indexed_by_node_id_the_counter_loses_updates() {
+    let Some(_serial) = rseq_here(true) else {
+        return;
+    };
+    if swapref::measure::topology::allowed_cpus().len() < 2 {
+        eprintln!("!!!!! SKIPPED: the node_id control needs two allowed CPUs !!!!!");
+        return;
+    }
+    install_handler();
+    let c = run_counter(Add::ByNode, 200_000);
+    eprintln!(
+        "counter by node_id: {} of {} adds ({} refused), {} aborts",
+        c.sum, c.want, c.refused, c.aborts
+    );
+    assert_eq!(
+        c.refused, 0,
+        "node_id out of range: the control checks nothing"
+    );
+    assert_ne!(
+        c.sum, c.want,
+        "no update was lost by node_id: the stress cannot tell a wrong index"
     );
 }
 
@@ -251,7 +342,8 @@ fn percpu_ref_cycles<C: Counters<Qsbr, Reader = CpuReader>>() {
         return;
     };
     install_handler();
-    let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let allowed = Arc::new(swapref::measure::topology::allowed_cpus());
+    assert!(!allowed.is_empty(), "no allowed CPU");
     let rcu = Rcu::<Qsbr>::new();
     let released = Arc::new(AtomicU64::new(0));
     let comp = Arc::new(Completion::new());
@@ -275,8 +367,13 @@ fn percpu_ref_cycles<C: Counters<Qsbr, Reader = CpuReader>>() {
     let aborts0 = rseq::aborts();
     let readers: Vec<_> = (0..threads())
         .map(|i| {
-            let (users, device, epoch, stop) =
-                (users.clone(), device.clone(), epoch.clone(), stop.clone());
+            let (users, device, epoch, stop, allowed) = (
+                users.clone(),
+                device.clone(),
+                epoch.clone(),
+                stop.clone(),
+                allowed.clone(),
+            );
             std::thread::spawn(move || {
                 let r = CpuReader;
                 let (mut ok, mut late, mut torn) = (0u64, 0u64, 0u64);
@@ -303,14 +400,7 @@ fn percpu_ref_cycles<C: Counters<Qsbr, Reader = CpuReader>>() {
                         users.put(&r);
                     }
                     if k.is_multiple_of(8192) {
-                        set_affinity(
-                            if (k / 8192 + i) % 3 == 2 {
-                                None
-                            } else {
-                                Some((k / 8192 + i) % cpus)
-                            },
-                            cpus,
-                        );
+                        move_thread(k / 8192 + i, &allowed);
                     }
                 }
                 (ok, late, torn)
