@@ -65,22 +65,9 @@ readers="$readers$((n > 1 ? n - 1 : 1))"
 # What `swapref run` can use here: each probe is a 1 ms point.
 probe() { "$bin" run --strategies percpu-acquire --readers 1 --duration 1ms --warmup 1ms \
     --repeats 1 --out none "$@"; }
-percpu=thread rcu=qsbr,membarrier
-# Only swapref's own refusal (exit 2, "is not available here") drops a backend; any other
-# failure of the probe stops the script.
-for k in cpu cid; do
-    rc=0
-    why=$(probe --percpu "$k" 2>&1 >/dev/null) || rc=$?
-    if [ "$rc" = 0 ]; then
-        percpu="$percpu,$k"
-    elif [ "$rc" = 2 ] && [[ "$why" == *"is not available here"* ]]; then
-        echo "!!!!! reference-many-core.sh: measured without --percpu $k: $why !!!!!" >&2
-    else
-        echo "$why" >&2
-        echo "reference-many-core.sh: the probe of --percpu $k failed (exit $rc)" >&2
-        exit 1
-    fi
-done
+# Each backend this machine has (only swapref's own refusal drops one).
+percpu=$(scripts/percpu-backends.sh "$bin" reference-many-core.sh)
+rcu=qsbr,membarrier
 probe --rcu membarrier >/dev/null 2>&1 || rcu=qsbr,fence
 out=results/reference/$dir
 mkdir -p "$out"

@@ -64,23 +64,8 @@ if [ -z "$bin" ]; then
     bin=target/release/swapref
 fi
 if [ -z "$percpu" ] && [ "$measure" = 1 ]; then
-    # Each backend this machine has. Only swapref's own refusal (exit 2, "is not available
-    # here") drops one; any other failure of the probe stops the script.
-    percpu=thread
-    for k in cpu cid; do
-        rc=0
-        why=$("$bin" run --strategies percpu-acquire --percpu "$k" --readers 1 --duration 1ms \
-            --warmup 1ms --repeats 1 --out none 2>&1 >/dev/null) || rc=$?
-        if [ "$rc" = 0 ]; then
-            percpu="$percpu,$k"
-        elif [ "$rc" = 2 ] && [[ "$why" == *"is not available here"* ]]; then
-            echo "!!!!! reference-runs.sh: measured without --percpu $k: $why !!!!!" >&2
-        else
-            echo "$why" >&2
-            echo "reference-runs.sh: the probe of --percpu $k failed (exit $rc)" >&2
-            exit 1
-        fi
-    done
+    # Each backend this machine has (only swapref's own refusal drops one).
+    percpu=$(scripts/percpu-backends.sh "$bin" reference-runs.sh)
 fi
 if [ "$measure" = 1 ] && [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     echo "reference-runs.sh: warning: the tree has uncommitted changes; the results say so" >&2

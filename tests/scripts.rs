@@ -239,3 +239,63 @@ fn get_put_ab_refuses_bad_arguments_before_building_anything() {
         );
     }
 }
+
+/// `percpu-backends.sh` keeps the backends a probe runs, drops one that swapref itself refuses
+/// (exit 2 and "is not available here") with a loud line, and stops with exit 1 on any other
+/// failure of a probe (a crash, or exit 2 for another reason), so that a broken binary is never
+/// read as a missing backend. A fake swapref plays each part; no argument is exit 2.
+#[test]
+fn percpu_backends_drops_a_backend_only_on_swapref_s_own_refusal() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("swapref");
+    // FAKE_CID says what the fake does when asked for `--percpu cid`; `cpu` always works.
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n\
+         case \"$*\" in *'--percpu cid'*) ;; *) exit 0 ;; esac\n\
+         case \"$FAKE_CID\" in\n\
+         ok) exit 0 ;;\n\
+         refused) echo 'swapref: --percpu cid: cid is not available here: no mm_cid' >&2; exit 2 ;;\n\
+         usage) echo \"swapref: unknown option '--percpu'\" >&2; exit 2 ;;\n\
+         crash) echo 'thread main panicked' >&2; exit 101 ;;\n\
+         esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = script("percpu-backends.sh");
+    let probe = |mode: &str| {
+        let mut c = Command::new("bash");
+        c.arg(&s).arg(&fake).env("FAKE_CID", mode);
+        c.stdin(std::process::Stdio::null()).output().unwrap()
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+
+    let o = probe("ok");
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(text(&o.stdout).trim(), "thread,cpu,cid");
+
+    let o = probe("refused");
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(text(&o.stdout).trim(), "thread,cpu");
+    assert!(
+        text(&o.stderr).contains("!!!!! percpu-backends.sh: measured without --percpu cid"),
+        "the drop is said loudly: {}",
+        text(&o.stderr)
+    );
+
+    for mode in ["usage", "crash"] {
+        let o = probe(mode);
+        assert_eq!(o.status.code(), Some(1), "{mode}: {o:?}");
+        assert!(text(&o.stdout).is_empty(), "{mode}: no list on failure");
+        assert!(
+            text(&o.stderr).contains("the probe of --percpu cid failed"),
+            "{mode}: {}",
+            text(&o.stderr)
+        );
+    }
+
+    let o = bash(&[s.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    assert_eq!(text(&o.stderr).lines().count(), 1, "one line: {o:?}");
+}
