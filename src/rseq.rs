@@ -455,28 +455,57 @@ impl CpuCounters {
         mode: &AtomicUsize,
         nr: usize,
     ) -> bool {
-        // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
-        // rseq area; `chunks` has `cpus` chunks (2) and the section checks the CPU or ID
-        // against it (and, by ID, that the thread is registered); precondition 1 bounds the
-        // slot; precondition 2 gives each index one writer at a time.
+        // SAFETY: the caller's 1 and 2, which `section` needs.
+        unsafe { self.by_index::<ACQUIRE, false, CID>(mode, nr) }
+    }
+
+    /// The section by `cpu_id`, or by `mm_cid` if `CID`.
+    ///
+    /// # Safety
+    ///
+    /// As [`section`](Self::section).
+    #[inline(always)]
+    unsafe fn by_index<const ACQUIRE: bool, const DELAY: bool, const CID: bool>(
+        &self,
+        mode: &AtomicUsize,
+        nr: usize,
+    ) -> bool {
+        // SAFETY: the caller's.
         unsafe {
             if CID {
-                arch::add_if_percpu::<ACQUIRE, false, MM_CID>(
-                    self.offset,
-                    mode,
-                    self.chunks,
-                    self.cpus,
-                    nr,
-                )
+                self.section::<ACQUIRE, DELAY, MM_CID>(mode, nr)
             } else {
-                arch::add_if_percpu::<ACQUIRE, false, CPU_ID>(
-                    self.offset,
-                    mode,
-                    self.chunks,
-                    self.cpus,
-                    nr,
-                )
+                self.section::<ACQUIRE, DELAY, CPU_ID>(mode, nr)
             }
+        }
+    }
+
+    /// The section indexed by the rseq area's field at offset `FIELD`, on these counters.
+    ///
+    /// # Safety
+    ///
+    /// 1. and 2. as [`add_if_percpu`](Self::add_if_percpu)'s, for the field's index (test
+    ///    builds' `node_id` control: see
+    ///    [`add_if_percpu_delayed_by_node`](Self::add_if_percpu_delayed_by_node)).
+    #[inline(always)]
+    unsafe fn section<const ACQUIRE: bool, const DELAY: bool, const FIELD: usize>(
+        &self,
+        mode: &AtomicUsize,
+        nr: usize,
+    ) -> bool {
+        // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
+        // rseq area; `chunks` has `cpus` chunks (a `CpuArea`'s, alive by 2) and the section
+        // checks the index against it (and, for any field but cpu_id, that the thread is
+        // registered); precondition 1 bounds the slot; precondition 2 gives each index one
+        // writer at a time.
+        unsafe {
+            arch::add_if_percpu::<ACQUIRE, DELAY, FIELD>(
+                self.offset,
+                mode,
+                self.chunks,
+                self.cpus,
+                nr,
+            )
         }
     }
 
@@ -494,25 +523,7 @@ impl CpuCounters {
         nr: usize,
     ) -> bool {
         // SAFETY: as in add_if_percpu.
-        unsafe {
-            if CID {
-                arch::add_if_percpu::<false, true, MM_CID>(
-                    self.offset,
-                    mode,
-                    self.chunks,
-                    self.cpus,
-                    nr,
-                )
-            } else {
-                arch::add_if_percpu::<false, true, CPU_ID>(
-                    self.offset,
-                    mode,
-                    self.chunks,
-                    self.cpus,
-                    nr,
-                )
-            }
-        }
+        unsafe { self.by_index::<false, true, CID>(mode, nr) }
     }
 
     /// The stress test's wrong index: [`add_if_percpu_delayed`](Self::add_if_percpu_delayed)
@@ -532,17 +543,10 @@ impl CpuCounters {
     ///    updates and nothing else.
     #[cfg(feature = "internal-test-hooks")]
     pub unsafe fn add_if_percpu_delayed_by_node(&self, mode: &AtomicUsize, nr: usize) -> bool {
-        // SAFETY: the section's range check and precondition 1 keep the address inside the
-        // area, which is alive (2); the race this allows is the point (2).
-        unsafe {
-            arch::add_if_percpu::<false, true, NODE_ID>(
-                self.offset,
-                mode,
-                self.chunks,
-                self.cpus,
-                nr,
-            )
-        }
+        // SAFETY: section's 1 is ours; its 2 asks one writer per index, which this breaks on
+        // purpose: the race it allows loses updates and nothing else (our 2), and the range
+        // check and precondition 1 keep the address inside the live area.
+        unsafe { self.section::<false, true, NODE_ID>(mode, nr) }
     }
 
     /// The negative control of the stress test: the same per-CPU add *without* a restartable
