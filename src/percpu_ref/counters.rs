@@ -11,11 +11,10 @@
 //! | sum | O(threads) | O(CPUs) |
 //!
 //! The per-CPU backend is the kernel's layout: `nr_cpu_ids` counters per ref, no registration.
-//! [`PerCid`] is the same backend indexed by the thread's rseq concurrency ID (`mm_cid`) instead
-//! of its CPU, with one chunk per CPU the process may run on
-//! ([`crate::rseq::cid_available`]).
 //! It exists where [`crate::rseq::available`] says so (x86-64 and arm64 Linux with glibc ≥ 2.35
-//! and Linux ≥ 5.10, not under Miri or loom).
+//! and Linux ≥ 5.10, not under Miri or loom). [`PerCid`] is the same backend indexed by the
+//! thread's rseq concurrency ID (`mm_cid`) instead of its CPU, with one chunk per CPU the
+//! process may run on, where [`crate::rseq::cid_available`] says so (Linux ≥ 6.3).
 
 use super::{FLAGS, InitError, SLOT_SHIFT};
 use crate::rcu::{Flavor, Rcu, RcuReader, Record};

@@ -387,6 +387,8 @@ impl Point {
     /// counting per CPU and `…/cid` per concurrency ID (per-thread counters, the older layout,
     /// carry no suffix), the bare name for the others.
     pub fn series(&self) -> String {
+        // From the recorded name rather than `workload::point::percpu_suffix`: a file may name
+        // a backend this build does not know, and its series must still differ.
         let cpu = match self.percpu.as_deref() {
             None | Some("thread") => String::new(),
             Some(k) => format!("/{k}"),
