@@ -11,13 +11,15 @@
 //!
 //! | variant | what is left out |
 //! | --- | --- |
-//! | `full` | nothing: arm the descriptor (`lea`, store to `rseq_cs`), load `cpu_id`, load and test the mode word, check the CPU, compute the address, add |
+//! | `full` | nothing: arm the descriptor (`lea`, store to `rseq_cs`), load `cpu_id`, load and test the mode word, check the CPU, compute the counter's address into one register, add through it (`inc` for the get, `dec` for the put) |
+//! | `register add` | nothing left out, but the add takes its amount from a register (`add [t], nr`), as the section did for every `nr` before |
+//! | `indexed add` | nothing left out, but the add addresses the counter through base + index with the amount in a register (`add [t + m*2], nr`: the section until this variant was written) |
 //! | `no arm` | the `lea` and the store that arm the descriptor |
 //! | `arm elsewhere` | the store goes to a static instead of the `%fs`-relative `rseq_cs` |
 //! | `cpu elsewhere` | `cpu_id` is loaded from a static instead of through `%fs` |
 //! | `no mode` | the mode word's load (its register is zeroed) |
 //! | `no check` | the CPU range check (`cmp`, `jae`) and the CPU's shift: every add goes to CPU 0's counter |
-//! | `one add` | everything but the add: a plain `add` to a fixed counter |
+//! | `one add` | everything but the add: an `inc` and a `dec` of a fixed counter |
 //! | `read only` | no section and no add: the loop and the byte read alone |
 //!
 //! Only `full` is a correct section. The others are timing variants: the descriptor of each
@@ -52,8 +54,8 @@ mod x86 {
     pub static mut ELSEWHERE: [u64; 8] = [0; 8];
 
     /// One section: `$arm` arms the descriptor, `$cpu` loads the CPU into `t`, `$mode` the mode
-    /// word into `m`, `$check` checks the CPU, `$add` commits. The descriptor, the signature and
-    /// the abort handler are `src/rseq.rs`'s.
+    /// word into `m`, `$check` checks the CPU, `$add` commits (`{nr}` is 1 or -1). The
+    /// descriptor, the signature and the abort handler are `src/rseq.rs`'s.
     macro_rules! section {
         ($arm:literal, $cpu:literal, $mode:literal, $check:literal, $add:literal, $off:expr, $nr:expr) => {{
             let t: u64;
@@ -82,7 +84,12 @@ mod x86 {
     }
 
     macro_rules! variant {
+        // One commit for the get and the put (it uses `{nr}`).
         ($name:ident, $arm:literal, $cpu:literal, $mode:literal, $check:literal, $add:literal) => {
+            variant!($name, $arm, $cpu, $mode, $check, $add, $add);
+        };
+        // The get's commit, then the put's.
+        ($name:ident, $arm:literal, $cpu:literal, $mode:literal, $check:literal, $get:literal, $put:literal) => {
             fn $name(off: isize, n: u64, map: &[u8]) -> f64 {
                 let t = Instant::now();
                 let mut s = 0u64;
@@ -93,9 +100,9 @@ mod x86 {
                     // add to a fixed counter) or ELSEWHERE, and ABORTS; only this thread runs
                     // them.
                     unsafe {
-                        if section!($arm, $cpu, $mode, $check, $add, off, 1u64) != 0 {
+                        if section!($arm, $cpu, $mode, $check, $get, off, 1u64) != 0 {
                             s += u64::from(map[(i & 1023) as usize]);
-                            section!($arm, $cpu, $mode, $check, $add, off, u64::MAX);
+                            section!($arm, $cpu, $mode, $check, $put, off, u64::MAX);
                         }
                     }
                 }
@@ -111,6 +118,23 @@ mod x86 {
         "mov {t:e}, dword ptr fs:[{off} + 4]",
         "mov {m}, qword ptr [{mode}]",
         "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ninc qword ptr [{t}]",
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ndec qword ptr [{t}]"
+    );
+    variant!(
+        register_add,
+        "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\nadd qword ptr [{t}], {nr}"
+    );
+    variant!(
+        indexed_add,
+        "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "cmp {t:e}, 256\njae 7f",
         "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
     );
     variant!(
@@ -119,7 +143,8 @@ mod x86 {
         "mov {t:e}, dword ptr fs:[{off} + 4]",
         "mov {m}, qword ptr [{mode}]",
         "cmp {t:e}, 256\njae 7f",
-        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ninc qword ptr [{t}]",
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ndec qword ptr [{t}]"
     );
     variant!(
         arm_elsewhere,
@@ -127,7 +152,8 @@ mod x86 {
         "mov {t:e}, dword ptr fs:[{off} + 4]",
         "mov {m}, qword ptr [{mode}]",
         "cmp {t:e}, 256\njae 7f",
-        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ninc qword ptr [{t}]",
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ndec qword ptr [{t}]"
     );
     variant!(
         cpu_elsewhere,
@@ -135,7 +161,8 @@ mod x86 {
         "mov {t:e}, dword ptr [rip + {elsewhere} + 4]",
         "mov {m}, qword ptr [{mode}]",
         "cmp {t:e}, 256\njae 7f",
-        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ninc qword ptr [{t}]",
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ndec qword ptr [{t}]"
     );
     variant!(
         no_mode,
@@ -143,7 +170,8 @@ mod x86 {
         "mov {t:e}, dword ptr fs:[{off} + 4]",
         "xor {m:e}, {m:e}",
         "cmp {t:e}, 256\njae 7f",
-        "shl {t}, 11\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ninc qword ptr [{t}]",
+        "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ndec qword ptr [{t}]"
     );
     variant!(
         no_check,
@@ -151,7 +179,8 @@ mod x86 {
         "mov {t:e}, dword ptr fs:[{off} + 4]",
         "mov {m}, qword ptr [{mode}]",
         "",
-        "xor {t:e}, {t:e}\nadd {t}, {chunks}\nadd qword ptr [{t} + {m} * 2], {nr}"
+        "xor {t:e}, {t:e}\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ninc qword ptr [{t}]",
+        "xor {t:e}, {t:e}\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ndec qword ptr [{t}]"
     );
     variant!(
         one_add,
@@ -159,7 +188,8 @@ mod x86 {
         "",
         "xor {m:e}, {m:e}",
         "",
-        "add qword ptr [{chunks}], {nr}"
+        "inc qword ptr [{chunks}]",
+        "dec qword ptr [{chunks}]"
     );
 
     fn read_only(_: isize, n: u64, map: &[u8]) -> f64 {
@@ -173,8 +203,10 @@ mod x86 {
     }
 
     type Variant = (&'static str, fn(isize, u64, &[u8]) -> f64);
-    pub const VARIANTS: [Variant; 8] = [
+    pub const VARIANTS: [Variant; 10] = [
         ("full", full),
+        ("register add", register_add),
+        ("indexed add", indexed_add),
         ("no arm", no_arm),
         ("arm elsewhere", arm_elsewhere),
         ("cpu elsewhere", cpu_elsewhere),

@@ -588,7 +588,15 @@ mod arch {
     /// The section (see the module docs). Labels: 2 arms the descriptor (the abort handler
     /// jumps back there), 3 is the descriptor, 4 `start_ip`, 5 the end of the commit
     /// (`post_commit_ip`), 6 the abort handler, 7 the exit without commit. `$inject` is placed
-    /// between the mode test and the commit (test builds only); `$ops` are its operands.
+    /// between the mode test and the commit (test builds only); `$commit` is the add to the
+    /// counter at `[{t}]`; `$ops` are the operands.
+    ///
+    /// The counter's address is computed into `{t}` (`lea`) and the commit adds through it
+    /// alone, as `inc` or `dec` where `nr` is 1 or -1 (a get, a put): on this VM's Intel host an
+    /// add to memory through base + index, or with the amount in a register, waits far longer
+    /// for the previous add's store to the same counter (`examples/rseq_parts.rs`, variants
+    /// `indexed add` and `register add` against `full`, in
+    /// `results/reference/vm-2cpu/rseq-parts.txt`). `tests/rseq_listing.rs` checks the form.
     ///
     /// The block returns a flag (`t`: 1 committed, 0 left) that the caller tests again, three
     /// instructions that an asm-goto exit (`jnz {exit}` to a `label` operand) would save. That
@@ -596,7 +604,7 @@ mod arch {
     /// interleaved): LLVM treats the goto as a terminator (`callbr`), duplicated the put's
     /// section and spilled the area's fields to the stack and reloaded them around it.
     macro_rules! section {
-        ([$($inject:literal),*] $($ops:tt)*) => {
+        ([$($inject:literal),*] $commit:literal, $($ops:tt)*) => {
             std::arch::asm!(
                 ".pushsection __rseq_cs, \"awR\"",
                 ".balign 32",
@@ -629,7 +637,8 @@ mod arch {
                 $($inject,)*
                 "shl {t}, {shift}",
                 "add {t}, {chunks}",
-                "add qword ptr [{t} + {m} * 2], {nr}",
+                "lea {t}, [{t} + {m} * 2]",
+                $commit,
                 "5:",
                 "mov {t:e}, 1",
                 "jmp 12f",
@@ -676,24 +685,36 @@ mod arch {
         // A plain `mov` load is an Acquire load on x86-64 (TSO), and the block is a compiler
         // barrier (no `nomem`), so one section serves both orderings.
         let _ = ACQUIRE;
-        // SAFETY: the block writes only the area's `rseq_cs` field (1, through %fs), the counter it
-        // computes (2, 3, after the range check of the CPU) and ABORTS (a static, with a
-        // locked add).
+        // The operands every form of the section has.
+        macro_rules! with_common {
+            ([$($inject:literal),*] $commit:literal $(, $($more:tt)*)?) => {
+                section!(
+                    [$($inject),*] $commit,
+                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    cpus = in(reg) cpus, index = const FIELD,
+                    cid = const super::checks_registration(FIELD) as u8,
+                    t = out(reg) done, m = out(reg) _, $($($more)*)?
+                )
+            };
+        }
+        // SAFETY: each block writes only the area's `rseq_cs` field (1, through %fs), the
+        // counter it computes (2, 3, after the range check of the CPU) and ABORTS (a static,
+        // with a locked add).
         unsafe {
             if DELAY {
-                section!(
-                    ["mov {s:e}, 64", "8:", "dec {s:e}", "jnz 8b"]
-                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
-                    t = out(reg) done, m = out(reg) _, s = out(reg) _,
+                with_common!(
+                    ["mov {s:e}, 64", "8:", "dec {s:e}", "jnz 8b"] "add qword ptr [{t}], {nr}",
+                    nr = in(reg) nr, s = out(reg) _
                 );
+            } else if nr == 1 {
+                // A get (`this_cpu_inc`): `nr` is a constant wherever the fast path is inlined,
+                // so only one of these three forms is compiled into it.
+                with_common!([] "inc qword ptr [{t}]");
+            } else if nr == usize::MAX {
+                // A put of one reference (`this_cpu_dec`: `nr` is -1 wrapped).
+                with_common!([] "dec qword ptr [{t}]");
             } else {
-                section!(
-                    []
-                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
-                    t = out(reg) done, m = out(reg) _,
-                );
+                with_common!([] "add qword ptr [{t}], {nr}", nr = in(reg) nr);
             }
         }
         done != 0

@@ -52,6 +52,11 @@ mod x86 {
         pub call: bool,
         /// A `ret` (C3, C2).
         pub ret: bool,
+        /// An add, subtract, increment or decrement of memory addressed through base + index
+        /// (`incq 0x100(%rax,%r8,2)`): on Intel cores a chain of such adds to one counter waits
+        /// for each store far longer than through one register (`src/percpu_ref/counters.rs`,
+        /// `through_one_register`).
+        pub indexed_rmw: bool,
     }
 
     /// Classify the instruction starting at `b[0]`. Legacy prefixes may come in any order,
@@ -68,13 +73,27 @@ mod x86 {
             c.lock |= b[i] == 0xF0;
             i += 1;
         }
-        let rex_b = if i < b.len() && (0x40..=0x4F).contains(&b[i]) {
+        let rex = if i < b.len() && (0x40..=0x4F).contains(&b[i]) {
             i += 1;
-            b[i - 1] & 1 != 0
+            b[i - 1]
         } else {
-            false
+            0
         };
+        let (rex_b, rex_x) = (rex & 1 != 0, rex & 2 != 0);
         let op = |k: usize| b.get(i + k).copied().unwrap_or(0);
+        // ModRM's reg field: the operation of the FF, 81 and 83 groups.
+        let reg = (op(1) >> 3) & 7;
+        let rmw = match op(0) {
+            0x01 | 0x29 => true,                 // add, sub r/m, r
+            0xFF => reg <= 1,                    // inc, dec r/m
+            0x81 | 0x83 => reg == 0 || reg == 5, // add, sub r/m, imm
+            _ => false,
+        };
+        // A memory operand (mod != 11) with a SIB byte (rm = 100) whose index is a register
+        // (not 100 without REX.X, which means none).
+        if rmw && op(1) >> 6 != 3 && op(1) & 7 == 4 {
+            c.indexed_rmw = (op(2) >> 3) & 7 != 4 || rex_x;
+        }
         match op(0) {
             0x86 | 0x87 => c.xchg = true,
             0x91..=0x97 => c.xchg = true,
@@ -171,6 +190,7 @@ struct Path {
     mfence: usize,
     other_fence: usize,
     calls: usize,
+    indexed_rmw: usize,
 }
 
 fn class_at(addr: usize) -> x86::Class {
@@ -196,6 +216,7 @@ fn path_of(trace: &[usize], entry: usize) -> Path {
         mfence: 0,
         other_fence: 0,
         calls: 0,
+        indexed_rmw: 0,
     };
     let mut depth = 0usize;
     for &a in &trace[start..] {
@@ -205,6 +226,7 @@ fn path_of(trace: &[usize], entry: usize) -> Path {
         p.xchg += c.xchg as usize;
         p.mfence += c.mfence as usize;
         p.other_fence += c.other_fence as usize;
+        p.indexed_rmw += c.indexed_rmw as usize;
         if c.call {
             depth += 1;
             p.calls += 1;
@@ -275,6 +297,12 @@ fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
         // guard's put was inlined whole.
         assert_eq!(p.calls, 0, "{name} left the inline percpu path: {p:?}");
         assert!(p.instructions > 5, "{name}: implausibly short trace {p:?}");
+        // The counter's add goes through one register (`through_one_register`), not through
+        // the record + slot addressing the compiler would fold it into.
+        assert_eq!(
+            p.indexed_rmw, 0,
+            "{name} adds to memory through base + index: {p:?}"
+        );
     }
     // The non-preemptible kernel's read side is empty: the qsbr path executes fewer
     // instructions than the membarrier one (the two sections).
@@ -350,6 +378,21 @@ fn decoder_recognises_what_it_must() {
     assert!(classify(&[0xE8, 0, 0, 0, 0]).call);
     assert!(classify(&[0xFF, 0x15, 0, 0, 0, 0]).call); // call [rip+x]
     assert!(classify(&[0xC3]).ret);
+    // Adds to memory through base + index, and through one register.
+    assert!(classify(&[0x4A, 0xFF, 0x84, 0x40, 0x00, 0x01, 0x00, 0x00]).indexed_rmw); // incq 0x100(%rax,%r8,2)
+    assert!(classify(&[0x4B, 0x01, 0x3C, 0x51]).indexed_rmw); // addq %rdi,(%r9,%r10,2)
+    assert!(classify(&[0x48, 0xFF, 0x44, 0xC2, 0x88]).indexed_rmw); // incq -0x78(%rdx,%rax,8)
+    for b in [
+        &[0x48, 0xFF, 0x00][..],               // incq (%rax)
+        &[0x48, 0xFF, 0x0A],                   // decq (%rdx)
+        &[0x49, 0x01, 0x39],                   // addq %rdi,(%r9)
+        &[0x48, 0xFF, 0x04, 0x24],             // incq (%rsp): a SIB byte without an index
+        &[0x49, 0xFF, 0x44, 0x24, 0x08],       // incq 8(%r12)
+        &[0x48, 0x89, 0x04, 0xCA],             // movq %rax,(%rdx,%rcx,8): a store, not an add
+        &[0x48, 0xFF, 0x24, 0xC5, 0, 0, 0, 0], // jmpq *(,%rax,8): FF /4
+    ] {
+        assert!(!classify(b).indexed_rmw, "{b:x?}");
+    }
     // Plain instructions, including ones whose later bytes look like prefixes or opcodes.
     for b in [
         &[0x48, 0xFF, 0x44, 0xC2, 0x88][..], // inc qword [rdx+rax*8-0x78]

@@ -110,12 +110,51 @@ impl sealed::Sealed for PerThread {}
 #[inline(always)]
 unsafe fn record_add(rec: &Record, mode: usize, nr: usize) {
     // SAFETY: precondition 1.
-    let c = unsafe { rec.counter_unchecked(mode >> SLOT_SHIFT) };
+    let c = through_one_register(unsafe { rec.counter_unchecked(mode >> SLOT_SHIFT) });
     // Load + Relaxed store, not fetch_add: only this thread writes its counter (the kernel's
     // this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a Relaxed load
     // outside loom) returns its latest value. The sum reads it only after a grace period,
     // which orders this store before the sum.
     c.store(load_own(c).wrapping_add(nr), Relaxed);
+}
+
+/// `c`, with its address computed into one register, so that the add reaches the counter
+/// through that register alone (`incq (%reg)`), not through the base + index addressing the
+/// compiler would otherwise fold the record's address and the slot into
+/// (`incq 256(%rax,%r8,2)`).
+///
+/// Why: a get and its put add to the same counter, and in a loop of lookups each add loads what
+/// the previous one stored. On this VM's Intel host (family 6, model 167) an add to memory
+/// waits for that store much longer when it addresses the counter through base + index, or
+/// takes the amount from a register, than when it is an `inc`/`dec` through one register:
+/// `results/reference/vm-2cpu/rseq-parts.txt` (`examples/rseq_parts.rs`, variants `full`,
+/// `register add` and `indexed add`) measures it on the per-CPU section, and
+/// `results/reference/vm-2cpu/get_put-ab-one-register.txt` on criterion's `get_put`, before
+/// and after. The kernel's `this_cpu_inc` is such an add too (`incq %gs:(%rax)`). x86-64 only:
+/// arm64 has no add to memory (its load and store take the address as they are), and this was
+/// measured on x86-64 alone. Not under Miri or loom, which cannot run inline assembly.
+/// `tests/hotpath.rs` checks that the per-thread paths execute no add through base + index.
+#[inline(always)]
+fn through_one_register(c: &AtomicUsize) -> &AtomicUsize {
+    #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
+    {
+        let mut p: *const AtomicUsize = c;
+        // SAFETY: the assembly is empty: it returns its input unchanged, reads and writes no
+        // memory, and touches no flags; it only hides from the compiler that `p` is a sum.
+        #[expect(
+            clippy::pointers_in_nomem_asm_block,
+            reason = "the block reads nothing through the pointer: it returns it"
+        )]
+        unsafe {
+            std::arch::asm!("/* {0}: the counter's address, in one register */", inout(reg) p,
+                options(pure, nomem, nostack, preserves_flags));
+        }
+        // SAFETY: `p` is `c`'s address, unchanged (above), so it points to the same live
+        // counter for the same lifetime.
+        unsafe { &*p }
+    }
+    #[cfg(not(all(target_arch = "x86_64", not(miri), not(loom))))]
+    c
 }
 
 impl<F: Flavor> Counters<F> for PerThread {
