@@ -52,7 +52,8 @@
 //! load the ref's mode word (`Acquire` or `Relaxed`); leave if a mode bit is set or the CPU is
 //! out of range; compute this CPU's counter from the mode word (the slot index sits above the
 //! two mode bits, as `percpu_count_ptr` carries the counter's address); add, with one
-//! non-locked read-modify-write (x86-64) or load/add/store whose store commits (arm64). An abort
+//! non-locked read-modify-write through one register (x86-64: `inc` for a get, `dec` for a put,
+//! `add` otherwise; see `arch::section`) or a load/add/store whose store commits (arm64). An abort
 //! restarts from the arming, so the mode is read again.
 
 use crate::sync::{AtomicU64, AtomicUsize, Ordering::Relaxed};

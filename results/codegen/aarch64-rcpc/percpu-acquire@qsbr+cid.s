@@ -8,15 +8,15 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1827_3
+	b.ls .LBB1828_3
 	mov w0, wzr
-.LBB1827_2:
+.LBB1828_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1827_3:
+.LBB1828_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -26,60 +26,60 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233802:
+	// [__rseq_cs] .Ltmp233770:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233803
-	// [__rseq_cs] .xword .Ltmp233804-.Ltmp233803
-	// [__rseq_cs] .xword .Ltmp233805
+	// [__rseq_cs] .xword .Ltmp233771
+	// [__rseq_cs] .xword .Ltmp233772-.Ltmp233771
+	// [__rseq_cs] .xword .Ltmp233773
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233802
+	// [__rseq_cs_ptr_array] .xword .Ltmp233770
 	// ---- back in the function's section ----
-.Ltmp233806:
-	adrp x13, .Ltmp233802
-	add x13, x13, :lo12:.Ltmp233802
+.Ltmp233774:
+	adrp x13, .Ltmp233770
+	add x13, x13, :lo12:.Ltmp233770
 	str x13, [x12, #8]
-.Ltmp233803:
+.Ltmp233771:
 	ldr w13, [x12, #4]
-	tbnz w13, #31, .Ltmp233807
+	tbnz w13, #31, .Ltmp233775
 	ldr w13, [x12, #24]
 	ldapr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233807
+	b.ne .Ltmp233775
 	cmp w13, w11
-	b.hs .Ltmp233807
+	b.hs .Ltmp233775
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp233804:
+.Ltmp233772:
 	mov x13, #1
-	b .Ltmp233808
-.Ltmp233807:
+	b .Ltmp233776
+.Ltmp233775:
 	mov x13, #0
-.Ltmp233808:
+.Ltmp233776:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233805:
+	// [__rseq_failure] .Ltmp233773:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233809:
+	// [__rseq_failure] .Ltmp233777:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233809
-	// [__rseq_failure] b .Ltmp233806
+	// [__rseq_failure] cbnz w15, .Ltmp233777
+	// [__rseq_failure] b .Ltmp233774
 	// ---- back in the function's section ----
-	cbz x13, .LBB1827_16
-.LBB1827_4:
+	cbz x13, .LBB1828_16
+.LBB1828_4:
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1827_18
+	cbz x9, .LBB1828_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1827_8
+	b.hs .LBB1828_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -89,58 +89,58 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233821:
+	// [__rseq_cs] .Ltmp233789:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233822
-	// [__rseq_cs] .xword .Ltmp233823-.Ltmp233822
-	// [__rseq_cs] .xword .Ltmp233824
+	// [__rseq_cs] .xword .Ltmp233790
+	// [__rseq_cs] .xword .Ltmp233791-.Ltmp233790
+	// [__rseq_cs] .xword .Ltmp233792
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233821
+	// [__rseq_cs_ptr_array] .xword .Ltmp233789
 	// ---- back in the function's section ----
-.Ltmp233825:
-	adrp x13, .Ltmp233821
-	add x13, x13, :lo12:.Ltmp233821
+.Ltmp233793:
+	adrp x13, .Ltmp233789
+	add x13, x13, :lo12:.Ltmp233789
 	str x13, [x9, #8]
-.Ltmp233822:
+.Ltmp233790:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp233826
+	tbnz w13, #31, .Ltmp233794
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233826
+	b.ne .Ltmp233794
 	cmp w13, w11
-	b.hs .Ltmp233826
+	b.hs .Ltmp233794
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233823:
+.Ltmp233791:
 	mov x13, #1
-	b .Ltmp233827
-.Ltmp233826:
+	b .Ltmp233795
+.Ltmp233794:
 	mov x13, #0
-.Ltmp233827:
+.Ltmp233795:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233824:
+	// [__rseq_failure] .Ltmp233792:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233828:
+	// [__rseq_failure] .Ltmp233796:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233828
-	// [__rseq_failure] b .Ltmp233825
+	// [__rseq_failure] cbnz w15, .Ltmp233796
+	// [__rseq_failure] b .Ltmp233793
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1827_2
+	cbnz x13, .LBB1828_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1827_12
-.LBB1827_8:
+	b .LBB1828_12
+.LBB1828_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -148,81 +148,81 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233836:
+	// [__rseq_cs] .Ltmp233804:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233837
-	// [__rseq_cs] .xword .Ltmp233838-.Ltmp233837
-	// [__rseq_cs] .xword .Ltmp233839
+	// [__rseq_cs] .xword .Ltmp233805
+	// [__rseq_cs] .xword .Ltmp233806-.Ltmp233805
+	// [__rseq_cs] .xword .Ltmp233807
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233836
+	// [__rseq_cs_ptr_array] .xword .Ltmp233804
 	// ---- back in the function's section ----
-.Ltmp233840:
-	adrp x13, .Ltmp233836
-	add x13, x13, :lo12:.Ltmp233836
+.Ltmp233808:
+	adrp x13, .Ltmp233804
+	add x13, x13, :lo12:.Ltmp233804
 	str x13, [x9, #8]
-.Ltmp233837:
+.Ltmp233805:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp233841
+	tbnz w13, #31, .Ltmp233809
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233841
+	b.ne .Ltmp233809
 	cmp w13, w11
-	b.hs .Ltmp233841
+	b.hs .Ltmp233809
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233838:
+.Ltmp233806:
 	mov x13, #1
-	b .Ltmp233842
-.Ltmp233841:
+	b .Ltmp233810
+.Ltmp233809:
 	mov x13, #0
-.Ltmp233842:
+.Ltmp233810:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233839:
+	// [__rseq_failure] .Ltmp233807:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233843:
+	// [__rseq_failure] .Ltmp233811:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233843
-	// [__rseq_failure] b .Ltmp233840
+	// [__rseq_failure] cbnz w15, .Ltmp233811
+	// [__rseq_failure] b .Ltmp233808
 	// ---- back in the function's section ----
-	cbz x13, .LBB1827_19
+	cbz x13, .LBB1828_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1827_10:
+.LBB1828_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1827_26
-.LBB1827_11:
+	b.eq .LBB1828_26
+.LBB1828_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1827_12:
+.LBB1828_12:
 	mov w21, w0
-	cbz x19, .LBB1827_10
+	cbz x19, .LBB1828_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1827_11
+	b.ne .LBB1828_11
 	cmp x19, #1
-	b.ne .LBB1827_27
+	b.ne .LBB1828_27
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
@@ -231,62 +231,62 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1827_16:
+.LBB1828_16:
 	strb w9, [x29, #28]
 	ldapr x9, [x20]
-	tbz w9, #1, .LBB1827_29
+	tbz w9, #1, .LBB1828_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1827_18:
-	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
-	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
+.LBB1828_18:
+	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.46
+	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1827_19:
+.LBB1828_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1827_22
-.LBB1827_20:
+	b .LBB1828_22
+.LBB1828_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1827_28
-.LBB1827_21:
+	b.eq .LBB1828_28
+.LBB1828_21:
 	mov x19, x0
-.LBB1827_22:
-	cbz x19, .LBB1827_20
+.LBB1828_22:
+	cbz x19, .LBB1828_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1827_21
+	b.ne .LBB1828_21
 	cmp x19, #1
-	b.eq .LBB1827_30
+	b.eq .LBB1828_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1827_26:
+.LBB1828_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1827_27:
+.LBB1828_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1827_28:
+.LBB1828_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -296,7 +296,7 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1827_29:
+.LBB1828_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -305,9 +305,9 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1827_2
-	b .LBB1827_4
-.LBB1827_30:
+	cbz w0, .LBB1828_2
+	b .LBB1828_4
+.LBB1828_30:
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr

@@ -9,7 +9,7 @@ swapref_hot_percpu_fence_fence:
 	stp x20, x19, [sp, #80]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1828_2
+	b.ls .LBB1829_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -17,13 +17,13 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1828_2:
+.LBB1829_2:
 	add x20, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x20, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1828_19
+	b.ne .LBB1829_19
 	ldr x8, [x1, #8]
 	ldr x10, [x9]
 	add x9, x8, #136
@@ -31,24 +31,24 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1828_5
+	b.ne .LBB1829_5
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	add x11, x11, #1
 	str x11, [x10, #256]
-.LBB1828_5:
+.LBB1829_5:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1828_20
-	cbnz x19, .LBB1828_21
-.LBB1828_7:
+	cbnz w8, .LBB1829_20
+	cbnz x19, .LBB1829_21
+.LBB1829_7:
 	dmb ishld
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1828_30
+	cbz x8, .LBB1829_30
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1828_14
+	b.hs .LBB1829_14
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldp x9, x8, [x1]
@@ -58,25 +58,25 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1828_11
+	b.ne .LBB1829_11
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
 	str x11, [x10, #256]
-.LBB1828_11:
+.LBB1829_11:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1828_31
-	cbnz x19, .LBB1828_32
-.LBB1828_13:
+	cbnz w8, .LBB1829_31
+	cbnz x19, .LBB1829_32
+.LBB1829_13:
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
 	ldp x24, x23, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1828_14:
+.LBB1829_14:
 	ldp x9, x8, [x1]
 	ldr x10, [x9, #128]
 	add x9, x8, #136
@@ -84,18 +84,18 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1828_16
+	b.ne .LBB1829_16
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
 	str x11, [x10, #256]
-.LBB1828_16:
+.LBB1829_16:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1828_39
-	cbnz x19, .LBB1828_40
-.LBB1828_18:
+	cbnz w8, .LBB1829_39
+	cbnz x19, .LBB1829_40
+.LBB1829_18:
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -103,9 +103,9 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1828_19:
+.LBB1829_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1828_20:
+.LBB1829_20:
 	mov x0, x1
 	mov x21, x1
 	mov x23, x3
@@ -114,22 +114,22 @@ swapref_hot_percpu_fence_fence:
 	mov x2, x22
 	mov x3, x23
 	mov x1, x21
-	cbz x19, .LBB1828_7
-.LBB1828_21:
+	cbz x19, .LBB1829_7
+.LBB1829_21:
 	ldr x8, [x20, #8]
-	tbnz w8, #1, .LBB1828_18
+	tbnz w8, #1, .LBB1829_18
 	ldr w8, [x1, #24]
-	cbz w8, .LBB1828_47
+	cbz w8, .LBB1829_47
 	ldr x9, [x20, #8]
-	tbnz w9, #1, .LBB1828_18
+	tbnz w9, #1, .LBB1829_18
 	mov x8, x20
 	mov x23, x2
 	mov x21, x3
 	ldr x24, [x8]
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1828_25:
-	cbz x19, .LBB1828_28
+.LBB1829_25:
+	cbz x19, .LBB1829_28
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -138,88 +138,88 @@ swapref_hot_percpu_fence_fence:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1828_7
+	b.eq .LBB1829_7
 	mov x19, x0
-	b .LBB1828_25
-.LBB1828_28:
+	b .LBB1829_25
+.LBB1829_28:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1828_13
+	b.eq .LBB1829_13
 	mov x19, x0
-	b .LBB1828_25
-.LBB1828_30:
-	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
-	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
+	b .LBB1829_25
+.LBB1829_30:
+	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.44
+	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1828_31:
+.LBB1829_31:
 	mov w21, w0
 	mov x0, x1
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
-	cbz x19, .LBB1828_13
-.LBB1828_32:
+	cbz x19, .LBB1829_13
+.LBB1829_32:
 	ldr x20, [x20]
 	ldr x19, [x20, #40]
-	b .LBB1828_35
-.LBB1828_33:
+	b .LBB1829_35
+.LBB1829_33:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1828_55
-.LBB1828_34:
+	b.eq .LBB1829_55
+.LBB1829_34:
 	mov x19, x0
 	mov w0, w21
-.LBB1828_35:
+.LBB1829_35:
 	mov w21, w0
-	cbz x19, .LBB1828_33
+	cbz x19, .LBB1829_33
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1828_34
+	b.ne .LBB1829_34
 	cmp x19, #1
-	b.ne .LBB1828_56
+	b.ne .LBB1829_56
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1828_56
-.LBB1828_39:
+	b .LBB1829_56
+.LBB1829_39:
 	mov x0, x1
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	cbz x19, .LBB1828_18
-.LBB1828_40:
+	cbz x19, .LBB1829_18
+.LBB1829_40:
 	ldr x20, [x20]
 	ldr x19, [x20, #40]
-	b .LBB1828_43
-.LBB1828_41:
+	b .LBB1829_43
+.LBB1829_41:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1828_57
-.LBB1828_42:
+	b.eq .LBB1829_57
+.LBB1829_42:
 	mov x19, x0
-.LBB1828_43:
-	cbz x19, .LBB1828_41
+.LBB1829_43:
+	cbz x19, .LBB1829_41
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1828_42
+	b.ne .LBB1829_42
 	cmp x19, #1
-	b.ne .LBB1828_18
+	b.ne .LBB1829_18
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1828_18
-.LBB1828_47:
+	b .LBB1829_18
+.LBB1829_47:
 	ldp x8, x21, [x1]
 	stp x3, x2, [sp]
 	str x1, [sp, #16]
@@ -229,44 +229,44 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	stur x20, [x29, #-8]
 	ldr x9, [x20, #8]
-	tbnz w9, #1, .LBB1828_58
+	tbnz w9, #1, .LBB1829_58
 	ldur x8, [x29, #-8]
 	ldr x20, [x8]
 	ldr x19, [x20, #40]
-	b .LBB1828_51
-.LBB1828_49:
+	b .LBB1829_51
+.LBB1829_49:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1828_53
-.LBB1828_50:
+	b.eq .LBB1829_53
+.LBB1829_50:
 	mov x19, x0
-.LBB1828_51:
-	cbz x19, .LBB1828_49
+.LBB1829_51:
+	cbz x19, .LBB1829_49
 	add x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_relax
 	cmp x0, x19
-	b.ne .LBB1828_50
-.LBB1828_53:
+	b.ne .LBB1829_50
+.LBB1829_53:
 	add x8, x21, #128
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x21, #144]
-	cbnz w8, .LBB1828_60
+	cbnz w8, .LBB1829_60
 	ldp x2, x1, [sp, #8]
 	ldr x3, [sp]
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1828_7
-	b .LBB1828_18
-.LBB1828_55:
+	cbnz x19, .LBB1829_7
+	b .LBB1829_18
+.LBB1829_55:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1828_56:
+.LBB1829_56:
 	mov w0, w21
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -274,25 +274,25 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1828_57:
+.LBB1829_57:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-	b .LBB1828_18
-.LBB1828_58:
+	b .LBB1829_18
+.LBB1829_58:
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x21, #144]
-	cbz w8, .LBB1828_18
+	cbz w8, .LBB1829_18
 	ldr x0, [sp, #16]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	b .LBB1828_18
-.LBB1828_60:
+	b .LBB1829_18
+.LBB1829_60:
 	ldr x20, [sp, #16]
 	mov x0, x20
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp]
 	mov x1, x20
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1828_7
-	b .LBB1828_18
+	cbnz x19, .LBB1829_7
+	b .LBB1829_18

@@ -9,7 +9,7 @@ swapref_hot_percpu_acquire_fence:
 	stp x20, x19, [sp, #80]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1823_2
+	b.ls .LBB1824_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -17,13 +17,13 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1823_2:
+.LBB1824_2:
 	add x20, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x10, [x20, #16]
 	add x9, x8, #128
 	cmp x9, x10
-	b.ne .LBB1823_19
+	b.ne .LBB1824_19
 	ldr x8, [x1, #8]
 	ldr x10, [x9]
 	add x9, x8, #136
@@ -32,23 +32,23 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldar x10, [x10]
 	ands x19, x10, #0x3
-	b.ne .LBB1823_5
+	b.ne .LBB1824_5
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	add x11, x11, #1
 	str x11, [x10, #256]
-.LBB1823_5:
+.LBB1824_5:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1823_20
-	cbnz x19, .LBB1823_21
-.LBB1823_7:
+	cbnz w8, .LBB1824_20
+	cbnz x19, .LBB1824_21
+.LBB1824_7:
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1823_30
+	cbz x8, .LBB1824_30
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1823_14
+	b.hs .LBB1824_14
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldp x9, x8, [x1]
@@ -58,25 +58,25 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1823_11
+	b.ne .LBB1824_11
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
 	str x11, [x10, #256]
-.LBB1823_11:
+.LBB1824_11:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1823_31
-	cbnz x19, .LBB1823_32
-.LBB1823_13:
+	cbnz w8, .LBB1824_31
+	cbnz x19, .LBB1824_32
+.LBB1824_13:
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
 	ldp x24, x23, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1823_14:
+.LBB1824_14:
 	ldp x9, x8, [x1]
 	ldr x10, [x9, #128]
 	add x9, x8, #136
@@ -84,18 +84,18 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x10, [x20, #8]
 	ands x19, x10, #0x3
-	b.ne .LBB1823_16
+	b.ne .LBB1824_16
 	add x10, x8, x10, lsl #1
 	ldr x11, [x10, #256]
 	sub x11, x11, #1
 	str x11, [x10, #256]
-.LBB1823_16:
+.LBB1824_16:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #144]
-	cbnz w8, .LBB1823_39
-	cbnz x19, .LBB1823_40
-.LBB1823_18:
+	cbnz w8, .LBB1824_39
+	cbnz x19, .LBB1824_40
+.LBB1824_18:
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -103,9 +103,9 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1823_19:
+.LBB1824_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1823_20:
+.LBB1824_20:
 	mov x0, x1
 	mov x21, x1
 	mov x23, x3
@@ -114,24 +114,24 @@ swapref_hot_percpu_acquire_fence:
 	mov x2, x22
 	mov x3, x23
 	mov x1, x21
-	cbz x19, .LBB1823_7
-.LBB1823_21:
+	cbz x19, .LBB1824_7
+.LBB1824_21:
 	add x8, x20, #8
 	ldar x8, [x8]
-	tbnz w8, #1, .LBB1823_18
+	tbnz w8, #1, .LBB1824_18
 	ldr w8, [x1, #24]
-	cbz w8, .LBB1823_47
+	cbz w8, .LBB1824_47
 	add x9, x20, #8
 	ldar x9, [x9]
-	tbnz w9, #1, .LBB1823_18
+	tbnz w9, #1, .LBB1824_18
 	mov x8, x20
 	mov x23, x2
 	mov x21, x3
 	ldr x24, [x8]
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1823_25:
-	cbz x19, .LBB1823_28
+.LBB1824_25:
+	cbz x19, .LBB1824_28
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -140,88 +140,88 @@ swapref_hot_percpu_acquire_fence:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1823_7
+	b.eq .LBB1824_7
 	mov x19, x0
-	b .LBB1823_25
-.LBB1823_28:
+	b .LBB1824_25
+.LBB1824_28:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1823_13
+	b.eq .LBB1824_13
 	mov x19, x0
-	b .LBB1823_25
-.LBB1823_30:
-	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
-	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
+	b .LBB1824_25
+.LBB1824_30:
+	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.46
+	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1823_31:
+.LBB1824_31:
 	mov w21, w0
 	mov x0, x1
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
-	cbz x19, .LBB1823_13
-.LBB1823_32:
+	cbz x19, .LBB1824_13
+.LBB1824_32:
 	ldr x20, [x20]
 	ldr x19, [x20, #40]
-	b .LBB1823_35
-.LBB1823_33:
+	b .LBB1824_35
+.LBB1824_33:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1823_55
-.LBB1823_34:
+	b.eq .LBB1824_55
+.LBB1824_34:
 	mov x19, x0
 	mov w0, w21
-.LBB1823_35:
+.LBB1824_35:
 	mov w21, w0
-	cbz x19, .LBB1823_33
+	cbz x19, .LBB1824_33
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1823_34
+	b.ne .LBB1824_34
 	cmp x19, #1
-	b.ne .LBB1823_56
+	b.ne .LBB1824_56
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1823_56
-.LBB1823_39:
+	b .LBB1824_56
+.LBB1824_39:
 	mov x0, x1
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	cbz x19, .LBB1823_18
-.LBB1823_40:
+	cbz x19, .LBB1824_18
+.LBB1824_40:
 	ldr x20, [x20]
 	ldr x19, [x20, #40]
-	b .LBB1823_43
-.LBB1823_41:
+	b .LBB1824_43
+.LBB1824_41:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1823_57
-.LBB1823_42:
+	b.eq .LBB1824_57
+.LBB1824_42:
 	mov x19, x0
-.LBB1823_43:
-	cbz x19, .LBB1823_41
+.LBB1824_43:
+	cbz x19, .LBB1824_41
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1823_42
+	b.ne .LBB1824_42
 	cmp x19, #1
-	b.ne .LBB1823_18
+	b.ne .LBB1824_18
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1823_18
-.LBB1823_47:
+	b .LBB1824_18
+.LBB1824_47:
 	ldp x8, x21, [x1]
 	stp x3, x2, [sp]
 	str x1, [sp, #16]
@@ -232,44 +232,44 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	stur x20, [x29, #-8]
 	ldar x9, [x9]
-	tbnz w9, #1, .LBB1823_58
+	tbnz w9, #1, .LBB1824_58
 	ldur x8, [x29, #-8]
 	ldr x20, [x8]
 	ldr x19, [x20, #40]
-	b .LBB1823_51
-.LBB1823_49:
+	b .LBB1824_51
+.LBB1824_49:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1823_53
-.LBB1823_50:
+	b.eq .LBB1824_53
+.LBB1824_50:
 	mov x19, x0
-.LBB1823_51:
-	cbz x19, .LBB1823_49
+.LBB1824_51:
+	cbz x19, .LBB1824_49
 	add x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_relax
 	cmp x0, x19
-	b.ne .LBB1823_50
-.LBB1823_53:
+	b.ne .LBB1824_50
+.LBB1824_53:
 	add x8, x21, #128
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x21, #144]
-	cbnz w8, .LBB1823_60
+	cbnz w8, .LBB1824_60
 	ldp x2, x1, [sp, #8]
 	ldr x3, [sp]
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1823_7
-	b .LBB1823_18
-.LBB1823_55:
+	cbnz x19, .LBB1824_7
+	b .LBB1824_18
+.LBB1824_55:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1823_56:
+.LBB1824_56:
 	mov w0, w21
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -277,25 +277,25 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1823_57:
+.LBB1824_57:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-	b .LBB1823_18
-.LBB1823_58:
+	b .LBB1824_18
+.LBB1824_58:
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x21, #144]
-	cbz w8, .LBB1823_18
+	cbz w8, .LBB1824_18
 	ldr x0, [sp, #16]
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	b .LBB1823_18
-.LBB1823_60:
+	b .LBB1824_18
+.LBB1824_60:
 	ldr x20, [sp, #16]
 	mov x0, x20
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp]
 	mov x1, x20
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1823_7
-	b .LBB1823_18
+	cbnz x19, .LBB1824_7
+	b .LBB1824_18

@@ -9,15 +9,15 @@ swapref_hot_percpu_acquire_membarrier_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1824_3
+	b.ls .LBB1825_3
 	mov w0, wzr
-.LBB1824_2:
+.LBB1825_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1824_3:
+.LBB1825_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -27,58 +27,58 @@ swapref_hot_percpu_acquire_membarrier_cpu:
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233534:
+	// [__rseq_cs] .Ltmp233502:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233535
-	// [__rseq_cs] .xword .Ltmp233536-.Ltmp233535
-	// [__rseq_cs] .xword .Ltmp233537
+	// [__rseq_cs] .xword .Ltmp233503
+	// [__rseq_cs] .xword .Ltmp233504-.Ltmp233503
+	// [__rseq_cs] .xword .Ltmp233505
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233534
+	// [__rseq_cs_ptr_array] .xword .Ltmp233502
 	// ---- back in the function's section ----
-.Ltmp233538:
-	adrp x13, .Ltmp233534
-	add x13, x13, :lo12:.Ltmp233534
+.Ltmp233506:
+	adrp x13, .Ltmp233502
+	add x13, x13, :lo12:.Ltmp233502
 	str x13, [x12, #8]
-.Ltmp233535:
+.Ltmp233503:
 	ldr w13, [x12, #4]
 	ldar x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233539
+	b.ne .Ltmp233507
 	cmp w13, w11
-	b.hs .Ltmp233539
+	b.hs .Ltmp233507
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp233536:
+.Ltmp233504:
 	mov x13, #1
-	b .Ltmp233540
-.Ltmp233539:
+	b .Ltmp233508
+.Ltmp233507:
 	mov x13, #0
-.Ltmp233540:
+.Ltmp233508:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233537:
+	// [__rseq_failure] .Ltmp233505:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233541:
+	// [__rseq_failure] .Ltmp233509:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233541
-	// [__rseq_failure] b .Ltmp233538
+	// [__rseq_failure] cbnz w15, .Ltmp233509
+	// [__rseq_failure] b .Ltmp233506
 	// ---- back in the function's section ----
-	cbz x13, .LBB1824_16
-.LBB1824_4:
+	cbz x13, .LBB1825_16
+.LBB1825_4:
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1824_18
+	cbz x9, .LBB1825_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1824_8
+	b.hs .LBB1825_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -88,56 +88,56 @@ swapref_hot_percpu_acquire_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233553:
+	// [__rseq_cs] .Ltmp233521:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233554
-	// [__rseq_cs] .xword .Ltmp233555-.Ltmp233554
-	// [__rseq_cs] .xword .Ltmp233556
+	// [__rseq_cs] .xword .Ltmp233522
+	// [__rseq_cs] .xword .Ltmp233523-.Ltmp233522
+	// [__rseq_cs] .xword .Ltmp233524
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233553
+	// [__rseq_cs_ptr_array] .xword .Ltmp233521
 	// ---- back in the function's section ----
-.Ltmp233557:
-	adrp x13, .Ltmp233553
-	add x13, x13, :lo12:.Ltmp233553
+.Ltmp233525:
+	adrp x13, .Ltmp233521
+	add x13, x13, :lo12:.Ltmp233521
 	str x13, [x9, #8]
-.Ltmp233554:
+.Ltmp233522:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233558
+	b.ne .Ltmp233526
 	cmp w13, w11
-	b.hs .Ltmp233558
+	b.hs .Ltmp233526
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233555:
+.Ltmp233523:
 	mov x13, #1
-	b .Ltmp233559
-.Ltmp233558:
+	b .Ltmp233527
+.Ltmp233526:
 	mov x13, #0
-.Ltmp233559:
+.Ltmp233527:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233556:
+	// [__rseq_failure] .Ltmp233524:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233560:
+	// [__rseq_failure] .Ltmp233528:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233560
-	// [__rseq_failure] b .Ltmp233557
+	// [__rseq_failure] cbnz w15, .Ltmp233528
+	// [__rseq_failure] b .Ltmp233525
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1824_2
+	cbnz x13, .LBB1825_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1824_12
-.LBB1824_8:
+	b .LBB1825_12
+.LBB1825_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -145,79 +145,79 @@ swapref_hot_percpu_acquire_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233568:
+	// [__rseq_cs] .Ltmp233536:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233569
-	// [__rseq_cs] .xword .Ltmp233570-.Ltmp233569
-	// [__rseq_cs] .xword .Ltmp233571
+	// [__rseq_cs] .xword .Ltmp233537
+	// [__rseq_cs] .xword .Ltmp233538-.Ltmp233537
+	// [__rseq_cs] .xword .Ltmp233539
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233568
+	// [__rseq_cs_ptr_array] .xword .Ltmp233536
 	// ---- back in the function's section ----
-.Ltmp233572:
-	adrp x13, .Ltmp233568
-	add x13, x13, :lo12:.Ltmp233568
+.Ltmp233540:
+	adrp x13, .Ltmp233536
+	add x13, x13, :lo12:.Ltmp233536
 	str x13, [x9, #8]
-.Ltmp233569:
+.Ltmp233537:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233573
+	b.ne .Ltmp233541
 	cmp w13, w11
-	b.hs .Ltmp233573
+	b.hs .Ltmp233541
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233570:
+.Ltmp233538:
 	mov x13, #1
-	b .Ltmp233574
-.Ltmp233573:
+	b .Ltmp233542
+.Ltmp233541:
 	mov x13, #0
-.Ltmp233574:
+.Ltmp233542:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233571:
+	// [__rseq_failure] .Ltmp233539:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233575:
+	// [__rseq_failure] .Ltmp233543:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233575
-	// [__rseq_failure] b .Ltmp233572
+	// [__rseq_failure] cbnz w15, .Ltmp233543
+	// [__rseq_failure] b .Ltmp233540
 	// ---- back in the function's section ----
-	cbz x13, .LBB1824_19
+	cbz x13, .LBB1825_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1824_10:
+.LBB1825_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1824_26
-.LBB1824_11:
+	b.eq .LBB1825_26
+.LBB1825_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1824_12:
+.LBB1825_12:
 	mov w21, w0
-	cbz x19, .LBB1824_10
+	cbz x19, .LBB1825_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1824_11
+	b.ne .LBB1825_11
 	cmp x19, #1
-	b.ne .LBB1824_27
+	b.ne .LBB1825_27
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
@@ -226,62 +226,62 @@ swapref_hot_percpu_acquire_membarrier_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1824_16:
+.LBB1825_16:
 	strb w9, [x29, #28]
 	ldar x9, [x20]
-	tbz w9, #1, .LBB1824_29
+	tbz w9, #1, .LBB1825_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1824_18:
-	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
-	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.46
+.LBB1825_18:
+	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.46
+	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1824_19:
+.LBB1825_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1824_22
-.LBB1824_20:
+	b .LBB1825_22
+.LBB1825_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1824_28
-.LBB1824_21:
+	b.eq .LBB1825_28
+.LBB1825_21:
 	mov x19, x0
-.LBB1824_22:
-	cbz x19, .LBB1824_20
+.LBB1825_22:
+	cbz x19, .LBB1825_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1824_21
+	b.ne .LBB1825_21
 	cmp x19, #1
-	b.eq .LBB1824_30
+	b.eq .LBB1825_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1824_26:
+.LBB1825_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1824_27:
+.LBB1825_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1824_28:
+.LBB1825_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -291,7 +291,7 @@ swapref_hot_percpu_acquire_membarrier_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1824_29:
+.LBB1825_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -300,9 +300,9 @@ swapref_hot_percpu_acquire_membarrier_cpu:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1824_2
-	b .LBB1824_4
-.LBB1824_30:
+	cbz w0, .LBB1825_2
+	b .LBB1825_4
+.LBB1825_30:
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr

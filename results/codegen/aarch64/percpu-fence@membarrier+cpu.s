@@ -9,15 +9,15 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1829_3
+	b.ls .LBB1830_3
 	mov w0, wzr
-.LBB1829_2:
+.LBB1830_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1829_3:
+.LBB1830_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -27,59 +27,59 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234014:
+	// [__rseq_cs] .Ltmp233982:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234015
-	// [__rseq_cs] .xword .Ltmp234016-.Ltmp234015
-	// [__rseq_cs] .xword .Ltmp234017
+	// [__rseq_cs] .xword .Ltmp233983
+	// [__rseq_cs] .xword .Ltmp233984-.Ltmp233983
+	// [__rseq_cs] .xword .Ltmp233985
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234014
+	// [__rseq_cs_ptr_array] .xword .Ltmp233982
 	// ---- back in the function's section ----
-.Ltmp234018:
-	adrp x13, .Ltmp234014
-	add x13, x13, :lo12:.Ltmp234014
+.Ltmp233986:
+	adrp x13, .Ltmp233982
+	add x13, x13, :lo12:.Ltmp233982
 	str x13, [x9, #8]
-.Ltmp234015:
+.Ltmp233983:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234019
+	b.ne .Ltmp233987
 	cmp w13, w11
-	b.hs .Ltmp234019
+	b.hs .Ltmp233987
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234016:
+.Ltmp233984:
 	mov x13, #1
-	b .Ltmp234020
-.Ltmp234019:
+	b .Ltmp233988
+.Ltmp233987:
 	mov x13, #0
-.Ltmp234020:
+.Ltmp233988:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234017:
+	// [__rseq_failure] .Ltmp233985:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234021:
+	// [__rseq_failure] .Ltmp233989:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234021
-	// [__rseq_failure] b .Ltmp234018
+	// [__rseq_failure] cbnz w15, .Ltmp233989
+	// [__rseq_failure] b .Ltmp233986
 	// ---- back in the function's section ----
-	cbz x13, .LBB1829_16
-.LBB1829_4:
+	cbz x13, .LBB1830_16
+.LBB1830_4:
 	dmb ishld
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1829_18
+	cbz x9, .LBB1830_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1829_8
+	b.hs .LBB1830_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -89,56 +89,56 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234034:
+	// [__rseq_cs] .Ltmp234002:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234035
-	// [__rseq_cs] .xword .Ltmp234036-.Ltmp234035
-	// [__rseq_cs] .xword .Ltmp234037
+	// [__rseq_cs] .xword .Ltmp234003
+	// [__rseq_cs] .xword .Ltmp234004-.Ltmp234003
+	// [__rseq_cs] .xword .Ltmp234005
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234034
+	// [__rseq_cs_ptr_array] .xword .Ltmp234002
 	// ---- back in the function's section ----
-.Ltmp234038:
-	adrp x13, .Ltmp234034
-	add x13, x13, :lo12:.Ltmp234034
+.Ltmp234006:
+	adrp x13, .Ltmp234002
+	add x13, x13, :lo12:.Ltmp234002
 	str x13, [x9, #8]
-.Ltmp234035:
+.Ltmp234003:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234039
+	b.ne .Ltmp234007
 	cmp w13, w11
-	b.hs .Ltmp234039
+	b.hs .Ltmp234007
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234036:
+.Ltmp234004:
 	mov x13, #1
-	b .Ltmp234040
-.Ltmp234039:
+	b .Ltmp234008
+.Ltmp234007:
 	mov x13, #0
-.Ltmp234040:
+.Ltmp234008:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234037:
+	// [__rseq_failure] .Ltmp234005:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234041:
+	// [__rseq_failure] .Ltmp234009:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234041
-	// [__rseq_failure] b .Ltmp234038
+	// [__rseq_failure] cbnz w15, .Ltmp234009
+	// [__rseq_failure] b .Ltmp234006
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1829_2
+	cbnz x13, .LBB1830_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1829_12
-.LBB1829_8:
+	b .LBB1830_12
+.LBB1830_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -146,79 +146,79 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234049:
+	// [__rseq_cs] .Ltmp234017:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234050
-	// [__rseq_cs] .xword .Ltmp234051-.Ltmp234050
-	// [__rseq_cs] .xword .Ltmp234052
+	// [__rseq_cs] .xword .Ltmp234018
+	// [__rseq_cs] .xword .Ltmp234019-.Ltmp234018
+	// [__rseq_cs] .xword .Ltmp234020
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234049
+	// [__rseq_cs_ptr_array] .xword .Ltmp234017
 	// ---- back in the function's section ----
-.Ltmp234053:
-	adrp x13, .Ltmp234049
-	add x13, x13, :lo12:.Ltmp234049
+.Ltmp234021:
+	adrp x13, .Ltmp234017
+	add x13, x13, :lo12:.Ltmp234017
 	str x13, [x9, #8]
-.Ltmp234050:
+.Ltmp234018:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234054
+	b.ne .Ltmp234022
 	cmp w13, w11
-	b.hs .Ltmp234054
+	b.hs .Ltmp234022
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234051:
+.Ltmp234019:
 	mov x13, #1
-	b .Ltmp234055
-.Ltmp234054:
+	b .Ltmp234023
+.Ltmp234022:
 	mov x13, #0
-.Ltmp234055:
+.Ltmp234023:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234052:
+	// [__rseq_failure] .Ltmp234020:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234056:
+	// [__rseq_failure] .Ltmp234024:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234056
-	// [__rseq_failure] b .Ltmp234053
+	// [__rseq_failure] cbnz w15, .Ltmp234024
+	// [__rseq_failure] b .Ltmp234021
 	// ---- back in the function's section ----
-	cbz x13, .LBB1829_19
+	cbz x13, .LBB1830_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1829_10:
+.LBB1830_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1829_26
-.LBB1829_11:
+	b.eq .LBB1830_26
+.LBB1830_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1829_12:
+.LBB1830_12:
 	mov w21, w0
-	cbz x19, .LBB1829_10
+	cbz x19, .LBB1830_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1829_11
+	b.ne .LBB1830_11
 	cmp x19, #1
-	b.ne .LBB1829_27
+	b.ne .LBB1830_27
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
@@ -227,63 +227,63 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1829_16:
+.LBB1830_16:
 	mov w9, #2
 	strb w9, [x29, #28]
 	ldr x9, [x20]
-	tbz w9, #1, .LBB1829_29
+	tbz w9, #1, .LBB1830_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1829_18:
-	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
-	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
+.LBB1830_18:
+	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.44
+	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1829_19:
+.LBB1830_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1829_22
-.LBB1829_20:
+	b .LBB1830_22
+.LBB1830_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1829_28
-.LBB1829_21:
+	b.eq .LBB1830_28
+.LBB1830_21:
 	mov x19, x0
-.LBB1829_22:
-	cbz x19, .LBB1829_20
+.LBB1830_22:
+	cbz x19, .LBB1830_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1829_21
+	b.ne .LBB1830_21
 	cmp x19, #1
-	b.eq .LBB1829_30
+	b.eq .LBB1830_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1829_26:
+.LBB1830_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1829_27:
+.LBB1830_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1829_28:
+.LBB1830_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -293,7 +293,7 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1829_29:
+.LBB1830_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -302,9 +302,9 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1829_2
-	b .LBB1829_4
-.LBB1829_30:
+	cbz w0, .LBB1830_2
+	b .LBB1830_4
+.LBB1830_30:
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr

@@ -8,15 +8,15 @@ swapref_hot_percpu_fence_qsbr_cid:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1832_3
+	b.ls .LBB1833_3
 	mov w0, wzr
-.LBB1832_2:
+.LBB1833_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1832_3:
+.LBB1833_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -26,61 +26,61 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234283:
+	// [__rseq_cs] .Ltmp234251:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234284
-	// [__rseq_cs] .xword .Ltmp234285-.Ltmp234284
-	// [__rseq_cs] .xword .Ltmp234286
+	// [__rseq_cs] .xword .Ltmp234252
+	// [__rseq_cs] .xword .Ltmp234253-.Ltmp234252
+	// [__rseq_cs] .xword .Ltmp234254
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234283
+	// [__rseq_cs_ptr_array] .xword .Ltmp234251
 	// ---- back in the function's section ----
-.Ltmp234287:
-	adrp x13, .Ltmp234283
-	add x13, x13, :lo12:.Ltmp234283
+.Ltmp234255:
+	adrp x13, .Ltmp234251
+	add x13, x13, :lo12:.Ltmp234251
 	str x13, [x9, #8]
-.Ltmp234284:
+.Ltmp234252:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234288
+	tbnz w13, #31, .Ltmp234256
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234288
+	b.ne .Ltmp234256
 	cmp w13, w11
-	b.hs .Ltmp234288
+	b.hs .Ltmp234256
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234285:
+.Ltmp234253:
 	mov x13, #1
-	b .Ltmp234289
-.Ltmp234288:
+	b .Ltmp234257
+.Ltmp234256:
 	mov x13, #0
-.Ltmp234289:
+.Ltmp234257:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234286:
+	// [__rseq_failure] .Ltmp234254:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234290:
+	// [__rseq_failure] .Ltmp234258:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234290
-	// [__rseq_failure] b .Ltmp234287
+	// [__rseq_failure] cbnz w15, .Ltmp234258
+	// [__rseq_failure] b .Ltmp234255
 	// ---- back in the function's section ----
-	cbz x13, .LBB1832_16
-.LBB1832_4:
+	cbz x13, .LBB1833_16
+.LBB1833_4:
 	dmb ishld
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1832_18
+	cbz x9, .LBB1833_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1832_8
+	b.hs .LBB1833_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -90,58 +90,58 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234303:
+	// [__rseq_cs] .Ltmp234271:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234304
-	// [__rseq_cs] .xword .Ltmp234305-.Ltmp234304
-	// [__rseq_cs] .xword .Ltmp234306
+	// [__rseq_cs] .xword .Ltmp234272
+	// [__rseq_cs] .xword .Ltmp234273-.Ltmp234272
+	// [__rseq_cs] .xword .Ltmp234274
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234303
+	// [__rseq_cs_ptr_array] .xword .Ltmp234271
 	// ---- back in the function's section ----
-.Ltmp234307:
-	adrp x13, .Ltmp234303
-	add x13, x13, :lo12:.Ltmp234303
+.Ltmp234275:
+	adrp x13, .Ltmp234271
+	add x13, x13, :lo12:.Ltmp234271
 	str x13, [x9, #8]
-.Ltmp234304:
+.Ltmp234272:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234308
+	tbnz w13, #31, .Ltmp234276
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234308
+	b.ne .Ltmp234276
 	cmp w13, w11
-	b.hs .Ltmp234308
+	b.hs .Ltmp234276
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234305:
+.Ltmp234273:
 	mov x13, #1
-	b .Ltmp234309
-.Ltmp234308:
+	b .Ltmp234277
+.Ltmp234276:
 	mov x13, #0
-.Ltmp234309:
+.Ltmp234277:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234306:
+	// [__rseq_failure] .Ltmp234274:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234310:
+	// [__rseq_failure] .Ltmp234278:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234310
-	// [__rseq_failure] b .Ltmp234307
+	// [__rseq_failure] cbnz w15, .Ltmp234278
+	// [__rseq_failure] b .Ltmp234275
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1832_2
+	cbnz x13, .LBB1833_2
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1832_12
-.LBB1832_8:
+	b .LBB1833_12
+.LBB1833_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -149,81 +149,81 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234318:
+	// [__rseq_cs] .Ltmp234286:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234319
-	// [__rseq_cs] .xword .Ltmp234320-.Ltmp234319
-	// [__rseq_cs] .xword .Ltmp234321
+	// [__rseq_cs] .xword .Ltmp234287
+	// [__rseq_cs] .xword .Ltmp234288-.Ltmp234287
+	// [__rseq_cs] .xword .Ltmp234289
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234318
+	// [__rseq_cs_ptr_array] .xword .Ltmp234286
 	// ---- back in the function's section ----
-.Ltmp234322:
-	adrp x13, .Ltmp234318
-	add x13, x13, :lo12:.Ltmp234318
+.Ltmp234290:
+	adrp x13, .Ltmp234286
+	add x13, x13, :lo12:.Ltmp234286
 	str x13, [x9, #8]
-.Ltmp234319:
+.Ltmp234287:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234323
+	tbnz w13, #31, .Ltmp234291
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234323
+	b.ne .Ltmp234291
 	cmp w13, w11
-	b.hs .Ltmp234323
+	b.hs .Ltmp234291
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234320:
+.Ltmp234288:
 	mov x13, #1
-	b .Ltmp234324
-.Ltmp234323:
+	b .Ltmp234292
+.Ltmp234291:
 	mov x13, #0
-.Ltmp234324:
+.Ltmp234292:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234321:
+	// [__rseq_failure] .Ltmp234289:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234325:
+	// [__rseq_failure] .Ltmp234293:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234325
-	// [__rseq_failure] b .Ltmp234322
+	// [__rseq_failure] cbnz w15, .Ltmp234293
+	// [__rseq_failure] b .Ltmp234290
 	// ---- back in the function's section ----
-	cbz x13, .LBB1832_19
+	cbz x13, .LBB1833_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1832_10:
+.LBB1833_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1832_26
-.LBB1832_11:
+	b.eq .LBB1833_26
+.LBB1833_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1832_12:
+.LBB1833_12:
 	mov w21, w0
-	cbz x19, .LBB1832_10
+	cbz x19, .LBB1833_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1832_11
+	b.ne .LBB1833_11
 	cmp x19, #1
-	b.ne .LBB1832_27
+	b.ne .LBB1833_27
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
@@ -232,63 +232,63 @@ swapref_hot_percpu_fence_qsbr_cid:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1832_16:
+.LBB1833_16:
 	mov w9, #2
 	strb w9, [x29, #28]
 	ldr x9, [x20]
-	tbz w9, #1, .LBB1832_29
+	tbz w9, #1, .LBB1833_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1832_18:
-	adrp x0, .Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
-	add x0, x0, :lo12:.Lanon.dcf86ff0faa4900426e7a268b8f8a837.44
+.LBB1833_18:
+	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.44
+	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1832_19:
+.LBB1833_19:
 	ldr x20, [x19]
 	ldr x19, [x20, #48]
-	b .LBB1832_22
-.LBB1832_20:
+	b .LBB1833_22
+.LBB1833_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1832_28
-.LBB1832_21:
+	b.eq .LBB1833_28
+.LBB1833_21:
 	mov x19, x0
-.LBB1832_22:
-	cbz x19, .LBB1832_20
+.LBB1833_22:
+	cbz x19, .LBB1833_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1832_21
+	b.ne .LBB1833_21
 	cmp x19, #1
-	b.eq .LBB1832_30
+	b.eq .LBB1833_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1832_26:
+.LBB1833_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1832_27:
+.LBB1833_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1832_28:
+.LBB1833_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -298,7 +298,7 @@ swapref_hot_percpu_fence_qsbr_cid:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1832_29:
+.LBB1833_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -307,9 +307,9 @@ swapref_hot_percpu_fence_qsbr_cid:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1832_2
-	b .LBB1832_4
-.LBB1832_30:
+	cbz w0, .LBB1833_2
+	b .LBB1833_4
+.LBB1833_30:
 	add x0, x20, #16
 	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr

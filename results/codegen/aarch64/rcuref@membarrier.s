@@ -7,45 +7,45 @@ swapref_hot_rcuref_membarrier:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1837_2
+	b.ls .LBB1838_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1837_2:
+.LBB1838_2:
 	ldr x8, [x1]
 	ldr x9, [x0, #4096]
 	mov x19, x1
 	cmp x8, x9
-	b.ne .LBB1837_15
+	b.ne .LBB1838_15
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
 	add x9, x0, x2, lsl #7
 	str x8, [x21, #136]
 	//MEMBARRIER
 	ldar x20, [x9]
-	cbz x20, .LBB1837_6
+	cbz x20, .LBB1838_6
 	mov w0, #1
 	mov x1, x20
 	mov x22, x3
 	bl __aarch64_ldadd4_relax
 	cmn w0, #1
-	b.mi .LBB1837_18
-.LBB1837_5:
+	b.mi .LBB1838_18
+.LBB1838_5:
 	mov x3, x22
-.LBB1837_6:
+.LBB1838_6:
 	//MEMBARRIER
 	str xzr, [x21, #136]
 	//MEMBARRIER
 	ldrb w8, [x21, #144]
-	cbnz w8, .LBB1837_16
-	cbz x20, .LBB1837_17
-.LBB1837_8:
+	cbnz w8, .LBB1838_16
+	cbz x20, .LBB1838_17
+.LBB1838_8:
 	ldr x8, [x20, #128]
 	ldr x9, [x8, #24]
 	cmp x3, x9
-	b.hs .LBB1837_12
+	b.hs .LBB1838_12
 	ldr x8, [x8, #16]
 	mov w0, #-1
 	mov x1, x20
@@ -56,14 +56,14 @@ swapref_hot_rcuref_membarrier:
 	//MEMBARRIER
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1837_20
+	b.mi .LBB1838_20
 	//MEMBARRIER
 	str xzr, [x22, #136]
 	//MEMBARRIER
 	ldrb w8, [x22, #144]
 	mov w0, w21
-	cbz w8, .LBB1837_14
-.LBB1837_11:
+	cbz w8, .LBB1838_14
+.LBB1838_11:
 	mov x0, x19
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
@@ -71,7 +71,7 @@ swapref_hot_rcuref_membarrier:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1837_12:
+.LBB1838_12:
 	ldp x8, x22, [x19]
 	mov w0, #-1
 	mov x1, x20
@@ -80,40 +80,40 @@ swapref_hot_rcuref_membarrier:
 	//MEMBARRIER
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1837_21
+	b.mi .LBB1838_21
 	//MEMBARRIER
 	str xzr, [x22, #136]
 	//MEMBARRIER
 	ldrb w8, [x22, #144]
 	mov w21, wzr
 	mov w0, wzr
-	cbnz w8, .LBB1837_11
-.LBB1837_14:
+	cbnz w8, .LBB1838_11
+.LBB1838_14:
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1837_15:
+.LBB1838_15:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1837_16:
+.LBB1838_16:
 	mov x0, x19
 	mov x21, x3
 	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
-	cbnz x20, .LBB1837_8
-.LBB1837_17:
+	cbnz x20, .LBB1838_8
+.LBB1838_17:
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1837_18:
+.LBB1838_18:
 	mov x0, x20
 	bl _RNvMs_NtCsiF5ETt0djIv_7swapref5zonedNtB4_6RcuRef8get_slow
-	cbnz w0, .LBB1837_5
+	cbnz w0, .LBB1838_5
 	mov x20, xzr
-	b .LBB1837_5
-.LBB1837_20:
+	b .LBB1838_5
+.LBB1838_20:
 	mov x0, x20
 	bl _RNvMs_NtCsiF5ETt0djIv_7swapref5zonedNtB4_6RcuRef8put_slow
 	//MEMBARRIER
@@ -121,9 +121,9 @@ swapref_hot_rcuref_membarrier:
 	//MEMBARRIER
 	ldrb w8, [x22, #144]
 	mov w0, w21
-	cbz w8, .LBB1837_14
-	b .LBB1837_11
-.LBB1837_21:
+	cbz w8, .LBB1838_14
+	b .LBB1838_11
+.LBB1838_21:
 	mov x0, x20
 	bl _RNvMs_NtCsiF5ETt0djIv_7swapref5zonedNtB4_6RcuRef8put_slow
 	//MEMBARRIER
@@ -132,5 +132,5 @@ swapref_hot_rcuref_membarrier:
 	ldrb w8, [x22, #144]
 	mov w21, wzr
 	mov w0, wzr
-	cbz w8, .LBB1837_14
-	b .LBB1837_11
+	cbz w8, .LBB1838_14
+	b .LBB1838_11

@@ -6,65 +6,65 @@ swapref_hot_rcuref_qsbr:
 	stp x20, x19, [sp, #16]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1838_2
+	b.ls .LBB1839_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1838_2:
+.LBB1839_2:
 	ldr x8, [x1]
 	ldr x9, [x0, #4096]
 	cmp x8, x9
-	b.ne .LBB1838_10
+	b.ne .LBB1839_10
 	add x8, x0, x2, lsl #7
 	ldar x19, [x8]
-	cbz x19, .LBB1838_12
+	cbz x19, .LBB1839_12
 	mov w0, #1
 	mov x1, x19
 	mov x20, x3
 	bl __aarch64_ldadd4_relax
 	cmn w0, #1
-	b.mi .LBB1838_11
-.LBB1838_5:
+	b.mi .LBB1839_11
+.LBB1839_5:
 	ldr x8, [x19, #128]
 	ldr x9, [x8, #24]
 	cmp x20, x9
-	b.hs .LBB1838_8
+	b.hs .LBB1839_8
 	ldr x8, [x8, #16]
 	mov w0, #-1
 	mov x1, x19
 	ldrb w20, [x8, x20]
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1838_14
+	b.mi .LBB1839_14
 	mov w0, w20
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1838_8:
+.LBB1839_8:
 	mov w0, #-1
 	mov x1, x19
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
 	mov w0, wzr
-	b.mi .LBB1838_13
+	b.mi .LBB1839_13
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1838_10:
+.LBB1839_10:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1838_11:
+.LBB1839_11:
 	mov x0, x19
 	bl _RNvMs_NtCsiF5ETt0djIv_7swapref5zonedNtB4_6RcuRef8get_slow
-	tbnz w0, #0, .LBB1838_5
-.LBB1838_12:
+	tbnz w0, #0, .LBB1839_5
+.LBB1839_12:
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1838_13:
+.LBB1839_13:
 	mov w20, w0
-.LBB1838_14:
+.LBB1839_14:
 	mov x0, x19
 	bl _RNvMs_NtCsiF5ETt0djIv_7swapref5zonedNtB4_6RcuRef8put_slow
 	mov w0, w20

@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1813_2
-.LBB1813_1:
+	jbe .LBB1816_2
+.LBB1816_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1813_2:
+.LBB1816_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1813_3:
+.LBB1816_3:
 	testq %rax, %rax
-	jle .LBB1813_1
+	jle .LBB1816_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1813_3
+	jne .LBB1816_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1813_10
+	je .LBB1816_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1813_9
+	jae .LBB1816_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1813_9:
+.LBB1816_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1813_10:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.37(%rip), %rdi
+.LBB1816_10:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

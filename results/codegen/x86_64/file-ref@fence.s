@@ -8,10 +8,10 @@ swapref_hot_file_ref_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1814_15
+	ja .LBB1817_15
 	movq (%rsi), %r8
 	cmpq 4096(%rdi), %r8
-	jne .LBB1814_13
+	jne .LBB1817_13
 	movq 8(%rsi), %rax
 	movq 128(%r8), %r8
 	movq %r8, 136(%rax)
@@ -20,21 +20,21 @@ swapref_hot_file_ref_fence:
 	movq (%rdi,%rdx), %rdx
 	xorl %ebx, %ebx
 	testq %rdx, %rdx
-	je .LBB1814_5
+	je .LBB1817_5
 	lock  incq (%rdx)
 	cmovnsq %rdx, %rbx
-.LBB1814_5:
+.LBB1817_5:
 	movq $0, 136(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1814_14
+	jne .LBB1817_14
 	testq %rbx, %rbx
-	je .LBB1814_15
-.LBB1814_7:
+	je .LBB1817_15
+.LBB1817_7:
 	movq 128(%rbx), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1814_10
+	jae .LBB1817_10
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rcx
@@ -45,15 +45,15 @@ swapref_hot_file_ref_fence:
 	movq $-1, %rcx
 	lock  xaddq %rcx, (%rbx)
 	decq %rcx
-	js .LBB1814_17
-.LBB1814_9:
+	js .LBB1817_17
+.LBB1817_9:
 	movq $0, 136(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%r14), %ecx
 	testb %cl, %cl
-	je .LBB1814_16
-	jmp .LBB1814_12
-.LBB1814_10:
+	je .LBB1817_16
+	jmp .LBB1817_12
+.LBB1817_10:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
@@ -62,23 +62,23 @@ swapref_hot_file_ref_fence:
 	movq $-1, %rax
 	lock  xaddq %rax, (%rbx)
 	decq %rax
-	js .LBB1814_18
-.LBB1814_11:
+	js .LBB1817_18
+.LBB1817_11:
 	movq $0, 136(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
-	je .LBB1814_16
-.LBB1814_12:
+	je .LBB1817_16
+.LBB1817_12:
 	movq %rsi, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1814_16
-.LBB1814_13:
+	jmp .LBB1817_16
+.LBB1817_13:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1814_14:
+.LBB1817_14:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
@@ -86,17 +86,17 @@ swapref_hot_file_ref_fence:
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx
-	jne .LBB1814_7
-.LBB1814_15:
+	jne .LBB1817_7
+.LBB1817_15:
 	xorl %eax, %eax
-.LBB1814_16:
+.LBB1817_16:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	popq %r15
 	popq %rbp
 	retq
-.LBB1814_17:
+.LBB1817_17:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movq %rcx, %rsi
@@ -104,11 +104,11 @@ swapref_hot_file_ref_fence:
 	callq *_RNvMs2_NtCs5SxYMT1390x_7swapref5zonedNtB5_7FileRef8put_slow@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq %rbx, %rsi
-	jmp .LBB1814_9
-.LBB1814_18:
+	jmp .LBB1817_9
+.LBB1817_18:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movq %rax, %rsi
 	callq *_RNvMs2_NtCs5SxYMT1390x_7swapref5zonedNtB5_7FileRef8put_slow@GOTPCREL(%rip)
 	movq %rbx, %rsi
-	jmp .LBB1814_11
+	jmp .LBB1817_11

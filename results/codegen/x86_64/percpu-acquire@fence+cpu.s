@@ -8,200 +8,200 @@ swapref_hot_percpu_acquire_fence_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1821_8
+	ja .LBB1824_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
 	leaq (%rdi,%rax), %r14
 	addq $8, %r14
-	movq 24(%rdi,%rax), %rsi
-	movq 32(%rdi,%rax), %r8
-	movl 40(%rdi,%rax), %eax
-	movl $1, %edi
+	movl 40(%rdi,%rax), %esi
+	movq 24(%rdi,%rax), %r8
+	movq 32(%rdi,%rax), %rax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207639:
+	// [__rseq_cs] .Ltmp207790:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207640
-	// [__rseq_cs] .quad .Ltmp207641-.Ltmp207640
-	// [__rseq_cs] .quad .Ltmp207642
+	// [__rseq_cs] .quad .Ltmp207791
+	// [__rseq_cs] .quad .Ltmp207792-.Ltmp207791
+	// [__rseq_cs] .quad .Ltmp207793
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207639
+	// [__rseq_cs_ptr_array] .quad .Ltmp207790
 	// ---- back in the function's section ----
-.Ltmp207643:
-	leaq .Ltmp207639(%rip), %r9
-	movq %r9, %fs:8(%r8)
-.Ltmp207640:
-	movl %fs:4(%r8), %r9d
-	movq (%r14), %r10
-	testl $3, %r10d
-	jne .Ltmp207644
-	cmpl %eax, %r9d
-	jae .Ltmp207644
-	shlq $11, %r9
-	addq %rsi, %r9
-	addq %rdi, (%r9,%r10,2)
-.Ltmp207641:
-	movl $1, %r9d
-	jmp .Ltmp207645
-.Ltmp207644:
-	xorl %r9d, %r9d
-.Ltmp207645:
+.Ltmp207794:
+	leaq .Ltmp207790(%rip), %rdi
+	movq %rdi, %fs:8(%rax)
+.Ltmp207791:
+	movl %fs:4(%rax), %edi
+	movq (%r14), %r9
+	testl $3, %r9d
+	jne .Ltmp207795
+	cmpl %esi, %edi
+	jae .Ltmp207795
+	shlq $11, %rdi
+	addq %r8, %rdi
+	leaq (%rdi,%r9,2), %rdi
+	incq (%rdi)
+.Ltmp207792:
+	movl $1, %edi
+	jmp .Ltmp207796
+.Ltmp207795:
+	xorl %edi, %edi
+.Ltmp207796:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207642:
+	// [__rseq_failure] .Ltmp207793:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207643
+	// [__rseq_failure] jmp .Ltmp207794
 	// ---- back in the function's section ----
-	testq %r9, %r9
-	je .LBB1821_16
-.LBB1821_3:
+	testq %rdi, %rdi
+	je .LBB1824_16
+.LBB1824_3:
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1821_18
+	je .LBB1824_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1821_7
+	jae .LBB1824_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
 	movq 32(%rbx), %rdx
 	movl 40(%rbx), %esi
-	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207654:
+	// [__rseq_cs] .Ltmp207805:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207655
-	// [__rseq_cs] .quad .Ltmp207656-.Ltmp207655
-	// [__rseq_cs] .quad .Ltmp207657
+	// [__rseq_cs] .quad .Ltmp207806
+	// [__rseq_cs] .quad .Ltmp207807-.Ltmp207806
+	// [__rseq_cs] .quad .Ltmp207808
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207654
+	// [__rseq_cs_ptr_array] .quad .Ltmp207805
 	// ---- back in the function's section ----
-.Ltmp207658:
-	leaq .Ltmp207654(%rip), %r8
-	movq %r8, %fs:8(%rdx)
-.Ltmp207655:
-	movl %fs:4(%rdx), %r8d
-	movq (%r14), %r9
-	testl $3, %r9d
-	jne .Ltmp207659
-	cmpl %esi, %r8d
-	jae .Ltmp207659
-	shlq $11, %r8
-	addq %rcx, %r8
-	addq %rdi, (%r8,%r9,2)
-.Ltmp207656:
-	movl $1, %r8d
-	jmp .Ltmp207660
-.Ltmp207659:
-	xorl %r8d, %r8d
-.Ltmp207660:
+.Ltmp207809:
+	leaq .Ltmp207805(%rip), %rdi
+	movq %rdi, %fs:8(%rdx)
+.Ltmp207806:
+	movl %fs:4(%rdx), %edi
+	movq (%r14), %r8
+	testl $3, %r8d
+	jne .Ltmp207810
+	cmpl %esi, %edi
+	jae .Ltmp207810
+	shlq $11, %rdi
+	addq %rcx, %rdi
+	leaq (%rdi,%r8,2), %rdi
+	decq (%rdi)
+.Ltmp207807:
+	movl $1, %edi
+	jmp .Ltmp207811
+.Ltmp207810:
+	xorl %edi, %edi
+.Ltmp207811:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207657:
+	// [__rseq_failure] .Ltmp207808:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207658
+	// [__rseq_failure] jmp .Ltmp207809
 	// ---- back in the function's section ----
-	testq %r8, %r8
-	jne .LBB1821_9
+	testq %rdi, %rdi
+	jne .LBB1824_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1821_12
-.LBB1821_7:
+	jmp .LBB1824_12
+.LBB1824_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
-	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207666:
+	// [__rseq_cs] .Ltmp207817:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207667
-	// [__rseq_cs] .quad .Ltmp207668-.Ltmp207667
-	// [__rseq_cs] .quad .Ltmp207669
+	// [__rseq_cs] .quad .Ltmp207818
+	// [__rseq_cs] .quad .Ltmp207819-.Ltmp207818
+	// [__rseq_cs] .quad .Ltmp207820
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207666
+	// [__rseq_cs_ptr_array] .quad .Ltmp207817
 	// ---- back in the function's section ----
-.Ltmp207670:
-	leaq .Ltmp207666(%rip), %rdi
-	movq %rdi, %fs:8(%rcx)
-.Ltmp207667:
-	movl %fs:4(%rcx), %edi
-	movq (%r14), %r8
-	testl $3, %r8d
-	jne .Ltmp207671
-	cmpl %edx, %edi
-	jae .Ltmp207671
-	shlq $11, %rdi
-	addq %rax, %rdi
-	addq %rsi, (%rdi,%r8,2)
-.Ltmp207668:
-	movl $1, %edi
-	jmp .Ltmp207672
-.Ltmp207671:
-	xorl %edi, %edi
-.Ltmp207672:
+.Ltmp207821:
+	leaq .Ltmp207817(%rip), %rsi
+	movq %rsi, %fs:8(%rcx)
+.Ltmp207818:
+	movl %fs:4(%rcx), %esi
+	movq (%r14), %rdi
+	testl $3, %edi
+	jne .Ltmp207822
+	cmpl %edx, %esi
+	jae .Ltmp207822
+	shlq $11, %rsi
+	addq %rax, %rsi
+	leaq (%rsi,%rdi,2), %rsi
+	decq (%rsi)
+.Ltmp207819:
+	movl $1, %esi
+	jmp .Ltmp207823
+.Ltmp207822:
+	xorl %esi, %esi
+.Ltmp207823:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207669:
+	// [__rseq_failure] .Ltmp207820:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207670
+	// [__rseq_failure] jmp .Ltmp207821
 	// ---- back in the function's section ----
-	testq %rdi, %rdi
-	je .LBB1821_19
-.LBB1821_8:
+	testq %rsi, %rsi
+	je .LBB1824_19
+.LBB1824_8:
 	xorl %eax, %eax
-.LBB1821_9:
+.LBB1824_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1821_10:
+.LBB1824_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1821_26
-.LBB1821_11:
+	je .LBB1824_26
+.LBB1824_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1821_12:
+.LBB1824_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1821_10
+	je .LBB1824_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1821_11
+	jne .LBB1824_11
 	cmpq $1, %rcx
-	jne .LBB1821_27
+	jne .LBB1824_27
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1821_27
-.LBB1821_16:
+	jmp .LBB1824_27
+.LBB1824_16:
 	movb $1, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1821_8
+	jne .LBB1824_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -212,40 +212,40 @@ swapref_hot_percpu_acquire_fence_cpu:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1821_3
-	jmp .LBB1821_8
-.LBB1821_18:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.31(%rip), %rdi
+	jne .LBB1824_3
+	jmp .LBB1824_8
+.LBB1824_18:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1821_19:
+.LBB1824_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1821_22
-.LBB1821_20:
+	jmp .LBB1824_22
+.LBB1824_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1821_28
-.LBB1821_21:
+	je .LBB1824_28
+.LBB1824_21:
 	movq %rax, %rcx
-.LBB1821_22:
+.LBB1824_22:
 	testq %rcx, %rcx
-	je .LBB1821_20
+	je .LBB1824_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1821_21
+	jne .LBB1824_21
 	cmpq $1, %rcx
-	jne .LBB1821_8
+	jne .LBB1824_8
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1821_8
-.LBB1821_26:
+	jmp .LBB1824_8
+.LBB1824_26:
 	lock  incq 120(%rdi)
-.LBB1821_27:
+.LBB1824_27:
 	movl %ebx, %eax
-	jmp .LBB1821_9
-.LBB1821_28:
+	jmp .LBB1824_9
+.LBB1824_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1821_8
+	jmp .LBB1824_8

@@ -8,209 +8,209 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1824_8
+	ja .LBB1827_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
 	leaq (%rdi,%rax), %r14
 	addq $8, %r14
-	movq 24(%rdi,%rax), %rsi
-	movq 32(%rdi,%rax), %r8
-	movl 40(%rdi,%rax), %eax
-	movl $1, %edi
+	movl 40(%rdi,%rax), %esi
+	movq 24(%rdi,%rax), %r8
+	movq 32(%rdi,%rax), %rax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207874:
+	// [__rseq_cs] .Ltmp208037:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207875
-	// [__rseq_cs] .quad .Ltmp207876-.Ltmp207875
-	// [__rseq_cs] .quad .Ltmp207877
+	// [__rseq_cs] .quad .Ltmp208038
+	// [__rseq_cs] .quad .Ltmp208039-.Ltmp208038
+	// [__rseq_cs] .quad .Ltmp208040
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207874
+	// [__rseq_cs_ptr_array] .quad .Ltmp208037
 	// ---- back in the function's section ----
-.Ltmp207878:
-	leaq .Ltmp207874(%rip), %r9
-	movq %r9, %fs:8(%r8)
-.Ltmp207875:
-	movl %fs:4(%r8), %r9d
-	testl %r9d, %r9d
-	js .Ltmp207879
-	movl %fs:24(%r8), %r9d
-	movq (%r14), %r10
-	testl $3, %r10d
-	jne .Ltmp207879
-	cmpl %eax, %r9d
-	jae .Ltmp207879
-	shlq $11, %r9
-	addq %rsi, %r9
-	addq %rdi, (%r9,%r10,2)
-.Ltmp207876:
-	movl $1, %r9d
-	jmp .Ltmp207880
-.Ltmp207879:
-	xorl %r9d, %r9d
-.Ltmp207880:
+.Ltmp208041:
+	leaq .Ltmp208037(%rip), %rdi
+	movq %rdi, %fs:8(%rax)
+.Ltmp208038:
+	movl %fs:4(%rax), %edi
+	testl %edi, %edi
+	js .Ltmp208042
+	movl %fs:24(%rax), %edi
+	movq (%r14), %r9
+	testl $3, %r9d
+	jne .Ltmp208042
+	cmpl %esi, %edi
+	jae .Ltmp208042
+	shlq $11, %rdi
+	addq %r8, %rdi
+	leaq (%rdi,%r9,2), %rdi
+	incq (%rdi)
+.Ltmp208039:
+	movl $1, %edi
+	jmp .Ltmp208043
+.Ltmp208042:
+	xorl %edi, %edi
+.Ltmp208043:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207877:
+	// [__rseq_failure] .Ltmp208040:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207878
+	// [__rseq_failure] jmp .Ltmp208041
 	// ---- back in the function's section ----
-	testq %r9, %r9
-	je .LBB1824_16
-.LBB1824_3:
+	testq %rdi, %rdi
+	je .LBB1827_16
+.LBB1827_3:
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1824_18
+	je .LBB1827_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1824_7
+	jae .LBB1827_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
 	movq 32(%rbx), %rdx
 	movl 40(%rbx), %esi
-	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207889:
+	// [__rseq_cs] .Ltmp208052:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207890
-	// [__rseq_cs] .quad .Ltmp207891-.Ltmp207890
-	// [__rseq_cs] .quad .Ltmp207892
+	// [__rseq_cs] .quad .Ltmp208053
+	// [__rseq_cs] .quad .Ltmp208054-.Ltmp208053
+	// [__rseq_cs] .quad .Ltmp208055
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207889
+	// [__rseq_cs_ptr_array] .quad .Ltmp208052
 	// ---- back in the function's section ----
-.Ltmp207893:
-	leaq .Ltmp207889(%rip), %r8
-	movq %r8, %fs:8(%rdx)
-.Ltmp207890:
-	movl %fs:4(%rdx), %r8d
-	testl %r8d, %r8d
-	js .Ltmp207894
-	movl %fs:24(%rdx), %r8d
-	movq (%r14), %r9
-	testl $3, %r9d
-	jne .Ltmp207894
-	cmpl %esi, %r8d
-	jae .Ltmp207894
-	shlq $11, %r8
-	addq %rcx, %r8
-	addq %rdi, (%r8,%r9,2)
-.Ltmp207891:
-	movl $1, %r8d
-	jmp .Ltmp207895
-.Ltmp207894:
-	xorl %r8d, %r8d
-.Ltmp207895:
+.Ltmp208056:
+	leaq .Ltmp208052(%rip), %rdi
+	movq %rdi, %fs:8(%rdx)
+.Ltmp208053:
+	movl %fs:4(%rdx), %edi
+	testl %edi, %edi
+	js .Ltmp208057
+	movl %fs:24(%rdx), %edi
+	movq (%r14), %r8
+	testl $3, %r8d
+	jne .Ltmp208057
+	cmpl %esi, %edi
+	jae .Ltmp208057
+	shlq $11, %rdi
+	addq %rcx, %rdi
+	leaq (%rdi,%r8,2), %rdi
+	decq (%rdi)
+.Ltmp208054:
+	movl $1, %edi
+	jmp .Ltmp208058
+.Ltmp208057:
+	xorl %edi, %edi
+.Ltmp208058:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207892:
+	// [__rseq_failure] .Ltmp208055:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207893
+	// [__rseq_failure] jmp .Ltmp208056
 	// ---- back in the function's section ----
-	testq %r8, %r8
-	jne .LBB1824_9
+	testq %rdi, %rdi
+	jne .LBB1827_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1824_12
-.LBB1824_7:
+	jmp .LBB1827_12
+.LBB1827_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
-	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207901:
+	// [__rseq_cs] .Ltmp208064:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207902
-	// [__rseq_cs] .quad .Ltmp207903-.Ltmp207902
-	// [__rseq_cs] .quad .Ltmp207904
+	// [__rseq_cs] .quad .Ltmp208065
+	// [__rseq_cs] .quad .Ltmp208066-.Ltmp208065
+	// [__rseq_cs] .quad .Ltmp208067
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207901
+	// [__rseq_cs_ptr_array] .quad .Ltmp208064
 	// ---- back in the function's section ----
-.Ltmp207905:
-	leaq .Ltmp207901(%rip), %rdi
-	movq %rdi, %fs:8(%rcx)
-.Ltmp207902:
-	movl %fs:4(%rcx), %edi
-	testl %edi, %edi
-	js .Ltmp207906
-	movl %fs:24(%rcx), %edi
-	movq (%r14), %r8
-	testl $3, %r8d
-	jne .Ltmp207906
-	cmpl %edx, %edi
-	jae .Ltmp207906
-	shlq $11, %rdi
-	addq %rax, %rdi
-	addq %rsi, (%rdi,%r8,2)
-.Ltmp207903:
-	movl $1, %edi
-	jmp .Ltmp207907
-.Ltmp207906:
-	xorl %edi, %edi
-.Ltmp207907:
+.Ltmp208068:
+	leaq .Ltmp208064(%rip), %rsi
+	movq %rsi, %fs:8(%rcx)
+.Ltmp208065:
+	movl %fs:4(%rcx), %esi
+	testl %esi, %esi
+	js .Ltmp208069
+	movl %fs:24(%rcx), %esi
+	movq (%r14), %rdi
+	testl $3, %edi
+	jne .Ltmp208069
+	cmpl %edx, %esi
+	jae .Ltmp208069
+	shlq $11, %rsi
+	addq %rax, %rsi
+	leaq (%rsi,%rdi,2), %rsi
+	decq (%rsi)
+.Ltmp208066:
+	movl $1, %esi
+	jmp .Ltmp208070
+.Ltmp208069:
+	xorl %esi, %esi
+.Ltmp208070:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207904:
+	// [__rseq_failure] .Ltmp208067:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207905
+	// [__rseq_failure] jmp .Ltmp208068
 	// ---- back in the function's section ----
-	testq %rdi, %rdi
-	je .LBB1824_19
-.LBB1824_8:
+	testq %rsi, %rsi
+	je .LBB1827_19
+.LBB1827_8:
 	xorl %eax, %eax
-.LBB1824_9:
+.LBB1827_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1824_10:
+.LBB1827_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1824_26
-.LBB1824_11:
+	je .LBB1827_26
+.LBB1827_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1824_12:
+.LBB1827_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1824_10
+	je .LBB1827_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1824_11
+	jne .LBB1827_11
 	cmpq $1, %rcx
-	jne .LBB1824_27
+	jne .LBB1827_27
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1824_27
-.LBB1824_16:
+	jmp .LBB1827_27
+.LBB1827_16:
 	movb $1, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1824_8
+	jne .LBB1827_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -221,40 +221,40 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1824_3
-	jmp .LBB1824_8
-.LBB1824_18:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.31(%rip), %rdi
+	jne .LBB1827_3
+	jmp .LBB1827_8
+.LBB1827_18:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1824_19:
+.LBB1827_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1824_22
-.LBB1824_20:
+	jmp .LBB1827_22
+.LBB1827_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1824_28
-.LBB1824_21:
+	je .LBB1827_28
+.LBB1827_21:
 	movq %rax, %rcx
-.LBB1824_22:
+.LBB1827_22:
 	testq %rcx, %rcx
-	je .LBB1824_20
+	je .LBB1827_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1824_21
+	jne .LBB1827_21
 	cmpq $1, %rcx
-	jne .LBB1824_8
+	jne .LBB1827_8
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1824_8
-.LBB1824_26:
+	jmp .LBB1827_8
+.LBB1827_26:
 	lock  incq 120(%rdi)
-.LBB1824_27:
+.LBB1827_27:
 	movl %ebx, %eax
-	jmp .LBB1824_9
-.LBB1824_28:
+	jmp .LBB1827_9
+.LBB1827_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1824_8
+	jmp .LBB1827_8

@@ -9,7 +9,7 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1826_8
+	ja .LBB1829_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -18,192 +18,192 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	movq 24(%rdi,%rax), %rsi
 	movq 32(%rdi,%rax), %r8
 	movl 40(%rdi,%rax), %eax
-	movl $1, %edi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208058:
+	// [__rseq_cs] .Ltmp208227:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208059
-	// [__rseq_cs] .quad .Ltmp208060-.Ltmp208059
-	// [__rseq_cs] .quad .Ltmp208061
+	// [__rseq_cs] .quad .Ltmp208228
+	// [__rseq_cs] .quad .Ltmp208229-.Ltmp208228
+	// [__rseq_cs] .quad .Ltmp208230
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208058
+	// [__rseq_cs_ptr_array] .quad .Ltmp208227
 	// ---- back in the function's section ----
-.Ltmp208062:
-	leaq .Ltmp208058(%rip), %r9
-	movq %r9, %fs:8(%r8)
-.Ltmp208059:
-	movl %fs:4(%r8), %r9d
-	movq (%r14), %r10
-	testl $3, %r10d
-	jne .Ltmp208063
-	cmpl %eax, %r9d
-	jae .Ltmp208063
-	shlq $11, %r9
-	addq %rsi, %r9
-	addq %rdi, (%r9,%r10,2)
-.Ltmp208060:
-	movl $1, %r9d
-	jmp .Ltmp208064
-.Ltmp208063:
-	xorl %r9d, %r9d
-.Ltmp208064:
+.Ltmp208231:
+	leaq .Ltmp208227(%rip), %rdi
+	movq %rdi, %fs:8(%r8)
+.Ltmp208228:
+	movl %fs:4(%r8), %edi
+	movq (%r14), %r9
+	testl $3, %r9d
+	jne .Ltmp208232
+	cmpl %eax, %edi
+	jae .Ltmp208232
+	shlq $11, %rdi
+	addq %rsi, %rdi
+	leaq (%rdi,%r9,2), %rdi
+	incq (%rdi)
+.Ltmp208229:
+	movl $1, %edi
+	jmp .Ltmp208233
+.Ltmp208232:
+	xorl %edi, %edi
+.Ltmp208233:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208061:
+	// [__rseq_failure] .Ltmp208230:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208062
+	// [__rseq_failure] jmp .Ltmp208231
 	// ---- back in the function's section ----
-	testq %r9, %r9
-	je .LBB1826_16
-.LBB1826_3:
+	testq %rdi, %rdi
+	je .LBB1829_16
+.LBB1829_3:
 	#MEMBARRIER
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1826_18
+	je .LBB1829_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1826_7
+	jae .LBB1829_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
 	movq 32(%rbx), %rdx
 	movl 40(%rbx), %esi
-	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208073:
+	// [__rseq_cs] .Ltmp208242:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208074
-	// [__rseq_cs] .quad .Ltmp208075-.Ltmp208074
-	// [__rseq_cs] .quad .Ltmp208076
+	// [__rseq_cs] .quad .Ltmp208243
+	// [__rseq_cs] .quad .Ltmp208244-.Ltmp208243
+	// [__rseq_cs] .quad .Ltmp208245
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208073
+	// [__rseq_cs_ptr_array] .quad .Ltmp208242
 	// ---- back in the function's section ----
-.Ltmp208077:
-	leaq .Ltmp208073(%rip), %r8
-	movq %r8, %fs:8(%rdx)
-.Ltmp208074:
-	movl %fs:4(%rdx), %r8d
-	movq (%r14), %r9
-	testl $3, %r9d
-	jne .Ltmp208078
-	cmpl %esi, %r8d
-	jae .Ltmp208078
-	shlq $11, %r8
-	addq %rcx, %r8
-	addq %rdi, (%r8,%r9,2)
-.Ltmp208075:
-	movl $1, %r8d
-	jmp .Ltmp208079
-.Ltmp208078:
-	xorl %r8d, %r8d
-.Ltmp208079:
+.Ltmp208246:
+	leaq .Ltmp208242(%rip), %rdi
+	movq %rdi, %fs:8(%rdx)
+.Ltmp208243:
+	movl %fs:4(%rdx), %edi
+	movq (%r14), %r8
+	testl $3, %r8d
+	jne .Ltmp208247
+	cmpl %esi, %edi
+	jae .Ltmp208247
+	shlq $11, %rdi
+	addq %rcx, %rdi
+	leaq (%rdi,%r8,2), %rdi
+	decq (%rdi)
+.Ltmp208244:
+	movl $1, %edi
+	jmp .Ltmp208248
+.Ltmp208247:
+	xorl %edi, %edi
+.Ltmp208248:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208076:
+	// [__rseq_failure] .Ltmp208245:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208077
+	// [__rseq_failure] jmp .Ltmp208246
 	// ---- back in the function's section ----
-	testq %r8, %r8
-	jne .LBB1826_9
+	testq %rdi, %rdi
+	jne .LBB1829_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1826_12
-.LBB1826_7:
+	jmp .LBB1829_12
+.LBB1829_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
-	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208085:
+	// [__rseq_cs] .Ltmp208254:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208086
-	// [__rseq_cs] .quad .Ltmp208087-.Ltmp208086
-	// [__rseq_cs] .quad .Ltmp208088
+	// [__rseq_cs] .quad .Ltmp208255
+	// [__rseq_cs] .quad .Ltmp208256-.Ltmp208255
+	// [__rseq_cs] .quad .Ltmp208257
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208085
+	// [__rseq_cs_ptr_array] .quad .Ltmp208254
 	// ---- back in the function's section ----
-.Ltmp208089:
-	leaq .Ltmp208085(%rip), %rdi
-	movq %rdi, %fs:8(%rcx)
-.Ltmp208086:
-	movl %fs:4(%rcx), %edi
-	movq (%r14), %r8
-	testl $3, %r8d
-	jne .Ltmp208090
-	cmpl %edx, %edi
-	jae .Ltmp208090
-	shlq $11, %rdi
-	addq %rax, %rdi
-	addq %rsi, (%rdi,%r8,2)
-.Ltmp208087:
-	movl $1, %edi
-	jmp .Ltmp208091
-.Ltmp208090:
-	xorl %edi, %edi
-.Ltmp208091:
+.Ltmp208258:
+	leaq .Ltmp208254(%rip), %rsi
+	movq %rsi, %fs:8(%rcx)
+.Ltmp208255:
+	movl %fs:4(%rcx), %esi
+	movq (%r14), %rdi
+	testl $3, %edi
+	jne .Ltmp208259
+	cmpl %edx, %esi
+	jae .Ltmp208259
+	shlq $11, %rsi
+	addq %rax, %rsi
+	leaq (%rsi,%rdi,2), %rsi
+	decq (%rsi)
+.Ltmp208256:
+	movl $1, %esi
+	jmp .Ltmp208260
+.Ltmp208259:
+	xorl %esi, %esi
+.Ltmp208260:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208088:
+	// [__rseq_failure] .Ltmp208257:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208089
+	// [__rseq_failure] jmp .Ltmp208258
 	// ---- back in the function's section ----
-	testq %rdi, %rdi
-	je .LBB1826_19
-.LBB1826_8:
+	testq %rsi, %rsi
+	je .LBB1829_19
+.LBB1829_8:
 	xorl %eax, %eax
-.LBB1826_9:
+.LBB1829_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1826_10:
+.LBB1829_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1826_26
-.LBB1826_11:
+	je .LBB1829_26
+.LBB1829_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1826_12:
+.LBB1829_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1826_10
+	je .LBB1829_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1826_11
+	jne .LBB1829_11
 	cmpq $1, %rcx
-	jne .LBB1826_27
+	jne .LBB1829_27
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1826_27
-.LBB1826_16:
+	jmp .LBB1829_27
+.LBB1829_16:
 	movb $2, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1826_8
+	jne .LBB1829_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -214,40 +214,40 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1826_3
-	jmp .LBB1826_8
-.LBB1826_18:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.29(%rip), %rdi
+	jne .LBB1829_3
+	jmp .LBB1829_8
+.LBB1829_18:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1826_19:
+.LBB1829_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1826_22
-.LBB1826_20:
+	jmp .LBB1829_22
+.LBB1829_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1826_28
-.LBB1826_21:
+	je .LBB1829_28
+.LBB1829_21:
 	movq %rax, %rcx
-.LBB1826_22:
+.LBB1829_22:
 	testq %rcx, %rcx
-	je .LBB1826_20
+	je .LBB1829_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1826_21
+	jne .LBB1829_21
 	cmpq $1, %rcx
-	jne .LBB1826_8
+	jne .LBB1829_8
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1826_8
-.LBB1826_26:
+	jmp .LBB1829_8
+.LBB1829_26:
 	lock  incq 120(%rdi)
-.LBB1826_27:
+.LBB1829_27:
 	movl %ebx, %eax
-	jmp .LBB1826_9
-.LBB1826_28:
+	jmp .LBB1829_9
+.LBB1829_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1826_8
+	jmp .LBB1829_8

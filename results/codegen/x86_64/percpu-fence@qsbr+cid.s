@@ -8,7 +8,7 @@ swapref_hot_percpu_fence_qsbr_cid:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1829_8
+	ja .LBB1832_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -17,201 +17,201 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movq 24(%rdi,%rax), %rsi
 	movq 32(%rdi,%rax), %r8
 	movl 40(%rdi,%rax), %eax
-	movl $1, %edi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208294:
+	// [__rseq_cs] .Ltmp208475:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208295
-	// [__rseq_cs] .quad .Ltmp208296-.Ltmp208295
-	// [__rseq_cs] .quad .Ltmp208297
+	// [__rseq_cs] .quad .Ltmp208476
+	// [__rseq_cs] .quad .Ltmp208477-.Ltmp208476
+	// [__rseq_cs] .quad .Ltmp208478
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208294
+	// [__rseq_cs_ptr_array] .quad .Ltmp208475
 	// ---- back in the function's section ----
-.Ltmp208298:
-	leaq .Ltmp208294(%rip), %r9
-	movq %r9, %fs:8(%r8)
-.Ltmp208295:
-	movl %fs:4(%r8), %r9d
-	testl %r9d, %r9d
-	js .Ltmp208299
-	movl %fs:24(%r8), %r9d
-	movq (%r14), %r10
-	testl $3, %r10d
-	jne .Ltmp208299
-	cmpl %eax, %r9d
-	jae .Ltmp208299
-	shlq $11, %r9
-	addq %rsi, %r9
-	addq %rdi, (%r9,%r10,2)
-.Ltmp208296:
-	movl $1, %r9d
-	jmp .Ltmp208300
-.Ltmp208299:
-	xorl %r9d, %r9d
-.Ltmp208300:
+.Ltmp208479:
+	leaq .Ltmp208475(%rip), %rdi
+	movq %rdi, %fs:8(%r8)
+.Ltmp208476:
+	movl %fs:4(%r8), %edi
+	testl %edi, %edi
+	js .Ltmp208480
+	movl %fs:24(%r8), %edi
+	movq (%r14), %r9
+	testl $3, %r9d
+	jne .Ltmp208480
+	cmpl %eax, %edi
+	jae .Ltmp208480
+	shlq $11, %rdi
+	addq %rsi, %rdi
+	leaq (%rdi,%r9,2), %rdi
+	incq (%rdi)
+.Ltmp208477:
+	movl $1, %edi
+	jmp .Ltmp208481
+.Ltmp208480:
+	xorl %edi, %edi
+.Ltmp208481:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208297:
+	// [__rseq_failure] .Ltmp208478:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208298
+	// [__rseq_failure] jmp .Ltmp208479
 	// ---- back in the function's section ----
-	testq %r9, %r9
-	je .LBB1829_16
-.LBB1829_3:
+	testq %rdi, %rdi
+	je .LBB1832_16
+.LBB1832_3:
 	#MEMBARRIER
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1829_18
+	je .LBB1832_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1829_7
+	jae .LBB1832_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
 	movq 32(%rbx), %rdx
 	movl 40(%rbx), %esi
-	movq $-1, %rdi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208309:
+	// [__rseq_cs] .Ltmp208490:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208310
-	// [__rseq_cs] .quad .Ltmp208311-.Ltmp208310
-	// [__rseq_cs] .quad .Ltmp208312
+	// [__rseq_cs] .quad .Ltmp208491
+	// [__rseq_cs] .quad .Ltmp208492-.Ltmp208491
+	// [__rseq_cs] .quad .Ltmp208493
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208309
+	// [__rseq_cs_ptr_array] .quad .Ltmp208490
 	// ---- back in the function's section ----
-.Ltmp208313:
-	leaq .Ltmp208309(%rip), %r8
-	movq %r8, %fs:8(%rdx)
-.Ltmp208310:
-	movl %fs:4(%rdx), %r8d
-	testl %r8d, %r8d
-	js .Ltmp208314
-	movl %fs:24(%rdx), %r8d
-	movq (%r14), %r9
-	testl $3, %r9d
-	jne .Ltmp208314
-	cmpl %esi, %r8d
-	jae .Ltmp208314
-	shlq $11, %r8
-	addq %rcx, %r8
-	addq %rdi, (%r8,%r9,2)
-.Ltmp208311:
-	movl $1, %r8d
-	jmp .Ltmp208315
-.Ltmp208314:
-	xorl %r8d, %r8d
-.Ltmp208315:
+.Ltmp208494:
+	leaq .Ltmp208490(%rip), %rdi
+	movq %rdi, %fs:8(%rdx)
+.Ltmp208491:
+	movl %fs:4(%rdx), %edi
+	testl %edi, %edi
+	js .Ltmp208495
+	movl %fs:24(%rdx), %edi
+	movq (%r14), %r8
+	testl $3, %r8d
+	jne .Ltmp208495
+	cmpl %esi, %edi
+	jae .Ltmp208495
+	shlq $11, %rdi
+	addq %rcx, %rdi
+	leaq (%rdi,%r8,2), %rdi
+	decq (%rdi)
+.Ltmp208492:
+	movl $1, %edi
+	jmp .Ltmp208496
+.Ltmp208495:
+	xorl %edi, %edi
+.Ltmp208496:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208312:
+	// [__rseq_failure] .Ltmp208493:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208313
+	// [__rseq_failure] jmp .Ltmp208494
 	// ---- back in the function's section ----
-	testq %r8, %r8
-	jne .LBB1829_9
+	testq %rdi, %rdi
+	jne .LBB1832_9
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1829_12
-.LBB1829_7:
+	jmp .LBB1832_12
+.LBB1832_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
-	movq $-1, %rsi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208321:
+	// [__rseq_cs] .Ltmp208502:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208322
-	// [__rseq_cs] .quad .Ltmp208323-.Ltmp208322
-	// [__rseq_cs] .quad .Ltmp208324
+	// [__rseq_cs] .quad .Ltmp208503
+	// [__rseq_cs] .quad .Ltmp208504-.Ltmp208503
+	// [__rseq_cs] .quad .Ltmp208505
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208321
+	// [__rseq_cs_ptr_array] .quad .Ltmp208502
 	// ---- back in the function's section ----
-.Ltmp208325:
-	leaq .Ltmp208321(%rip), %rdi
-	movq %rdi, %fs:8(%rcx)
-.Ltmp208322:
-	movl %fs:4(%rcx), %edi
-	testl %edi, %edi
-	js .Ltmp208326
-	movl %fs:24(%rcx), %edi
-	movq (%r14), %r8
-	testl $3, %r8d
-	jne .Ltmp208326
-	cmpl %edx, %edi
-	jae .Ltmp208326
-	shlq $11, %rdi
-	addq %rax, %rdi
-	addq %rsi, (%rdi,%r8,2)
-.Ltmp208323:
-	movl $1, %edi
-	jmp .Ltmp208327
-.Ltmp208326:
-	xorl %edi, %edi
-.Ltmp208327:
+.Ltmp208506:
+	leaq .Ltmp208502(%rip), %rsi
+	movq %rsi, %fs:8(%rcx)
+.Ltmp208503:
+	movl %fs:4(%rcx), %esi
+	testl %esi, %esi
+	js .Ltmp208507
+	movl %fs:24(%rcx), %esi
+	movq (%r14), %rdi
+	testl $3, %edi
+	jne .Ltmp208507
+	cmpl %edx, %esi
+	jae .Ltmp208507
+	shlq $11, %rsi
+	addq %rax, %rsi
+	leaq (%rsi,%rdi,2), %rsi
+	decq (%rsi)
+.Ltmp208504:
+	movl $1, %esi
+	jmp .Ltmp208508
+.Ltmp208507:
+	xorl %esi, %esi
+.Ltmp208508:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208324:
+	// [__rseq_failure] .Ltmp208505:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208325
+	// [__rseq_failure] jmp .Ltmp208506
 	// ---- back in the function's section ----
-	testq %rdi, %rdi
-	je .LBB1829_19
-.LBB1829_8:
+	testq %rsi, %rsi
+	je .LBB1832_19
+.LBB1832_8:
 	xorl %eax, %eax
-.LBB1829_9:
+.LBB1832_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1829_10:
+.LBB1832_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1829_26
-.LBB1829_11:
+	je .LBB1832_26
+.LBB1832_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1829_12:
+.LBB1832_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1829_10
+	je .LBB1832_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1829_11
+	jne .LBB1832_11
 	cmpq $1, %rcx
-	jne .LBB1829_27
+	jne .LBB1832_27
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1829_27
-.LBB1829_16:
+	jmp .LBB1832_27
+.LBB1832_16:
 	movb $2, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1829_8
+	jne .LBB1832_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -222,40 +222,40 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1829_3
-	jmp .LBB1829_8
-.LBB1829_18:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.29(%rip), %rdi
+	jne .LBB1832_3
+	jmp .LBB1832_8
+.LBB1832_18:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1829_19:
+.LBB1832_19:
 	movq (%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1829_22
-.LBB1829_20:
+	jmp .LBB1832_22
+.LBB1832_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1829_28
-.LBB1829_21:
+	je .LBB1832_28
+.LBB1832_21:
 	movq %rax, %rcx
-.LBB1829_22:
+.LBB1832_22:
 	testq %rcx, %rcx
-	je .LBB1829_20
+	je .LBB1832_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1829_21
+	jne .LBB1832_21
 	cmpq $1, %rcx
-	jne .LBB1829_8
+	jne .LBB1832_8
 	addq $16, %rdi
 	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1829_8
-.LBB1829_26:
+	jmp .LBB1832_8
+.LBB1832_26:
 	lock  incq 120(%rdi)
-.LBB1829_27:
+.LBB1832_27:
 	movl %ebx, %eax
-	jmp .LBB1829_9
-.LBB1829_28:
+	jmp .LBB1832_9
+.LBB1832_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1829_8
+	jmp .LBB1832_8

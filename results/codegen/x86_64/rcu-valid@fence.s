@@ -6,25 +6,25 @@ swapref_hot_rcu_valid_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1830_1
+	ja .LBB1833_1
 	movq %rsi, %rbx
 	movq (%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1830_17
+	jne .LBB1833_17
 	movq %rdx, %rsi
 	shlq $7, %rsi
 	addq %rsi, %rdi
 	movl 24(%rbx), %esi
 	testl %esi, %esi
-	je .LBB1830_7
+	je .LBB1833_7
 	leal 1(%rsi), %eax
 	movl %eax, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1830_8
+	jne .LBB1833_8
 	movl %esi, 24(%rbx)
-	jmp .LBB1830_1
-.LBB1830_7:
+	jmp .LBB1833_1
+.LBB1833_7:
 	movq 8(%rbx), %r8
 	movq 128(%rax), %rax
 	movq %rax, 128(%r8)
@@ -32,50 +32,50 @@ swapref_hot_rcu_valid_fence:
 	movl $1, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1830_15
-.LBB1830_8:
+	je .LBB1833_15
+.LBB1833_8:
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1830_18
+	je .LBB1833_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1830_13
+	jae .LBB1833_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movl %esi, 24(%rbx)
 	testl %esi, %esi
-	je .LBB1830_11
-.LBB1830_2:
+	je .LBB1833_11
+.LBB1833_2:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1830_13:
+.LBB1833_13:
 	movl %esi, 24(%rbx)
 	testl %esi, %esi
-	jne .LBB1830_1
-	jmp .LBB1830_14
-.LBB1830_15:
+	jne .LBB1833_1
+	jmp .LBB1833_14
+.LBB1833_15:
 	movl $0, 24(%rbx)
-.LBB1830_14:
+.LBB1833_14:
 	movq 8(%rbx), %rax
 	movq $0, 128(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1830_16
-.LBB1830_1:
+	jne .LBB1833_16
+.LBB1833_1:
 	xorl %eax, %eax
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1830_11:
+.LBB1833_11:
 	movq 8(%rbx), %rcx
 	movq $0, 128(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1830_2
+	je .LBB1833_2
 	movq %rbx, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
@@ -84,22 +84,22 @@ swapref_hot_rcu_valid_fence:
 	popq %rbx
 	popq %r14
 	retq
-.LBB1830_17:
+.LBB1833_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1830_18:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.33(%rip), %rdi
+.LBB1833_18:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
-.LBB1830_16:
+.LBB1833_16:
 	movq %rbx, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1830_1
-.LBB1830_20:
+	jmp .LBB1833_1
+.LBB1833_20:
 	movq %rax, %r14
 	movq %rbx, %rdi
 	callq _RINvNtCs8NwYtU1Mohg_4core3ptr9drop_glueINtNtNtCs5SxYMT1390x_7swapref3rcu6reader12RcuReadGuardNtNtBG_6flavor2MbEEBI_
 	movq %r14, %rdi
 	callq _Unwind_Resume@PLT
-.LBB1830_22:
+.LBB1833_22:
 	callq *_RNvNtCs8NwYtU1Mohg_4core9panicking16panic_in_cleanup@GOTPCREL(%rip)

@@ -6,25 +6,25 @@ swapref_hot_rcu_valid_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1831_1
+	ja .LBB1834_1
 	movq %rsi, %rbx
 	movq (%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1831_17
+	jne .LBB1834_17
 	movq %rdx, %rsi
 	shlq $7, %rsi
 	addq %rsi, %rdi
 	movl 24(%rbx), %esi
 	testl %esi, %esi
-	je .LBB1831_7
+	je .LBB1834_7
 	leal 1(%rsi), %eax
 	movl %eax, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1831_8
+	jne .LBB1834_8
 	movl %esi, 24(%rbx)
-	jmp .LBB1831_1
-.LBB1831_7:
+	jmp .LBB1834_1
+.LBB1834_7:
 	movq 8(%rbx), %r8
 	movq 128(%rax), %rax
 	movq %rax, 128(%r8)
@@ -32,52 +32,52 @@ swapref_hot_rcu_valid_membarrier:
 	movl $1, 24(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1831_15
-.LBB1831_8:
+	je .LBB1834_15
+.LBB1834_8:
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1831_18
+	je .LBB1834_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1831_13
+	jae .LBB1834_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movl %esi, 24(%rbx)
 	testl %esi, %esi
-	je .LBB1831_11
-.LBB1831_2:
+	je .LBB1834_11
+.LBB1834_2:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1831_13:
+.LBB1834_13:
 	movl %esi, 24(%rbx)
 	testl %esi, %esi
-	jne .LBB1831_1
-	jmp .LBB1831_14
-.LBB1831_15:
+	jne .LBB1834_1
+	jmp .LBB1834_14
+.LBB1834_15:
 	movl $0, 24(%rbx)
-.LBB1831_14:
+.LBB1834_14:
 	movq 8(%rbx), %rax
 	#MEMBARRIER
 	movq $0, 128(%rax)
 	#MEMBARRIER
 	movzbl 144(%rax), %eax
 	testb %al, %al
-	jne .LBB1831_16
-.LBB1831_1:
+	jne .LBB1834_16
+.LBB1834_1:
 	xorl %eax, %eax
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1831_11:
+.LBB1834_11:
 	movq 8(%rbx), %rcx
 	#MEMBARRIER
 	movq $0, 128(%rcx)
 	#MEMBARRIER
 	movzbl 144(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1831_2
+	je .LBB1834_2
 	movq %rbx, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
@@ -86,22 +86,22 @@ swapref_hot_rcu_valid_membarrier:
 	popq %rbx
 	popq %r14
 	retq
-.LBB1831_17:
+.LBB1834_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1831_18:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.33(%rip), %rdi
+.LBB1834_18:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
-.LBB1831_16:
+.LBB1834_16:
 	movq %rbx, %rdi
 	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1831_1
-.LBB1831_20:
+	jmp .LBB1834_1
+.LBB1834_20:
 	movq %rax, %r14
 	movq %rbx, %rdi
 	callq _RINvNtCs8NwYtU1Mohg_4core3ptr9drop_glueINtNtNtCs5SxYMT1390x_7swapref3rcu6reader12RcuReadGuardNtNtBG_6flavor4MembEEBI_
 	movq %r14, %rdi
 	callq _Unwind_Resume@PLT
-.LBB1831_22:
+.LBB1834_22:
 	callq *_RNvNtCs8NwYtU1Mohg_4core9panicking16panic_in_cleanup@GOTPCREL(%rip)

@@ -4,32 +4,32 @@
 swapref_hot_rcu_valid_qsbr:
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1832_1
+	ja .LBB1835_1
 	movq (%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1832_9
+	jne .LBB1835_9
 	movq %rdx, %rax
 	shlq $7, %rax
 	addq %rax, %rdi
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1832_1
+	je .LBB1835_1
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1832_10
+	je .LBB1835_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1832_1
+	jae .LBB1835_1
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	popq %rcx
 	retq
-.LBB1832_1:
+.LBB1835_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1832_9:
+.LBB1835_9:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1832_10:
-	leaq .Lanon.42ad661a3b51a234c9fd0eff7455e22d.33(%rip), %rdi
+.LBB1835_10:
+	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

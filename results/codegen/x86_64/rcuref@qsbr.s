@@ -6,40 +6,40 @@ swapref_hot_rcuref_qsbr:
 	pushq %r14
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1835_1
+	ja .LBB1838_1
 	movq (%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1835_11
+	jne .LBB1838_11
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
 	testq %rbx, %rbx
-	je .LBB1835_1
+	je .LBB1838_1
 	lock  incl (%rbx)
-	js .LBB1835_12
-.LBB1835_6:
+	js .LBB1838_12
+.LBB1838_6:
 	movq 128(%rbx), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1835_9
+	jae .LBB1838_9
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %ebp
 	movl $-1, %esi
 	lock  xaddl %esi, (%rbx)
 	decl %esi
 	movl %ebp, %eax
-	js .LBB1835_10
-.LBB1835_2:
+	js .LBB1838_10
+.LBB1838_2:
 	popq %rbx
 	popq %r14
 	popq %rbp
 	retq
-.LBB1835_9:
+.LBB1838_9:
 	movl $-1, %esi
 	lock  xaddl %esi, (%rbx)
 	xorl %ebp, %ebp
 	decl %esi
 	movl $0, %eax
-	jns .LBB1835_2
-.LBB1835_10:
+	jns .LBB1838_2
+.LBB1838_10:
 	movq %rbx, %rdi
 	callq *_RNvMs_NtCs5SxYMT1390x_7swapref5zonedNtB4_6RcuRef8put_slow@GOTPCREL(%rip)
 	movl %ebp, %eax
@@ -47,16 +47,16 @@ swapref_hot_rcuref_qsbr:
 	popq %r14
 	popq %rbp
 	retq
-.LBB1835_11:
+.LBB1838_11:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1835_12:
+.LBB1838_12:
 	movq %rbx, %rdi
 	movq %rcx, %r14
 	callq *_RNvMs_NtCs5SxYMT1390x_7swapref5zonedNtB4_6RcuRef8get_slow@GOTPCREL(%rip)
 	movq %r14, %rcx
 	testb %al, %al
-	jne .LBB1835_6
-.LBB1835_1:
+	jne .LBB1838_6
+.LBB1838_1:
 	xorl %eax, %eax
 	popq %rbx
 	popq %r14
