@@ -12,8 +12,9 @@
 //! | variant | what is left out |
 //! | --- | --- |
 //! | `full` | nothing: arm the descriptor (`lea`, store to `rseq_cs`), load `cpu_id`, load and test the mode word, check the CPU, compute the counter's address into one register, add through it (`inc` for the get, `dec` for the put) |
-//! | `register add` | nothing left out, but the add takes its amount from a register (`add [t], nr`), as the section did for every `nr` before |
-//! | `indexed add` | nothing left out, but the add addresses the counter through base + index with the amount in a register (`add [t + m*2], nr`: the section until this variant was written) |
+//! | `indexed inc` | nothing left out, but the `inc` and `dec` address the counter through base + index (`inc [t + m*2]`, no `lea`) |
+//! | `register add` | nothing left out, but the add takes its amount from a register (`add [t], nr`: the section's form for amounts other than 1 and -1) |
+//! | `indexed add` | nothing left out, but both: `add [t + m*2], nr` (the section's commit before d8a1fbf) |
 //! | `no arm` | the `lea` and the store that arm the descriptor |
 //! | `arm elsewhere` | the store goes to a static instead of the `%fs`-relative `rseq_cs` |
 //! | `cpu elsewhere` | `cpu_id` is loaded from a static instead of through `%fs` |
@@ -122,6 +123,15 @@ mod x86 {
         "shl {t}, 11\nadd {t}, {chunks}\nlea {t}, [{t} + {m} * 2]\ndec qword ptr [{t}]"
     );
     variant!(
+        indexed_inc,
+        "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
+        "mov {t:e}, dword ptr fs:[{off} + 4]",
+        "mov {m}, qword ptr [{mode}]",
+        "cmp {t:e}, 256\njae 7f",
+        "shl {t}, 11\nadd {t}, {chunks}\ninc qword ptr [{t} + {m} * 2]",
+        "shl {t}, 11\nadd {t}, {chunks}\ndec qword ptr [{t} + {m} * 2]"
+    );
+    variant!(
         register_add,
         "lea {t}, [rip + 3b]\nmov qword ptr fs:[{off} + 8], {t}",
         "mov {t:e}, dword ptr fs:[{off} + 4]",
@@ -203,8 +213,9 @@ mod x86 {
     }
 
     type Variant = (&'static str, fn(isize, u64, &[u8]) -> f64);
-    pub const VARIANTS: [Variant; 10] = [
+    pub const VARIANTS: [Variant; 11] = [
         ("full", full),
+        ("indexed inc", indexed_inc),
         ("register add", register_add),
         ("indexed add", indexed_add),
         ("no arm", no_arm),

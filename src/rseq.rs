@@ -596,7 +596,7 @@ mod arch {
     /// alone, as `inc` or `dec` where `nr` is 1 or -1 (a get, a put): on this VM's Intel host an
     /// add to memory through base + index, or with the amount in a register, waits far longer
     /// for the previous add's store to the same counter (`examples/rseq_parts.rs`, variants
-    /// `indexed add` and `register add` against `full`, in
+    /// `indexed inc`, `register add` and `indexed add` against `full`, in
     /// `results/reference/vm-2cpu/rseq-parts.txt`). `tests/rseq_listing.rs` checks the form.
     ///
     /// The block returns a flag (`t`: 1 committed, 0 left) that the caller tests again, three

@@ -53,10 +53,16 @@ mod x86 {
         /// A `ret` (C3, C2).
         pub ret: bool,
         /// An add, subtract, increment or decrement of memory addressed through base + index
-        /// (`incq 0x100(%rax,%r8,2)`): on Intel cores a chain of such adds to one counter waits
-        /// for each store far longer than through one register (`src/percpu_ref/counters.rs`,
-        /// `through_one_register`).
+        /// (`incq 0x100(%rax,%r8,2)`): on the reference VM's Intel host a chain of such adds to
+        /// one counter waits for each store far longer than through one register
+        /// (`src/percpu_ref/counters.rs`, `through_one_register`).
         pub indexed_rmw: bool,
+        /// An add or subtract of a register to memory (`add %rdi,(%r9)`): as slow there as the
+        /// indexed form, where the amount could have been an immediate (`inc`, `dec`).
+        pub register_rmw: bool,
+        /// An `inc` or `dec` of memory through one register, without an index (`incq (%rax)`):
+        /// the form the percpu counters' adds must have.
+        pub one_register_incdec: bool,
     }
 
     /// Classify the instruction starting at `b[0]`. Legacy prefixes may come in any order,
@@ -89,11 +95,13 @@ mod x86 {
             0x81 | 0x83 => reg == 0 || reg == 5, // add, sub r/m, imm
             _ => false,
         };
+        c.register_rmw = matches!(op(0), 0x01 | 0x29) && op(1) >> 6 != 3;
         // A memory operand (mod != 11) with a SIB byte (rm = 100) whose index is a register
         // (not 100 without REX.X, which means none).
         if rmw && op(1) >> 6 != 3 && op(1) & 7 == 4 {
             c.indexed_rmw = (op(2) >> 3) & 7 != 4 || rex_x;
         }
+        c.one_register_incdec = op(0) == 0xFF && reg <= 1 && op(1) >> 6 != 3 && !c.indexed_rmw;
         match op(0) {
             0x86 | 0x87 => c.xchg = true,
             0x91..=0x97 => c.xchg = true,
@@ -191,6 +199,8 @@ struct Path {
     other_fence: usize,
     calls: usize,
     indexed_rmw: usize,
+    register_rmw: usize,
+    one_register_incdec: usize,
 }
 
 fn class_at(addr: usize) -> x86::Class {
@@ -217,6 +227,8 @@ fn path_of(trace: &[usize], entry: usize) -> Path {
         other_fence: 0,
         calls: 0,
         indexed_rmw: 0,
+        register_rmw: 0,
+        one_register_incdec: 0,
     };
     let mut depth = 0usize;
     for &a in &trace[start..] {
@@ -227,6 +239,8 @@ fn path_of(trace: &[usize], entry: usize) -> Path {
         p.mfence += c.mfence as usize;
         p.other_fence += c.other_fence as usize;
         p.indexed_rmw += c.indexed_rmw as usize;
+        p.register_rmw += c.register_rmw as usize;
+        p.one_register_incdec += c.one_register_incdec as usize;
         if c.call {
             depth += 1;
             p.calls += 1;
@@ -298,10 +312,11 @@ fn percpu_hot_paths_execute_no_locked_instruction_xchg_or_mfence() {
         assert_eq!(p.calls, 0, "{name} left the inline percpu path: {p:?}");
         assert!(p.instructions > 5, "{name}: implausibly short trace {p:?}");
         // The counter's add goes through one register (`through_one_register`), not through
-        // the record + slot addressing the compiler would fold it into.
+        // the record + slot addressing the compiler would fold it into, and adds an immediate.
         assert_eq!(
-            p.indexed_rmw, 0,
-            "{name} adds to memory through base + index: {p:?}"
+            (p.indexed_rmw, p.register_rmw, p.one_register_incdec),
+            (0, 0, 2),
+            "{name}: the get's and the put's counter updates are not one inc and one dec of memory through one register: {p:?}"
         );
     }
     // The non-preemptible kernel's read side is empty: the qsbr path executes fewer
@@ -382,6 +397,16 @@ fn decoder_recognises_what_it_must() {
     assert!(classify(&[0x4A, 0xFF, 0x84, 0x40, 0x00, 0x01, 0x00, 0x00]).indexed_rmw); // incq 0x100(%rax,%r8,2)
     assert!(classify(&[0x4B, 0x01, 0x3C, 0x51]).indexed_rmw); // addq %rdi,(%r9,%r10,2)
     assert!(classify(&[0x48, 0xFF, 0x44, 0xC2, 0x88]).indexed_rmw); // incq -0x78(%rdx,%rax,8)
+    assert!(classify(&[0x49, 0x01, 0x39]).register_rmw); // addq %rdi,(%r9)
+    assert!(classify(&[0x48, 0x29, 0x08]).register_rmw); // subq %rcx,(%rax)
+    assert!(!classify(&[0x48, 0x01, 0xC8]).register_rmw); // addq %rcx,%rax: no memory
+    assert!(!classify(&[0x48, 0xFF, 0x00]).register_rmw); // incq (%rax)
+    assert!(classify(&[0x48, 0xFF, 0x00]).one_register_incdec); // incq (%rax)
+    assert!(classify(&[0x48, 0xFF, 0x0A]).one_register_incdec); // decq (%rdx)
+    assert!(classify(&[0x49, 0xFF, 0x44, 0x24, 0x08]).one_register_incdec); // incq 8(%r12)
+    assert!(!classify(&[0x4A, 0xFF, 0x84, 0x40, 0x00, 0x01, 0x00, 0x00]).one_register_incdec); // indexed
+    assert!(!classify(&[0x48, 0xFF, 0xC0]).one_register_incdec); // incq %rax: no memory
+    assert!(!classify(&[0xFF, 0x15, 0, 0, 0, 0]).one_register_incdec); // call [rip+x]: FF /2
     for b in [
         &[0x48, 0xFF, 0x00][..],               // incq (%rax)
         &[0x48, 0xFF, 0x0A],                   // decq (%rdx)

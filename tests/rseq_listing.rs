@@ -27,6 +27,34 @@ fn load_bias() -> u64 {
         .expect("the executable's first mapping in /proc/self/maps")
 }
 
+/// The ELF address ranges of this executable's `swapref_hot_*` functions (`nm -S`), or `None`
+/// where `nm` cannot run.
+fn hot_functions() -> Option<Vec<(u64, u64)>> {
+    let out = Command::new("nm")
+        .args(["-S", "--defined-only"])
+        .arg(std::fs::read_link("/proc/self/exe").ok()?)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                // "00000000005a0ef0 0000000000000220 T swapref_hot_percpu_acquire_qsbr_cpu"
+                let mut w = l.split_whitespace();
+                let (addr, size, _, name) = (w.next()?, w.next()?, w.next()?, w.next()?);
+                if !name.starts_with("swapref_hot_") {
+                    return None;
+                }
+                let a = u64::from_str_radix(addr, 16).ok()?;
+                Some((a, a + u64::from_str_radix(size, 16).ok()?))
+            })
+            .collect(),
+    )
+}
+
 /// The instructions of `[start, end)` (ELF addresses) of this executable: mnemonic and operands.
 fn disassemble(start: u64, end: u64) -> Option<Vec<String>> {
     let out = Command::new("objdump")
@@ -67,6 +95,9 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
         return;
     }
     let bias = load_bias();
+    let hot = hot_functions();
+    // The commits of the sections inside the hot-path functions, whose get and put add 1 and -1.
+    let mut hot_commits: Vec<String> = Vec::new();
     let sections = swapref::rseq::sections();
     assert!(!sections.is_empty(), "no critical section in this binary");
     let mut counts = Vec::new();
@@ -138,9 +169,9 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
             ),
         };
         // The commit: an add (`add`, or `inc`/`dec` for one reference) to the counter, through
-        // one register: no index (`(%rax)`, not `(%rax,%rdx,2)`), which on Intel cores makes
-        // each add wait longer for the previous one's store (`src/rseq.rs`, the x86-64
-        // section's docs).
+        // one register: no index (`(%rax)`, not `(%rax,%rdx,2)`), which on the reference VM's
+        // Intel host makes each add wait longer for the previous one's store (`src/rseq.rs`,
+        // the x86-64 section's docs).
         let commit = insns.last().unwrap();
         let through_one_register = commit
             .rsplit_once('(')
@@ -149,6 +180,15 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
             ["add", "inc", "dec"].iter().any(|m| commit.starts_with(m)) && through_one_register,
             "section at {start:#x} does not end in its commit (an add to memory through one register) but `{commit}`:\n  {listing}"
         );
+        // A get or put of one reference commits with `inc` or `dec`: an `add` with the amount
+        // in a register waits as long as an indexed one on that host.
+        if hot.iter().flatten().any(|&(a, b)| (a..b).contains(&start)) {
+            assert!(
+                commit.starts_with("inc") || commit.starts_with("dec"),
+                "section at {start:#x} in a swapref_hot_* function commits with `{commit}`, not inc or dec:\n  {listing}"
+            );
+            hot_commits.push(commit.clone());
+        }
         counts.push((insns.len(), delayed));
         if !delayed {
             assert!(
@@ -178,4 +218,21 @@ fn every_critical_section_is_short_unlocked_fence_free_and_ends_in_one_store() {
         by_cpu > 0 && by_cid > 0,
         "both indexes are compiled in (the codegen module has hot paths of each)"
     );
+    match hot {
+        None => eprintln!(
+            "!!!!! SKIPPED: the hot paths' commits were not told apart (nm could not run) !!!!!"
+        ),
+        Some(_) => {
+            let incs = hot_commits.iter().filter(|c| c.starts_with("inc")).count();
+            eprintln!(
+                "sections in swapref_hot_* functions: {} ({incs} commit with inc, the rest with dec)",
+                hot_commits.len()
+            );
+            assert!(
+                incs > 0 && incs < hot_commits.len(),
+                "the swapref_hot_* functions' sections: {} commits, {incs} of them inc: a get's and a put's were expected",
+                hot_commits.len()
+            );
+        }
+    }
 }

@@ -124,16 +124,17 @@ unsafe fn record_add(rec: &Record, mode: usize, nr: usize) {
 /// (`incq 256(%rax,%r8,2)`).
 ///
 /// Why: a get and its put add to the same counter, and in a loop of lookups each add loads what
-/// the previous one stored. On this VM's Intel host (family 6, model 167) an add to memory
-/// waits for that store much longer when it addresses the counter through base + index, or
-/// takes the amount from a register, than when it is an `inc`/`dec` through one register:
+/// the previous one stored. On this VM's Intel Xeon host an add to memory waits for that store
+/// much longer when it addresses the counter through base + index, or takes the amount from a
+/// register, than when it is an `inc`/`dec` through one register:
 /// `results/reference/vm-2cpu/rseq-parts.txt` (`examples/rseq_parts.rs`, variants `full`,
-/// `register add` and `indexed add`) measures it on the per-CPU section, and
-/// `results/reference/vm-2cpu/get_put-ab-one-register.txt` on criterion's `get_put`, before
-/// and after. The kernel's `this_cpu_inc` is such an add too (`incq %gs:(%rax)`). x86-64 only:
+/// `indexed inc`, `register add` and `indexed add`) measures it on the per-CPU section, and
+/// `results/reference/vm-2cpu/get_put-ab-one-register-qsbr.txt` (and `-membarrier.txt`) on
+/// criterion's `get_put` with per-thread counters, before and after. The kernel's `this_cpu_inc` is such an add too (`incq %gs:(%rax)`). x86-64 only:
 /// arm64 has no add to memory (its load and store take the address as they are), and this was
 /// measured on x86-64 alone. Not under Miri or loom, which cannot run inline assembly.
-/// `tests/hotpath.rs` checks that the per-thread paths execute no add through base + index.
+/// `tests/hotpath.rs` checks that the per-thread paths update their counter with one `inc` and
+/// one `dec` through one register.
 #[inline(always)]
 fn through_one_register(c: &AtomicUsize) -> &AtomicUsize {
     #[cfg(all(target_arch = "x86_64", not(miri), not(loom)))]
