@@ -298,7 +298,9 @@ impl Rseq {
     }
 
     fn field(&self, at: usize) -> u32 {
-        field(self.offset, at)
+        // SAFETY: (1) `offset` is glibc's `__rseq_offset`: `available` is the only constructor
+        // of `Rseq`, and its fields are private; (2) callers pass CPU_ID or MM_CID.
+        unsafe { field(self.offset, at) }
     }
 
     /// The calling thread's rseq area: thread pointer + `__rseq_offset`.
@@ -309,12 +311,17 @@ impl Rseq {
 }
 
 /// The u32 at `at` in the calling thread's rseq area, which glibc put at the thread pointer +
-/// `offset` (`__rseq_offset`); `at` is [`CPU_ID`] or [`MM_CID`].
-fn field(offset: isize, at: usize) -> u32 {
+/// `offset`.
+///
+/// # Safety
+///
+/// 1. `offset` is glibc's `__rseq_offset` (as every `Rseq` and `CpuCounters` holds).
+/// 2. `at` is an aligned u32 field inside the area's first 32 bytes ([`CPU_ID`], [`MM_CID`]).
+unsafe fn field(offset: isize, at: usize) -> u32 {
     let area = thread_pointer().wrapping_offset(offset);
-    // SAFETY: `area` is the calling thread's glibc rseq area, live while the thread is (glibc
-    // allocates it in the thread's control block, 32 bytes at least), and `at` is an aligned
-    // u32 field inside the first 32. The kernel writes it only while this thread is not running
+    // SAFETY: by 1, `area` is the calling thread's glibc rseq area, live while the thread is
+    // (glibc allocates it in the thread's control block, 32 bytes at least); by 2, `at` is an
+    // aligned u32 field inside it. The kernel writes it only while this thread is not running
     // userspace code, so a volatile read races with nothing.
     unsafe { area.add(at).cast::<u32>().read_volatile() }
 }
@@ -560,7 +567,8 @@ impl CpuCounters {
     /// 1. The [`CpuArea`] these counters came from is alive.
     #[cfg(feature = "internal-test-hooks")]
     pub unsafe fn add_unprotected_delayed(&self, slot: usize, nr: usize) {
-        let cpu = field(self.offset, CPU_ID);
+        // SAFETY: (1) `offset` came from the `Rseq` the area was made with; (2) CPU_ID.
+        let cpu = unsafe { field(self.offset, CPU_ID) };
         if cpu >= self.cpus || slot >= SLOTS {
             return;
         }
