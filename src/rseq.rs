@@ -69,7 +69,7 @@ const _: () = assert!(std::mem::size_of::<Chunk>() == 1 << CHUNK_SHIFT);
 
 /// The mode word's flag bits (`percpu_ref`'s `ATOMIC | DEAD`); the section leaves if any is set.
 pub(crate) const MODE_FLAGS: usize = 3;
-/// Where the slot index starts in the mode word (`percpu_ref`'s `SLOT_SHIFT`).
+/// Where the slot index starts in the mode word (what `PerCpu::slot_mode` puts there).
 pub(crate) const MODE_SLOT_SHIFT: u32 = 2;
 // The section turns the mode word into a byte offset by one shift of `3 - MODE_SLOT_SHIFT`.
 const _: () = assert!(MODE_SLOT_SHIFT == 2);

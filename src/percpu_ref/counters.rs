@@ -16,7 +16,7 @@
 //! thread's rseq concurrency ID (`mm_cid`) instead of its CPU, with one chunk per CPU the
 //! process may run on, where [`crate::rseq::cid_available`] says so (Linux ≥ 6.3).
 
-use super::{FLAGS, InitError, SLOT_SHIFT};
+use super::{FLAGS, InitError};
 use crate::rcu::{Flavor, Rcu, RcuReader, Record};
 use crate::sync::{
     AtomicUsize,
@@ -55,7 +55,14 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     fn new(rcu: &Rcu<F>) -> Result<(Self::Fast, Self::Shared), InitError>;
 
     /// Refuse a reader of another domain (release builds too; see `PercpuRef::check_reader`).
-    fn check_reader(domain: *const (), r: &Self::Reader);
+    fn check_reader(domain: &Rcu<F>, r: &Self::Reader);
+
+    /// The mode word of a ref of slot `slot` in percpu mode, flag bits clear: what the fast
+    /// path turns into its counter's address, as the kernel's `percpu_count_ptr` is that
+    /// address. Per-thread, the counter's byte offset in a reader record
+    /// (`Record::counter_offset`: the address is the record's plus the word); per-CPU, the
+    /// slot shifted left by 2 (the section adds it, scaled, to the CPU's chunk).
+    fn slot_mode(slot: usize) -> usize;
 
     /// In one section: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no mode bit is
     /// set, add `nr` to the caller's counter of the slot the mode word names and return true;
@@ -63,9 +70,9 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     ///
     /// # Safety
     ///
-    /// 1. Whenever `mode`'s flag bits are clear, its slot bits name a slot below
-    ///    [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS), allocated from the domain `fast` and
-    ///    `r` belong to (`r` passed [`check_reader`](Self::check_reader)).
+    /// 1. Whenever `mode`'s flag bits are clear, it is [`slot_mode`](Self::slot_mode)`(slot)`
+    ///    for a slot below [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS), allocated from the
+    ///    domain `fast` and `r` belong to (`r` passed [`check_reader`](Self::check_reader)).
     /// 2. `fast` came from [`new`](Self::new) with a `Shared` that is still alive.
     unsafe fn add_if_percpu<const ACQUIRE: bool>(
         fast: &Self::Fast,
@@ -95,6 +102,13 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     fn reserved_bytes(rcu: &Rcu<F>, shared: &Self::Shared) -> usize;
 }
 
+// A per-thread mode word is a counter's byte offset in the record: it leaves the flag bits clear.
+const _: () = assert!(
+    Record::counter_offset(0) & FLAGS == 0
+        && std::mem::size_of::<AtomicUsize>() & FLAGS == 0
+        && Record::counter_offset(crate::rcu::PERCPU_SLOTS - 1) < usize::MAX >> 1
+);
+
 /// Counters in the RCU domain's reader records, one per registered thread: the backend that
 /// runs everywhere (including loom and Miri).
 #[derive(Debug, Clone, Copy)]
@@ -106,11 +120,12 @@ impl sealed::Sealed for PerThread {}
 ///
 /// # Safety
 ///
-/// 1. `mode >> SLOT_SHIFT < PERCPU_SLOTS`.
+/// 1. `mode` is `Record::counter_offset(slot)` for a `slot < PERCPU_SLOTS` (a per-thread
+///    ref's mode word with its flag bits clear: `PerThread::slot_mode`).
 #[inline(always)]
 unsafe fn record_add(rec: &Record, mode: usize, nr: usize) {
     // SAFETY: precondition 1.
-    let c = through_one_register(unsafe { rec.counter_unchecked(mode >> SLOT_SHIFT) });
+    let c = through_one_register(unsafe { rec.counter_at(mode) });
     // Load + Relaxed store, not fetch_add: only this thread writes its counter (the kernel's
     // this_cpu_add is likewise not atomic against other CPUs), so `load_own` (a Relaxed load
     // outside loom) returns its latest value. The sum reads it only after a grace period,
@@ -119,9 +134,9 @@ unsafe fn record_add(rec: &Record, mode: usize, nr: usize) {
 }
 
 /// `c`, with its address computed into one register, so that the add reaches the counter
-/// through that register alone (`incq (%reg)`), not through the base + index addressing the
-/// compiler would otherwise fold the record's address and the slot into
-/// (`incq 256(%rax,%r8,2)`).
+/// through that register alone (`add %r8,%rax; incq (%rax)`), not through the base + index
+/// addressing the compiler would otherwise fold the record's address and the mode word into
+/// (`incq (%rax,%r8)`).
 ///
 /// Why: a get and its put add to the same counter, and in a loop of lookups each add loads what
 /// the previous one stored. On this VM's Intel Xeon host an add to memory waits for that store
@@ -130,7 +145,8 @@ unsafe fn record_add(rec: &Record, mode: usize, nr: usize) {
 /// `results/reference/vm-2cpu/rseq-parts.txt` (`examples/rseq_parts.rs`, variants `full`,
 /// `indexed inc`, `register add` and `indexed add`) measures it on the per-CPU section, and
 /// `results/reference/vm-2cpu/get_put-ab-one-register-qsbr.txt` (and `-membarrier.txt`) on
-/// criterion's `get_put` with per-thread counters, before and after. The kernel's `this_cpu_inc` is such an add too (`incq %gs:(%rax)`). x86-64 only:
+/// criterion's `get_put` with per-thread counters, before and after. The kernel's
+/// `this_cpu_inc` is such an add too (`incq %gs:(%rax)`). x86-64 only:
 /// arm64 has no add to memory (its load and store take the address as they are), and this was
 /// measured on x86-64 alone. Not under Miri or loom, which cannot run inline assembly.
 /// `tests/hotpath.rs` checks that the per-thread paths update their counter with one `inc` and
@@ -182,10 +198,14 @@ impl<F: Flavor> Counters<F> for PerThread {
     }
 
     #[inline(always)]
-    fn check_reader(domain: *const (), r: &RcuReader<F>) {
-        if r.domain_id() != domain {
+    fn check_reader(domain: &Rcu<F>, r: &RcuReader<F>) {
+        if !domain.same_domain(r.domain()) {
             super::wrong_domain();
         }
+    }
+
+    fn slot_mode(slot: usize) -> usize {
+        Record::counter_offset(slot)
     }
 
     #[inline(always)]
@@ -204,9 +224,9 @@ impl<F: Flavor> Counters<F> for PerThread {
                 mode.load(Relaxed)
             };
             if m & FLAGS == 0 {
-                // SAFETY: (1) of add_if_percpu: the flag bits are clear, so the slot bits are
-                // an allocated slot below PERCPU_SLOTS, and every record has PERCPU_SLOTS
-                // counters.
+                // SAFETY: (1) of add_if_percpu: the flag bits are clear, so the word is
+                // `slot_mode(slot)`, `Record::counter_offset(slot)`, of an allocated slot below
+                // PERCPU_SLOTS, and every record has PERCPU_SLOTS counters.
                 unsafe { record_add(rec, m, nr) };
                 true
             } else {
@@ -252,7 +272,7 @@ pub use per_cpu::{CpuReader, PerCid, PerCpu};
 /// `tests/rseq_stress.rs` checks, natively, that the real section keeps the guarantee.
 #[cfg(loom)]
 mod model_cpu {
-    use super::{Counters, FLAGS, InitError, Pending, PercpuKind, SLOT_SHIFT, sealed};
+    use super::{Counters, FLAGS, InitError, Pending, PercpuKind, sealed};
     use crate::rcu::{Flavor, Rcu};
     use crate::sync::{
         Arc, AtomicUsize, Mutex,
@@ -262,6 +282,8 @@ mod model_cpu {
 
     /// Model CPUs.
     const CPUS: usize = 2;
+    /// Where the slot starts in the mode word, as for the real per-CPU backend.
+    const SLOT_SHIFT: u32 = 2;
 
     /// Test hook: the membarrier visits no CPU (the mutation that the models must catch).
     static BROKEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -311,8 +333,12 @@ mod model_cpu {
             Ok((area.clone(), area))
         }
 
-        fn check_reader(_: *const (), r: &ModelCpuReader) {
+        fn check_reader(_: &Rcu<F>, r: &ModelCpuReader) {
             assert!(r.0 < CPUS, "model CPU {} out of range", r.0);
+        }
+
+        fn slot_mode(slot: usize) -> usize {
+            slot << SLOT_SHIFT
         }
 
         fn covered<R, G>(_: &ModelCpuReader, lock: impl FnOnce() -> G, f: impl FnOnce() -> R) -> R {
@@ -369,9 +395,12 @@ mod model_cpu {
 
 #[cfg(not(loom))]
 mod per_cpu {
-    use super::{Counters, InitError, Pending, PercpuKind, sealed};
+    use super::{Counters, FLAGS, InitError, Pending, PercpuKind, sealed};
     use crate::rcu::{Flavor, Rcu};
-    use crate::rseq::{CpuArea, CpuCounters, membarrier};
+    use crate::rseq::{CpuArea, CpuCounters, MODE_FLAGS, MODE_SLOT_SHIFT, membarrier};
+
+    // The section tests the flags `percpu_ref` sets.
+    const _: () = assert!(FLAGS == MODE_FLAGS);
     use crate::sync::{Arc, AtomicUsize};
 
     /// Counters per CPU, updated in restartable sequences ([`crate::rseq`]); with `CID`, per
@@ -418,7 +447,12 @@ mod per_cpu {
         }
 
         #[inline(always)]
-        fn check_reader(_: *const (), _: &CpuReader) {}
+        fn check_reader(_: &Rcu<F>, _: &CpuReader) {}
+
+        /// The section's encoding: the slot above `rseq::MODE_SLOT_SHIFT`, the flags below.
+        fn slot_mode(slot: usize) -> usize {
+            slot << MODE_SLOT_SHIFT
+        }
 
         #[inline(always)]
         unsafe fn add_if_percpu<const ACQUIRE: bool>(

@@ -132,11 +132,10 @@ pub const PERCPU_COUNT_BIAS: usize = 1 << (usize::BITS - 1);
 const ATOMIC: usize = 1;
 /// Mode bit: the ref has been killed (`__PERCPU_REF_DEAD`).
 const DEAD: usize = 2;
-/// Both mode bits (`__PERCPU_REF_FLAG_BITS`'s mask). The rest of the mode word is the slot
-/// index shifted by [`SLOT_SHIFT`], as `percpu_count_ptr` carries the counter's address.
+/// Both mode bits (`__PERCPU_REF_FLAG_BITS`'s mask). The rest of the mode word names the
+/// counter, as `percpu_count_ptr` carries the counter's address: the backend's
+/// [`Counters::slot_mode`] of the ref's slot.
 const FLAGS: usize = ATOMIC | DEAD;
-/// Where the slot index starts in the mode word.
-const SLOT_SHIFT: u32 = 2;
 
 /// `PERCPU_REF_INIT_*` flags for [`PercpuRef::new`]; combine with `|`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -279,23 +278,21 @@ impl<F: Flavor, C: Counters<F>> Drop for RefData<F, C> {
 /// assert!(users.is_zero());
 /// ```
 pub struct PercpuRef<F: Flavor, C: Counters<F> = PerThread> {
-    /// The hot word, the kernel's `percpu_count_ptr`: the slot index above [`SLOT_SHIFT`], the
-    /// `ATOMIC | DEAD` bits below, so the fast path finds its counter in the word it tests.
+    /// The hot word, the kernel's `percpu_count_ptr`: the ref's slot as the backend encodes it
+    /// ([`Counters::slot_mode`]: per-thread, the counter's byte offset in a reader record),
+    /// with the `ATOMIC | DEAD` bits below, so the fast path finds its counter in the word it
+    /// tests.
     /// Written only under `data.switch`, so code holding that lock reads it with
     /// [`load_own`](crate::sync::load_own).
     mode: AtomicUsize,
-    /// The domain's identity, next to `mode` for the fast path's reader check.
-    domain: *const (),
+    /// A second handle of the ref's domain (`data.rcu`), next to `mode` for the fast path's
+    /// reader check: the reader's handle and this one are one pointer each, compared as they
+    /// are (`Rcu::same_domain`), with no address arithmetic on either side.
+    domain: Rcu<F>,
     /// What the backend's fast path needs (the per-CPU area's address), next to `mode`.
     fast: C::Fast,
     data: Arc<RefData<F, C>>,
 }
-
-// SAFETY: `domain` is only compared, never dereferenced; every other field is Send + Sync.
-unsafe impl<F: Flavor, C: Counters<F>> Send for PercpuRef<F, C> {}
-// SAFETY: as for Send: the raw pointer is an identity, and `&PercpuRef` gives access only to
-// atomics and to the lock-protected RefData.
-unsafe impl<F: Flavor, C: Counters<F>> Sync for PercpuRef<F, C> {}
 
 impl<F: Flavor, C: Counters<F>> fmt::Debug for PercpuRef<F, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -363,8 +360,8 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         // dropped, so no thread can be updating it now.
         let base = C::sum(rcu, &counters, slot);
         Ok(PercpuRef {
-            mode: AtomicUsize::new(slot << SLOT_SHIFT | mode),
-            domain: rcu.id(),
+            mode: AtomicUsize::new(C::slot_mode(slot) | mode),
+            domain: rcu.clone(),
             fast,
             data: Arc::new(RefData {
                 count: AtomicUsize::new(start),
@@ -391,21 +388,22 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     }
 
     /// Refuse a reader of another domain (release builds too): its section and its count would
-    /// land in that domain's records, which our grace periods and sums never see. One compare of
-    /// two words the fast path loads anyway; the panic is out of line. Nothing for the per-CPU
-    /// backend, whose counters are the ref's own.
+    /// land in that domain's records, which our grace periods and sums never see. One load and
+    /// one compare (the reader's domain handle against the ref's, `Rcu::same_domain`); the panic
+    /// is out of line. Nothing for the per-CPU backend, whose counters are the ref's own.
     #[inline(always)]
     fn check_reader(&self, r: &C::Reader) {
-        C::check_reader(self.domain, r);
+        C::check_reader(&self.domain, r);
     }
 
     /// The backend's fast path: in percpu mode, add `nr` to the caller's counter and return
     /// true; otherwise false, nothing written. Caller has checked `r` (`check_reader`).
     #[inline(always)]
     fn fast<const ACQUIRE: bool>(&self, r: &C::Reader, nr: usize) -> bool {
-        // SAFETY: (1) the mode word's slot bits are the slot `with_counters` allocated from
-        // this ref's domain (below PERCPU_SLOTS), and the caller checked `r` against that
-        // domain; (2) `fast` came from `C::new` together with `data.counters`, which `self`
+        // SAFETY: (1) with its flags clear the mode word is `C::slot_mode` of the slot
+        // `with_counters` allocated from this ref's domain (below PERCPU_SLOTS); the mode
+        // stores (kill, reinit, the switches) change only the flag bits; the caller checked `r`
+        // against that domain; (2) `fast` came from `C::new` together with `data.counters`, which `self`
         // keeps alive.
         unsafe { C::add_if_percpu::<ACQUIRE>(&self.fast, r, &self.mode, nr) }
     }

@@ -152,16 +152,30 @@ impl Record {
         }
     }
 
-    /// This thread's counter for percpu slot `slot`, without the bounds check, for the fast
-    /// path (`this_cpu_ptr`).
+    /// The byte offset in a record of the counter of percpu slot `slot`: what a per-thread
+    /// `percpu_ref` keeps in its mode word (the kernel's `percpu_count_ptr` keeps the
+    /// counter's per-CPU address), so that its fast path finds the counter with one add to
+    /// the record's address.
+    pub(crate) const fn counter_offset(slot: usize) -> usize {
+        std::mem::offset_of!(Record, area) + slot * std::mem::size_of::<AtomicUsize>()
+    }
+
+    /// This thread's counter at byte offset `offset`, for the fast path (`this_cpu_ptr`).
     ///
     /// # Safety
     ///
-    /// 1. `slot < PERCPU_SLOTS` (true of every index [`Rcu::alloc_slot`] returns).
+    /// 1. `offset` is [`counter_offset`](Self::counter_offset)`(slot)` for a
+    ///    `slot < PERCPU_SLOTS` (true of every index [`Rcu::alloc_slot`] returns).
     #[inline(always)]
-    pub(crate) unsafe fn counter_unchecked(&self, slot: usize) -> &AtomicUsize {
-        // SAFETY: precondition 1.
-        unsafe { self.area.get_unchecked(slot) }
+    pub(crate) unsafe fn counter_at(&self, offset: usize) -> &AtomicUsize {
+        // SAFETY: by 1, `offset` is that of `area[slot]` with `slot` in bounds: the pointer
+        // stays inside `self` (whose reference it is derived from), is aligned for the
+        // element type, and points to a live `AtomicUsize` for as long as `self` is borrowed.
+        unsafe {
+            &*std::ptr::from_ref(self)
+                .byte_add(offset)
+                .cast::<AtomicUsize>()
+        }
     }
 }
 
@@ -333,15 +347,11 @@ impl<F: Flavor> Rcu<F> {
         F::KIND
     }
 
-    /// Whether two handles name the same domain.
+    /// Whether two handles name the same domain: one compare of the two handles' pointers,
+    /// which is the readers' domain check on the hot path.
+    #[inline(always)]
     pub fn same_domain(&self, other: &Rcu<F>) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
-    }
-
-    /// The domain's identity, compared by the readers' domain checks.
-    #[inline(always)]
-    pub(crate) fn id(&self) -> *const () {
-        Arc::as_ptr(&self.inner).cast()
     }
 
     /// Refuse a reader of another domain: its sections and counts would land in that domain's
@@ -349,7 +359,7 @@ impl<F: Flavor> Rcu<F> {
     /// pointers already in cache on the hot path; the panic is out of line.
     #[inline(always)]
     pub fn check_reader(&self, r: &RcuReader<F>) {
-        if r.domain_id() != self.id() {
+        if !self.same_domain(r.domain()) {
             wrong_domain();
         }
     }

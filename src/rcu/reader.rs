@@ -22,10 +22,47 @@ use std::marker::PhantomData;
 /// mutably, so no guard (and nothing a strategy's guard protects) can live across either.
 pub struct RcuReader<F: Flavor> {
     rcu: Rcu<F>,
-    record: Arc<CachePadded<Record>>,
+    record: OwnRecord,
     index: usize,
     /// Nesting depth of [`read_lock`](Self::read_lock) sections (`membarrier`, `fence`).
     nest: Cell<u32>,
+}
+
+/// A reader's record: the `Arc` that keeps it alive, and the record's address, loaded as it is
+/// by the fast path. Through the `Arc` the record lies past the allocation's counts (128 bytes
+/// in, for the record's alignment), an add on every lookup before the counter offset in the
+/// mode word can be added (`PerThread`'s fast path).
+struct OwnRecord {
+    /// Points into `_keep`'s allocation.
+    rec: std::ptr::NonNull<Record>,
+    _keep: Arc<CachePadded<Record>>,
+}
+
+// SAFETY: `rec` is an address inside the allocation `_keep` owns, and is used only as a shared
+// reference to the record (Deref); sending or sharing it sends or shares an `&Record`, which
+// is `Send` and `Sync` as `Record` (atomics) is `Sync`, as the `Arc` itself is.
+unsafe impl Send for OwnRecord {}
+// SAFETY: as for Send.
+unsafe impl Sync for OwnRecord {}
+
+impl OwnRecord {
+    fn new(keep: Arc<CachePadded<Record>>) -> OwnRecord {
+        OwnRecord {
+            rec: std::ptr::NonNull::from(&**keep),
+            _keep: keep,
+        }
+    }
+}
+
+impl std::ops::Deref for OwnRecord {
+    type Target = Record;
+    #[inline(always)]
+    fn deref(&self) -> &Record {
+        // SAFETY: `rec` points to the record in `_keep`'s allocation (`new`), which lives at
+        // least as long as `self` (an `Arc` never moves its data), and only shared references
+        // to it are ever made.
+        unsafe { self.rec.as_ref() }
+    }
 }
 
 impl<F: Flavor> fmt::Debug for RcuReader<F> {
@@ -89,7 +126,7 @@ impl<F: Flavor> RcuReader<F> {
     pub(super) fn new(rcu: Rcu<F>, record: Arc<CachePadded<Record>>, index: usize) -> Self {
         let r = RcuReader {
             rcu,
-            record,
+            record: OwnRecord::new(record),
             index,
             nest: Cell::new(0),
         };
@@ -102,11 +139,6 @@ impl<F: Flavor> RcuReader<F> {
     /// The domain this reader belongs to.
     pub fn domain(&self) -> &Rcu<F> {
         &self.rcu
-    }
-
-    #[inline(always)]
-    pub(crate) fn domain_id(&self) -> *const () {
-        self.rcu.id()
     }
 
     /// Begin a read-side section (`rcu_read_lock`). Sections nest. Under `qsbr`, nothing.
