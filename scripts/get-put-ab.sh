@@ -9,7 +9,7 @@
 # interleaved runs, is what this machine can resolve. The last table gives, per strategy, the
 # range of its ratio over the rounds on each side.
 #
-# Usage: scripts/get-put-ab.sh [--rounds N] [--filter REGEX] [--out FILE]
+# Usage: scripts/get-put-ab.sh [--rounds N] [--filter REGEX] [--out FILE] [--control LIST]
 #                              [--base-env VAR=VALUE]... [--new-env VAR=VALUE]... BASE NEW
 #                              [-- criterion options]
 #   --rounds N      runs per side (default 3)
@@ -20,6 +20,11 @@
 #   --filter REGEX  criterion filter (default: unprotected, counted-floor, rcu-valid and the
 #                   percpu strategies of get_put)
 #   --out FILE      also write the output to FILE (temp file, then rename)
+#   --control LIST  comma list of strategies the change does not touch (default
+#                   counted-floor,rcu-valid; empty for none): where a control's ranges lie
+#                   apart, something other than the change moved it (the machine, or the code's
+#                   placement in the binary, which moves with unrelated changes), and the last
+#                   table says so: a difference of that size elsewhere is then no evidence
 #   default criterion options: --warm-up-time 1 --measurement-time 3 --noplot
 # SWAPREF_RCU and SWAPREF_PERCPU are passed to both builds (the kernel model and the counters).
 set -euo pipefail
@@ -27,13 +32,14 @@ cd "$(dirname "$0")/.."
 rounds=3
 filter='get_put/(unprotected|counted-floor|rcu-valid|percpu-acquire|percpu-fence)$'
 out=
+controls=counted-floor,rcu-valid
 extra=(--warm-up-time 1 --measurement-time 3 --noplot)
 revs=()
 base_env=() new_env=()
 die() { echo "get-put-ab.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
-        --rounds|--filter|--out|--base-env|--new-env) [ $# -ge 2 ] || die "$1 needs a value" ;;
+        --rounds|--filter|--out|--base-env|--new-env|--control) [ $# -ge 2 ] || die "$1 needs a value" ;;
     esac
     case "$1" in
         --base-env|--new-env)
@@ -43,6 +49,7 @@ while [ $# -gt 0 ]; do
         --rounds) rounds=$2; shift 2 ;;
         --filter) filter=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
+        --control) controls=$2; shift 2 ;;
         --base-env) base_env+=("$2"); shift 2 ;;
         --new-env) new_env+=("$2"); shift 2 ;;
         --) shift; extra=("$@"); break ;;
@@ -53,6 +60,8 @@ while [ $# -gt 0 ]; do
 done
 [ "${#revs[@]}" -eq 2 ] ||
     die "expected BASE and NEW (commits, or . for the working tree), got ${#revs[@]} (see --help)"
+[[ "$controls" =~ ^[a-z0-9,-]*$ ]] ||
+    die "--control takes a comma list of strategy names, not '$controls'"
 case "$rounds" in
     ''|*[!0-9]*|0*) die "--rounds must be a positive integer, not '$rounds'" ;;
 esac
@@ -111,7 +120,7 @@ fi
 
 report="$work/report.txt"
 {
-    echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter'${base_env[*]+$(printf ' --base-env %s' "${base_env[@]}")}${new_env[*]+$(printf ' --new-env %s' "${new_env[@]}")} ${revs[*]} -- ${extra[*]}"
+    echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter' --control '$controls'${base_env[*]+$(printf ' --base-env %s' "${base_env[@]}")}${new_env[*]+$(printf ' --new-env %s' "${new_env[@]}")} ${revs[*]} -- ${extra[*]}"
     echo "# SWAPREF_RCU=${SWAPREF_RCU:-(unset)} SWAPREF_PERCPU=${SWAPREF_PERCPU:-(unset)}"
     echo "# base: $(cat "$work/base.rev")${base_env[*]:+ with ${base_env[*]}}"
     echo "# new:  $(cat "$work/new.rev")${new_env[*]:+ with ${new_env[*]}}"
@@ -138,29 +147,8 @@ for i in $(seq 1 "$rounds"); do
         } >>"$report"
     done
 done
-# Per strategy and side: the range of its ratio to unprotected over the rounds.
-python3 - "$report" <<'EOF' >"$work/summary.txt"
-import re, sys
-ratios = {}
-side = None
-for line in open(sys.argv[1]):
-    m = re.match(r"## round \d+, (\w+)", line)
-    if m:
-        side = m.group(1)
-        continue
-    f = line.split()
-    if side and len(f) >= 6 and f[1] in ("slope", "mean"):
-        try:
-            ratios.setdefault(f[0], {}).setdefault(side, []).append(float(f[5]))
-        except ValueError:
-            pass
-print()
-print("## ratio to unprotected, range over the rounds")
-print(f"{'strategy':<18}{'base':>16}{'new':>16}")
-for s, by in sorted(ratios.items()):
-    cell = lambda v: f"{min(v):.3f}-{max(v):.3f}" if v else "-"
-    print(f"{s:<18}{cell(by.get('base', [])):>16}{cell(by.get('new', [])):>16}")
-EOF
+# Per strategy and side: the range of its ratio to unprotected over the rounds, and the controls.
+python3 scripts/ab_ranges.py "$report" "$controls" >"$work/summary.txt"
 cat "$work/summary.txt" >>"$report"
 cat "$report"
 if [ -n "$out" ]; then

@@ -227,6 +227,8 @@ fn get_put_ab_refuses_bad_arguments_before_building_anything() {
         &["--new-env", "SWAPREF_PERCPU", ".", "."],
         &["--base-env", "=cpu", ".", "."],
         &["--new-env"],
+        &["--control"],
+        &["--control", "rcu valid", "HEAD", "."],
     ] {
         let mut a = vec![s];
         a.extend_from_slice(bad);
@@ -238,6 +240,51 @@ fn get_put_ab_refuses_bad_arguments_before_building_anything() {
             "{bad:?}: {err}"
         );
     }
+}
+
+/// `ab_ranges.py` (get-put-ab.sh's last table) says which strategies' ranges lie apart, and
+/// raises a loud line only when a control's do; one whose ranges overlap raises none.
+#[test]
+fn ab_ranges_flags_a_control_that_moved_and_only_then() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.txt");
+    // bench_ratio.py's rows: name, estimate kind, ns, [lo,, hi], ratio (6th field), ...
+    let row = |s: &str, r: f64| format!("{s:<18}slope 1.0 [1.0, 1.0] {r:.3} [{r:.3}, {r:.3}]\n");
+    let mut text = String::new();
+    for (side, pc, rv) in [
+        ("base", 1.9, 1.15),
+        ("new", 1.8, 1.16),
+        ("base", 1.95, 1.17),
+        ("new", 1.82, 1.15),
+    ] {
+        text += &format!("## round 1, {side}\n");
+        text += &row("unprotected", 1.0);
+        text += &row("percpu-acquire", pc);
+        text += &row("rcu-valid", rv);
+    }
+    std::fs::write(&report, &text).unwrap();
+    let run = |controls: &str| {
+        let o = std::process::Command::new("python3")
+            .arg(script("ab_ranges.py"))
+            .arg(&report)
+            .arg(controls)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let out = run("rcu-valid");
+    assert!(
+        out.contains("percpu-acquire") && out.contains("apart\n"),
+        "{out}"
+    );
+    assert!(out.contains("overlap (control)"), "{out}");
+    assert!(!out.contains("CONTROL MOVED"), "{out}");
+    // The same table with percpu-acquire named a control: its ranges lie apart.
+    let out = run("percpu-acquire,rcu-valid");
+    assert!(out.contains("apart (control)"), "{out}");
+    assert!(out.contains("# CONTROL MOVED: percpu-acquire:"), "{out}");
+    assert!(run("counted-floor").contains("# control counted-floor: not measured"));
 }
 
 /// `percpu-backends.sh` keeps the backends a probe runs, drops one that swapref itself refuses
