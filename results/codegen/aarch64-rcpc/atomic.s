@@ -49,8 +49,8 @@ swapref_hot_atomic:
 	ldp x29, x30, [sp], #48
 	ret
 .LBB1817_10:
-	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.52
-	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.52
+	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.52
+	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.52
 	mov w1, #6
 	mov x2, x20
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -13,8 +13,8 @@ swapref_hot_file_ref_qsbr:
 	ldp x29, x30, [sp], #32
 	ret
 .LBB1820_3:
-	ldr x8, [x1]
-	ldr x9, [x0, #4096]
+	ldr x8, [x0, #4096]
+	ldr x9, [x1]
 	cmp x8, x9
 	b.ne .LBB1820_13
 	add x8, x0, x2, lsl #7

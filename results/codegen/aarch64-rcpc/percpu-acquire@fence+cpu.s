@@ -21,55 +21,55 @@ swapref_hot_percpu_acquire_fence_cpu:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
-	add x20, x19, #8
+	add x20, x19, #16
 	add x12, x12, x9
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233502:
+	// [__rseq_cs] .Ltmp233272:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233503
-	// [__rseq_cs] .xword .Ltmp233504-.Ltmp233503
-	// [__rseq_cs] .xword .Ltmp233505
+	// [__rseq_cs] .xword .Ltmp233273
+	// [__rseq_cs] .xword .Ltmp233274-.Ltmp233273
+	// [__rseq_cs] .xword .Ltmp233275
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233502
+	// [__rseq_cs_ptr_array] .xword .Ltmp233272
 	// ---- back in the function's section ----
-.Ltmp233506:
-	adrp x13, .Ltmp233502
-	add x13, x13, :lo12:.Ltmp233502
+.Ltmp233276:
+	adrp x13, .Ltmp233272
+	add x13, x13, :lo12:.Ltmp233272
 	str x13, [x12, #8]
-.Ltmp233503:
+.Ltmp233273:
 	ldr w13, [x12, #4]
 	ldapr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233507
+	b.ne .Ltmp233277
 	cmp w13, w11
-	b.hs .Ltmp233507
+	b.hs .Ltmp233277
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp233504:
+.Ltmp233274:
 	mov x13, #1
-	b .Ltmp233508
-.Ltmp233507:
+	b .Ltmp233278
+.Ltmp233277:
 	mov x13, #0
-.Ltmp233508:
+.Ltmp233278:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233505:
+	// [__rseq_failure] .Ltmp233275:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233509:
+	// [__rseq_failure] .Ltmp233279:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233509
-	// [__rseq_failure] b .Ltmp233506
+	// [__rseq_failure] cbnz w15, .Ltmp233279
+	// [__rseq_failure] b .Ltmp233276
 	// ---- back in the function's section ----
 	cbz x13, .LBB1825_16
 .LBB1825_4:
@@ -87,53 +87,53 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233521:
+	// [__rseq_cs] .Ltmp233291:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233522
-	// [__rseq_cs] .xword .Ltmp233523-.Ltmp233522
-	// [__rseq_cs] .xword .Ltmp233524
+	// [__rseq_cs] .xword .Ltmp233292
+	// [__rseq_cs] .xword .Ltmp233293-.Ltmp233292
+	// [__rseq_cs] .xword .Ltmp233294
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233521
+	// [__rseq_cs_ptr_array] .xword .Ltmp233291
 	// ---- back in the function's section ----
-.Ltmp233525:
-	adrp x13, .Ltmp233521
-	add x13, x13, :lo12:.Ltmp233521
+.Ltmp233295:
+	adrp x13, .Ltmp233291
+	add x13, x13, :lo12:.Ltmp233291
 	str x13, [x9, #8]
-.Ltmp233522:
+.Ltmp233292:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233526
+	b.ne .Ltmp233296
 	cmp w13, w11
-	b.hs .Ltmp233526
+	b.hs .Ltmp233296
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233523:
+.Ltmp233293:
 	mov x13, #1
-	b .Ltmp233527
-.Ltmp233526:
+	b .Ltmp233297
+.Ltmp233296:
 	mov x13, #0
-.Ltmp233527:
+.Ltmp233297:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233524:
+	// [__rseq_failure] .Ltmp233294:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233528:
+	// [__rseq_failure] .Ltmp233298:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233528
-	// [__rseq_failure] b .Ltmp233525
+	// [__rseq_failure] cbnz w15, .Ltmp233298
+	// [__rseq_failure] b .Ltmp233295
 	// ---- back in the function's section ----
 	cbnz x13, .LBB1825_2
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1825_12
 .LBB1825_8:
@@ -144,50 +144,50 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233536:
+	// [__rseq_cs] .Ltmp233306:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233537
-	// [__rseq_cs] .xword .Ltmp233538-.Ltmp233537
-	// [__rseq_cs] .xword .Ltmp233539
+	// [__rseq_cs] .xword .Ltmp233307
+	// [__rseq_cs] .xword .Ltmp233308-.Ltmp233307
+	// [__rseq_cs] .xword .Ltmp233309
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233536
+	// [__rseq_cs_ptr_array] .xword .Ltmp233306
 	// ---- back in the function's section ----
-.Ltmp233540:
-	adrp x13, .Ltmp233536
-	add x13, x13, :lo12:.Ltmp233536
+.Ltmp233310:
+	adrp x13, .Ltmp233306
+	add x13, x13, :lo12:.Ltmp233306
 	str x13, [x9, #8]
-.Ltmp233537:
+.Ltmp233307:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233541
+	b.ne .Ltmp233311
 	cmp w13, w11
-	b.hs .Ltmp233541
+	b.hs .Ltmp233311
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233538:
+.Ltmp233308:
 	mov x13, #1
-	b .Ltmp233542
-.Ltmp233541:
+	b .Ltmp233312
+.Ltmp233311:
 	mov x13, #0
-.Ltmp233542:
+.Ltmp233312:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233539:
+	// [__rseq_failure] .Ltmp233309:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233543:
+	// [__rseq_failure] .Ltmp233313:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233543
-	// [__rseq_failure] b .Ltmp233540
+	// [__rseq_failure] cbnz w15, .Ltmp233313
+	// [__rseq_failure] b .Ltmp233310
 	// ---- back in the function's section ----
 	cbz x13, .LBB1825_19
 	mov w0, wzr
@@ -218,7 +218,7 @@ swapref_hot_percpu_acquire_fence_cpu:
 	cmp x19, #1
 	b.ne .LBB1825_27
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
@@ -236,12 +236,12 @@ swapref_hot_percpu_acquire_fence_cpu:
 	add sp, sp, #64
 	ret
 .LBB1825_18:
-	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.46
-	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.46
+	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
+	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
 .LBB1825_19:
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1825_22
 .LBB1825_20:
@@ -296,14 +296,14 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x1, x19
 	mov x21, x2
 	mov x2, x19
-	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
+	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
 	cbz w0, .LBB1825_2
 	b .LBB1825_4
 .LBB1825_30:
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

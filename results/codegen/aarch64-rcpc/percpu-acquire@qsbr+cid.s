@@ -21,57 +21,57 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
-	add x20, x19, #8
+	add x20, x19, #16
 	add x12, x12, x9
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233770:
+	// [__rseq_cs] .Ltmp233532:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233771
-	// [__rseq_cs] .xword .Ltmp233772-.Ltmp233771
-	// [__rseq_cs] .xword .Ltmp233773
+	// [__rseq_cs] .xword .Ltmp233533
+	// [__rseq_cs] .xword .Ltmp233534-.Ltmp233533
+	// [__rseq_cs] .xword .Ltmp233535
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233770
+	// [__rseq_cs_ptr_array] .xword .Ltmp233532
 	// ---- back in the function's section ----
-.Ltmp233774:
-	adrp x13, .Ltmp233770
-	add x13, x13, :lo12:.Ltmp233770
+.Ltmp233536:
+	adrp x13, .Ltmp233532
+	add x13, x13, :lo12:.Ltmp233532
 	str x13, [x12, #8]
-.Ltmp233771:
+.Ltmp233533:
 	ldr w13, [x12, #4]
-	tbnz w13, #31, .Ltmp233775
+	tbnz w13, #31, .Ltmp233537
 	ldr w13, [x12, #24]
 	ldapr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233775
+	b.ne .Ltmp233537
 	cmp w13, w11
-	b.hs .Ltmp233775
+	b.hs .Ltmp233537
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp233772:
+.Ltmp233534:
 	mov x13, #1
-	b .Ltmp233776
-.Ltmp233775:
+	b .Ltmp233538
+.Ltmp233537:
 	mov x13, #0
-.Ltmp233776:
+.Ltmp233538:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233773:
+	// [__rseq_failure] .Ltmp233535:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233777:
+	// [__rseq_failure] .Ltmp233539:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233777
-	// [__rseq_failure] b .Ltmp233774
+	// [__rseq_failure] cbnz w15, .Ltmp233539
+	// [__rseq_failure] b .Ltmp233536
 	// ---- back in the function's section ----
 	cbz x13, .LBB1828_16
 .LBB1828_4:
@@ -89,55 +89,55 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233789:
+	// [__rseq_cs] .Ltmp233551:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233790
-	// [__rseq_cs] .xword .Ltmp233791-.Ltmp233790
-	// [__rseq_cs] .xword .Ltmp233792
+	// [__rseq_cs] .xword .Ltmp233552
+	// [__rseq_cs] .xword .Ltmp233553-.Ltmp233552
+	// [__rseq_cs] .xword .Ltmp233554
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233789
+	// [__rseq_cs_ptr_array] .xword .Ltmp233551
 	// ---- back in the function's section ----
-.Ltmp233793:
-	adrp x13, .Ltmp233789
-	add x13, x13, :lo12:.Ltmp233789
+.Ltmp233555:
+	adrp x13, .Ltmp233551
+	add x13, x13, :lo12:.Ltmp233551
 	str x13, [x9, #8]
-.Ltmp233790:
+.Ltmp233552:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp233794
+	tbnz w13, #31, .Ltmp233556
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233794
+	b.ne .Ltmp233556
 	cmp w13, w11
-	b.hs .Ltmp233794
+	b.hs .Ltmp233556
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233791:
+.Ltmp233553:
 	mov x13, #1
-	b .Ltmp233795
-.Ltmp233794:
+	b .Ltmp233557
+.Ltmp233556:
 	mov x13, #0
-.Ltmp233795:
+.Ltmp233557:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233792:
+	// [__rseq_failure] .Ltmp233554:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233796:
+	// [__rseq_failure] .Ltmp233558:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233796
-	// [__rseq_failure] b .Ltmp233793
+	// [__rseq_failure] cbnz w15, .Ltmp233558
+	// [__rseq_failure] b .Ltmp233555
 	// ---- back in the function's section ----
 	cbnz x13, .LBB1828_2
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1828_12
 .LBB1828_8:
@@ -148,52 +148,52 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233804:
+	// [__rseq_cs] .Ltmp233566:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233805
-	// [__rseq_cs] .xword .Ltmp233806-.Ltmp233805
-	// [__rseq_cs] .xword .Ltmp233807
+	// [__rseq_cs] .xword .Ltmp233567
+	// [__rseq_cs] .xword .Ltmp233568-.Ltmp233567
+	// [__rseq_cs] .xword .Ltmp233569
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233804
+	// [__rseq_cs_ptr_array] .xword .Ltmp233566
 	// ---- back in the function's section ----
-.Ltmp233808:
-	adrp x13, .Ltmp233804
-	add x13, x13, :lo12:.Ltmp233804
+.Ltmp233570:
+	adrp x13, .Ltmp233566
+	add x13, x13, :lo12:.Ltmp233566
 	str x13, [x9, #8]
-.Ltmp233805:
+.Ltmp233567:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp233809
+	tbnz w13, #31, .Ltmp233571
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233809
+	b.ne .Ltmp233571
 	cmp w13, w11
-	b.hs .Ltmp233809
+	b.hs .Ltmp233571
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233806:
+.Ltmp233568:
 	mov x13, #1
-	b .Ltmp233810
-.Ltmp233809:
+	b .Ltmp233572
+.Ltmp233571:
 	mov x13, #0
-.Ltmp233810:
+.Ltmp233572:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233807:
+	// [__rseq_failure] .Ltmp233569:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233811:
+	// [__rseq_failure] .Ltmp233573:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233811
-	// [__rseq_failure] b .Ltmp233808
+	// [__rseq_failure] cbnz w15, .Ltmp233573
+	// [__rseq_failure] b .Ltmp233570
 	// ---- back in the function's section ----
 	cbz x13, .LBB1828_19
 	mov w0, wzr
@@ -224,7 +224,7 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	cmp x19, #1
 	b.ne .LBB1828_27
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
@@ -242,12 +242,12 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	add sp, sp, #64
 	ret
 .LBB1828_18:
-	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.46
-	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.46
+	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
+	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
 .LBB1828_19:
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1828_22
 .LBB1828_20:
@@ -302,14 +302,14 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov x1, x19
 	mov x21, x2
 	mov x2, x19
-	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
+	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
 	cbz w0, .LBB1828_2
 	b .LBB1828_4
 .LBB1828_30:
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

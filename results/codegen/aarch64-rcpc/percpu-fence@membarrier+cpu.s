@@ -22,55 +22,55 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
-	add x20, x19, #8
+	add x20, x19, #16
 	add x9, x12, x9
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233982:
+	// [__rseq_cs] .Ltmp233739:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233983
-	// [__rseq_cs] .xword .Ltmp233984-.Ltmp233983
-	// [__rseq_cs] .xword .Ltmp233985
+	// [__rseq_cs] .xword .Ltmp233740
+	// [__rseq_cs] .xword .Ltmp233741-.Ltmp233740
+	// [__rseq_cs] .xword .Ltmp233742
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233982
+	// [__rseq_cs_ptr_array] .xword .Ltmp233739
 	// ---- back in the function's section ----
-.Ltmp233986:
-	adrp x13, .Ltmp233982
-	add x13, x13, :lo12:.Ltmp233982
+.Ltmp233743:
+	adrp x13, .Ltmp233739
+	add x13, x13, :lo12:.Ltmp233739
 	str x13, [x9, #8]
-.Ltmp233983:
+.Ltmp233740:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233987
+	b.ne .Ltmp233744
 	cmp w13, w11
-	b.hs .Ltmp233987
+	b.hs .Ltmp233744
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233984:
+.Ltmp233741:
 	mov x13, #1
-	b .Ltmp233988
-.Ltmp233987:
+	b .Ltmp233745
+.Ltmp233744:
 	mov x13, #0
-.Ltmp233988:
+.Ltmp233745:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233985:
+	// [__rseq_failure] .Ltmp233742:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233989:
+	// [__rseq_failure] .Ltmp233746:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233989
-	// [__rseq_failure] b .Ltmp233986
+	// [__rseq_failure] cbnz w15, .Ltmp233746
+	// [__rseq_failure] b .Ltmp233743
 	// ---- back in the function's section ----
 	cbz x13, .LBB1830_16
 .LBB1830_4:
@@ -89,53 +89,53 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234002:
+	// [__rseq_cs] .Ltmp233759:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234003
-	// [__rseq_cs] .xword .Ltmp234004-.Ltmp234003
-	// [__rseq_cs] .xword .Ltmp234005
+	// [__rseq_cs] .xword .Ltmp233760
+	// [__rseq_cs] .xword .Ltmp233761-.Ltmp233760
+	// [__rseq_cs] .xword .Ltmp233762
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234002
+	// [__rseq_cs_ptr_array] .xword .Ltmp233759
 	// ---- back in the function's section ----
-.Ltmp234006:
-	adrp x13, .Ltmp234002
-	add x13, x13, :lo12:.Ltmp234002
+.Ltmp233763:
+	adrp x13, .Ltmp233759
+	add x13, x13, :lo12:.Ltmp233759
 	str x13, [x9, #8]
-.Ltmp234003:
+.Ltmp233760:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234007
+	b.ne .Ltmp233764
 	cmp w13, w11
-	b.hs .Ltmp234007
+	b.hs .Ltmp233764
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234004:
+.Ltmp233761:
 	mov x13, #1
-	b .Ltmp234008
-.Ltmp234007:
+	b .Ltmp233765
+.Ltmp233764:
 	mov x13, #0
-.Ltmp234008:
+.Ltmp233765:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234005:
+	// [__rseq_failure] .Ltmp233762:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234009:
+	// [__rseq_failure] .Ltmp233766:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234009
-	// [__rseq_failure] b .Ltmp234006
+	// [__rseq_failure] cbnz w15, .Ltmp233766
+	// [__rseq_failure] b .Ltmp233763
 	// ---- back in the function's section ----
 	cbnz x13, .LBB1830_2
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1830_12
 .LBB1830_8:
@@ -146,50 +146,50 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234017:
+	// [__rseq_cs] .Ltmp233774:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234018
-	// [__rseq_cs] .xword .Ltmp234019-.Ltmp234018
-	// [__rseq_cs] .xword .Ltmp234020
+	// [__rseq_cs] .xword .Ltmp233775
+	// [__rseq_cs] .xword .Ltmp233776-.Ltmp233775
+	// [__rseq_cs] .xword .Ltmp233777
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234017
+	// [__rseq_cs_ptr_array] .xword .Ltmp233774
 	// ---- back in the function's section ----
-.Ltmp234021:
-	adrp x13, .Ltmp234017
-	add x13, x13, :lo12:.Ltmp234017
+.Ltmp233778:
+	adrp x13, .Ltmp233774
+	add x13, x13, :lo12:.Ltmp233774
 	str x13, [x9, #8]
-.Ltmp234018:
+.Ltmp233775:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234022
+	b.ne .Ltmp233779
 	cmp w13, w11
-	b.hs .Ltmp234022
+	b.hs .Ltmp233779
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234019:
+.Ltmp233776:
 	mov x13, #1
-	b .Ltmp234023
-.Ltmp234022:
+	b .Ltmp233780
+.Ltmp233779:
 	mov x13, #0
-.Ltmp234023:
+.Ltmp233780:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234020:
+	// [__rseq_failure] .Ltmp233777:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234024:
+	// [__rseq_failure] .Ltmp233781:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234024
-	// [__rseq_failure] b .Ltmp234021
+	// [__rseq_failure] cbnz w15, .Ltmp233781
+	// [__rseq_failure] b .Ltmp233778
 	// ---- back in the function's section ----
 	cbz x13, .LBB1830_19
 	mov w0, wzr
@@ -220,7 +220,7 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	cmp x19, #1
 	b.ne .LBB1830_27
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
@@ -239,12 +239,12 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	add sp, sp, #64
 	ret
 .LBB1830_18:
-	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.44
-	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.44
+	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
+	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
 .LBB1830_19:
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1830_22
 .LBB1830_20:
@@ -299,14 +299,14 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x1, x19
 	mov x21, x2
 	mov x2, x19
-	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
+	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
 	cbz w0, .LBB1830_2
 	b .LBB1830_4
 .LBB1830_30:
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

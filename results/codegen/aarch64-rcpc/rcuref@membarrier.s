@@ -14,15 +14,15 @@ swapref_hot_rcuref_membarrier:
 	ldp x29, x30, [sp], #48
 	ret
 .LBB1838_2:
-	ldr x8, [x1]
 	ldr x9, [x0, #4096]
+	ldr x8, [x1]
 	mov x19, x1
-	cmp x8, x9
+	cmp x9, x8
 	b.ne .LBB1838_15
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
 	add x9, x0, x2, lsl #7
-	str x8, [x21, #136]
+	str x8, [x21, #8]
 	//MEMBARRIER
 	ldapr x20, [x9]
 	cbz x20, .LBB1838_6
@@ -36,9 +36,9 @@ swapref_hot_rcuref_membarrier:
 	mov x3, x22
 .LBB1838_6:
 	//MEMBARRIER
-	str xzr, [x21, #136]
+	str xzr, [x21, #8]
 	//MEMBARRIER
-	ldrb w8, [x21, #144]
+	ldrb w8, [x21, #16]
 	cbnz w8, .LBB1838_16
 	cbz x20, .LBB1838_17
 .LBB1838_8:
@@ -52,20 +52,20 @@ swapref_hot_rcuref_membarrier:
 	ldrb w21, [x8, x3]
 	ldp x8, x22, [x19]
 	ldr x8, [x8, #128]
-	str x8, [x22, #136]
+	str x8, [x22, #8]
 	//MEMBARRIER
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
 	b.mi .LBB1838_20
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w0, w21
 	cbz w8, .LBB1838_14
 .LBB1838_11:
 	mov x0, x19
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
@@ -76,15 +76,15 @@ swapref_hot_rcuref_membarrier:
 	mov w0, #-1
 	mov x1, x20
 	ldr x8, [x8, #128]
-	str x8, [x22, #136]
+	str x8, [x22, #8]
 	//MEMBARRIER
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
 	b.mi .LBB1838_21
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
 	cbnz w8, .LBB1838_11
@@ -98,7 +98,7 @@ swapref_hot_rcuref_membarrier:
 .LBB1838_16:
 	mov x0, x19
 	mov x21, x3
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
 	cbnz x20, .LBB1838_8
 .LBB1838_17:
@@ -117,9 +117,9 @@ swapref_hot_rcuref_membarrier:
 	mov x0, x20
 	bl _RNvMs_NtCsiF5ETt0djIv_7swapref5zonedNtB4_6RcuRef8put_slow
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w0, w21
 	cbz w8, .LBB1838_14
 	b .LBB1838_11
@@ -127,9 +127,9 @@ swapref_hot_rcuref_membarrier:
 	mov x0, x20
 	bl _RNvMs_NtCsiF5ETt0djIv_7swapref5zonedNtB4_6RcuRef8put_slow
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
 	cbz w8, .LBB1838_14

@@ -17,14 +17,14 @@ swapref_hot_file_ref_fence:
 	ldp x29, x30, [sp], #64
 	ret
 .LBB1818_3:
-	ldr x8, [x1]
 	ldr x9, [x0, #4096]
+	ldr x8, [x1]
 	mov x19, x1
-	cmp x8, x9
+	cmp x9, x8
 	b.ne .LBB1818_14
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
-	add x22, x21, #136
+	add x22, x21, #8
 	stlr x8, [x22]
 	add x8, x0, x2, lsl #7
 	dmb ish
@@ -40,7 +40,7 @@ swapref_hot_file_ref_fence:
 .LBB1818_6:
 	stlr xzr, [x22]
 	dmb ish
-	ldrb w8, [x21, #144]
+	ldrb w8, [x21, #16]
 	cbnz w8, .LBB1818_15
 	cbz x20, .LBB1818_16
 .LBB1818_8:
@@ -54,7 +54,7 @@ swapref_hot_file_ref_fence:
 	ldrb w21, [x8, x3]
 	ldp x8, x22, [x19]
 	ldr x8, [x8, #128]
-	add x23, x22, #136
+	add x23, x22, #8
 	stlr x8, [x23]
 	dmb ish
 	bl __aarch64_ldadd8_acq_rel
@@ -63,7 +63,7 @@ swapref_hot_file_ref_fence:
 	stlr xzr, [x23]
 	mov w0, w21
 	dmb ish
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	cbz w8, .LBB1818_2
 	b .LBB1818_13
 .LBB1818_11:
@@ -71,7 +71,7 @@ swapref_hot_file_ref_fence:
 	mov x0, #-1
 	mov x1, x20
 	ldr x8, [x8, #128]
-	add x23, x22, #136
+	add x23, x22, #8
 	stlr x8, [x23]
 	dmb ish
 	bl __aarch64_ldadd8_acq_rel
@@ -82,11 +82,11 @@ swapref_hot_file_ref_fence:
 	mov w21, wzr
 	mov w0, wzr
 	dmb ish
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	cbz w8, .LBB1818_2
 .LBB1818_13:
 	mov x0, x19
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x23, [sp, #16]
@@ -98,7 +98,7 @@ swapref_hot_file_ref_fence:
 .LBB1818_15:
 	mov x0, x19
 	mov x21, x3
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
 	cbnz x20, .LBB1818_8
 .LBB1818_16:
@@ -114,7 +114,7 @@ swapref_hot_file_ref_fence:
 	stlr xzr, [x23]
 	mov w0, w21
 	dmb ish
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	cbz w8, .LBB1818_2
 	b .LBB1818_13
 .LBB1818_18:

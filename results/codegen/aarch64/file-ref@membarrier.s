@@ -14,15 +14,15 @@ swapref_hot_file_ref_membarrier:
 	ldp x29, x30, [sp], #48
 	ret
 .LBB1819_2:
-	ldr x8, [x1]
 	ldr x9, [x0, #4096]
+	ldr x8, [x1]
 	mov x19, x1
-	cmp x8, x9
+	cmp x9, x8
 	b.ne .LBB1819_14
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
 	add x9, x0, x2, lsl #7
-	str x8, [x21, #136]
+	str x8, [x21, #8]
 	//MEMBARRIER
 	ldar x20, [x9]
 	cbz x20, .LBB1819_5
@@ -35,9 +35,9 @@ swapref_hot_file_ref_membarrier:
 	bic x20, x20, x8, asr #63
 .LBB1819_5:
 	//MEMBARRIER
-	str xzr, [x21, #136]
+	str xzr, [x21, #8]
 	//MEMBARRIER
-	ldrb w8, [x21, #144]
+	ldrb w8, [x21, #16]
 	cbnz w8, .LBB1819_15
 	cbz x20, .LBB1819_16
 .LBB1819_7:
@@ -51,20 +51,20 @@ swapref_hot_file_ref_membarrier:
 	ldrb w21, [x8, x3]
 	ldp x8, x22, [x19]
 	ldr x8, [x8, #128]
-	str x8, [x22, #136]
+	str x8, [x22, #8]
 	//MEMBARRIER
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
 	b.mi .LBB1819_17
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w0, w21
 	cbz w8, .LBB1819_13
 .LBB1819_10:
 	mov x0, x19
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
@@ -75,15 +75,15 @@ swapref_hot_file_ref_membarrier:
 	mov x0, #-1
 	mov x1, x20
 	ldr x8, [x8, #128]
-	str x8, [x22, #136]
+	str x8, [x22, #8]
 	//MEMBARRIER
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
 	b.mi .LBB1819_18
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
 	cbnz w8, .LBB1819_10
@@ -97,7 +97,7 @@ swapref_hot_file_ref_membarrier:
 .LBB1819_15:
 	mov x0, x19
 	mov x21, x3
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
 	cbnz x20, .LBB1819_7
 .LBB1819_16:
@@ -110,9 +110,9 @@ swapref_hot_file_ref_membarrier:
 	mov x0, x20
 	bl _RNvMs2_NtCsiF5ETt0djIv_7swapref5zonedNtB5_7FileRef8put_slow
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w0, w21
 	cbz w8, .LBB1819_13
 	b .LBB1819_10
@@ -120,9 +120,9 @@ swapref_hot_file_ref_membarrier:
 	mov x0, x20
 	bl _RNvMs2_NtCsiF5ETt0djIv_7swapref5zonedNtB5_7FileRef8put_slow
 	//MEMBARRIER
-	str xzr, [x22, #136]
+	str xzr, [x22, #8]
 	//MEMBARRIER
-	ldrb w8, [x22, #144]
+	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
 	cbz w8, .LBB1819_13

@@ -21,57 +21,57 @@ swapref_hot_percpu_fence_qsbr_cid:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
-	add x20, x19, #8
+	add x20, x19, #16
 	add x9, x12, x9
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234251:
+	// [__rseq_cs] .Ltmp234000:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234252
-	// [__rseq_cs] .xword .Ltmp234253-.Ltmp234252
-	// [__rseq_cs] .xword .Ltmp234254
+	// [__rseq_cs] .xword .Ltmp234001
+	// [__rseq_cs] .xword .Ltmp234002-.Ltmp234001
+	// [__rseq_cs] .xword .Ltmp234003
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234251
+	// [__rseq_cs_ptr_array] .xword .Ltmp234000
 	// ---- back in the function's section ----
-.Ltmp234255:
-	adrp x13, .Ltmp234251
-	add x13, x13, :lo12:.Ltmp234251
+.Ltmp234004:
+	adrp x13, .Ltmp234000
+	add x13, x13, :lo12:.Ltmp234000
 	str x13, [x9, #8]
-.Ltmp234252:
+.Ltmp234001:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234256
+	tbnz w13, #31, .Ltmp234005
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234256
+	b.ne .Ltmp234005
 	cmp w13, w11
-	b.hs .Ltmp234256
+	b.hs .Ltmp234005
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234253:
+.Ltmp234002:
 	mov x13, #1
-	b .Ltmp234257
-.Ltmp234256:
+	b .Ltmp234006
+.Ltmp234005:
 	mov x13, #0
-.Ltmp234257:
+.Ltmp234006:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234254:
+	// [__rseq_failure] .Ltmp234003:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234258:
+	// [__rseq_failure] .Ltmp234007:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234258
-	// [__rseq_failure] b .Ltmp234255
+	// [__rseq_failure] cbnz w15, .Ltmp234007
+	// [__rseq_failure] b .Ltmp234004
 	// ---- back in the function's section ----
 	cbz x13, .LBB1833_16
 .LBB1833_4:
@@ -90,55 +90,55 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234271:
+	// [__rseq_cs] .Ltmp234020:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234272
-	// [__rseq_cs] .xword .Ltmp234273-.Ltmp234272
-	// [__rseq_cs] .xword .Ltmp234274
+	// [__rseq_cs] .xword .Ltmp234021
+	// [__rseq_cs] .xword .Ltmp234022-.Ltmp234021
+	// [__rseq_cs] .xword .Ltmp234023
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234271
+	// [__rseq_cs_ptr_array] .xword .Ltmp234020
 	// ---- back in the function's section ----
-.Ltmp234275:
-	adrp x13, .Ltmp234271
-	add x13, x13, :lo12:.Ltmp234271
+.Ltmp234024:
+	adrp x13, .Ltmp234020
+	add x13, x13, :lo12:.Ltmp234020
 	str x13, [x9, #8]
-.Ltmp234272:
+.Ltmp234021:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234276
+	tbnz w13, #31, .Ltmp234025
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234276
+	b.ne .Ltmp234025
 	cmp w13, w11
-	b.hs .Ltmp234276
+	b.hs .Ltmp234025
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234273:
+.Ltmp234022:
 	mov x13, #1
-	b .Ltmp234277
-.Ltmp234276:
+	b .Ltmp234026
+.Ltmp234025:
 	mov x13, #0
-.Ltmp234277:
+.Ltmp234026:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234274:
+	// [__rseq_failure] .Ltmp234023:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234278:
+	// [__rseq_failure] .Ltmp234027:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234278
-	// [__rseq_failure] b .Ltmp234275
+	// [__rseq_failure] cbnz w15, .Ltmp234027
+	// [__rseq_failure] b .Ltmp234024
 	// ---- back in the function's section ----
 	cbnz x13, .LBB1833_2
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1833_12
 .LBB1833_8:
@@ -149,52 +149,52 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234286:
+	// [__rseq_cs] .Ltmp234035:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234287
-	// [__rseq_cs] .xword .Ltmp234288-.Ltmp234287
-	// [__rseq_cs] .xword .Ltmp234289
+	// [__rseq_cs] .xword .Ltmp234036
+	// [__rseq_cs] .xword .Ltmp234037-.Ltmp234036
+	// [__rseq_cs] .xword .Ltmp234038
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234286
+	// [__rseq_cs_ptr_array] .xword .Ltmp234035
 	// ---- back in the function's section ----
-.Ltmp234290:
-	adrp x13, .Ltmp234286
-	add x13, x13, :lo12:.Ltmp234286
+.Ltmp234039:
+	adrp x13, .Ltmp234035
+	add x13, x13, :lo12:.Ltmp234035
 	str x13, [x9, #8]
-.Ltmp234287:
+.Ltmp234036:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234291
+	tbnz w13, #31, .Ltmp234040
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234291
+	b.ne .Ltmp234040
 	cmp w13, w11
-	b.hs .Ltmp234291
+	b.hs .Ltmp234040
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234288:
+.Ltmp234037:
 	mov x13, #1
-	b .Ltmp234292
-.Ltmp234291:
+	b .Ltmp234041
+.Ltmp234040:
 	mov x13, #0
-.Ltmp234292:
+.Ltmp234041:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234289:
+	// [__rseq_failure] .Ltmp234038:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234293:
+	// [__rseq_failure] .Ltmp234042:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234293
-	// [__rseq_failure] b .Ltmp234290
+	// [__rseq_failure] cbnz w15, .Ltmp234042
+	// [__rseq_failure] b .Ltmp234039
 	// ---- back in the function's section ----
 	cbz x13, .LBB1833_19
 	mov w0, wzr
@@ -225,7 +225,7 @@ swapref_hot_percpu_fence_qsbr_cid:
 	cmp x19, #1
 	b.ne .LBB1833_27
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
@@ -244,12 +244,12 @@ swapref_hot_percpu_fence_qsbr_cid:
 	add sp, sp, #64
 	ret
 .LBB1833_18:
-	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.44
-	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.44
+	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
+	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
 .LBB1833_19:
-	ldr x20, [x19]
+	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
 	b .LBB1833_22
 .LBB1833_20:
@@ -304,14 +304,14 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov x1, x19
 	mov x21, x2
 	mov x2, x19
-	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
+	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
 	cbz w0, .LBB1833_2
 	b .LBB1833_4
 .LBB1833_30:
 	add x0, x20, #16
-	bl _RNvMsa_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

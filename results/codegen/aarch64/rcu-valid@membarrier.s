@@ -13,20 +13,20 @@ swapref_hot_rcu_valid_membarrier:
 	ldp x29, x30, [sp], #32
 	ret
 .LBB1835_3:
-	ldr x10, [x1]
 	ldr x8, [x0, #4096]
+	ldr x10, [x1]
 	mov x19, x1
-	cmp x10, x8
+	cmp x8, x10
 	b.ne .LBB1835_19
-	ldr w8, [x19, #24]
+	ldr w8, [x19, #32]
 	add x9, x0, x2, lsl #7
 	cbz w8, .LBB1835_7
 	add w10, w8, #1
-	str w10, [x19, #24]
+	str w10, [x19, #32]
 	ldrb w10, [x9, #8]
 	cbnz w10, .LBB1835_8
 	mov w0, wzr
-	str w8, [x19, #24]
+	str w8, [x19, #32]
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
@@ -34,9 +34,9 @@ swapref_hot_rcu_valid_membarrier:
 	ldr x11, [x19, #8]
 	ldr x10, [x10, #128]
 	mov w12, #1
-	str x10, [x11, #128]
+	str x10, [x11]
 	//MEMBARRIER
-	str w12, [x19, #24]
+	str w12, [x19, #32]
 	ldrb w10, [x9, #8]
 	cbz w10, .LBB1835_15
 .LBB1835_8:
@@ -47,23 +47,23 @@ swapref_hot_rcu_valid_membarrier:
 	b.hs .LBB1835_13
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
-	str w8, [x19, #24]
+	str w8, [x19, #32]
 	cbnz w8, .LBB1835_2
 	ldr x8, [x19, #8]
 	//MEMBARRIER
-	str xzr, [x8, #128]
+	str xzr, [x8]
 	//MEMBARRIER
-	ldrb w8, [x8, #144]
+	ldrb w8, [x8, #16]
 	cbz w8, .LBB1835_2
 	mov w20, w0
 	mov x0, x19
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w20
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
 .LBB1835_13:
-	str w8, [x19, #24]
+	str w8, [x19, #32]
 	cbz w8, .LBB1835_17
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
@@ -71,11 +71,11 @@ swapref_hot_rcu_valid_membarrier:
 	ret
 .LBB1835_15:
 	ldr x8, [x19, #8]
-	str wzr, [x19, #24]
+	str wzr, [x19, #32]
 	//MEMBARRIER
-	str xzr, [x8, #128]
+	str xzr, [x8]
 	//MEMBARRIER
-	ldrb w8, [x8, #144]
+	ldrb w8, [x8, #16]
 	cbnz w8, .LBB1835_22
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
@@ -84,9 +84,9 @@ swapref_hot_rcu_valid_membarrier:
 .LBB1835_17:
 	ldr x8, [x19, #8]
 	//MEMBARRIER
-	str xzr, [x8, #128]
+	str xzr, [x8]
 	//MEMBARRIER
-	ldrb w8, [x8, #144]
+	ldrb w8, [x8, #16]
 	cbnz w8, .LBB1835_22
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
@@ -95,14 +95,14 @@ swapref_hot_rcu_valid_membarrier:
 .LBB1835_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
 .LBB1835_20:
-	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.48
-	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.48
+	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.48
+	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.48
 	mov w1, #9
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
 	brk #0x1
 .LBB1835_22:
 	mov x0, x19
-	bl _RNvMs2_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
+	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32

@@ -6,8 +6,8 @@ swapref_hot_rcu_valid_qsbr:
 	mov x29, sp
 	cmp x2, #31
 	b.hi .LBB1836_6
-	ldr x8, [x1]
-	ldr x9, [x0, #4096]
+	ldr x8, [x0, #4096]
+	ldr x9, [x1]
 	cmp x8, x9
 	b.ne .LBB1836_7
 	add x8, x0, x2, lsl #7
@@ -29,7 +29,7 @@ swapref_hot_rcu_valid_qsbr:
 .LBB1836_7:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
 .LBB1836_8:
-	adrp x0, .Lanon.34238798d00fb015d936787a9da3a36f.48
-	add x0, x0, :lo12:.Lanon.34238798d00fb015d936787a9da3a36f.48
+	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.48
+	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.48
 	mov w1, #9
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

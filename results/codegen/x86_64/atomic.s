@@ -36,6 +36,6 @@ swapref_hot_atomic:
 	popq %rcx
 	retq
 .LBB1816_10:
-	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.37(%rip), %rdi
+	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

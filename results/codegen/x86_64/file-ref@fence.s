@@ -10,11 +10,11 @@ swapref_hot_file_ref_fence:
 	cmpq $31, %rdx
 	ja .LBB1817_15
 	movq (%rsi), %r8
-	cmpq 4096(%rdi), %r8
+	cmpq %r8, 4096(%rdi)
 	jne .LBB1817_13
 	movq 8(%rsi), %rax
 	movq 128(%r8), %r8
-	movq %r8, 136(%rax)
+	movq %r8, 8(%rax)
 	lock  orl $0, -64(%rsp)
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rdx
@@ -24,9 +24,9 @@ swapref_hot_file_ref_fence:
 	lock  incq (%rdx)
 	cmovnsq %rdx, %rbx
 .LBB1817_5:
-	movq $0, 136(%rax)
+	movq $0, 8(%rax)
 	lock  orl $0, -64(%rsp)
-	movzbl 144(%rax), %eax
+	movzbl 16(%rax), %eax
 	testb %al, %al
 	jne .LBB1817_14
 	testq %rbx, %rbx
@@ -40,16 +40,16 @@ swapref_hot_file_ref_fence:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %r14
 	movq 128(%rcx), %rcx
-	movq %rcx, 136(%r14)
+	movq %rcx, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movq $-1, %rcx
 	lock  xaddq %rcx, (%rbx)
 	decq %rcx
 	js .LBB1817_17
 .LBB1817_9:
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	testb %cl, %cl
 	je .LBB1817_16
 	jmp .LBB1817_12
@@ -57,23 +57,23 @@ swapref_hot_file_ref_fence:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
-	movq %rax, 136(%r14)
+	movq %rax, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movq $-1, %rax
 	lock  xaddq %rax, (%rbx)
 	decq %rax
 	js .LBB1817_18
 .LBB1817_11:
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
 	je .LBB1817_16
 .LBB1817_12:
 	movq %rsi, %rdi
 	movl %eax, %ebx
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
 	jmp .LBB1817_16
 .LBB1817_13:
@@ -82,7 +82,7 @@ swapref_hot_file_ref_fence:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx

@@ -10,11 +10,11 @@ swapref_hot_file_ref_membarrier:
 	cmpq $31, %rdx
 	ja .LBB1818_15
 	movq (%rsi), %r8
-	cmpq 4096(%rdi), %r8
+	cmpq %r8, 4096(%rdi)
 	jne .LBB1818_13
 	movq 8(%rsi), %rax
 	movq 128(%r8), %r8
-	movq %r8, 136(%rax)
+	movq %r8, 8(%rax)
 	#MEMBARRIER
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rdx
@@ -25,9 +25,9 @@ swapref_hot_file_ref_membarrier:
 	cmovnsq %rdx, %rbx
 .LBB1818_5:
 	#MEMBARRIER
-	movq $0, 136(%rax)
+	movq $0, 8(%rax)
 	#MEMBARRIER
-	movzbl 144(%rax), %eax
+	movzbl 16(%rax), %eax
 	testb %al, %al
 	jne .LBB1818_14
 	testq %rbx, %rbx
@@ -41,7 +41,7 @@ swapref_hot_file_ref_membarrier:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %r14
 	movq 128(%rcx), %rcx
-	movq %rcx, 136(%r14)
+	movq %rcx, 8(%r14)
 	#MEMBARRIER
 	movq $-1, %rcx
 	lock  xaddq %rcx, (%rbx)
@@ -49,9 +49,9 @@ swapref_hot_file_ref_membarrier:
 	js .LBB1818_17
 .LBB1818_9:
 	#MEMBARRIER
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	#MEMBARRIER
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	testb %cl, %cl
 	je .LBB1818_16
 	jmp .LBB1818_12
@@ -59,7 +59,7 @@ swapref_hot_file_ref_membarrier:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
-	movq %rax, 136(%r14)
+	movq %rax, 8(%r14)
 	#MEMBARRIER
 	movq $-1, %rax
 	lock  xaddq %rax, (%rbx)
@@ -67,16 +67,16 @@ swapref_hot_file_ref_membarrier:
 	js .LBB1818_18
 .LBB1818_11:
 	#MEMBARRIER
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	#MEMBARRIER
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
 	je .LBB1818_16
 .LBB1818_12:
 	movq %rsi, %rdi
 	movl %eax, %ebx
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
 	jmp .LBB1818_16
 .LBB1818_13:
@@ -85,7 +85,7 @@ swapref_hot_file_ref_membarrier:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx

@@ -5,8 +5,8 @@ swapref_hot_file_ref_qsbr:
 	pushq %rbx
 	cmpq $31, %rdx
 	ja .LBB1819_1
-	movq (%rsi), %rax
-	cmpq 4096(%rdi), %rax
+	movq 4096(%rdi), %rax
+	cmpq (%rsi), %rax
 	jne .LBB1819_12
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rdi

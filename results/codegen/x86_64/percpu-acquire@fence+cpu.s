@@ -13,51 +13,51 @@ swapref_hot_percpu_acquire_fence_cpu:
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
 	leaq (%rdi,%rax), %r14
-	addq $8, %r14
+	addq $16, %r14
 	movl 40(%rdi,%rax), %esi
 	movq 24(%rdi,%rax), %r8
 	movq 32(%rdi,%rax), %rax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207790:
+	// [__rseq_cs] .Ltmp207932:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207791
-	// [__rseq_cs] .quad .Ltmp207792-.Ltmp207791
-	// [__rseq_cs] .quad .Ltmp207793
+	// [__rseq_cs] .quad .Ltmp207933
+	// [__rseq_cs] .quad .Ltmp207934-.Ltmp207933
+	// [__rseq_cs] .quad .Ltmp207935
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207790
+	// [__rseq_cs_ptr_array] .quad .Ltmp207932
 	// ---- back in the function's section ----
-.Ltmp207794:
-	leaq .Ltmp207790(%rip), %rdi
+.Ltmp207936:
+	leaq .Ltmp207932(%rip), %rdi
 	movq %rdi, %fs:8(%rax)
-.Ltmp207791:
+.Ltmp207933:
 	movl %fs:4(%rax), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp207795
+	jne .Ltmp207937
 	cmpl %esi, %edi
-	jae .Ltmp207795
+	jae .Ltmp207937
 	shlq $11, %rdi
 	addq %r8, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp207792:
+.Ltmp207934:
 	movl $1, %edi
-	jmp .Ltmp207796
-.Ltmp207795:
+	jmp .Ltmp207938
+.Ltmp207937:
 	xorl %edi, %edi
-.Ltmp207796:
+.Ltmp207938:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207793:
+	// [__rseq_failure] .Ltmp207935:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207794
+	// [__rseq_failure] jmp .Ltmp207936
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	je .LBB1824_16
@@ -74,49 +74,49 @@ swapref_hot_percpu_acquire_fence_cpu:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207805:
+	// [__rseq_cs] .Ltmp207947:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207806
-	// [__rseq_cs] .quad .Ltmp207807-.Ltmp207806
-	// [__rseq_cs] .quad .Ltmp207808
+	// [__rseq_cs] .quad .Ltmp207948
+	// [__rseq_cs] .quad .Ltmp207949-.Ltmp207948
+	// [__rseq_cs] .quad .Ltmp207950
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207805
+	// [__rseq_cs_ptr_array] .quad .Ltmp207947
 	// ---- back in the function's section ----
-.Ltmp207809:
-	leaq .Ltmp207805(%rip), %rdi
+.Ltmp207951:
+	leaq .Ltmp207947(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp207806:
+.Ltmp207948:
 	movl %fs:4(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp207810
+	jne .Ltmp207952
 	cmpl %esi, %edi
-	jae .Ltmp207810
+	jae .Ltmp207952
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp207807:
+.Ltmp207949:
 	movl $1, %edi
-	jmp .Ltmp207811
-.Ltmp207810:
+	jmp .Ltmp207953
+.Ltmp207952:
 	xorl %edi, %edi
-.Ltmp207811:
+.Ltmp207953:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207808:
+	// [__rseq_failure] .Ltmp207950:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207809
+	// [__rseq_failure] jmp .Ltmp207951
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	jne .LBB1824_9
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1824_12
@@ -126,45 +126,45 @@ swapref_hot_percpu_acquire_fence_cpu:
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207817:
+	// [__rseq_cs] .Ltmp207959:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207818
-	// [__rseq_cs] .quad .Ltmp207819-.Ltmp207818
-	// [__rseq_cs] .quad .Ltmp207820
+	// [__rseq_cs] .quad .Ltmp207960
+	// [__rseq_cs] .quad .Ltmp207961-.Ltmp207960
+	// [__rseq_cs] .quad .Ltmp207962
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207817
+	// [__rseq_cs_ptr_array] .quad .Ltmp207959
 	// ---- back in the function's section ----
-.Ltmp207821:
-	leaq .Ltmp207817(%rip), %rsi
+.Ltmp207963:
+	leaq .Ltmp207959(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp207818:
+.Ltmp207960:
 	movl %fs:4(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp207822
+	jne .Ltmp207964
 	cmpl %edx, %esi
-	jae .Ltmp207822
+	jae .Ltmp207964
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp207819:
+.Ltmp207961:
 	movl $1, %esi
-	jmp .Ltmp207823
-.Ltmp207822:
+	jmp .Ltmp207965
+.Ltmp207964:
 	xorl %esi, %esi
-.Ltmp207823:
+.Ltmp207965:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207820:
+	// [__rseq_failure] .Ltmp207962:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207821
+	// [__rseq_failure] jmp .Ltmp207963
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
 	je .LBB1824_19
@@ -195,7 +195,7 @@ swapref_hot_percpu_acquire_fence_cpu:
 	cmpq $1, %rcx
 	jne .LBB1824_27
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1824_27
 .LBB1824_16:
 	movb $1, 7(%rsp)
@@ -208,18 +208,18 @@ swapref_hot_percpu_acquire_fence_cpu:
 	movq %rbx, %rdx
 	movq %rcx, %r12
 	movq %rax, %rcx
-	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
+	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
 	jne .LBB1824_3
 	jmp .LBB1824_8
 .LBB1824_18:
-	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.31(%rip), %rdi
+	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 .LBB1824_19:
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1824_22
@@ -239,7 +239,7 @@ swapref_hot_percpu_acquire_fence_cpu:
 	cmpq $1, %rcx
 	jne .LBB1824_8
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1824_8
 .LBB1824_26:
 	lock  incq 120(%rdi)

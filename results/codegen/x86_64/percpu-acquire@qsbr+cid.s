@@ -13,54 +13,54 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
 	leaq (%rdi,%rax), %r14
-	addq $8, %r14
+	addq $16, %r14
 	movl 40(%rdi,%rax), %esi
 	movq 24(%rdi,%rax), %r8
 	movq 32(%rdi,%rax), %rax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208037:
+	// [__rseq_cs] .Ltmp208179:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208038
-	// [__rseq_cs] .quad .Ltmp208039-.Ltmp208038
-	// [__rseq_cs] .quad .Ltmp208040
+	// [__rseq_cs] .quad .Ltmp208180
+	// [__rseq_cs] .quad .Ltmp208181-.Ltmp208180
+	// [__rseq_cs] .quad .Ltmp208182
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208037
+	// [__rseq_cs_ptr_array] .quad .Ltmp208179
 	// ---- back in the function's section ----
-.Ltmp208041:
-	leaq .Ltmp208037(%rip), %rdi
+.Ltmp208183:
+	leaq .Ltmp208179(%rip), %rdi
 	movq %rdi, %fs:8(%rax)
-.Ltmp208038:
+.Ltmp208180:
 	movl %fs:4(%rax), %edi
 	testl %edi, %edi
-	js .Ltmp208042
+	js .Ltmp208184
 	movl %fs:24(%rax), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp208042
+	jne .Ltmp208184
 	cmpl %esi, %edi
-	jae .Ltmp208042
+	jae .Ltmp208184
 	shlq $11, %rdi
 	addq %r8, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp208039:
+.Ltmp208181:
 	movl $1, %edi
-	jmp .Ltmp208043
-.Ltmp208042:
+	jmp .Ltmp208185
+.Ltmp208184:
 	xorl %edi, %edi
-.Ltmp208043:
+.Ltmp208185:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208040:
+	// [__rseq_failure] .Ltmp208182:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208041
+	// [__rseq_failure] jmp .Ltmp208183
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	je .LBB1827_16
@@ -77,52 +77,52 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208052:
+	// [__rseq_cs] .Ltmp208194:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208053
-	// [__rseq_cs] .quad .Ltmp208054-.Ltmp208053
-	// [__rseq_cs] .quad .Ltmp208055
+	// [__rseq_cs] .quad .Ltmp208195
+	// [__rseq_cs] .quad .Ltmp208196-.Ltmp208195
+	// [__rseq_cs] .quad .Ltmp208197
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208052
+	// [__rseq_cs_ptr_array] .quad .Ltmp208194
 	// ---- back in the function's section ----
-.Ltmp208056:
-	leaq .Ltmp208052(%rip), %rdi
+.Ltmp208198:
+	leaq .Ltmp208194(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp208053:
+.Ltmp208195:
 	movl %fs:4(%rdx), %edi
 	testl %edi, %edi
-	js .Ltmp208057
+	js .Ltmp208199
 	movl %fs:24(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp208057
+	jne .Ltmp208199
 	cmpl %esi, %edi
-	jae .Ltmp208057
+	jae .Ltmp208199
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp208054:
+.Ltmp208196:
 	movl $1, %edi
-	jmp .Ltmp208058
-.Ltmp208057:
+	jmp .Ltmp208200
+.Ltmp208199:
 	xorl %edi, %edi
-.Ltmp208058:
+.Ltmp208200:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208055:
+	// [__rseq_failure] .Ltmp208197:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208056
+	// [__rseq_failure] jmp .Ltmp208198
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	jne .LBB1827_9
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1827_12
@@ -132,48 +132,48 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208064:
+	// [__rseq_cs] .Ltmp208206:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208065
-	// [__rseq_cs] .quad .Ltmp208066-.Ltmp208065
-	// [__rseq_cs] .quad .Ltmp208067
+	// [__rseq_cs] .quad .Ltmp208207
+	// [__rseq_cs] .quad .Ltmp208208-.Ltmp208207
+	// [__rseq_cs] .quad .Ltmp208209
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208064
+	// [__rseq_cs_ptr_array] .quad .Ltmp208206
 	// ---- back in the function's section ----
-.Ltmp208068:
-	leaq .Ltmp208064(%rip), %rsi
+.Ltmp208210:
+	leaq .Ltmp208206(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp208065:
+.Ltmp208207:
 	movl %fs:4(%rcx), %esi
 	testl %esi, %esi
-	js .Ltmp208069
+	js .Ltmp208211
 	movl %fs:24(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp208069
+	jne .Ltmp208211
 	cmpl %edx, %esi
-	jae .Ltmp208069
+	jae .Ltmp208211
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp208066:
+.Ltmp208208:
 	movl $1, %esi
-	jmp .Ltmp208070
-.Ltmp208069:
+	jmp .Ltmp208212
+.Ltmp208211:
 	xorl %esi, %esi
-.Ltmp208070:
+.Ltmp208212:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208067:
+	// [__rseq_failure] .Ltmp208209:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208068
+	// [__rseq_failure] jmp .Ltmp208210
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
 	je .LBB1827_19
@@ -204,7 +204,7 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	cmpq $1, %rcx
 	jne .LBB1827_27
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1827_27
 .LBB1827_16:
 	movb $1, 7(%rsp)
@@ -217,18 +217,18 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	movq %rbx, %rdx
 	movq %rcx, %r12
 	movq %rax, %rcx
-	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
+	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
 	jne .LBB1827_3
 	jmp .LBB1827_8
 .LBB1827_18:
-	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.31(%rip), %rdi
+	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 .LBB1827_19:
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1827_22
@@ -248,7 +248,7 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	cmpq $1, %rcx
 	jne .LBB1827_8
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1827_8
 .LBB1827_26:
 	lock  incq 120(%rdi)

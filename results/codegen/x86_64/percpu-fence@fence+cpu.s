@@ -13,51 +13,51 @@ swapref_hot_percpu_fence_fence_cpu:
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
 	leaq (%rdi,%rax), %r14
-	addq $8, %r14
+	addq $16, %r14
 	movq 24(%rdi,%rax), %rsi
 	movq 32(%rdi,%rax), %r8
 	movl 40(%rdi,%rax), %eax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208227:
+	// [__rseq_cs] .Ltmp208369:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208228
-	// [__rseq_cs] .quad .Ltmp208229-.Ltmp208228
-	// [__rseq_cs] .quad .Ltmp208230
+	// [__rseq_cs] .quad .Ltmp208370
+	// [__rseq_cs] .quad .Ltmp208371-.Ltmp208370
+	// [__rseq_cs] .quad .Ltmp208372
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208227
+	// [__rseq_cs_ptr_array] .quad .Ltmp208369
 	// ---- back in the function's section ----
-.Ltmp208231:
-	leaq .Ltmp208227(%rip), %rdi
+.Ltmp208373:
+	leaq .Ltmp208369(%rip), %rdi
 	movq %rdi, %fs:8(%r8)
-.Ltmp208228:
+.Ltmp208370:
 	movl %fs:4(%r8), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp208232
+	jne .Ltmp208374
 	cmpl %eax, %edi
-	jae .Ltmp208232
+	jae .Ltmp208374
 	shlq $11, %rdi
 	addq %rsi, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp208229:
+.Ltmp208371:
 	movl $1, %edi
-	jmp .Ltmp208233
-.Ltmp208232:
+	jmp .Ltmp208375
+.Ltmp208374:
 	xorl %edi, %edi
-.Ltmp208233:
+.Ltmp208375:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208230:
+	// [__rseq_failure] .Ltmp208372:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208231
+	// [__rseq_failure] jmp .Ltmp208373
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	je .LBB1829_16
@@ -75,49 +75,49 @@ swapref_hot_percpu_fence_fence_cpu:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208242:
+	// [__rseq_cs] .Ltmp208384:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208243
-	// [__rseq_cs] .quad .Ltmp208244-.Ltmp208243
-	// [__rseq_cs] .quad .Ltmp208245
+	// [__rseq_cs] .quad .Ltmp208385
+	// [__rseq_cs] .quad .Ltmp208386-.Ltmp208385
+	// [__rseq_cs] .quad .Ltmp208387
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208242
+	// [__rseq_cs_ptr_array] .quad .Ltmp208384
 	// ---- back in the function's section ----
-.Ltmp208246:
-	leaq .Ltmp208242(%rip), %rdi
+.Ltmp208388:
+	leaq .Ltmp208384(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp208243:
+.Ltmp208385:
 	movl %fs:4(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp208247
+	jne .Ltmp208389
 	cmpl %esi, %edi
-	jae .Ltmp208247
+	jae .Ltmp208389
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp208244:
+.Ltmp208386:
 	movl $1, %edi
-	jmp .Ltmp208248
-.Ltmp208247:
+	jmp .Ltmp208390
+.Ltmp208389:
 	xorl %edi, %edi
-.Ltmp208248:
+.Ltmp208390:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208245:
+	// [__rseq_failure] .Ltmp208387:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208246
+	// [__rseq_failure] jmp .Ltmp208388
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	jne .LBB1829_9
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1829_12
@@ -127,45 +127,45 @@ swapref_hot_percpu_fence_fence_cpu:
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208254:
+	// [__rseq_cs] .Ltmp208396:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208255
-	// [__rseq_cs] .quad .Ltmp208256-.Ltmp208255
-	// [__rseq_cs] .quad .Ltmp208257
+	// [__rseq_cs] .quad .Ltmp208397
+	// [__rseq_cs] .quad .Ltmp208398-.Ltmp208397
+	// [__rseq_cs] .quad .Ltmp208399
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208254
+	// [__rseq_cs_ptr_array] .quad .Ltmp208396
 	// ---- back in the function's section ----
-.Ltmp208258:
-	leaq .Ltmp208254(%rip), %rsi
+.Ltmp208400:
+	leaq .Ltmp208396(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp208255:
+.Ltmp208397:
 	movl %fs:4(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp208259
+	jne .Ltmp208401
 	cmpl %edx, %esi
-	jae .Ltmp208259
+	jae .Ltmp208401
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp208256:
+.Ltmp208398:
 	movl $1, %esi
-	jmp .Ltmp208260
-.Ltmp208259:
+	jmp .Ltmp208402
+.Ltmp208401:
 	xorl %esi, %esi
-.Ltmp208260:
+.Ltmp208402:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208257:
+	// [__rseq_failure] .Ltmp208399:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208258
+	// [__rseq_failure] jmp .Ltmp208400
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
 	je .LBB1829_19
@@ -196,7 +196,7 @@ swapref_hot_percpu_fence_fence_cpu:
 	cmpq $1, %rcx
 	jne .LBB1829_27
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1829_27
 .LBB1829_16:
 	movb $2, 7(%rsp)
@@ -209,18 +209,18 @@ swapref_hot_percpu_fence_fence_cpu:
 	movq %rbx, %rdx
 	movq %rcx, %r12
 	movq %rax, %rcx
-	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
+	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
 	jne .LBB1829_3
 	jmp .LBB1829_8
 .LBB1829_18:
-	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.29(%rip), %rdi
+	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 .LBB1829_19:
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1829_22
@@ -240,7 +240,7 @@ swapref_hot_percpu_fence_fence_cpu:
 	cmpq $1, %rcx
 	jne .LBB1829_8
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1829_8
 .LBB1829_26:
 	lock  incq 120(%rdi)

@@ -13,54 +13,54 @@ swapref_hot_percpu_fence_qsbr_cid:
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
 	leaq (%rdi,%rax), %r14
-	addq $8, %r14
+	addq $16, %r14
 	movq 24(%rdi,%rax), %rsi
 	movq 32(%rdi,%rax), %r8
 	movl 40(%rdi,%rax), %eax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208475:
+	// [__rseq_cs] .Ltmp208617:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208476
-	// [__rseq_cs] .quad .Ltmp208477-.Ltmp208476
-	// [__rseq_cs] .quad .Ltmp208478
+	// [__rseq_cs] .quad .Ltmp208618
+	// [__rseq_cs] .quad .Ltmp208619-.Ltmp208618
+	// [__rseq_cs] .quad .Ltmp208620
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208475
+	// [__rseq_cs_ptr_array] .quad .Ltmp208617
 	// ---- back in the function's section ----
-.Ltmp208479:
-	leaq .Ltmp208475(%rip), %rdi
+.Ltmp208621:
+	leaq .Ltmp208617(%rip), %rdi
 	movq %rdi, %fs:8(%r8)
-.Ltmp208476:
+.Ltmp208618:
 	movl %fs:4(%r8), %edi
 	testl %edi, %edi
-	js .Ltmp208480
+	js .Ltmp208622
 	movl %fs:24(%r8), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp208480
+	jne .Ltmp208622
 	cmpl %eax, %edi
-	jae .Ltmp208480
+	jae .Ltmp208622
 	shlq $11, %rdi
 	addq %rsi, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp208477:
+.Ltmp208619:
 	movl $1, %edi
-	jmp .Ltmp208481
-.Ltmp208480:
+	jmp .Ltmp208623
+.Ltmp208622:
 	xorl %edi, %edi
-.Ltmp208481:
+.Ltmp208623:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208478:
+	// [__rseq_failure] .Ltmp208620:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208479
+	// [__rseq_failure] jmp .Ltmp208621
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	je .LBB1832_16
@@ -78,52 +78,52 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208490:
+	// [__rseq_cs] .Ltmp208632:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208491
-	// [__rseq_cs] .quad .Ltmp208492-.Ltmp208491
-	// [__rseq_cs] .quad .Ltmp208493
+	// [__rseq_cs] .quad .Ltmp208633
+	// [__rseq_cs] .quad .Ltmp208634-.Ltmp208633
+	// [__rseq_cs] .quad .Ltmp208635
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208490
+	// [__rseq_cs_ptr_array] .quad .Ltmp208632
 	// ---- back in the function's section ----
-.Ltmp208494:
-	leaq .Ltmp208490(%rip), %rdi
+.Ltmp208636:
+	leaq .Ltmp208632(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp208491:
+.Ltmp208633:
 	movl %fs:4(%rdx), %edi
 	testl %edi, %edi
-	js .Ltmp208495
+	js .Ltmp208637
 	movl %fs:24(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp208495
+	jne .Ltmp208637
 	cmpl %esi, %edi
-	jae .Ltmp208495
+	jae .Ltmp208637
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp208492:
+.Ltmp208634:
 	movl $1, %edi
-	jmp .Ltmp208496
-.Ltmp208495:
+	jmp .Ltmp208638
+.Ltmp208637:
 	xorl %edi, %edi
-.Ltmp208496:
+.Ltmp208638:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208493:
+	// [__rseq_failure] .Ltmp208635:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208494
+	// [__rseq_failure] jmp .Ltmp208636
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
 	jne .LBB1832_9
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1832_12
@@ -133,48 +133,48 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208502:
+	// [__rseq_cs] .Ltmp208644:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208503
-	// [__rseq_cs] .quad .Ltmp208504-.Ltmp208503
-	// [__rseq_cs] .quad .Ltmp208505
+	// [__rseq_cs] .quad .Ltmp208645
+	// [__rseq_cs] .quad .Ltmp208646-.Ltmp208645
+	// [__rseq_cs] .quad .Ltmp208647
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208502
+	// [__rseq_cs_ptr_array] .quad .Ltmp208644
 	// ---- back in the function's section ----
-.Ltmp208506:
-	leaq .Ltmp208502(%rip), %rsi
+.Ltmp208648:
+	leaq .Ltmp208644(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp208503:
+.Ltmp208645:
 	movl %fs:4(%rcx), %esi
 	testl %esi, %esi
-	js .Ltmp208507
+	js .Ltmp208649
 	movl %fs:24(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp208507
+	jne .Ltmp208649
 	cmpl %edx, %esi
-	jae .Ltmp208507
+	jae .Ltmp208649
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp208504:
+.Ltmp208646:
 	movl $1, %esi
-	jmp .Ltmp208508
-.Ltmp208507:
+	jmp .Ltmp208650
+.Ltmp208649:
 	xorl %esi, %esi
-.Ltmp208508:
+.Ltmp208650:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208505:
+	// [__rseq_failure] .Ltmp208647:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208506
+	// [__rseq_failure] jmp .Ltmp208648
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
 	je .LBB1832_19
@@ -205,7 +205,7 @@ swapref_hot_percpu_fence_qsbr_cid:
 	cmpq $1, %rcx
 	jne .LBB1832_27
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1832_27
 .LBB1832_16:
 	movb $2, 7(%rsp)
@@ -218,18 +218,18 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movq %rbx, %rdx
 	movq %rcx, %r12
 	movq %rax, %rcx
-	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs9_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
+	callq *_RINvXs_NtNtNtCs5SxYMT1390x_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsi4IsKQVxMg0_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_@GOTPCREL(%rip)
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
 	jne .LBB1832_3
 	jmp .LBB1832_8
 .LBB1832_18:
-	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.29(%rip), %rdi
+	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 .LBB1832_19:
-	movq (%rbx), %rdi
+	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
 	jmp .LBB1832_22
@@ -249,7 +249,7 @@ swapref_hot_percpu_fence_qsbr_cid:
 	cmpq $1, %rcx
 	jne .LBB1832_8
 	addq $16, %rdi
-	callq *_RNvMsa_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	jmp .LBB1832_8
 .LBB1832_26:
 	lock  incq 120(%rdi)

@@ -9,27 +9,27 @@ swapref_hot_rcu_valid_membarrier:
 	ja .LBB1834_1
 	movq %rsi, %rbx
 	movq (%rsi), %rax
-	cmpq 4096(%rdi), %rax
+	cmpq %rax, 4096(%rdi)
 	jne .LBB1834_17
 	movq %rdx, %rsi
 	shlq $7, %rsi
 	addq %rsi, %rdi
-	movl 24(%rbx), %esi
+	movl 32(%rbx), %esi
 	testl %esi, %esi
 	je .LBB1834_7
 	leal 1(%rsi), %eax
-	movl %eax, 24(%rbx)
+	movl %eax, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
 	jne .LBB1834_8
-	movl %esi, 24(%rbx)
+	movl %esi, 32(%rbx)
 	jmp .LBB1834_1
 .LBB1834_7:
 	movq 8(%rbx), %r8
 	movq 128(%rax), %rax
-	movq %rax, 128(%r8)
+	movq %rax, (%r8)
 	#MEMBARRIER
-	movl $1, 24(%rbx)
+	movl $1, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
 	je .LBB1834_15
@@ -41,7 +41,7 @@ swapref_hot_rcu_valid_membarrier:
 	jae .LBB1834_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
-	movl %esi, 24(%rbx)
+	movl %esi, 32(%rbx)
 	testl %esi, %esi
 	je .LBB1834_11
 .LBB1834_2:
@@ -50,18 +50,18 @@ swapref_hot_rcu_valid_membarrier:
 	popq %r14
 	retq
 .LBB1834_13:
-	movl %esi, 24(%rbx)
+	movl %esi, 32(%rbx)
 	testl %esi, %esi
 	jne .LBB1834_1
 	jmp .LBB1834_14
 .LBB1834_15:
-	movl $0, 24(%rbx)
+	movl $0, 32(%rbx)
 .LBB1834_14:
 	movq 8(%rbx), %rax
 	#MEMBARRIER
-	movq $0, 128(%rax)
+	movq $0, (%rax)
 	#MEMBARRIER
-	movzbl 144(%rax), %eax
+	movzbl 16(%rax), %eax
 	testb %al, %al
 	jne .LBB1834_16
 .LBB1834_1:
@@ -73,14 +73,14 @@ swapref_hot_rcu_valid_membarrier:
 .LBB1834_11:
 	movq 8(%rbx), %rcx
 	#MEMBARRIER
-	movq $0, 128(%rcx)
+	movq $0, (%rcx)
 	#MEMBARRIER
-	movzbl 144(%rcx), %ecx
+	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
 	je .LBB1834_2
 	movq %rbx, %rdi
 	movl %eax, %ebx
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
 	addq $8, %rsp
 	popq %rbx
@@ -89,13 +89,13 @@ swapref_hot_rcu_valid_membarrier:
 .LBB1834_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
 .LBB1834_18:
-	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.33(%rip), %rdi
+	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
 .LBB1834_16:
 	movq %rbx, %rdi
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	jmp .LBB1834_1
 .LBB1834_20:
 	movq %rax, %r14

@@ -5,8 +5,8 @@ swapref_hot_rcu_valid_qsbr:
 	pushq %rax
 	cmpq $31, %rdx
 	ja .LBB1835_1
-	movq (%rsi), %rax
-	cmpq 4096(%rdi), %rax
+	movq 4096(%rdi), %rax
+	cmpq (%rsi), %rax
 	jne .LBB1835_9
 	movq %rdx, %rax
 	shlq $7, %rax
@@ -30,6 +30,6 @@ swapref_hot_rcu_valid_qsbr:
 .LBB1835_9:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
 .LBB1835_10:
-	leaq .Lanon.3e3926042d10690e973db3dbffa3238c.33(%rip), %rdi
+	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

@@ -10,11 +10,11 @@ swapref_hot_rcuref_fence:
 	cmpq $31, %rdx
 	ja .LBB1836_17
 	movq (%rsi), %rax
-	cmpq 4096(%rdi), %rax
+	cmpq %rax, 4096(%rdi)
 	jne .LBB1836_15
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
-	movq %rax, 136(%r14)
+	movq %rax, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
@@ -33,9 +33,9 @@ swapref_hot_rcuref_fence:
 .LBB1836_6:
 	xorl %ebx, %ebx
 .LBB1836_7:
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
-	movzbl 144(%r14), %eax
+	movzbl 16(%r14), %eax
 	testb %al, %al
 	jne .LBB1836_16
 	testq %rbx, %rbx
@@ -49,16 +49,16 @@ swapref_hot_rcuref_fence:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %r14
 	movq 128(%rcx), %rcx
-	movq %rcx, 136(%r14)
+	movq %rcx, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movl $-1, %ecx
 	lock  xaddl %ecx, (%rbx)
 	decl %ecx
 	js .LBB1836_19
 .LBB1836_11:
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	testb %cl, %cl
 	je .LBB1836_18
 	jmp .LBB1836_14
@@ -66,23 +66,23 @@ swapref_hot_rcuref_fence:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
-	movq %rax, 136(%r14)
+	movq %rax, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movl $-1, %eax
 	lock  xaddl %eax, (%rbx)
 	decl %eax
 	js .LBB1836_20
 .LBB1836_13:
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
 	je .LBB1836_18
 .LBB1836_14:
 	movq %rsi, %rdi
 	movl %eax, %ebx
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
 	jmp .LBB1836_18
 .LBB1836_15:
@@ -91,7 +91,7 @@ swapref_hot_rcuref_fence:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx

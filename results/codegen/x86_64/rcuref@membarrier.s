@@ -10,11 +10,11 @@ swapref_hot_rcuref_membarrier:
 	cmpq $31, %rdx
 	ja .LBB1837_17
 	movq (%rsi), %rax
-	cmpq 4096(%rdi), %rax
+	cmpq %rax, 4096(%rdi)
 	jne .LBB1837_15
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
-	movq %rax, 136(%r14)
+	movq %rax, 8(%r14)
 	#MEMBARRIER
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
@@ -34,9 +34,9 @@ swapref_hot_rcuref_membarrier:
 	xorl %ebx, %ebx
 .LBB1837_7:
 	#MEMBARRIER
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	#MEMBARRIER
-	movzbl 144(%r14), %eax
+	movzbl 16(%r14), %eax
 	testb %al, %al
 	jne .LBB1837_16
 	testq %rbx, %rbx
@@ -50,7 +50,7 @@ swapref_hot_rcuref_membarrier:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %r14
 	movq 128(%rcx), %rcx
-	movq %rcx, 136(%r14)
+	movq %rcx, 8(%r14)
 	#MEMBARRIER
 	movl $-1, %ecx
 	lock  xaddl %ecx, (%rbx)
@@ -58,9 +58,9 @@ swapref_hot_rcuref_membarrier:
 	js .LBB1837_19
 .LBB1837_11:
 	#MEMBARRIER
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	#MEMBARRIER
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	testb %cl, %cl
 	je .LBB1837_18
 	jmp .LBB1837_14
@@ -68,7 +68,7 @@ swapref_hot_rcuref_membarrier:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
-	movq %rax, 136(%r14)
+	movq %rax, 8(%r14)
 	#MEMBARRIER
 	movl $-1, %eax
 	lock  xaddl %eax, (%rbx)
@@ -76,16 +76,16 @@ swapref_hot_rcuref_membarrier:
 	js .LBB1837_20
 .LBB1837_13:
 	#MEMBARRIER
-	movq $0, 136(%r14)
+	movq $0, 8(%r14)
 	#MEMBARRIER
-	movzbl 144(%r14), %ecx
+	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
 	je .LBB1837_18
 .LBB1837_14:
 	movq %rsi, %rdi
 	movl %eax, %ebx
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
 	jmp .LBB1837_18
 .LBB1837_15:
@@ -94,7 +94,7 @@ swapref_hot_rcuref_membarrier:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
-	callq *_RNvMs2_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
+	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx

@@ -7,8 +7,8 @@ swapref_hot_rcuref_qsbr:
 	pushq %rbx
 	cmpq $31, %rdx
 	ja .LBB1838_1
-	movq (%rsi), %rax
-	cmpq 4096(%rdi), %rax
+	movq 4096(%rdi), %rax
+	cmpq (%rsi), %rax
 	jne .LBB1838_11
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
