@@ -102,11 +102,13 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     fn reserved_bytes(rcu: &Rcu<F>, shared: &Self::Shared) -> usize;
 }
 
-// A per-thread mode word is a counter's byte offset in the record: it leaves the flag bits clear.
+// A per-thread mode word is a counter's byte offset in the record: the area's offset and the
+// counters' stride are multiples of FLAGS + 1 (FLAGS is the low mask 0b11), so every offset
+// leaves the flag bits clear.
 const _: () = assert!(
-    Record::counter_offset(0) & FLAGS == 0
-        && std::mem::size_of::<AtomicUsize>() & FLAGS == 0
-        && Record::counter_offset(crate::rcu::PERCPU_SLOTS - 1) < usize::MAX >> 1
+    FLAGS == 3
+        && Record::counter_offset(0).is_multiple_of(FLAGS + 1)
+        && std::mem::size_of::<AtomicUsize>().is_multiple_of(FLAGS + 1)
 );
 
 /// Counters in the RCU domain's reader records, one per registered thread: the backend that
@@ -461,8 +463,10 @@ mod per_cpu {
             mode: &AtomicUsize,
             nr: usize,
         ) -> bool {
-            // SAFETY: (1) and (2) of add_if_percpu are those of CpuCounters::add_if_percpu
-            // (the area is alive: the ref's shared data holds it); every add to the area is
+            // SAFETY: (1) and (2) of add_if_percpu are those of CpuCounters::add_if_percpu:
+            // (1) a word with flags clear is `slot_mode(slot)` = `slot << MODE_SLOT_SHIFT`, with
+            // `slot` below PERCPU_SLOTS, which is the area's SLOTS; (2) the area is alive (the
+            // ref's shared data holds it), and every add to the area is
             // made through this function, with this `CID`: the domain keeps one area per
             // index (`Rcu::cpu_area`, `Rcu::cid_area`).
             unsafe { fast.add_if_percpu::<ACQUIRE, CID>(mode, nr) }

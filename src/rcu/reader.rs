@@ -30,8 +30,8 @@ pub struct RcuReader<F: Flavor> {
 
 /// A reader's record: the `Arc` that keeps it alive, and the record's address, loaded as it is
 /// by the fast path. Through the `Arc` the record lies past the allocation's counts (128 bytes
-/// in, for the record's alignment), an add on every lookup before the counter offset in the
-/// mode word can be added (`PerThread`'s fast path).
+/// in where `CachePadded` aligns to 128, as on x86-64 and arm64), an add on every lookup before
+/// the counter offset in the mode word can be added (`PerThread`'s fast path).
 struct OwnRecord {
     /// Points into `_keep`'s allocation.
     rec: std::ptr::NonNull<Record>,
@@ -44,6 +44,12 @@ struct OwnRecord {
 unsafe impl Send for OwnRecord {}
 // SAFETY: as for Send.
 unsafe impl Sync for OwnRecord {}
+
+// What the two impls above rest on: a record is shared between threads as it is (atomics).
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Record>();
+};
 
 impl OwnRecord {
     fn new(keep: Arc<CachePadded<Record>>) -> OwnRecord {

@@ -183,6 +183,18 @@ fn records_of_exited_threads_are_reused_with_every_count_correct() {
     rcu.synchronize();
 }
 
+/// The per-thread mode word's encoding: `counter_at(counter_offset(s))` is the record's
+/// counter of slot `s`, for every slot.
+#[test]
+fn counter_offsets_name_each_slots_counter() {
+    let r = Record::new();
+    for s in 0..PERCPU_SLOTS {
+        // SAFETY: (1) the offset is `counter_offset(s)` with `s < PERCPU_SLOTS`.
+        let c = unsafe { r.counter_at(Record::counter_offset(s)) };
+        assert!(std::ptr::eq(c, &r.area[s]), "slot {s}");
+    }
+}
+
 #[test]
 fn slots_run_out_and_come_back() {
     let rcu = Rcu::<Mb>::new();
