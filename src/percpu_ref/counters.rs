@@ -400,10 +400,10 @@ mod per_cpu {
     use super::{Counters, FLAGS, InitError, Pending, PercpuKind, sealed};
     use crate::rcu::{Flavor, Rcu};
     use crate::rseq::{CpuArea, CpuCounters, MODE_FLAGS, MODE_SLOT_SHIFT, membarrier};
+    use crate::sync::{Arc, AtomicUsize};
 
     // The section tests the flags `percpu_ref` sets.
     const _: () = assert!(FLAGS == MODE_FLAGS);
-    use crate::sync::{Arc, AtomicUsize};
 
     /// Counters per CPU, updated in restartable sequences ([`crate::rseq`]); with `CID`, per
     /// concurrency ID (`mm_cid`: [`crate::rseq::cid_available`]) instead, in an area of one

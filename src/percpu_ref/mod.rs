@@ -390,7 +390,8 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     /// Refuse a reader of another domain (release builds too): its section and its count would
     /// land in that domain's records, which our grace periods and sums never see. One compare of
     /// the reader's domain handle with the ref's (`Rcu::same_domain`), two loads of which one is
-    /// folded into the compare; the panic is out of line. Nothing for the per-CPU backend, whose counters are the ref's own.
+    /// folded into the compare; the panic is out of line. Nothing for the per-CPU backend, whose
+    /// counters are the ref's own.
     #[inline(always)]
     fn check_reader(&self, r: &C::Reader) {
         C::check_reader(&self.domain, r);
@@ -403,8 +404,8 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         // SAFETY: (1) with its flags clear the mode word is `C::slot_mode` of the slot
         // `with_counters` allocated from this ref's domain (below PERCPU_SLOTS); the mode
         // stores (kill, resurrect, the switches) change only the flag bits; the caller checked
-        // `r` against that domain; (2) `fast` came from `C::new` together with `data.counters`, which `self`
-        // keeps alive.
+        // `r` against that domain; (2) `fast` came from `C::new` together with
+        // `data.counters`, which `self` keeps alive.
         unsafe { C::add_if_percpu::<ACQUIRE>(&self.fast, r, &self.mode, nr) }
     }
 
