@@ -287,6 +287,124 @@ fn ab_ranges_flags_a_control_that_moved_and_only_then() {
     assert!(run("counted-floor").contains("# control counted-floor: not measured"));
 }
 
+/// `swapoff_ab.py` (swapoff-ab.sh's tables) takes each point's p50 as the median of its windows'
+/// p50s, divides it by `rcu-valid`'s of the same run and flavour, says whose ranges lie apart,
+/// and raises a loud line only when the control's (`rcu-valid`'s own p50) do.
+#[test]
+fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    // One results file: each point's windows' swapoff p50s (ns).
+    let results = |name: &str, points: &[(&str, &str, &[u64])]| {
+        let points: Vec<String> = points
+            .iter()
+            .map(|(s, flavor, p50s)| {
+                let reps: Vec<String> = p50s
+                    .iter()
+                    .map(|p| format!(r#"{{"swapoff_latency_ns":{{"count":10,"p50":{p}}}}}"#))
+                    .collect();
+                format!(
+                    r#"{{"strategy":"{s}","rcu_flavor":"{flavor}","percpu":"thread","status":"ok","repeats":[{}]}}"#,
+                    reps.join(",")
+                )
+            })
+            .collect();
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!(r#"{{"points":[{}]}}"#, points.join(","))).unwrap();
+        path
+    };
+    let run = |args: &[(&str, std::path::PathBuf)]| {
+        let o = std::process::Command::new("python3")
+            .arg(script("swapoff_ab.py"))
+            .args(args.iter().map(|(rs, p)| format!("{rs}:{}", p.display())))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8(o.stdout).unwrap()
+    };
+    // percpu: windows 2000, 2600, 3000 -> median 2600 over rcu-valid's median 1300: 2.00.
+    let b1 = results(
+        "b1.json",
+        &[
+            ("percpu-acquire", "qsbr", &[3000, 2000, 2600]),
+            ("rcu-valid", "qsbr", &[1300, 1200, 1400]),
+        ],
+    );
+    let n1 = results(
+        "n1.json",
+        &[
+            ("percpu-acquire", "qsbr", &[1600, 1700, 1800]),
+            ("rcu-valid", "qsbr", &[1300, 1250, 1350]),
+        ],
+    );
+    let b2 = results(
+        "b2.json",
+        &[
+            ("percpu-acquire", "qsbr", &[2500]),
+            ("rcu-valid", "qsbr", &[1250]),
+        ],
+    );
+    let n2 = results(
+        "n2.json",
+        &[
+            ("percpu-acquire", "qsbr", &[1500]),
+            ("rcu-valid", "qsbr", &[1280]),
+        ],
+    );
+    let out = run(&[
+        ("1:base", b1.clone()),
+        ("1:new", n1.clone()),
+        ("2:new", n2.clone()),
+        ("2:base", b2.clone()),
+    ]);
+    let row = |name: &str| {
+        out.lines()
+            .rev()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no row {name}: {out}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    // Round 1, base: the median of the windows, over rcu-valid's of the same run.
+    let first = out
+        .lines()
+        .find(|l| l.starts_with("percpu-acquire@qsbr"))
+        .unwrap();
+    assert_eq!(
+        first.split_whitespace().collect::<Vec<_>>(),
+        ["percpu-acquire@qsbr", "2.60", "2.00"],
+        "{out}"
+    );
+    assert_eq!(
+        row("percpu-acquire@qsbr"),
+        [
+            "percpu-acquire@qsbr",
+            "2.50-2.60",
+            "1.50-1.70",
+            "apart",
+            "2.00-2.00",
+            "1.17-1.31",
+            "apart"
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        row("rcu-valid@qsbr")[3..],
+        ["overlap", "(control)"],
+        "{out}"
+    );
+    assert!(!out.contains("CONTROL MOVED"), "{out}");
+    // The control's p50 moved (1.30 and 1.25 against 2.00): flagged.
+    let n3 = results(
+        "n3.json",
+        &[
+            ("percpu-acquire", "qsbr", &[3000]),
+            ("rcu-valid", "qsbr", &[2000]),
+        ],
+    );
+    let out = run(&[("1:base", b1), ("1:new", n3), ("2:base", b2)]);
+    assert!(out.contains("# CONTROL MOVED: rcu-valid@qsbr:"), "{out}");
+}
+
 /// `percpu-backends.sh` keeps the backends a probe runs, drops one that swapref itself refuses
 /// (exit 2 and "is not available here") with a loud line, and stops with exit 1 on any other
 /// failure of a probe (a crash, or exit 2 for another reason), so that a broken binary is never

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""The tables of scripts/swapoff-ab.sh: per run, each point's swapoff drain p50 and its ratio to
+`rcu-valid`'s in the same run and flavour; then, per point, the range of both over the rounds
+on each side, whether the two ranges lie apart, and a loud line when `rcu-valid`'s own p50
+(the control) has ranges apart: the machine moved between the runs by at least that much.
+
+A point's p50 is the median over the run's windows of each window's swapoff p50 (ns in the
+results file, printed in µs).
+
+Usage: scripts/swapoff_ab.py ROUND:SIDE:RESULTS.json...
+  SIDE is base or new; RESULTS.json a `swapref run --out` file.
+"""
+import json
+import statistics
+import sys
+
+CONTROL = "rcu-valid"
+
+
+def name(p):
+    n = p["strategy"]
+    if p.get("rcu_flavor"):
+        n += "@" + p["rcu_flavor"]
+    if p.get("percpu") not in (None, "thread"):
+        n += "/" + p["percpu"]
+    return n
+
+
+def p50s(path):
+    """{point name: (flavour, median of the windows' swapoff p50 in ns)} of one run."""
+    out = {}
+    with open(path) as f:
+        doc = json.load(f)
+    for p in doc["points"]:
+        v = [r["swapoff_latency_ns"]["p50"] for r in p.get("repeats", [])
+             if r.get("swapoff_latency_ns") and r["swapoff_latency_ns"].get("count")]
+        if p.get("status") == "ok" and v:
+            out[name(p)] = (p.get("rcu_flavor"), statistics.median(v))
+    return out
+
+
+def apart(a, b):
+    return bool(a and b) and (max(a) < min(b) or max(b) < min(a))
+
+
+def main(args):
+    if not args:
+        sys.exit("swapoff_ab.py: usage: swapoff_ab.py ROUND:SIDE:RESULTS.json...")
+    p50, ratio = {}, {}
+    for a in args:
+        try:
+            rnd, side, path = a.split(":", 2)
+        except ValueError:
+            sys.exit(f"swapoff_ab.py: '{a}' is not ROUND:SIDE:RESULTS.json")
+        if side not in ("base", "new"):
+            sys.exit(f"swapoff_ab.py: side must be base or new, not '{side}'")
+        run = p50s(path)
+        print()
+        print(f"## round {rnd}, {side}")
+        print(f"{'point':<28}{'swapoff p50 us':>16}{'ratio to ' + CONTROL:>22}")
+        for n, (flavor, v) in sorted(run.items()):
+            ctl = run.get(f"{CONTROL}@{flavor}") if flavor else None
+            r = v / ctl[1] if ctl and ctl[1] > 0 else None
+            p50.setdefault(n, {}).setdefault(side, []).append(v / 1000)
+            if r is not None and not n.startswith(CONTROL + "@"):
+                ratio.setdefault(n, {}).setdefault(side, []).append(r)
+            print(f"{n:<28}{v / 1000:>16.2f}{'-' if r is None else f'{r:.2f}':>22}")
+
+    cell = lambda v, f: f"{min(v):{f}}-{max(v):{f}}" if v else "-"
+    print()
+    print("## swapoff p50 (us) and its ratio to rcu-valid's, range over the rounds")
+    print(f"{'point':<28}{'base p50':>14}{'new p50':>14}  {'':<8}{'base ratio':>12}{'new ratio':>12}")
+    moved = []
+    for n in sorted(p50):
+        b, nw = p50[n].get("base", []), p50[n].get("new", [])
+        v1 = "apart" if apart(b, nw) else "overlap" if b and nw else "-"
+        rb, rn = ratio.get(n, {}).get("base", []), ratio.get(n, {}).get("new", [])
+        v2 = "apart" if apart(rb, rn) else "overlap" if rb and rn else "-"
+        if n.startswith(CONTROL + "@"):
+            v1 += " (control)"
+            if apart(b, nw):
+                moved.append(n)
+            print(f"{n:<28}{cell(b, '.2f'):>14}{cell(nw, '.2f'):>14}  {v1}")
+        else:
+            print(f"{n:<28}{cell(b, '.2f'):>14}{cell(nw, '.2f'):>14}  {v1:<8}"
+                  f"{cell(rb, '.2f'):>12}{cell(rn, '.2f'):>12}  {v2}")
+    if moved:
+        print(f"# CONTROL MOVED: {', '.join(moved)}: ranges apart on the control, so the machine "
+              "moved between the runs; ranges apart by no more than that are no evidence of the "
+              "change")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
