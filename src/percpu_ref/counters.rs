@@ -28,9 +28,10 @@ mod sealed {
     pub trait Sealed {}
 }
 
-/// A deferred step of a switch to atomic mode, run by the caller after it released the switch
-/// lock.
-pub(crate) type Pending = Box<dyn FnOnce() + Send>;
+/// A deferred step of a switch to atomic mode: queued behind a grace period, or run by the
+/// caller after it released the switch lock. The switch's own step is the ref's data itself
+/// (`Callback::head`), so a kill allocates nothing for it.
+pub(crate) type Pending = crate::rcu::Callback;
 
 /// A percpu-mode counter backend: [`PerThread`] or [`PerCpu`]. Sealed: `PercpuRef`'s
 /// correctness argument is written for these two.
@@ -250,7 +251,7 @@ impl<F: Flavor> Counters<F> for PerThread {
     }
 
     fn after_switch(rcu: &Rcu<F>, _: &(), then: Pending) -> Option<Pending> {
-        rcu.call(then);
+        rcu.call_callback(then);
         None
     }
 
@@ -357,13 +358,13 @@ mod model_cpu {
 
         fn after_switch(_: &Rcu<F>, area: &Arc<Area>, then: Pending) -> Option<Pending> {
             let area = area.clone();
-            Some(Box::new(move || {
+            Some(Pending::boxed(move || {
                 if !BROKEN.load(std::sync::atomic::Ordering::SeqCst) {
                     for cpu in &area.cpus {
                         drop(lock(cpu));
                     }
                 }
-                then()
+                then.run()
             }))
         }
 
@@ -486,12 +487,13 @@ mod per_cpu {
         }
 
         fn after_switch(_: &Rcu<F>, _: &Arc<CpuArea>, then: Pending) -> Option<Pending> {
-            Some(Box::new(move || {
+            // Boxed: one allocation beside the membarrier's system call (tens of µs).
+            Some(Pending::boxed(move || {
                 // Every section that read the mode before ATOMIC was stored has committed or
                 // will restart and read it again; the membarrier's barriers order the
                 // committed adds before the sum in `then`.
                 membarrier::restart();
-                then()
+                then.run()
             }))
         }
 

@@ -110,7 +110,7 @@
 
 mod counters;
 
-use crate::rcu::{Flavor, Rcu};
+use crate::rcu::{Flavor, Rcu, RcuHead};
 use crate::sync::{
     Arc, AtomicUsize, Mutex, MutexGuard,
     Ordering::{AcqRel, Acquire, Relaxed, Release},
@@ -765,11 +765,12 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         // percpu_ref_get(): held until the switch is confirmed, so the count cannot reach zero
         // in between. Atomic mode now, so the atomic add.
         self.data.get_atomic(1);
-        let data = self.data.clone();
+        // The switch's callback is the ref's data (`RcuHead`): queued by reference count, as
+        // the kernel's `call_rcu_hurry(&ref->data->rcu, percpu_ref_switch_to_atomic_rcu)`.
         C::after_switch(
             &self.data.rcu,
             &self.data.counters,
-            Box::new(move || data.switch_to_atomic_rcu()),
+            Pending::head(self.data.clone()),
         )
     }
 
@@ -791,7 +792,7 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
 /// Run what `switch_mode` deferred, after the switch lock was released.
 fn run(pending: Option<Pending>) {
     if let Some(p) = pending {
-        p();
+        p.run();
     }
 }
 
@@ -802,6 +803,14 @@ pub(crate) fn wrong_domain() -> ! {
         "percpu_ref used with an RCU reader of another domain: its count would be invisible to \
          this ref's grace periods and sums (refused)"
     )
+}
+
+/// The switch to atomic mode's callback, embedded in the ref's data as the kernel's `rcu_head`
+/// is in `percpu_ref_data`: queueing it takes a reference, not an allocation.
+impl<F: Flavor, C: Counters<F>> RcuHead for RefData<F, C> {
+    fn rcu_callback(&self) {
+        self.switch_to_atomic_rcu();
+    }
 }
 
 impl<F: Flavor, C: Counters<F>> RefData<F, C> {

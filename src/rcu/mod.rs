@@ -179,7 +179,51 @@ impl Record {
     }
 }
 
-type Callback = Box<dyn FnOnce() + Send>;
+/// What [`call`](Rcu::call) queues: a boxed closure, or an object that carries its own
+/// callback, as the kernel's `rcu_head` is embedded in what it frees (percpu_ref's kill
+/// queues its switch that way: `call_rcu(&ref->data->rcu, percpu_ref_switch_to_atomic_rcu)`
+/// allocates nothing, and neither does ours). Opaque outside the crate: it appears in the
+/// sealed [`Counters`](crate::percpu_ref::Counters) trait only.
+pub struct Callback(CallbackKind);
+
+enum CallbackKind {
+    Boxed(Box<dyn FnOnce() + Send>),
+    /// Not under loom: loom's `Arc` does not coerce to a trait object (there it is boxed).
+    #[cfg(not(loom))]
+    Head(Arc<dyn RcuHead>),
+}
+
+/// An object with an embedded callback (the kernel's `rcu_head` and its function): queued by
+/// reference count, with no allocation ([`Callback::head`]).
+pub(crate) trait RcuHead: Send + Sync + 'static {
+    /// The callback, run once per queueing, after its grace period (or, for percpu_ref's
+    /// per-CPU backend, its membarrier).
+    fn rcu_callback(&self);
+}
+
+impl Callback {
+    /// A closure, boxed.
+    pub(crate) fn boxed(f: impl FnOnce() + Send + 'static) -> Callback {
+        Callback(CallbackKind::Boxed(Box::new(f)))
+    }
+
+    /// `head`'s callback, by reference count: no allocation (boxed under loom).
+    pub(crate) fn head<T: RcuHead>(head: Arc<T>) -> Callback {
+        #[cfg(not(loom))]
+        return Callback(CallbackKind::Head(head));
+        #[cfg(loom)]
+        Callback::boxed(move || head.rcu_callback())
+    }
+
+    /// Run it (once: it is consumed), then drop what it held.
+    pub(crate) fn run(self) {
+        match self.0 {
+            CallbackKind::Boxed(f) => f(),
+            #[cfg(not(loom))]
+            CallbackKind::Head(h) => h.rcu_callback(),
+        }
+    }
+}
 
 struct Registry {
     records: Vec<Arc<CachePadded<Record>>>,
@@ -191,7 +235,12 @@ struct Registry {
 #[derive(Default)]
 struct Calls {
     /// Each callback with the grace-period sequence number that must be reached before it runs.
+    /// It keeps its capacity (callbacks are taken out in place), so a steady stream of `call`s
+    /// allocates nothing.
     queue: Vec<(u64, Callback)>,
+    /// The buffer that due callbacks are moved into to be run outside the lock, handed back
+    /// empty with its capacity (see `run_due_callbacks`).
+    spare: Vec<Callback>,
     /// Callbacks ever queued: the worker stays while this moves, even if `synchronize` callers
     /// ran them all.
     queued: u64,
