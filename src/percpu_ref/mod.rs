@@ -37,7 +37,7 @@
 //! | `percpu_ref_resurrect` | [`resurrect`](PercpuRef::resurrect) | resurrecting a live ref is refused ([`Misuse::ResurrectLive`]) |
 //! | `percpu_ref_reinit` | [`reinit`](PercpuRef::reinit) | a nonzero count is refused ([`Misuse::ReinitNonZero`]) |
 //! | `percpu_ref_is_zero` / `_is_dying` | [`is_zero`](PercpuRef::is_zero) / [`is_dying`](PercpuRef::is_dying) | |
-//! | `call_rcu_hurry(&data->rcu, percpu_ref_switch_to_atomic_rcu)` | [`Rcu::call`] ([`PerThread`]); `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)` then the sum, on the caller's thread ([`PerCpu`]) | the grace period is the userspace RCU's (module [`crate::rcu`]); with rseq no section can commit after the membarrier, so no grace period is needed |
+//! | `call_rcu_hurry(&data->rcu, percpu_ref_switch_to_atomic_rcu)` | [`Rcu::call`]'s queue, the ref's data as the callback, no allocation ([`PerThread`]); `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)` then the sum, on the caller's thread ([`PerCpu`]) | the grace period is the userspace RCU's (module [`crate::rcu`]); with rseq no section can commit after the membarrier, so no grace period is needed |
 //! | `rcu_read_lock()` around the fast path | [`RcuReadGuard`](crate::rcu::RcuReadGuard) from the caller's [`RcuReader`](crate::rcu::RcuReader) | |
 //! | `this_cpu_inc(*percpu_count)` | [`PerThread`]: plain load + store of the calling thread's slot in its reader record; [`PerCpu`]: one add to the calling CPU's slot (or its concurrency ID's, [`PerCid`]) in a restartable sequence ([`crate::rseq`]) | one writer per slot (per-thread) or per CPU or ID at a time (rseq), so no lock prefix |
 //! | `percpu_ref_switch_lock`, `percpu_ref_switch_waitq` (global) | a mutex and condvar per ref | |
@@ -765,8 +765,9 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         // percpu_ref_get(): held until the switch is confirmed, so the count cannot reach zero
         // in between. Atomic mode now, so the atomic add.
         self.data.get_atomic(1);
-        // The switch's callback is the ref's data (`RcuHead`): queued by reference count, as
-        // the kernel's `call_rcu_hurry(&ref->data->rcu, percpu_ref_switch_to_atomic_rcu)`.
+        // The switch's callback is the ref's data (`RcuHead`), queued by reference count, as
+        // the kernel queues the `rcu_head` in `percpu_ref_data` (there with `call_rcu_hurry`;
+        // ours is queued lazily, see `Rcu::call`).
         C::after_switch(
             &self.data.rcu,
             &self.data.counters,

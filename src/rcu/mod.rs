@@ -179,11 +179,12 @@ impl Record {
     }
 }
 
-/// What [`call`](Rcu::call) queues: a boxed closure, or an object that carries its own
-/// callback, as the kernel's `rcu_head` is embedded in what it frees (percpu_ref's kill
-/// queues its switch that way: `call_rcu(&ref->data->rcu, percpu_ref_switch_to_atomic_rcu)`
-/// allocates nothing, and neither does ours). Opaque outside the crate: it appears in the
-/// sealed [`Counters`](crate::percpu_ref::Counters) trait only.
+/// What the callback queue holds: a closure, boxed by [`call`](Rcu::call), or an object that
+/// carries its own callback, as the kernel's `rcu_head` is embedded in what it frees (queued
+/// within the crate by `call_callback`). percpu_ref's kill queues its switch that way: the
+/// kernel's `call_rcu_hurry(&ref->data->rcu, percpu_ref_switch_to_atomic_rcu)` allocates
+/// nothing, and neither does ours. Opaque outside the crate: it appears in the sealed
+/// [`Counters`](crate::percpu_ref::Counters) trait only.
 pub struct Callback(CallbackKind);
 
 enum CallbackKind {

@@ -211,7 +211,7 @@ impl<F: Flavor> Rcu<F> {
             if !calls.queue.iter().any(|(t, _)| *t <= done) {
                 return;
             }
-            // Empty, with the capacity of the last batch (none if another runner has it).
+            // Empty, with the capacity of the largest batch so far (none if another runner has it).
             let mut due = std::mem::take(&mut calls.spare);
             due.extend(
                 calls
