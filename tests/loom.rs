@@ -854,6 +854,55 @@ fn shared_grace_periods_each_wait_for_sections_open_when_called() {
     tally.require_all();
 }
 
+/// `rcu_barrier()`: `barrier` returns only after every callback queued before it has finished
+/// running, even one that another thread (a `synchronize` caller that ran the grace period) took
+/// from the queue and has not finished: the barrier's own callback may run on the worker first.
+/// Before the fix that counts callbacks in flight, an execution where `barrier` returned while
+/// the other thread had taken but not yet run the callback failed this model.
+#[test]
+fn barrier_waits_for_a_callback_another_thread_is_running() {
+    let tally = Tally::new(
+        "barrier",
+        &[
+            "the synchronize caller ran the callback",
+            "the worker ran it",
+        ],
+    );
+    let t = tally.clone();
+    builder(2).check(move || {
+        t.run();
+        let rcu = Rcu::new();
+        // 0: queued, 1: running (on whichever thread), 2: finished, +10 if the caller ran it.
+        let state = Arc::new(AtomicUsize::new(0));
+        let caller = {
+            let rcu = rcu.clone();
+            thread::spawn(move || {
+                rcu.synchronize();
+                Ok(())
+            })
+        };
+        {
+            let state = state.clone();
+            let caller_id = caller.thread().id();
+            rcu.call(move || {
+                // Relaxed, both: `barrier` must order the callback's end before its return;
+                // that is what the model checks.
+                state.store(1, Relaxed);
+                let by_caller = thread::current().id() == caller_id;
+                state.store(if by_caller { 12 } else { 2 }, Relaxed);
+            });
+        }
+        rcu.barrier();
+        match state.load(Relaxed) {
+            2 => t.hit(1),
+            12 => t.hit(0),
+            s => panic!("barrier returned before a callback queued before it had finished ({s})"),
+        }
+        join(caller);
+    });
+    tally.require_all();
+}
+
 // ---- 9. Zoned counts (rcuref, file_ref): get racing the last put ---------------------------
 
 /// What the models need of a zoned count, including the broken put of the negative control.

@@ -245,6 +245,9 @@ struct Calls {
     /// Callbacks ever queued: the worker stays while this moves, even if `synchronize` callers
     /// ran them all.
     queued: u64,
+    /// Callbacks taken from the queue whose batch has not finished running: `barrier` waits
+    /// for none to be left (see there). Waited on with `idle_cv`.
+    in_flight: usize,
     worker: bool,
 }
 
@@ -261,6 +264,8 @@ struct Inner<F> {
     registry: Mutex<Registry>,
     calls: Mutex<Calls>,
     calls_cv: WaitQueue,
+    /// Where `barrier` waits for `Calls::in_flight` to reach zero; with the `calls` mutex.
+    idle_cv: WaitQueue,
     grace_periods: AtomicU64,
     callback_panics: AtomicU64,
     /// Test hook: grace periods return without waiting (negative controls only).
@@ -379,6 +384,7 @@ impl<F: Flavor> Rcu<F> {
                 }),
                 calls: Mutex::new(Calls::default()),
                 calls_cv: WaitQueue::new(),
+                idle_cv: WaitQueue::new(),
                 grace_periods: AtomicU64::new(0),
                 callback_panics: AtomicU64::new(0),
                 broken: AtomicBool::new(false),

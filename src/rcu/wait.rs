@@ -219,8 +219,10 @@ impl<F: Flavor> Rcu<F> {
                     .extract_if(.., |(t, _)| *t <= done)
                     .map(|(_, f)| f),
             );
+            calls.in_flight += due.len();
             due
         };
+        let n = due.len();
         for f in due.drain(..) {
             if run_catching(|| f.run()) {
                 // Relaxed: a statistic (see `callback_panics`).
@@ -228,6 +230,10 @@ impl<F: Flavor> Rcu<F> {
             }
         }
         let mut calls = lock(&self.inner.calls);
+        calls.in_flight -= n;
+        if calls.in_flight == 0 {
+            self.inner.idle_cv.notify_all();
+        }
         if calls.spare.capacity() < due.capacity() {
             calls.spare = due;
         }
@@ -266,12 +272,24 @@ impl<F: Flavor> Rcu<F> {
     }
 
     /// Wait until every callback queued by [`call`](Self::call) before this point has run
-    /// (`rcu_barrier`). Under `qsbr`, call it offline (it waits for a grace period).
+    /// (`rcu_barrier`). Under `qsbr`, call it offline (it waits for a grace period). Not from a
+    /// callback (it would wait for its own batch).
+    ///
+    /// The barrier's own callback runs after every callback queued before it has been taken
+    /// from the queue (its grace period is the latest, and batches keep queue order); one taken
+    /// in another runner's batch may still be running then, so `barrier` also waits until no
+    /// batch is in flight. The kernel gets the same from invoking each CPU's callbacks in order
+    /// on one thread. Under a steady stream of callbacks run concurrently, that wait can last
+    /// until the stream pauses; callbacks must not block, so it does not last forever.
     pub fn barrier(&self) {
         let done = Arc::new(Completion::new());
         let d = done.clone();
         self.queue(Callback::boxed(move || d.complete()), true);
         done.wait();
+        let mut calls = lock(&self.inner.calls);
+        while calls.in_flight > 0 {
+            calls = self.inner.idle_cv.wait(calls);
+        }
     }
 }
 
