@@ -134,12 +134,19 @@ pub(crate) fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) {
 /// Run `f`; whether it panicked (the panic is caught). Under loom a panic is not caught: it
 /// fails the model, which is what a model wants to hear.
 pub(crate) fn run_catching(f: impl FnOnce()) -> bool {
+    catch(f).is_err()
+}
+
+/// Run `f`, catching a panic as its payload, for a caller that must finish some bookkeeping
+/// before it lets the panic go on (`std::panic::resume_unwind`). Not caught under loom (see
+/// [`run_catching`]).
+pub(crate) fn catch(f: impl FnOnce()) -> Result<(), Box<dyn std::any::Any + Send>> {
     #[cfg(not(loom))]
-    return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err();
+    return std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
     #[cfg(loom)]
     {
         f();
-        false
+        Ok(())
     }
 }
 

@@ -632,7 +632,10 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     /// block (nor wait for a grace period). With per-CPU counters it runs on the caller's thread
     /// before `kill_and_confirm` returns. Either way it may run under the ref's switch lock, so
     /// it must not call this ref's switching methods, nor `tryget_live` on a live ref in
-    /// atomic mode (whose per-CPU slow path takes that lock).
+    /// atomic mode (whose per-CPU slow path takes that lock). If it panics, the switch is
+    /// finished all the same (the release still comes) and the panic goes on: to the thread
+    /// that ran the callback, which counts it ([`Rcu::callback_panics`]), or, per-CPU, to the
+    /// caller of `kill_and_confirm`.
     pub fn kill_and_confirm(&self, confirm: impl FnOnce() + Send + 'static) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
         let m = load_own(&self.mode);
@@ -930,9 +933,12 @@ impl<F: Flavor, C: Counters<F>> RefData<F, C> {
             }
             st.confirm.take()
         };
-        if let Some(c) = confirm {
-            c();
-        }
+        // `confirm` is the caller's (`kill_and_confirm`, `switch_to_atomic`). If it panics, the
+        // switch is finished all the same (the mode is ATOMIC and the sum is in): left
+        // `in_progress` with its reference held, the next switch would wait forever and the
+        // release would never come (swapoff's wait for it would hang). The panic goes on
+        // afterwards, to the callback runner (which counts it) or, per-CPU, to the caller.
+        let panicked = confirm.and_then(|c| crate::sync::catch(c).err());
         {
             let mut st = lock(&self.switch);
             st.in_progress = false;
@@ -940,6 +946,9 @@ impl<F: Flavor, C: Counters<F>> RefData<F, C> {
         }
         // Drop the reference taken by __percpu_ref_switch_to_atomic.
         self.put_atomic_and_release(1);
+        if let Some(p) = panicked {
+            std::panic::resume_unwind(p);
+        }
     }
 }
 

@@ -107,6 +107,44 @@ fn live_ref_releases_once_after_kill_and_last_put() {
     each_flavor!(releases_once_after_kill_and_last_put);
 }
 
+/// A `confirm` that panics still lets the switch finish: the switch's reference is dropped (so
+/// the release comes) and the next switch does not wait for it forever. Per-thread the panic is
+/// the callback runner's (counted in `callback_panics`); per-CPU it reaches the caller of
+/// `kill_and_confirm`.
+fn panicking_confirm_still_finishes_the_switch<F: Flavor, C: Counters<F>>() {
+    let rcu = Rcu::<F>::new();
+    let f = fixture_with::<F, C>(&rcu, Init::LIVE);
+    let mut reader = C::reader(&rcu);
+    let kill = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        f.r.kill_and_confirm(|| panic!("confirm panics on purpose"))
+    }));
+    C::offline(&mut reader, || f.rcu.barrier());
+    let panicked = u64::from(kill.is_err()) + f.rcu.callback_panics();
+    assert_eq!(
+        panicked,
+        1,
+        "{:?}: the confirm ran (and panicked) once",
+        C::KIND
+    );
+    assert_eq!(
+        f.released.load(SeqCst),
+        1,
+        "{:?}: the switch's reference was not dropped (no release)",
+        C::KIND
+    );
+    assert!(f.r.is_zero());
+    // The next switch waits for no switch in progress: a second life, killed, released again.
+    f.r.resurrect().unwrap();
+    f.r.kill().unwrap();
+    C::offline(&mut reader, || f.rcu.barrier());
+    assert_eq!(f.released.load(SeqCst), 2, "{:?}", C::KIND);
+}
+
+#[test]
+fn a_panicking_confirm_still_finishes_the_switch() {
+    each_flavor!(panicking_confirm_still_finishes_the_switch);
+}
+
 #[test]
 fn dead_ref_refuses_tryget_live_until_resurrected() {
     let rcu = Rcu::<Mb>::new();
