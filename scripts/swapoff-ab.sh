@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=4
 out=
-opts=(--rcu qsbr --percpu thread --strategies percpu-acquire,percpu-fence,rcu-valid --counters none)
+opts=(--rcu qsbr --percpu thread --strategies 'percpu-acquire,percpu-fence,rcu-valid' --counters none)
 revs=()
 die() { echo "swapoff-ab.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
