@@ -621,7 +621,10 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     }
 
     /// Kill the ref (`percpu_ref_kill`): no new `tryget_live` once every thread sees it, then
-    /// drop the initial reference. Returns at once; the switch completes after a grace period.
+    /// drop the initial reference. Waits for no grace period of its own (the switch completes
+    /// after one, per-thread), but like every switching method it first waits for a switch
+    /// already in flight (after [`switch_to_atomic`](Self::switch_to_atomic)), as the kernel's
+    /// does: then, under `qsbr`, call it with the caller's reader offline.
     pub fn kill(&self) -> Result<(), Misuse> {
         self.kill_and_confirm(|| {})
     }
@@ -629,13 +632,13 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     /// [`kill`](Self::kill), calling `confirm` once every thread sees the ref dead
     /// (`percpu_ref_kill_and_confirm`). With per-thread counters `confirm` runs on the thread
     /// that ends the grace period (the callback thread, or a `synchronize` caller); it must not
-    /// block (nor wait for a grace period). With per-CPU counters it runs on the caller's thread
-    /// before `kill_and_confirm` returns. Either way it may run under the ref's switch lock, so
-    /// it must not call this ref's switching methods, nor `tryget_live` on a live ref in
-    /// atomic mode (whose per-CPU slow path takes that lock). If it panics, the switch is
-    /// finished all the same (the release still comes) and the panic goes on: to the thread
-    /// that ran the callback, which counts it ([`Rcu::callback_panics`]), or, per-CPU, to the
-    /// caller of `kill_and_confirm`.
+    /// block (nor wait for a grace period). With per-CPU counters, or when the ref is already
+    /// in atomic mode, it runs on the caller's thread before `kill_and_confirm` returns. Either
+    /// way it may run under the ref's switch lock, so it must not call this ref's switching
+    /// methods, nor `tryget_live` on a live ref in atomic mode (whose per-CPU slow path takes
+    /// that lock). If it panics, the kill is finished all the same (the release still comes)
+    /// and the panic goes on: to the thread that ran the callback, which counts it
+    /// ([`Rcu::callback_panics`]), or, where it ran on the caller's thread, to the caller.
     pub fn kill_and_confirm(&self, confirm: impl FnOnce() + Send + 'static) -> Result<(), Misuse> {
         let st = lock(&self.data.switch);
         let m = load_own(&self.mode);
@@ -667,7 +670,8 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     }
 
     /// [`switch_to_atomic`](Self::switch_to_atomic) and wait for the confirmation
-    /// (`percpu_ref_switch_to_atomic_sync`).
+    /// (`percpu_ref_switch_to_atomic_sync`). Per-thread that is a grace period: under `qsbr`,
+    /// call it with the caller's reader offline.
     pub fn switch_to_atomic_sync(&self) {
         self.switch_to_atomic(|| {});
         let mut st = lock(&self.data.switch);
@@ -750,8 +754,14 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     ) -> Option<Pending> {
         let m = load_own(&self.mode);
         if m & ATOMIC != 0 {
-            if let Some(c) = confirm {
-                c();
+            // Already atomic: confirm at once, as the kernel does. If `confirm` panics, the
+            // panic goes on only after the caller has finished (kill's put of the initial
+            // reference, the release it may bring): it comes back as the pending step, which
+            // callers run last.
+            if let Some(c) = confirm
+                && let Err(p) = crate::sync::catch(c)
+            {
+                return Some(Pending::boxed(move || std::panic::resume_unwind(p)));
             }
             return None;
         }

@@ -138,6 +138,21 @@ fn panicking_confirm_still_finishes_the_switch<F: Flavor, C: Counters<F>>() {
     f.r.kill().unwrap();
     C::offline(&mut reader, || f.rcu.barrier());
     assert_eq!(f.released.load(SeqCst), 2, "{:?}", C::KIND);
+    // A ref already in atomic mode confirms at once, on the caller's thread: the panic reaches
+    // the caller, after the kill dropped the initial reference.
+    f.r.resurrect().unwrap();
+    C::offline(&mut reader, || f.r.switch_to_atomic_sync());
+    C::offline(&mut reader, || f.rcu.barrier());
+    let kill = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        f.r.kill_and_confirm(|| panic!("confirm panics on purpose, in atomic mode"))
+    }));
+    assert!(kill.is_err(), "{:?}: the confirm ran at once", C::KIND);
+    assert_eq!(
+        f.released.load(SeqCst),
+        3,
+        "{:?}: the kill of an atomic ref did not drop its initial reference",
+        C::KIND
+    );
 }
 
 #[test]

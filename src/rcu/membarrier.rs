@@ -61,9 +61,16 @@ pub fn available() -> Result<(), String> {
 /// Execute a full barrier on every running thread of the process.
 ///
 /// Only called after [`available`] returned `Ok`, so a failure here means the kernel revoked what
-/// it granted; carrying on would silently void every grace period, so this panics instead.
+/// it granted; carrying on would silently void every grace period, so this aborts the process.
+/// Not a panic: it runs inside a grace period, which the sequence then shows as in progress
+/// forever, and every other waiter of the domain would hang instead of hearing of it (as
+/// `rseq::membarrier::restart` does for the same reason).
 pub fn heavy_barrier() {
     if let Err(e) = membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) {
-        panic!("membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration: {e}");
+        eprintln!(
+            "swapref: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) failed after registration \
+             ({e}); no grace period can be trusted, aborting"
+        );
+        std::process::abort();
     }
 }
