@@ -114,20 +114,20 @@ pub(crate) fn spawned() -> usize {
     SPAWNED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Start a named thread (loom's threads have no names).
-pub(crate) fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) {
+/// Start a named thread (loom's threads have no names), or say why the system refused.
+pub(crate) fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
     #[cfg(not(loom))]
-    // Relaxed: a statistic (see SPAWNED).
-    SPAWNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    #[cfg(not(loom))]
-    thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .unwrap_or_else(|e| panic!("cannot spawn thread {name}: {e}"));
+    {
+        thread::Builder::new().name(name.into()).spawn(f)?;
+        // Relaxed: a statistic (see SPAWNED).
+        SPAWNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
     #[cfg(loom)]
     {
         let _ = name;
         thread::spawn(f);
+        Ok(())
     }
 }
 
@@ -215,14 +215,6 @@ impl WaitQueue {
         // Relaxed: see the type docs.
         if self.waiters.load(Ordering::Relaxed) != 0 {
             self.cv.notify_all();
-        }
-    }
-
-    /// Wake one waiter, if there is one.
-    pub(crate) fn notify_one(&self) {
-        // Relaxed: see the type docs.
-        if self.waiters.load(Ordering::Relaxed) != 0 {
-            self.cv.notify_one();
         }
     }
 }

@@ -249,6 +249,8 @@ struct Calls {
     /// for none to be left (see there). Waited on with `idle_cv`.
     in_flight: usize,
     worker: bool,
+    /// The worker could not be started once (said on stderr, once).
+    spawn_failed: bool,
 }
 
 struct Inner<F> {
@@ -263,6 +265,8 @@ struct Inner<F> {
     driver: Parker,
     registry: Mutex<Registry>,
     calls: Mutex<Calls>,
+    /// Where an idle worker sleeps between its looks at the queue (timed waits only: nothing
+    /// wakes it early, see `Rcu::call`).
     calls_cv: WaitQueue,
     /// Where `barrier` waits for `Calls::in_flight` to reach zero; with the `calls` mutex.
     idle_cv: WaitQueue,
@@ -270,6 +274,8 @@ struct Inner<F> {
     callback_panics: AtomicU64,
     /// Test hook: grace periods return without waiting (negative controls only).
     broken: AtomicBool,
+    /// Test hook: `call` acts as if the system refused the worker thread.
+    refuse_worker: AtomicBool,
     /// How long the driver parks before it looks again unwoken, in ns (a safety net; tests set
     /// it to an hour to show that the wake-up alone ends a park).
     park_limit_ns: AtomicU64,
@@ -388,6 +394,7 @@ impl<F: Flavor> Rcu<F> {
                 grace_periods: AtomicU64::new(0),
                 callback_panics: AtomicU64::new(0),
                 broken: AtomicBool::new(false),
+                refuse_worker: AtomicBool::new(false),
                 park_limit_ns: AtomicU64::new(wait::PARK_LIMIT.as_nanos() as u64),
                 #[cfg(not(loom))]
                 cpu_area: std::sync::OnceLock::new(),
@@ -484,6 +491,14 @@ impl<F: Flavor> Rcu<F> {
     pub fn break_grace_periods_for_tests(&self) {
         // Relaxed: the grace period's own lock and the tests' thread start-up order it.
         self.inner.broken.store(true, Relaxed);
+    }
+
+    /// Test hook: from now on `call` acts as if the system refused to start the callback
+    /// worker (unit tests of that path).
+    #[cfg(test)]
+    pub(crate) fn refuse_worker_for_tests(&self) {
+        // Relaxed: read by `call` on the same thread in the tests.
+        self.inner.refuse_worker.store(true, Relaxed);
     }
 
     /// Test hook: how long a grace-period driver parks before it looks again without being

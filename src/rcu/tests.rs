@@ -120,6 +120,36 @@ fn a_lazy_callback_runs_with_no_synchronize_to_run_it() {
     }
 }
 
+/// With no callback worker (the system refused the thread), `call` still returns and its
+/// callbacks still run: `barrier` runs the grace period and the due callbacks itself, and so
+/// does a `synchronize` that runs a grace period. Before, the refused spawn panicked inside
+/// `call` (under percpu_ref's switch lock, midway through a kill) and left the domain believing
+/// it had a worker, so a later `barrier` waited forever.
+#[test]
+fn callbacks_run_without_a_worker() {
+    within(Duration::from_secs(20), "callbacks with no worker", || {
+        let rcu = Rcu::<Mb>::new();
+        rcu.refuse_worker_for_tests();
+        let ran = Arc::new(StdU64::new(0));
+        let r = ran.clone();
+        rcu.call(move || {
+            r.fetch_add(1, SeqCst);
+        });
+        rcu.barrier();
+        assert_eq!(ran.load(SeqCst), 1, "barrier ran the callback");
+        let r = ran.clone();
+        rcu.call(move || {
+            r.fetch_add(1, SeqCst);
+        });
+        rcu.synchronize();
+        assert_eq!(ran.load(SeqCst), 2, "synchronize ran the callback");
+        assert!(
+            !lock(&rcu.inner.calls).worker,
+            "no worker is believed to run"
+        );
+    });
+}
+
 #[test]
 fn a_panicking_callback_is_counted_and_the_worker_goes_on() {
     let rcu = Rcu::<Mb>::new();

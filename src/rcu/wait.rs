@@ -46,12 +46,18 @@ impl<F: Flavor> Rcu<F> {
     /// callbacks. Must not be called from inside a section of this domain, nor, under `qsbr`,
     /// by a thread whose own reader is online: it would wait for itself (use
     /// [`RcuReader::offline`](super::RcuReader::offline)).
+    ///
+    /// A caller that runs the grace period also runs, on its own thread before it returns, the
+    /// queued callbacks that grace period made due ([`call`](Self::call)'s, percpu_ref's switch
+    /// to atomic mode and the release that may follow): so it must not hold a lock that one of
+    /// them takes. (The kernel runs them from softirq or its `rcuo` threads instead; here that
+    /// saves swapoff a thread wake-up.)
     pub fn synchronize(&self) {
         let target = self.snap();
         if self.wait_for_gp(target) {
             // We ran the grace period: run the callbacks it made due here and now, rather than
             // wake the worker for them (percpu_ref's kill then confirms as soon as swapoff's own
-            // grace period ends). So a caller must not hold a lock a callback takes.
+            // grace period ends). So a caller must not hold a lock a callback takes (above).
             self.run_due_callbacks();
         }
     }
@@ -163,35 +169,54 @@ impl<F: Flavor> Rcu<F> {
     /// it.
     ///
     /// Lazy: a running worker is not woken; it looks at the queue 1 to 16 ms apart
-    /// (`LAZY` doubling to `MAX_TICK`), and a `synchronize` that ends the grace period runs the callback sooner. Waking it would cost
-    /// the caller a futex wake-up and, on a busy machine, the CPU it runs on: percpu_ref's kill
-    /// (swapoff's first step) took 2-30 µs that way on the 2-CPU VM, before its
-    /// `synchronize_rcu()` had begun. [`barrier`](Self::barrier) wakes it.
+    /// (`LAZY` doubling to `MAX_TICK`), and a `synchronize` that ends the grace period runs
+    /// the callback sooner. Waking it would cost the caller a futex wake-up and, on a busy
+    /// machine, the CPU it runs on: percpu_ref's kill (swapoff's first step) took 2-30 µs that
+    /// way on the 2-CPU VM, before its `synchronize_rcu()` had begun.
+    ///
+    /// If the worker cannot be started (the process is out of threads), `call` still returns:
+    /// the callback waits for the next grace period that a [`synchronize`](Self::synchronize)
+    /// or [`barrier`](Self::barrier) caller runs, or for a later `call` that starts the worker;
+    /// stderr says so, once per domain.
     pub fn call(&self, f: impl FnOnce() + Send + 'static) {
-        self.queue(Callback::boxed(f), false)
+        self.queue(Callback::boxed(f))
     }
 
     /// [`call`](Self::call) of a callback as it is (with an embedded head: no allocation).
     pub(crate) fn call_callback(&self, f: Callback) {
-        self.queue(f, false)
+        self.queue(f)
     }
 
-    /// `call`, waking the worker if `hurry`.
-    fn queue(&self, f: Callback, hurry: bool) {
+    /// `call`: queue `f` behind the next grace period, and start the worker if none runs.
+    fn queue(&self, f: Callback) {
         let target = self.snap();
         let mut calls = lock(&self.inner.calls);
         calls.queue.push((target, f));
         calls.queued += 1;
         if calls.worker {
-            if hurry {
-                self.inner.calls_cv.notify_one();
-            }
             return;
         }
         calls.worker = true;
         drop(calls);
         let rcu = self.clone();
-        spawn_named("swapref-call-rcu", move || rcu.callback_worker());
+        // Relaxed: a test hook, set before the calls it is for (see `refuse_worker`).
+        let spawned = if self.inner.refuse_worker.load(Relaxed) {
+            Err(std::io::Error::other("refused by a test hook"))
+        } else {
+            spawn_named("swapref-call-rcu", move || rcu.callback_worker())
+        };
+        if let Err(e) = spawned {
+            // Not a panic: `call` runs under percpu_ref's switch lock, midway through a kill,
+            // and a panic there would lose the kill's put. The callback stays queued.
+            let mut calls = lock(&self.inner.calls);
+            calls.worker = false;
+            if !std::mem::replace(&mut calls.spawn_failed, true) {
+                eprintln!(
+                    "swapref: cannot start the call_rcu worker ({e}); callbacks now wait for \
+                     a grace period that synchronize() or barrier() runs"
+                );
+            }
+        }
     }
 
     /// Take the queued callbacks whose grace period has ended and run them (each exactly once:
@@ -273,9 +298,11 @@ impl<F: Flavor> Rcu<F> {
 
     /// Wait until every callback queued by [`call`](Self::call) before this point has run
     /// (`rcu_barrier`). Under `qsbr`, call it offline (it waits for a grace period). Not from a
-    /// callback (it would wait for its own batch).
+    /// callback (it would wait for its own batch), nor holding a lock a callback takes (it runs
+    /// due callbacks, as [`synchronize`](Self::synchronize) does).
     ///
-    /// The barrier's own callback runs after every callback queued before it has been taken
+    /// The barrier runs the grace period and the due callbacks itself, so it needs no worker.
+    /// Its own callback runs after every callback queued before it has been taken
     /// from the queue (its grace period is the latest, and batches keep queue order); one taken
     /// in another runner's batch may still be running then, so `barrier` also waits until no
     /// batch is in flight. The kernel gets the same from invoking each CPU's callbacks in order
@@ -284,7 +311,11 @@ impl<F: Flavor> Rcu<F> {
     pub fn barrier(&self) {
         let done = Arc::new(Completion::new());
         let d = done.clone();
-        self.queue(Callback::boxed(move || d.complete()), true);
+        self.queue(Callback::boxed(move || d.complete()));
+        // Our callback's grace period, then the due callbacks, ours among them unless another
+        // runner took it: no need for the worker (which may not run, see `call`).
+        self.synchronize();
+        self.run_due_callbacks();
         done.wait();
         let mut calls = lock(&self.inner.calls);
         while calls.in_flight > 0 {
