@@ -13,14 +13,16 @@
 # Usage: scripts/swapoff-ab.sh [--rounds N] [--out FILE] BASE NEW [-- run options]
 #   --rounds N   runs per side (default 4)
 #   --out FILE   also write the output to FILE (temp file, then rename)
-#   default run options: --rcu qsbr --percpu thread
+#   default run options: --rcu qsbr --percpu thread --readers 1 --period 1ms
 #                        --strategies percpu-acquire,percpu-fence,rcu-valid --counters none
-#   (the default run's readers, period and windows: 1 reader, 1 ms, 5 x 500 ms)
+#   (1 reader and 1 ms as the issue's default run; 5 windows of 500 ms). Options that sweep
+#   --readers, --period or --hold are refused by the summary (one point per name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=4
 out=
-opts=(--rcu qsbr --percpu thread --strategies 'percpu-acquire,percpu-fence,rcu-valid' --counters none)
+opts=(--rcu qsbr --percpu thread --readers 1 --period 1ms
+      --strategies 'percpu-acquire,percpu-fence,rcu-valid' --counters none)
 revs=()
 die() { echo "swapoff-ab.sh: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do

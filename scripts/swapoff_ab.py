@@ -17,6 +17,12 @@ import sys
 CONTROL = "rcu-valid"
 
 
+def die(msg):
+    """Bad input: one line on stderr, exit 2."""
+    print(f"swapoff_ab.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def name(p):
     n = p["strategy"]
     if p.get("rcu_flavor"):
@@ -28,14 +34,23 @@ def name(p):
 
 def p50s(path):
     """{point name: (flavour, median of the windows' swapoff p50 in ns)} of one run."""
-    out = {}
-    with open(path) as f:
-        doc = json.load(f)
-    for p in doc["points"]:
+    out, seen = {}, set()
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+        points = doc["points"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        die(f"{path}: not a swapref results file ({e})")
+    for p in points:
         v = [r["swapoff_latency_ns"]["p50"] for r in p.get("repeats", [])
              if r.get("swapoff_latency_ns") and r["swapoff_latency_ns"].get("count")]
+        n = name(p)
+        if n in seen:
+            die(f"two points named {n} in {path}: sweep only the strategies, flavours and "
+                "counters (one reader count, period and hold)")
+        seen.add(n)
         if p.get("status") == "ok" and v:
-            out[name(p)] = (p.get("rcu_flavor"), statistics.median(v))
+            out[n] = (p.get("rcu_flavor"), statistics.median(v))
     return out
 
 
@@ -45,15 +60,15 @@ def apart(a, b):
 
 def main(args):
     if not args:
-        sys.exit("swapoff_ab.py: usage: swapoff_ab.py ROUND:SIDE:RESULTS.json...")
+        die("usage: swapoff_ab.py ROUND:SIDE:RESULTS.json...")
     p50, ratio = {}, {}
     for a in args:
         try:
             rnd, side, path = a.split(":", 2)
         except ValueError:
-            sys.exit(f"swapoff_ab.py: '{a}' is not ROUND:SIDE:RESULTS.json")
+            die(f"'{a}' is not ROUND:SIDE:RESULTS.json")
         if side not in ("base", "new"):
-            sys.exit(f"swapoff_ab.py: side must be base or new, not '{side}'")
+            die(f"side must be base or new, not '{side}'")
         run = p50s(path)
         print()
         print(f"## round {rnd}, {side}")

@@ -16,9 +16,11 @@
 //!
 //! Valgrind runs one guest thread at a time, so only single-thread paths give numbers that mean
 //! something; contention (the `churn` benches) is not in the gate. Some strategies' swapoff is
-//! not a single-thread path either: the percpu strategies' `percpu_ref_kill` hands the switch to
-//! atomic mode to the `call_rcu` worker thread, and what the calling thread executes then
-//! depends on how valgrind interleaves the two (it differed between identical runs). Those
+//! not a single-thread path either: the percpu strategies' `percpu_ref_kill` queues the switch
+//! to atomic mode with `call_rcu`, which starts the worker thread; swapoff's own
+//! `synchronize_rcu()` usually runs the callback, but what the calling thread executes then
+//! depends on how valgrind interleaves it with the worker (it differed between identical
+//! runs). Those
 //! cycles are left out of the benches, and a bench fails, naming the reason, when its set-up
 //! leaves a second thread running ([`threads`]) or when the library starts a thread while it
 //! runs ([`Case::started_a_thread`]).

@@ -403,6 +403,23 @@ fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
     );
     let out = run(&[("1:base", b1), ("1:new", n3), ("2:base", b2)]);
     assert!(out.contains("# CONTROL MOVED: rcu-valid@qsbr:"), "{out}");
+    // Two points of one name (a sweep of readers, say) would hide one: refused, exit 2.
+    let dup = results(
+        "dup.json",
+        &[
+            ("rcu-valid", "qsbr", &[1300]),
+            ("rcu-valid", "qsbr", &[1400]),
+        ],
+    );
+    let o = std::process::Command::new("python3")
+        .arg(script("swapoff_ab.py"))
+        .arg(format!("1:base:{}", dup.display()))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("two points named rcu-valid@qsbr"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 /// `percpu-backends.sh` keeps the backends a probe runs, drops one that swapref itself refuses

@@ -74,15 +74,17 @@
 //!
 //! # Deferred work
 //!
-//! [`Rcu::call`] is `call_rcu()`: each callback carries the grace-period snapshot taken when it
-//! was queued and runs once that grace period has ended, on a worker thread (started on demand,
-//! looking at its queue every 1 to 16 ms rather than woken by each `call`, gone after 50 ms
-//! without one) or, sooner, on the thread whose `synchronize` ran the grace period
-//! (so `percpu_ref_kill()` + `synchronize_rcu()` confirms the kill when the one shared grace
-//! period ends, without waking the worker);
-//! [`Rcu::barrier`] is `rcu_barrier()`. `percpu_ref` uses it where the kernel uses
-//! `call_rcu_hurry()`. A callback that panics is counted ([`Rcu::callback_panics`]) and the
-//! worker goes on with the next one.
+//! [`Rcu::call`] is `call_rcu()` (`percpu_ref` uses it where the kernel uses
+//! `call_rcu_hurry()`): each callback carries the grace-period snapshot taken when it was queued
+//! and runs once that grace period has ended, on a worker thread (started on demand, looking at
+//! its queue every 1 to 16 ms rather than woken by each `call`, gone after 50 ms without one)
+//! or, sooner, on the thread whose `synchronize` or `barrier` ran the grace period (so
+//! `percpu_ref_kill()` + `synchronize_rcu()` confirms the kill when the one shared grace period
+//! ends, without waking the worker). Where no worker can be started, callbacks wait for such a
+//! grace period. [`Rcu::barrier`] is `rcu_barrier()`: it runs a grace period and the due
+//! callbacks itself, then waits until no callback taken by another thread is still running. A
+//! callback that panics is counted ([`Rcu::callback_panics`]) and its runner goes on with the
+//! next one.
 //!
 //! # Per-thread counters
 //!
@@ -183,7 +185,8 @@ impl Record {
 /// carries its own callback, as the kernel's `rcu_head` is embedded in what it frees (queued
 /// within the crate by `call_callback`). percpu_ref's kill queues its switch that way: the
 /// kernel's `call_rcu_hurry(&ref->data->rcu, percpu_ref_switch_to_atomic_rcu)` allocates
-/// nothing, and neither does ours. Opaque outside the crate: it appears in the sealed
+/// nothing, and neither does ours with per-thread counters (the per-CPU kill boxes its
+/// membarrier step). Opaque outside the crate: it appears in the sealed
 /// [`Counters`](crate::percpu_ref::Counters) trait only.
 pub struct Callback(CallbackKind);
 
@@ -434,7 +437,8 @@ impl<F: Flavor> Rcu<F> {
         self.inner.grace_periods.load(Relaxed)
     }
 
-    /// Callbacks queued by [`call`](Self::call) that panicked (the worker went on).
+    /// Queued callbacks that panicked ([`call`](Self::call)'s, and percpu_ref's switch when its
+    /// `confirm` panics), on whichever thread ran them (which went on with the next).
     pub fn callback_panics(&self) -> u64 {
         // Relaxed: a statistic, read after the barrier() that waited for the callbacks.
         self.inner.callback_panics.load(Relaxed)

@@ -177,7 +177,8 @@ impl<F: Flavor> Rcu<F> {
     /// If the worker cannot be started (the process is out of threads), `call` still returns:
     /// the callback waits for the next grace period that a [`synchronize`](Self::synchronize)
     /// or [`barrier`](Self::barrier) caller runs, or for a later `call` that starts the worker;
-    /// stderr says so, once per domain.
+    /// stderr says so, once per domain. Until then a waiter that runs no grace period itself
+    /// (`PercpuRef::switch_to_atomic_sync`, a wait for a kill's release) waits for one.
     pub fn call(&self, f: impl FnOnce() + Send + 'static) {
         self.queue(Callback::boxed(f))
     }
@@ -208,9 +209,12 @@ impl<F: Flavor> Rcu<F> {
         if let Err(e) = spawned {
             // Not a panic: `call` runs under percpu_ref's switch lock, midway through a kill,
             // and a panic there would lose the kill's put. The callback stays queued.
-            let mut calls = lock(&self.inner.calls);
-            calls.worker = false;
-            if !std::mem::replace(&mut calls.spawn_failed, true) {
+            let first = {
+                let mut calls = lock(&self.inner.calls);
+                calls.worker = false;
+                !std::mem::replace(&mut calls.spawn_failed, true)
+            };
+            if first {
                 eprintln!(
                     "swapref: cannot start the call_rcu worker ({e}); callbacks now wait for \
                      a grace period that synchronize() or barrier() runs"
