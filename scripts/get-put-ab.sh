@@ -29,6 +29,8 @@
 # SWAPREF_RCU and SWAPREF_PERCPU are passed to both builds (the kernel model and the counters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/ab-common.sh
+. scripts/ab-common.sh
 rounds=3
 filter='get_put/(unprotected|counted-floor|rcu-valid|percpu-acquire|percpu-fence)$'
 out=
@@ -58,42 +60,17 @@ while [ $# -gt 0 ]; do
         *) revs+=("$1"); shift ;;
     esac
 done
-[ "${#revs[@]}" -eq 2 ] ||
-    die "expected BASE and NEW (commits, or . for the working tree), got ${#revs[@]} (see --help)"
 [[ "$controls" =~ ^[a-z0-9,-]*$ ]] ||
     die "--control takes a comma list of strategy names, not '$controls'"
-case "$rounds" in
-    ''|*[!0-9]*|0*) die "--rounds must be a positive integer, not '$rounds'" ;;
-esac
-for r in "${revs[@]}"; do
-    if [ "$r" != . ] && ! git rev-parse --verify --quiet "$r^{commit}" >/dev/null; then
-        die "'$r' is not a commit of this repository"
-    fi
-done
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-target="${CARGO_TARGET_DIR:-target}/get-put-ab"
-mkdir -p "$target"
-target=$(cd "$target" && pwd)  # absolute: the builds run in other directories
+ab_check "$rounds" ${revs[@]+"${revs[@]}"}
+ab_setup get-put-ab
 # Each run's estimates go to its own directory (CARGO_TARGET_DIR/criterion); CRITERION_HOME
 # would send them all to one place.
 unset CRITERION_HOME
 
-# build NAME REV: the bench binary of REV, copied to $work/NAME; its description to $work/NAME.rev
-build() {
-    local name=$1 rev=$2 src
-    if [ "$rev" = . ]; then
-        src=$PWD
-        echo "$(git rev-parse --short HEAD)$([ -z "$(git status --porcelain)" ] || echo '+uncommitted') (working tree)" >"$work/$name.rev"
-    else
-        src="$work/src-$name"
-        mkdir -p "$src"
-        git archive "$rev" | tar -x -C "$src"
-        echo "$(git rev-parse --short "$rev") ($(git log -1 --format=%s "$rev" | cut -c1-60))" >"$work/$name.rev"
-    fi
-    echo "== building $name: $(cat "$work/$name.rev")" >&2
-    local exe
+# build_one NAME SRC: the `strategies` bench built in SRC, copied to $work/NAME.
+build_one() {
+    local name=$1 src=$2 exe
     exe=$(cd "$src" && CARGO_TARGET_DIR="$target/$name" cargo bench --no-run --bench strategies \
         --message-format=json 2>"$work/$name.build.log" | python3 -c '
 import json, sys
@@ -106,31 +83,21 @@ for line in sys.stdin:
         print(j["executable"])') || true
     if [ -z "$exe" ]; then
         tail -20 "$work/$name.build.log" >&2
-        echo "get-put-ab.sh: building $name ($rev) failed (cargo's last lines above)" >&2
+        echo "get-put-ab.sh: building $name failed (cargo's last lines above)" >&2
         exit 1
     fi
     cp "$exe" "$work/$name"
 }
-build base "${revs[0]}"
-if [ "${revs[1]}" = "${revs[0]}" ]; then
-    cp "$work/base" "$work/new" && cp "$work/base.rev" "$work/new.rev"
-else
-    build new "${revs[1]}"
-fi
+ab_build_both "${revs[0]}" "${revs[1]}"
 
 report="$work/report.txt"
 {
     echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter' --control '$controls'${base_env[*]+$(printf ' --base-env %s' "${base_env[@]}")}${new_env[*]+$(printf ' --new-env %s' "${new_env[@]}")} ${revs[*]} -- ${extra[*]}"
     echo "# SWAPREF_RCU=${SWAPREF_RCU:-(unset)} SWAPREF_PERCPU=${SWAPREF_PERCPU:-(unset)}"
-    echo "# base: $(cat "$work/base.rev")${base_env[*]:+ with ${base_env[*]}}"
-    echo "# new:  $(cat "$work/new.rev")${new_env[*]:+ with ${new_env[*]}}"
-    echo "# machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-    echo "# date: $(date -u +%Y-%m-%dT%H:%MZ)"
+    ab_header "${base_env[*]:+ with ${base_env[*]}}" "${new_env[*]:+ with ${new_env[*]}}"
 } >"$report"
 for i in $(seq 1 "$rounds"); do
-    # Alternate which side goes first, so that neither always runs on a machine just woken.
-    if [ $((i % 2)) -eq 1 ]; then order="base new"; else order="new base"; fi
-    for side in $order; do
+    for side in $(ab_order "$i"); do
         dir="$work/criterion-$side-$i"
         echo "== round $i/$rounds: $side" >&2
         if [ "$side" = base ]; then
@@ -151,8 +118,4 @@ done
 python3 scripts/ab_ranges.py "$report" "$controls" >"$work/summary.txt"
 cat "$work/summary.txt" >>"$report"
 cat "$report"
-if [ -n "$out" ]; then
-    mkdir -p "$(dirname "$out")"
-    cp "$report" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
-    echo "wrote $out" >&2
-fi
+ab_write_out "$report" "$out"

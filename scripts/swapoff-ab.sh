@@ -19,6 +19,8 @@
 #   --readers, --period or --hold are refused by the summary (one point per name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/ab-common.sh
+. scripts/ab-common.sh
 rounds=4
 out=
 opts=(--rcu qsbr --percpu thread --readers 1 --period 1ms
@@ -38,64 +40,36 @@ while [ $# -gt 0 ]; do
         *) revs+=("$1"); shift ;;
     esac
 done
-[ "${#revs[@]}" -eq 2 ] ||
-    die "expected BASE and NEW (commits, or . for the working tree), got ${#revs[@]} (see --help)"
-case "$rounds" in
-    ''|*[!0-9]*|0*) die "--rounds must be a positive integer, not '$rounds'" ;;
-esac
-for r in "${revs[@]}"; do
-    if [ "$r" != . ] && ! git rev-parse --verify --quiet "$r^{commit}" >/dev/null; then
-        die "'$r' is not a commit of this repository"
-    fi
+for o in "${opts[@]}"; do
+    case "$o" in
+        --out|--out=*|--format|--format=*)
+            die "run options after -- may not set ${o%%=*}: the script sets it (its own --out goes before --)" ;;
+    esac
 done
+ab_check "$rounds" ${revs[@]+"${revs[@]}"}
+ab_setup swapoff-ab
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-target="${CARGO_TARGET_DIR:-target}/swapoff-ab"
-mkdir -p "$target"
-target=$(cd "$target" && pwd)  # absolute: the builds run in other directories
-
-# build NAME REV: REV's release `swapref`, copied to $work/NAME; its description to $work/NAME.rev
-build() {
-    local name=$1 rev=$2 src
-    if [ "$rev" = . ]; then
-        src=$PWD
-        echo "$(git rev-parse --short HEAD)$([ -z "$(git status --porcelain)" ] || echo '+uncommitted') (working tree)" >"$work/$name.rev"
-    else
-        src="$work/src-$name"
-        mkdir -p "$src"
-        git archive "$rev" | tar -x -C "$src"
-        echo "$(git rev-parse --short "$rev") ($(git log -1 --format=%s "$rev" | cut -c1-60))" >"$work/$name.rev"
-    fi
-    echo "== building $name: $(cat "$work/$name.rev")" >&2
+# build_one NAME SRC: the release `swapref` built in SRC, copied to $work/NAME.
+build_one() {
+    local name=$1 src=$2
     if ! (cd "$src" && CARGO_TARGET_DIR="$target/$name" cargo build --release --bin swapref) \
         >"$work/$name.build.log" 2>&1; then
         tail -20 "$work/$name.build.log" >&2
-        echo "swapoff-ab.sh: building $name ($rev) failed (cargo's last lines above)" >&2
+        echo "swapoff-ab.sh: building $name failed (cargo's last lines above)" >&2
         exit 1
     fi
     cp "$target/$name/release/swapref" "$work/$name"
 }
-build base "${revs[0]}"
-if [ "${revs[1]}" = "${revs[0]}" ]; then
-    cp "$work/base" "$work/new" && cp "$work/base.rev" "$work/new.rev"
-else
-    build new "${revs[1]}"
-fi
+ab_build_both "${revs[0]}" "${revs[1]}"
 
 report="$work/report.txt"
 {
     echo "# scripts/swapoff-ab.sh --rounds $rounds ${revs[*]} -- ${opts[*]}"
-    echo "# base: $(cat "$work/base.rev")"
-    echo "# new:  $(cat "$work/new.rev")"
-    echo "# machine: $(uname -srm), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-    echo "# date: $(date -u +%Y-%m-%dT%H:%MZ)"
+    ab_header "" ""
 } >"$report"
 runs=()
 for i in $(seq 1 "$rounds"); do
-    # Alternate which side goes first, so that neither always runs on a machine just woken.
-    if [ $((i % 2)) -eq 1 ]; then order="base new"; else order="new base"; fi
-    for side in $order; do
+    for side in $(ab_order "$i"); do
         echo "== round $i/$rounds: $side" >&2
         json="$work/run-$i-$side.json"
         "$work/$side" run "${opts[@]}" --out "$json" --format table >/dev/null 2>"$work/run.err" \
@@ -105,8 +79,4 @@ for i in $(seq 1 "$rounds"); do
 done
 python3 scripts/swapoff_ab.py "${runs[@]}" >>"$report"
 cat "$report"
-if [ -n "$out" ]; then
-    mkdir -p "$(dirname "$out")"
-    cp "$report" "$out.tmp.$$" && mv "$out.tmp.$$" "$out"
-    echo "wrote $out" >&2
-fi
+ab_write_out "$report" "$out"

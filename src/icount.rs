@@ -20,10 +20,9 @@
 //! to atomic mode with `call_rcu`, which starts the worker thread; swapoff's own
 //! `synchronize_rcu()` usually runs the callback, but what the calling thread executes then
 //! depends on how valgrind interleaves it with the worker (it differed between identical
-//! runs). Those
-//! cycles are left out of the benches, and a bench fails, naming the reason, when its set-up
-//! leaves a second thread running ([`threads`]) or when the library starts a thread while it
-//! runs ([`Case::started_a_thread`]).
+//! runs). Those cycles are left out of the benches, and a bench fails, naming the reason, when
+//! its set-up leaves a second thread running ([`threads`]) or when the library starts a thread
+//! while it runs ([`Case::started_a_thread`]).
 //!
 //! # The gate
 //!

@@ -183,63 +183,81 @@ fn check_machine_reports_a_noisy_machine_and_a_quiet_one() {
     assert_eq!(o.status.code(), Some(2), "--yes without --fix: {o:?}");
 }
 
-#[test]
-fn rseq_parts_refuses_bad_arguments_before_building_anything() {
-    let s = script("rseq-parts.sh");
+/// Each of `bad` makes `name` exit 2 with one line on stderr that names the script, before it
+/// builds or runs anything.
+fn refuses_each(name: &str, bad: &[&[&str]]) {
+    let s = script(name);
     let s = s.to_str().unwrap();
-    for bad in [
-        &["0"][..],
-        &["07"],
-        &["x1"],
-        &["--dir"],
-        &["--dir", "../elsewhere"],
-        &["--dir", "a/b"],
-        &["--bin"],
-        &["--bin", "/nonexistent/rseq_parts"],
-        &["--bogus"],
-    ] {
+    for bad in bad {
         let mut a = vec![s];
         a.extend_from_slice(bad);
         let o = bash(&a, &[]);
-        assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
+        assert_eq!(o.status.code(), Some(2), "{name} {bad:?}: {o:?}");
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(
-            err.starts_with("rseq-parts.sh: ") && err.lines().count() == 1,
-            "{bad:?}: {err}"
+            err.starts_with(&format!("{name}: ")) && err.lines().count() == 1,
+            "{name} {bad:?}: {err}"
         );
     }
 }
 
 #[test]
+fn rseq_parts_refuses_bad_arguments_before_building_anything() {
+    refuses_each(
+        "rseq-parts.sh",
+        &[
+            &["0"][..],
+            &["07"],
+            &["x1"],
+            &["--dir"],
+            &["--dir", "../elsewhere"],
+            &["--dir", "a/b"],
+            &["--bin"],
+            &["--bin", "/nonexistent/rseq_parts"],
+            &["--bogus"],
+        ],
+    );
+}
+
+#[test]
 fn get_put_ab_refuses_bad_arguments_before_building_anything() {
-    let s = script("get-put-ab.sh");
-    let s = s.to_str().unwrap();
-    for bad in [
-        &[][..],
-        &["HEAD"],
-        &["HEAD", ".", "HEAD"],
-        &["--rounds", "0", "HEAD", "."],
-        &["--rounds", "x", "HEAD", "."],
-        &["--rounds"],
-        &["no-such-commit-xyz", "."],
-        &["HEAD", "no-such-commit-xyz"],
-        &["--bogus", "HEAD", "."],
-        &["--new-env", "SWAPREF_PERCPU", ".", "."],
-        &["--base-env", "=cpu", ".", "."],
-        &["--new-env"],
-        &["--control"],
-        &["--control", "rcu valid", "HEAD", "."],
-    ] {
-        let mut a = vec![s];
-        a.extend_from_slice(bad);
-        let o = bash(&a, &[]);
-        assert_eq!(o.status.code(), Some(2), "{bad:?}: {o:?}");
-        let err = String::from_utf8_lossy(&o.stderr);
-        assert!(
-            err.starts_with("get-put-ab.sh: ") && err.lines().count() == 1,
-            "{bad:?}: {err}"
-        );
-    }
+    refuses_each(
+        "get-put-ab.sh",
+        &[
+            &[][..],
+            &["HEAD"],
+            &["HEAD", ".", "HEAD"],
+            &["--rounds", "0", "HEAD", "."],
+            &["--rounds", "x", "HEAD", "."],
+            &["--rounds"],
+            &["no-such-commit-xyz", "."],
+            &["HEAD", "no-such-commit-xyz"],
+            &["--bogus", "HEAD", "."],
+            &["--new-env", "SWAPREF_PERCPU", ".", "."],
+            &["--base-env", "=cpu", ".", "."],
+            &["--new-env"],
+            &["--control"],
+            &["--control", "rcu valid", "HEAD", "."],
+        ],
+    );
+}
+
+#[test]
+fn swapoff_ab_refuses_bad_arguments_before_building_anything() {
+    refuses_each(
+        "swapoff-ab.sh",
+        &[
+            &[][..],
+            &["HEAD"],
+            &["HEAD", ".", "HEAD"],
+            &["--rounds", "0", "HEAD", "."],
+            &["--rounds"],
+            &["no-such-commit-xyz", "."],
+            &["--bogus", "HEAD", "."],
+            &["HEAD", ".", "--", "--out", "x.json"],
+            &["HEAD", ".", "--", "--format=csv"],
+        ],
+    );
 }
 
 /// `ab_ranges.py` (get-put-ab.sh's last table) says which strategies' ranges lie apart, and
@@ -303,7 +321,12 @@ fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
                     .map(|p| format!(r#"{{"swapoff_latency_ns":{{"count":10,"p50":{p}}}}}"#))
                     .collect();
                 format!(
-                    r#"{{"strategy":"{s}","rcu_flavor":"{flavor}","percpu":"thread","status":"ok","repeats":[{}]}}"#,
+                    concat!(
+                        r#"{{"strategy":"{}","rcu_flavor":"{}","#,
+                        r#""percpu":"thread","status":"ok","repeats":[{}]}}"#
+                    ),
+                    s,
+                    flavor,
                     reps.join(",")
                 )
             })

@@ -316,9 +316,10 @@ impl<F: Flavor> Rcu<F> {
         let done = Arc::new(Completion::new());
         let d = done.clone();
         self.queue(Callback::boxed(move || d.complete()));
-        // Our callback's grace period, then the due callbacks, ours among them unless another
-        // runner took it: no need for the worker (which may not run, see `call`).
-        self.synchronize();
+        // Our callback's grace period (run here, or shared with another caller's), then the due
+        // callbacks, ours among them unless another runner took it: no need for the worker
+        // (which may not run, see `call`).
+        self.wait_for_gp(self.snap());
         self.run_due_callbacks();
         done.wait();
         let mut calls = lock(&self.inner.calls);
