@@ -1,6 +1,9 @@
 //! The cache-miss `Measurement` of the benches, tested without a PMU: the zero fix-up, the
 //! formatter, and that opening the counter either works or says why.
 
+// The library modules these tests use are not built under `--cfg loom` (src/lib.rs).
+#![cfg(not(loom))]
+
 #[path = "../benches/support/cache_misses.rs"]
 #[allow(dead_code)]
 mod cache_misses;

@@ -1,6 +1,9 @@
 //! `swapref run` end to end: good input (tiny windows), every kind of bad input (exit 2, one
 //! line, nothing written), the results file round trip, the exports, Ctrl-C and the watchdog.
 
+// The library modules these tests use are not built under `--cfg loom` (src/lib.rs).
+#![cfg(not(loom))]
+
 use assert_cmd::Command;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
 //! `swapref compare` as a user runs it: synthetic results files in, table, Markdown or JSON
 //! out, exit 0 / 1 / 2.
 
+// The library modules these tests use are not built under `--cfg loom` (src/lib.rs).
+#![cfg(not(loom))]
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use swapref::results::Results;

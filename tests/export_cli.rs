@@ -1,6 +1,9 @@
 //! `swapref export` as a user runs it: a saved results file out as CSV, Markdown, a table or
 //! JSON; bad input exits 2 with one line.
 
+// The library modules these tests use are not built under `--cfg loom` (src/lib.rs).
+#![cfg(not(loom))]
+
 use assert_cmd::Command;
 use swapref::results::Results;
 use swapref::results::fixtures::{point, results};

@@ -23,7 +23,7 @@
 //! `cargo test --release --test hotpath -- --nocapture` also prints the number of instructions
 //! each strategy's hot path executes (`scripts/codegen.sh` saves that table).
 
-#![cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#![cfg(all(not(loom), target_arch = "x86_64", target_os = "linux"))]
 
 use std::arch::asm;
 use std::ffi::c_void;

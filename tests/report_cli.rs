@@ -1,6 +1,9 @@
 //! `swapref plot` and `swapref report` as a user runs them: good input writes what it says;
 //! malformed or empty input is one line on stderr, exit code 2, nothing written.
 
+// The library modules these tests use are not built under `--cfg loom` (src/lib.rs).
+#![cfg(not(loom))]
+
 use std::path::Path;
 use std::process::{Command, Output};
 use swapref::results::fixtures::{point, results};

@@ -2,6 +2,9 @@
 //! every script, `sweep.sh --dry-run` building the `swapref run` command the driver expects,
 //! bad arguments refused with exit 2, and `check-machine.sh` reading a fake /sys and /proc.
 
+// The library modules these tests use are not built under `--cfg loom` (src/lib.rs).
+#![cfg(not(loom))]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

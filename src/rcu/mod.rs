@@ -499,7 +499,7 @@ impl<F: Flavor> Rcu<F> {
 
     /// Test hook: from now on `call` acts as if the system refused to start the callback
     /// worker (unit tests of that path).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn refuse_worker_for_tests(&self) {
         // Relaxed: read by `call` on the same thread in the tests.
         self.inner.refuse_worker.store(true, Relaxed);
