@@ -5,7 +5,9 @@ on each side, whether the two ranges lie apart, and a loud line when `rcu-valid`
 (the control) has ranges apart: the machine moved between the runs by at least that much.
 
 A point's p50 is the median over the run's windows of each window's swapoff p50 (ns in the
-results file, printed in µs).
+results file, printed in µs). Each round's table says how many of the point's windows had a
+swapoff cycle (`windows`); a point with none, or whose status is not ok, is listed there with
+why and left out of the ranges.
 
 Usage: scripts/swapoff_ab.py ROUND:SIDE:RESULTS.json...
   SIDE is base or new; RESULTS.json a `swapref run --out` file.
@@ -33,7 +35,8 @@ def name(p):
 
 
 def p50s(path):
-    """{point name: (flavour, median of the windows' swapoff p50 in ns)} of one run."""
+    """{point name: (flavour, median of the windows' swapoff p50 in ns or None, windows with a
+    cycle, windows, status)} of one run."""
     out, seen = {}, set()
     try:
         with open(path) as f:
@@ -49,8 +52,10 @@ def p50s(path):
             die(f"two points named {n} in {path}: sweep only the strategies, flavours and "
                 "counters (one reader count, period and hold)")
         seen.add(n)
-        if p.get("status") == "ok" and v:
-            out[n] = (p.get("rcu_flavor"), statistics.median(v))
+        ok = p.get("status") == "ok" and v
+        windows = len(p.get("repeats", []))
+        out[n] = (p.get("rcu_flavor"), statistics.median(v) if ok else None, len(v), windows,
+                  p.get("status"))
     return out
 
 
@@ -72,14 +77,19 @@ def main(args):
         run = p50s(path)
         print()
         print(f"## round {rnd}, {side}")
-        print(f"{'point':<28}{'swapoff p50 us':>16}{'ratio to ' + CONTROL:>22}")
-        for n, (flavor, v) in sorted(run.items()):
+        print(f"{'point':<28}{'swapoff p50 us':>16}{'ratio to ' + CONTROL:>22}{'windows':>10}")
+        for n, (flavor, v, k, m, status) in sorted(run.items()):
+            p50.setdefault(n, {})
+            if v is None:
+                why = f"status {status}" if status != "ok" else "no swapoff cycle"
+                print(f"{n:<28}{'-':>16}{'-':>22}{f'{k}/{m}':>10}  left out: {why}")
+                continue
             ctl = run.get(f"{CONTROL}@{flavor}") if flavor else None
-            r = v / ctl[1] if ctl and ctl[1] > 0 else None
-            p50.setdefault(n, {}).setdefault(side, []).append(v / 1000)
+            r = v / ctl[1] if ctl and ctl[1] else None
+            p50[n].setdefault(side, []).append(v / 1000)
             if r is not None and not n.startswith(CONTROL + "@"):
                 ratio.setdefault(n, {}).setdefault(side, []).append(r)
-            print(f"{n:<28}{v / 1000:>16.2f}{'-' if r is None else f'{r:.2f}':>22}")
+            print(f"{n:<28}{v / 1000:>16.2f}{'-' if r is None else f'{r:.2f}':>22}{f'{k}/{m}':>10}")
 
     cell = lambda v, f: f"{min(v):{f}}-{max(v):{f}}" if v else "-"
     print()

@@ -314,22 +314,31 @@ fn ab_ranges_flags_a_control_that_moved_and_only_then() {
 #[test]
 fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
     let dir = tempfile::tempdir().unwrap();
-    // One results file: each point's windows' swapoff p50s (ns).
+    // One results file: each point's windows' swapoff p50s (ns; 0: a window with no swapoff
+    // cycle). A strategy named `failed:NAME` is point NAME with status failed.
     let results = |name: &str, points: &[(&str, &str, &[u64])]| {
         let points: Vec<String> = points
             .iter()
             .map(|(s, flavor, p50s)| {
                 let reps: Vec<String> = p50s
                     .iter()
-                    .map(|p| format!(r#"{{"swapoff_latency_ns":{{"count":10,"p50":{p}}}}}"#))
+                    .map(|&p| match p {
+                        0 => r#"{"swapoff_latency_ns":null}"#.to_owned(),
+                        p => format!(r#"{{"swapoff_latency_ns":{{"count":10,"p50":{p}}}}}"#),
+                    })
                     .collect();
+                let (s, status) = match s.strip_prefix("failed:") {
+                    Some(s) => (s, "failed"),
+                    None => (*s, "ok"),
+                };
                 format!(
                     concat!(
                         r#"{{"strategy":"{}","rcu_flavor":"{}","#,
-                        r#""percpu":"thread","status":"ok","repeats":[{}]}}"#
+                        r#""percpu":"thread","status":"{}","repeats":[{}]}}"#
                     ),
                     s,
                     flavor,
+                    status,
                     reps.join(",")
                 )
             })
@@ -347,12 +356,14 @@ fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
         assert!(o.status.success(), "{o:?}");
         String::from_utf8(o.stdout).unwrap()
     };
-    // percpu: windows 2000, 2600, 3000 -> median 2600 over rcu-valid's median 1300: 2.00.
+    // percpu: windows 2000, 2600, 3000 (and one with no cycle, left out) -> median 2600 over
+    // rcu-valid's median 1300: 2.00. percpu-fence failed: listed, left out of the ranges.
     let b1 = results(
         "b1.json",
         &[
-            ("percpu-acquire", "qsbr", &[3000, 2000, 2600]),
+            ("percpu-acquire", "qsbr", &[3000, 0, 2000, 2600]),
             ("rcu-valid", "qsbr", &[1300, 1200, 1400]),
+            ("failed:percpu-fence", "qsbr", &[1000]),
         ],
     );
     let n1 = results(
@@ -397,7 +408,17 @@ fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
         .unwrap();
     assert_eq!(
         first.split_whitespace().collect::<Vec<_>>(),
-        ["percpu-acquire@qsbr", "2.60", "2.00"],
+        ["percpu-acquire@qsbr", "2.60", "2.00", "3/4"],
+        "{out}"
+    );
+    let failed = out
+        .lines()
+        .find(|l| l.starts_with("percpu-fence@qsbr"))
+        .unwrap();
+    assert!(failed.ends_with("1/1  left out: status failed"), "{out}");
+    assert_eq!(
+        row("percpu-fence@qsbr")[1..],
+        ["-", "-", "-", "-", "-", "-"],
         "{out}"
     );
     assert_eq!(
