@@ -133,8 +133,21 @@ pub(crate) fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> std:
 
 /// Run `f`; whether it panicked (the panic is caught). Under loom a panic is not caught: it
 /// fails the model, which is what a model wants to hear.
+///
+/// The payload is dropped here, inside a second catch: a payload whose own drop panics would
+/// otherwise unwind out of this function, past the bookkeeping its caller does next (the
+/// callback runner's count of callbacks in flight, which `barrier` waits on). That second
+/// payload is leaked, not dropped.
 pub(crate) fn run_catching(f: impl FnOnce()) -> bool {
-    catch(f).is_err()
+    match catch(f) {
+        Ok(()) => false,
+        Err(payload) => {
+            if let Err(again) = catch(move || drop(payload)) {
+                std::mem::forget(again);
+            }
+            true
+        }
+    }
 }
 
 /// Run `f`, catching a panic as its payload, for a caller that must finish some bookkeeping

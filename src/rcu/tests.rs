@@ -162,6 +162,31 @@ fn a_panicking_callback_is_counted_and_the_worker_goes_on() {
     assert_eq!(rcu.callback_panics(), 1);
 }
 
+/// A callback whose panic payload panics again when dropped: the runner still counts it done,
+/// so `barrier` returns (before, the second panic unwound out of the runner with the callback
+/// still counted in flight, and every later `barrier` waited forever).
+#[test]
+fn a_callback_whose_panic_payload_panics_when_dropped_still_lets_barrier_return() {
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("the panic payload's drop panics on purpose");
+        }
+    }
+    within(
+        Duration::from_secs(20),
+        "barrier after a payload that panics",
+        || {
+            let rcu = Rcu::<Mb>::new();
+            rcu.call(|| std::panic::panic_any(Bomb));
+            // synchronize runs the due callback on this thread; the runner must not unwind.
+            rcu.synchronize();
+            rcu.barrier();
+            assert_eq!(rcu.callback_panics(), 1);
+        },
+    );
+}
+
 #[test]
 fn records_are_reused_and_keep_their_counts() {
     let rcu = Rcu::<Mb>::new();
