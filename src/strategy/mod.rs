@@ -30,7 +30,10 @@ use crate::swap::map::SwapMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicPtr, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicPtr,
+    Ordering::{Acquire, Relaxed, Release},
+};
 
 /// What a strategy needs from its environment.
 #[derive(Debug, Clone, Default)]
@@ -442,9 +445,12 @@ pub(crate) struct MapSlot(AtomicPtr<SwapMap>);
 impl MapSlot {
     /// setup_swap_info(): set the map. The slot must be empty.
     pub(crate) fn set(&self, map: Arc<SwapMap>) {
-        // Relaxed: published by the strategy's own release point after it (atomic's Release
-        // store, percpu's resurrect, rcu-valid's grace period, unprotected's table lock).
-        let old = self.0.swap(Arc::into_raw(map).cast_mut(), Relaxed);
+        // Release: pairs with `get_acquire`'s Acquire (unprotected's lookups, which a reader
+        // handle of another table can make while this table publishes). The other strategies
+        // load it Relaxed and are ordered by their own release point after this (atomic's
+        // Release store, percpu's resurrect, rcu-valid's grace period): a missing acquire there
+        // still reads an unset map, which is what the torture checker and the proofs look for.
+        let old = self.0.swap(Arc::into_raw(map).cast_mut(), Release);
         debug_assert!(old.is_null(), "MapSlot::set on a slot that holds a map");
     }
 
@@ -473,6 +479,20 @@ impl MapSlot {
         let p = self.0.load(Relaxed);
         // SAFETY: non-null pointers here come from `Arc::into_raw` and stay valid while the
         // slot owns them; the caller's precondition 1 extends that to `'a`.
+        unsafe { p.as_ref() }
+    }
+
+    /// [`get`](Self::get) with an `Acquire` load, which orders itself: a map it sees, it sees
+    /// whole (the load pairs with `set`'s `Release`). On x86-64 the same instruction as `get`.
+    ///
+    /// # Safety
+    ///
+    /// 1. As `get`'s 1: the map cannot be taken and dropped before `'a` ends.
+    #[inline]
+    pub(crate) unsafe fn get_acquire<'a>(&self) -> Option<&'a SwapMap> {
+        // Acquire: pairs with the Release in `set`; the map's construction happens before.
+        let p = self.0.load(Acquire);
+        // SAFETY: as in `get`; precondition 1 extends the pointer's validity to `'a`.
         unsafe { p.as_ref() }
     }
 }

@@ -8,7 +8,10 @@
 //! dropped. A lookup needs an [`UnprotectedReader`], which only [`Strategy::reader`] makes, under
 //! the same lock `publish` takes: so every load of a map pointer happens after every publish,
 //! even for a caller that makes its handle through `SwapTable::strategy()` and so bypasses the
-//! table's own check.
+//! table's own check. A handle carries no table, so safe code can use one table's handle on
+//! another table, still publishing: there the map pointer's `Acquire` load (paired with the
+//! `Release` in `MapSlot::set`) makes a racing swapon harmless, the map seen whole or not at
+//! all. On x86-64 that load is the same `mov`, so the floor's instructions do not change.
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
 use crate::swap::map::{MAX_SWAPFILES, SwapMap};
@@ -52,10 +55,10 @@ impl Strategy for Unprotected {
     #[inline]
     fn get<'r>(&'r self, _: &'r mut UnprotectedReader, ty: usize) -> Option<&'r SwapMap> {
         // SAFETY: (1) without churn a published map is only taken in the table's Drop, which
-        // cannot run while a `&'r` borrow of the strategy exists; (2) our handle was made by
-        // `reader()`, after which `publish` refuses, and both take `sealed`'s lock: the unlock
-        // after the last publish happens before our lock, so before this load.
-        unsafe { self.info[ty].get() }
+        // cannot run while a `&'r` borrow of the strategy exists. The Acquire load orders
+        // itself after the `set` of any map it returns, also for a handle of another table,
+        // whose `reader()` did not seal this one (a test, `a_reader_of_another_table_...`).
+        unsafe { self.info[ty].get_acquire() }
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {

@@ -350,6 +350,28 @@ mod tests {
         let _ = t.swapon(0, 4);
     }
 
+    /// Safe code can hand one table's reader handle to another table, whose swapon may then race
+    /// with the lookup (`unprotected` seals only the table that made the handle). The lookup
+    /// must see the new map whole or not at all: under Miri, a map pointer loaded `Relaxed` makes
+    /// the reads of the map's fields a data race with its construction (undefined behaviour).
+    #[test]
+    fn a_reader_of_another_table_sees_a_racing_swapon_whole() {
+        let a = SwapTable::<Unprotected>::new(&TableConfig::default()).unwrap();
+        let b = SwapTable::<Unprotected>::new(&TableConfig::default()).unwrap();
+        let mut r = a.reader();
+        std::thread::scope(|s| {
+            let on = s.spawn(|| b.swapon(0, 4).unwrap());
+            let (generation, byte) = loop {
+                if let Some(d) = b.get_swap_device(&mut r, entry(0, 3)) {
+                    break (d.generation(), d.read(3));
+                }
+                std::thread::yield_now();
+            };
+            assert_eq!(generation, on.join().unwrap());
+            assert_eq!(byte, SwapMap::tag_for(generation));
+        });
+    }
+
     #[test]
     fn a_checked_swapoff_poisons_and_keeps_the_map() {
         let t = SwapTable::<Atomic>::new(&TableConfig {
