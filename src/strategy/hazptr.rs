@@ -104,8 +104,10 @@ struct Slots(Mutex<Vec<Arc<CachePadded<Slot>>>>);
 /// A reader's handle: its slot, and which strategy instance the slot belongs to.
 pub struct HazptrReader {
     slot: Arc<CachePadded<Slot>>,
-    /// The address of the instance's slot list, only compared.
-    owner: usize,
+    /// The instance's slot list, only compared (`Arc::ptr_eq`). Held, not just its address:
+    /// an address alone could be reused by a later instance once this one is dropped, and that
+    /// instance's scans would pass the check without ever seeing this reader's slot.
+    owner: Arc<Slots>,
 }
 
 impl Drop for HazptrReader {
@@ -119,8 +121,9 @@ impl Drop for HazptrReader {
 /// `swap_info[]` as one hazard-protected map pointer per slot, with `F`'s barrier pair.
 pub struct Hazptr<F: Barrier> {
     devices: [CachePadded<AtomicPtr<SwapMap>>; MAX_SWAPFILES],
-    /// Boxed: its address identifies the instance to its readers, and the strategy may move.
-    slots: Box<Slots>,
+    /// Shared with the readers: its address identifies the instance to them (the strategy may
+    /// move), and is not reused while a reader holds it.
+    slots: Arc<Slots>,
     _f: PhantomData<F>,
 }
 
@@ -148,15 +151,11 @@ impl Drop for HazptrGuard<'_> {
 }
 
 impl<F: Barrier> Hazptr<F> {
-    fn id(&self) -> usize {
-        (&*self.slots as *const Slots).addr()
-    }
-
     /// A slot in this instance's list could be protecting the map; refuse a reader of another
     /// instance, whose slot our scan would never see (a use-after-free from safe code).
     #[inline(always)]
     fn check_reader(&self, r: &HazptrReader) {
-        if r.owner != self.id() {
+        if !Arc::ptr_eq(&r.owner, &self.slots) {
             wrong_reader();
         }
     }
@@ -181,7 +180,7 @@ impl<F: Barrier> Strategy for Hazptr<F> {
         F::usable().map_err(|e| StrategyError(format!("hazptr on {}: {e}", F::KIND)))?;
         Ok(Hazptr {
             devices: slots(|_| CachePadded::new(AtomicPtr::new(std::ptr::null_mut()))),
-            slots: Box::default(),
+            slots: Arc::default(),
             _f: PhantomData,
         })
     }
@@ -207,7 +206,7 @@ impl<F: Barrier> Strategy for Hazptr<F> {
         };
         HazptrReader {
             slot,
-            owner: self.id(),
+            owner: self.slots.clone(),
         }
     }
 
@@ -315,6 +314,27 @@ mod tests {
         unsafe { b.publish(0, Arc::new(SwapMap::new(1, 8))) };
         let mut r = a.reader();
         let _ = b.get(&mut r, 0);
+    }
+
+    /// A reader that outlives its instance is refused by every later one, also one whose slot
+    /// list lies where the dropped instance's was (the allocator hands freed blocks out again
+    /// at once). Before the reader held its instance's list, it compared a bare address, which
+    /// the next instance usually took over: the check passed, and that instance's swapoff would
+    /// have freed the map under this reader's guard.
+    #[test]
+    fn a_reader_of_a_dropped_instance_is_refused_by_later_ones() {
+        let a = Hazptr::<Mb>::new(&StrategyConfig::default()).unwrap();
+        let mut r = a.reader();
+        drop(a);
+        for i in 0..16 {
+            let b = Hazptr::<Mb>::new(&StrategyConfig::default()).unwrap();
+            // SAFETY: slot 0 of `b` is empty and nothing else publishes or unpublishes it.
+            unsafe { b.publish(0, Arc::new(SwapMap::new(1, 8))) };
+            let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let _ = b.get(&mut r, 0);
+            }));
+            assert!(got.is_err(), "instance {i} took a reader of a dropped instance");
+        }
     }
 
     /// Slots of dropped readers are reused; a scan still covers every live one.
