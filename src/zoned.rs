@@ -35,8 +35,29 @@
 
 use crate::sync::{AtomicU32, AtomicU64, Ordering, fence};
 
+mod sealed {
+    pub trait Sealed {}
+}
+
 /// What the strategies built on a zoned count use of it.
-pub trait Zoned: Send + Sync + Sized + 'static {
+///
+/// Sealed: [`RcuRef`] and [`FileRef`] are the only ones. `RcuObject`'s unsafe code trusts what
+/// they answer (a `get` that returns true holds the object until its `put`; `is_dead` holds
+/// only once the last `put` has released it, and no `get` succeeds after), so a count
+/// written elsewhere, answering otherwise from safe code, could make it free a device under a
+/// reader. Outside this crate an implementation does not compile:
+///
+/// ```compile_fail
+/// struct Liar;
+/// impl swapref::zoned::Zoned for Liar {
+///     fn one() -> Self { Liar }
+///     fn get(&self) -> bool { true }
+///     fn put(&self) -> bool { false }
+///     fn is_dead(&self) -> bool { true }
+///     fn describe(&self) -> String { String::new() }
+/// }
+/// ```
+pub trait Zoned: sealed::Sealed + Send + Sync + Sized + 'static {
     /// A count holding one reference (the initial one).
     fn one() -> Self;
     /// Take a reference; false in the dead zone.
@@ -58,6 +79,8 @@ macro_rules! zoned {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name($atomic);
+
+        impl sealed::Sealed for $name {}
 
         impl Zoned for $name {
             fn one() -> Self {

@@ -43,6 +43,8 @@ impl Deref for ArcSwapGuard<'_> {
     }
 }
 
+impl crate::strategy::sealed::Sealed for ArcSwapStrategy {}
+
 impl Strategy for ArcSwapStrategy {
     const NAME: &'static str = "arc-swap";
     const SUMMARY: &'static str =

@@ -84,6 +84,8 @@ pub(crate) fn inc_not_zero_live(users: &AtomicUsize) -> bool {
     }
 }
 
+impl crate::strategy::sealed::Sealed for Atomic {}
+
 impl Strategy for Atomic {
     const NAME: &'static str = "atomic";
     const SUMMARY: &'static str =

@@ -12,6 +12,8 @@ use std::sync::atomic::Ordering::{Relaxed, Release};
 /// `atomic` whose swapoff does not wait.
 pub struct NoWait(Atomic);
 
+impl crate::strategy::sealed::Sealed for NoWait {}
+
 impl Strategy for NoWait {
     const NAME: &'static str = "broken-no-wait";
     const SUMMARY: &'static str = "TEST ONLY: atomic count, but swapoff frees without waiting";

@@ -74,6 +74,8 @@ impl Drop for HazardGuard<'_> {
     }
 }
 
+impl crate::strategy::sealed::Sealed for Hazard {}
+
 impl Strategy for Hazard {
     const NAME: &'static str = "hazard";
     const SUMMARY: &'static str =

@@ -167,6 +167,8 @@ fn wrong_reader() -> ! {
     panic!("hazptr: a reader of another strategy instance (its slot is not scanned here)")
 }
 
+impl<F: Barrier> crate::strategy::sealed::Sealed for Hazptr<F> {}
+
 impl<F: Barrier> Strategy for Hazptr<F> {
     const NAME: &'static str = "hazptr";
     const SUMMARY: &'static str =

@@ -136,11 +136,43 @@ impl fmt::Display for StrategyError {
 
 impl std::error::Error for StrategyError {}
 
+/// Only this crate's strategies implement [`Strategy`]: the table's unsafe calls rely on what
+/// they are (see the trait).
+pub(crate) mod sealed {
+    pub trait Sealed {}
+}
+
 /// One way of guarding `swap_info[]` against a concurrent swapoff.
 ///
 /// Slots are `0..MAX_SWAPFILES`; the table checks the range and the on/off state before it
 /// calls `publish` or `unpublish`, and never calls them concurrently for the same slot.
-pub trait Strategy: Send + Sync + Sized + 'static {
+///
+/// Sealed (a registry line and a file in `src/strategy/` add one): the table's unsafe calls
+/// rely on properties of each implementation that the types do not state. A strategy without
+/// churn (`unprotected`) has guards that borrow the strategy for `'r` (so none outlives the
+/// table's borrow, which `unpublish`'s precondition 3 needs in the table's `Drop`) and orders
+/// its readers after every publish itself. Outside this crate an implementation does not
+/// compile:
+///
+/// ```compile_fail
+/// use std::sync::Arc;
+/// use swapref::strategy::{Strategy, StrategyConfig, StrategyError};
+/// use swapref::swap::SwapMap;
+/// struct Outside;
+/// impl Strategy for Outside {
+///     const NAME: &'static str = "outside";
+///     const SUMMARY: &'static str = "";
+///     type Reader = ();
+///     type Guard<'r> = Arc<SwapMap>;
+///     fn new(_: &StrategyConfig) -> Result<Self, StrategyError> { Ok(Outside) }
+///     fn reader(&self) {}
+///     fn get<'r>(&'r self, _: &'r mut (), _: usize) -> Option<Arc<SwapMap>> { None }
+///     unsafe fn publish(&self, _: usize, _: Arc<SwapMap>) {}
+///     unsafe fn unpublish(&self, _: usize) -> Arc<SwapMap> { unimplemented!() }
+///     fn device_bytes(&self) -> usize { 0 }
+/// }
+/// ```
+pub trait Strategy: sealed::Sealed + Send + Sync + Sized + 'static {
     /// The name on the command line and in results.
     const NAME: &'static str;
     /// One line for `swapref list`.
@@ -194,10 +226,13 @@ pub trait Strategy: Send + Sync + Sized + 'static {
     ///
     /// 1. Nothing is published in slot `ty`.
     /// 2. No other `publish` or `unpublish` of slot `ty` runs concurrently.
-    /// 3. If `!Self::CHURN`: no reader handle exists yet (such a strategy's readers load the
-    ///    map with nothing ordering them after a publish; thread start-up must).
     ///
-    /// [`SwapTable::swapon`](crate::swap::SwapTable::swapon) upholds all three.
+    /// [`SwapTable::swapon`](crate::swap::SwapTable::swapon) upholds both. It also refuses a
+    /// swapon of a strategy without churn once it made a reader handle, but that is the
+    /// contract, not what makes such a strategy's readers safe: a handle made through
+    /// `SwapTable::strategy()`, or one table's handle used on another table, escapes the
+    /// table's check, so the strategy orders its readers' loads after a publish itself
+    /// (`unprotected`: an `Acquire` load of the map pointer).
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>);
     /// swapoff: unpublish slot `ty` and return its map once no reader holds it or can obtain it.
     ///

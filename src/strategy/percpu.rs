@@ -67,6 +67,8 @@ impl<F: Flavor, C: Counters<F>> Drop for PercpuGuard<'_, F, C> {
     }
 }
 
+impl<L: LiveCheck, F: Flavor, C: Counters<F>> crate::strategy::sealed::Sealed for Percpu<L, F, C> {}
+
 impl<L: LiveCheck, F: Flavor, C: Counters<F>> Strategy for Percpu<L, F, C> {
     const NAME: &'static str = L::NAME;
     const SUMMARY: &'static str = L::SUMMARY;

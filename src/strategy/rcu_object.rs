@@ -76,6 +76,8 @@ impl<F: Flavor, Z: ObjectRef> Drop for RcuObjectGuard<'_, F, Z> {
     }
 }
 
+impl<F: Flavor, Z: ObjectRef> crate::strategy::sealed::Sealed for RcuObject<F, Z> {}
+
 impl<F: Flavor, Z: ObjectRef> Strategy for RcuObject<F, Z> {
     const NAME: &'static str = Z::NAME;
     const SUMMARY: &'static str = Z::SUMMARY;

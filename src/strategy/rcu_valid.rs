@@ -46,6 +46,8 @@ impl<F: Flavor> Deref for RcuValidGuard<'_, F> {
     }
 }
 
+impl<F: Flavor> crate::strategy::sealed::Sealed for RcuValid<F> {}
+
 impl<F: Flavor> Strategy for RcuValid<F> {
     const NAME: &'static str = "rcu-valid";
     const SUMMARY: &'static str =

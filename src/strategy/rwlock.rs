@@ -32,6 +32,8 @@ impl Deref for RwLockGuard<'_> {
     }
 }
 
+impl crate::strategy::sealed::Sealed for RwLockStrategy {}
+
 impl Strategy for RwLockStrategy {
     const NAME: &'static str = "rwlock";
     const SUMMARY: &'static str = "a reader-writer lock around each device (refscale's rwlock)";

@@ -33,6 +33,8 @@ pub struct UnprotectedReader {
     _sealed: (),
 }
 
+impl crate::strategy::sealed::Sealed for Unprotected {}
+
 impl Strategy for Unprotected {
     const NAME: &'static str = "unprotected";
     const SUMMARY: &'static str = "no protection (no churn allowed): the floor for every overhead";

@@ -179,15 +179,15 @@ impl<S: Strategy> SwapTable<S> {
                 return Err(SwapError::ReadersExist(S::NAME));
             }
             // SAFETY: 1. the slot is Off; 2. we hold the table lock, which every other
-            // publish/unpublish of this table takes first; 3. no reader handle exists (checked
-            // above, under the lock that `reader()` takes to make one).
+            // publish/unpublish of this table takes first. (No reader handle of this table
+            // exists, but a handle made elsewhere may: the strategy's own ordering covers it.)
             unsafe { self.strategy.publish(ty, map) };
             slots[ty] = Slot::On;
             return Ok(generation);
         }
         self.claim(ty, Slot::Off, SwapError::Active(ty))?;
         // SAFETY: 1. `claim` saw the slot Off and marked it Busy, so 2. no other swapon or
-        // swapoff of it can start until `settle`; 3. this strategy allows churn.
+        // swapoff of it can start until `settle`.
         unsafe { self.strategy.publish(ty, map) };
         self.settle(ty, Slot::On);
         Ok(generation)
@@ -275,13 +275,14 @@ impl<S: Strategy> SwapTable<S> {
 
 impl<S: Strategy> Drop for SwapTable<S> {
     fn drop(&mut self) {
-        // No guard can outlive the table (they borrow it), so unpublishing here cannot race a
-        // reader, even for strategies that refuse swapoff under readers.
+        // A strategy that refuses swapoff under readers has guards that borrow the table
+        // (`Strategy`'s sealed contract), so unpublishing here cannot race one of its readers.
         let slots = *self.slots.get_mut().unwrap_or_else(|e| e.into_inner());
         for (ty, s) in slots.iter().enumerate() {
             if *s == Slot::On {
                 // SAFETY: 1. the slot is On; 2. `&mut self`: nothing else can touch the table;
-                // 3. guards borrow the table, so none exists now.
+                // 3. a strategy without churn has guards that borrow the table (the trait's
+                // sealed contract), so none exists now.
                 let map = unsafe { self.strategy.unpublish(ty) };
                 self.teardown(map);
             }

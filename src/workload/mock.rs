@@ -23,6 +23,8 @@ pub struct Mock<const MODE: u8> {
     gets: AtomicU64,
 }
 
+impl<const MODE: u8> crate::strategy::sealed::Sealed for Mock<MODE> {}
+
 impl<const MODE: u8> Strategy for Mock<MODE> {
     const NAME: &'static str = "mock";
     const SUMMARY: &'static str = "TEST ONLY";
