@@ -8,15 +8,15 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1828_3
+	b.ls .LBB1830_3
 	mov w0, wzr
-.LBB1828_2:
+.LBB1830_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1828_3:
+.LBB1830_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -26,60 +26,60 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233532:
+	// [__rseq_cs] .Ltmp233488:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233533
-	// [__rseq_cs] .xword .Ltmp233534-.Ltmp233533
-	// [__rseq_cs] .xword .Ltmp233535
+	// [__rseq_cs] .xword .Ltmp233489
+	// [__rseq_cs] .xword .Ltmp233490-.Ltmp233489
+	// [__rseq_cs] .xword .Ltmp233491
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233532
+	// [__rseq_cs_ptr_array] .xword .Ltmp233488
 	// ---- back in the function's section ----
-.Ltmp233536:
-	adrp x13, .Ltmp233532
-	add x13, x13, :lo12:.Ltmp233532
+.Ltmp233492:
+	adrp x13, .Ltmp233488
+	add x13, x13, :lo12:.Ltmp233488
 	str x13, [x12, #8]
-.Ltmp233533:
+.Ltmp233489:
 	ldr w13, [x12, #4]
-	tbnz w13, #31, .Ltmp233537
+	tbnz w13, #31, .Ltmp233493
 	ldr w13, [x12, #24]
 	ldapr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233537
+	b.ne .Ltmp233493
 	cmp w13, w11
-	b.hs .Ltmp233537
+	b.hs .Ltmp233493
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp233534:
+.Ltmp233490:
 	mov x13, #1
-	b .Ltmp233538
-.Ltmp233537:
+	b .Ltmp233494
+.Ltmp233493:
 	mov x13, #0
-.Ltmp233538:
+.Ltmp233494:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233535:
+	// [__rseq_failure] .Ltmp233491:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233539:
+	// [__rseq_failure] .Ltmp233495:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233539
-	// [__rseq_failure] b .Ltmp233536
+	// [__rseq_failure] cbnz w15, .Ltmp233495
+	// [__rseq_failure] b .Ltmp233492
 	// ---- back in the function's section ----
-	cbz x13, .LBB1828_16
-.LBB1828_4:
+	cbz x13, .LBB1830_16
+.LBB1830_4:
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1828_18
+	cbz x9, .LBB1830_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1828_8
+	b.hs .LBB1830_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -89,58 +89,58 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233551:
+	// [__rseq_cs] .Ltmp233507:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233552
-	// [__rseq_cs] .xword .Ltmp233553-.Ltmp233552
-	// [__rseq_cs] .xword .Ltmp233554
+	// [__rseq_cs] .xword .Ltmp233508
+	// [__rseq_cs] .xword .Ltmp233509-.Ltmp233508
+	// [__rseq_cs] .xword .Ltmp233510
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233551
+	// [__rseq_cs_ptr_array] .xword .Ltmp233507
 	// ---- back in the function's section ----
-.Ltmp233555:
-	adrp x13, .Ltmp233551
-	add x13, x13, :lo12:.Ltmp233551
+.Ltmp233511:
+	adrp x13, .Ltmp233507
+	add x13, x13, :lo12:.Ltmp233507
 	str x13, [x9, #8]
-.Ltmp233552:
+.Ltmp233508:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp233556
+	tbnz w13, #31, .Ltmp233512
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233556
+	b.ne .Ltmp233512
 	cmp w13, w11
-	b.hs .Ltmp233556
+	b.hs .Ltmp233512
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233553:
+.Ltmp233509:
 	mov x13, #1
-	b .Ltmp233557
-.Ltmp233556:
+	b .Ltmp233513
+.Ltmp233512:
 	mov x13, #0
-.Ltmp233557:
+.Ltmp233513:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233554:
+	// [__rseq_failure] .Ltmp233510:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233558:
+	// [__rseq_failure] .Ltmp233514:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233558
-	// [__rseq_failure] b .Ltmp233555
+	// [__rseq_failure] cbnz w15, .Ltmp233514
+	// [__rseq_failure] b .Ltmp233511
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1828_2
+	cbnz x13, .LBB1830_2
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1828_12
-.LBB1828_8:
+	b .LBB1830_12
+.LBB1830_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -148,145 +148,145 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233566:
+	// [__rseq_cs] .Ltmp233522:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233567
-	// [__rseq_cs] .xword .Ltmp233568-.Ltmp233567
-	// [__rseq_cs] .xword .Ltmp233569
+	// [__rseq_cs] .xword .Ltmp233523
+	// [__rseq_cs] .xword .Ltmp233524-.Ltmp233523
+	// [__rseq_cs] .xword .Ltmp233525
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233566
+	// [__rseq_cs_ptr_array] .xword .Ltmp233522
 	// ---- back in the function's section ----
-.Ltmp233570:
-	adrp x13, .Ltmp233566
-	add x13, x13, :lo12:.Ltmp233566
+.Ltmp233526:
+	adrp x13, .Ltmp233522
+	add x13, x13, :lo12:.Ltmp233522
 	str x13, [x9, #8]
-.Ltmp233567:
+.Ltmp233523:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp233571
+	tbnz w13, #31, .Ltmp233527
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233571
+	b.ne .Ltmp233527
 	cmp w13, w11
-	b.hs .Ltmp233571
+	b.hs .Ltmp233527
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233568:
+.Ltmp233524:
 	mov x13, #1
-	b .Ltmp233572
-.Ltmp233571:
+	b .Ltmp233528
+.Ltmp233527:
 	mov x13, #0
-.Ltmp233572:
+.Ltmp233528:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233569:
+	// [__rseq_failure] .Ltmp233525:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233573:
+	// [__rseq_failure] .Ltmp233529:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233573
-	// [__rseq_failure] b .Ltmp233570
+	// [__rseq_failure] cbnz w15, .Ltmp233529
+	// [__rseq_failure] b .Ltmp233526
 	// ---- back in the function's section ----
-	cbz x13, .LBB1828_19
+	cbz x13, .LBB1830_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1828_10:
+.LBB1830_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1828_26
-.LBB1828_11:
+	b.eq .LBB1830_26
+.LBB1830_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1828_12:
+.LBB1830_12:
 	mov w21, w0
-	cbz x19, .LBB1828_10
+	cbz x19, .LBB1830_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1828_11
+	b.ne .LBB1830_11
 	cmp x19, #1
-	b.ne .LBB1828_27
+	b.ne .LBB1830_27
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1828_16:
+.LBB1830_16:
 	strb w9, [x29, #28]
 	ldapr x9, [x20]
-	tbz w9, #1, .LBB1828_29
+	tbz w9, #1, .LBB1830_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1828_18:
-	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
-	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
+.LBB1830_18:
+	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.46
+	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1828_19:
+.LBB1830_19:
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1828_22
-.LBB1828_20:
+	b .LBB1830_22
+.LBB1830_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1828_28
-.LBB1828_21:
+	b.eq .LBB1830_28
+.LBB1830_21:
 	mov x19, x0
-.LBB1828_22:
-	cbz x19, .LBB1828_20
+.LBB1830_22:
+	cbz x19, .LBB1830_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1828_21
+	b.ne .LBB1830_21
 	cmp x19, #1
-	b.eq .LBB1828_30
+	b.eq .LBB1830_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1828_26:
+.LBB1830_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1828_27:
+.LBB1830_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1828_28:
+.LBB1830_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -296,7 +296,7 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1828_29:
+.LBB1830_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -305,11 +305,11 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1828_2
-	b .LBB1828_4
-.LBB1828_30:
+	cbz w0, .LBB1830_2
+	b .LBB1830_4
+.LBB1830_30:
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

@@ -8,15 +8,15 @@ swapref_hot_percpu_fence_qsbr_cid:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1833_3
+	b.ls .LBB1835_3
 	mov w0, wzr
-.LBB1833_2:
+.LBB1835_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1833_3:
+.LBB1835_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -26,61 +26,61 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234000:
+	// [__rseq_cs] .Ltmp233956:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234001
-	// [__rseq_cs] .xword .Ltmp234002-.Ltmp234001
-	// [__rseq_cs] .xword .Ltmp234003
+	// [__rseq_cs] .xword .Ltmp233957
+	// [__rseq_cs] .xword .Ltmp233958-.Ltmp233957
+	// [__rseq_cs] .xword .Ltmp233959
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234000
+	// [__rseq_cs_ptr_array] .xword .Ltmp233956
 	// ---- back in the function's section ----
-.Ltmp234004:
-	adrp x13, .Ltmp234000
-	add x13, x13, :lo12:.Ltmp234000
+.Ltmp233960:
+	adrp x13, .Ltmp233956
+	add x13, x13, :lo12:.Ltmp233956
 	str x13, [x9, #8]
-.Ltmp234001:
+.Ltmp233957:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234005
+	tbnz w13, #31, .Ltmp233961
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234005
+	b.ne .Ltmp233961
 	cmp w13, w11
-	b.hs .Ltmp234005
+	b.hs .Ltmp233961
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234002:
+.Ltmp233958:
 	mov x13, #1
-	b .Ltmp234006
-.Ltmp234005:
+	b .Ltmp233962
+.Ltmp233961:
 	mov x13, #0
-.Ltmp234006:
+.Ltmp233962:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234003:
+	// [__rseq_failure] .Ltmp233959:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234007:
+	// [__rseq_failure] .Ltmp233963:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234007
-	// [__rseq_failure] b .Ltmp234004
+	// [__rseq_failure] cbnz w15, .Ltmp233963
+	// [__rseq_failure] b .Ltmp233960
 	// ---- back in the function's section ----
-	cbz x13, .LBB1833_16
-.LBB1833_4:
+	cbz x13, .LBB1835_16
+.LBB1835_4:
 	dmb ishld
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1833_18
+	cbz x9, .LBB1835_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1833_8
+	b.hs .LBB1835_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -90,58 +90,58 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234020:
+	// [__rseq_cs] .Ltmp233976:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234021
-	// [__rseq_cs] .xword .Ltmp234022-.Ltmp234021
-	// [__rseq_cs] .xword .Ltmp234023
+	// [__rseq_cs] .xword .Ltmp233977
+	// [__rseq_cs] .xword .Ltmp233978-.Ltmp233977
+	// [__rseq_cs] .xword .Ltmp233979
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234020
+	// [__rseq_cs_ptr_array] .xword .Ltmp233976
 	// ---- back in the function's section ----
-.Ltmp234024:
-	adrp x13, .Ltmp234020
-	add x13, x13, :lo12:.Ltmp234020
+.Ltmp233980:
+	adrp x13, .Ltmp233976
+	add x13, x13, :lo12:.Ltmp233976
 	str x13, [x9, #8]
-.Ltmp234021:
+.Ltmp233977:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234025
+	tbnz w13, #31, .Ltmp233981
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234025
+	b.ne .Ltmp233981
 	cmp w13, w11
-	b.hs .Ltmp234025
+	b.hs .Ltmp233981
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234022:
+.Ltmp233978:
 	mov x13, #1
-	b .Ltmp234026
-.Ltmp234025:
+	b .Ltmp233982
+.Ltmp233981:
 	mov x13, #0
-.Ltmp234026:
+.Ltmp233982:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234023:
+	// [__rseq_failure] .Ltmp233979:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234027:
+	// [__rseq_failure] .Ltmp233983:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234027
-	// [__rseq_failure] b .Ltmp234024
+	// [__rseq_failure] cbnz w15, .Ltmp233983
+	// [__rseq_failure] b .Ltmp233980
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1833_2
+	cbnz x13, .LBB1835_2
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1833_12
-.LBB1833_8:
+	b .LBB1835_12
+.LBB1835_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -149,146 +149,146 @@ swapref_hot_percpu_fence_qsbr_cid:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp234035:
+	// [__rseq_cs] .Ltmp233991:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp234036
-	// [__rseq_cs] .xword .Ltmp234037-.Ltmp234036
-	// [__rseq_cs] .xword .Ltmp234038
+	// [__rseq_cs] .xword .Ltmp233992
+	// [__rseq_cs] .xword .Ltmp233993-.Ltmp233992
+	// [__rseq_cs] .xword .Ltmp233994
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp234035
+	// [__rseq_cs_ptr_array] .xword .Ltmp233991
 	// ---- back in the function's section ----
-.Ltmp234039:
-	adrp x13, .Ltmp234035
-	add x13, x13, :lo12:.Ltmp234035
+.Ltmp233995:
+	adrp x13, .Ltmp233991
+	add x13, x13, :lo12:.Ltmp233991
 	str x13, [x9, #8]
-.Ltmp234036:
+.Ltmp233992:
 	ldr w13, [x9, #4]
-	tbnz w13, #31, .Ltmp234040
+	tbnz w13, #31, .Ltmp233996
 	ldr w13, [x9, #24]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp234040
+	b.ne .Ltmp233996
 	cmp w13, w11
-	b.hs .Ltmp234040
+	b.hs .Ltmp233996
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp234037:
+.Ltmp233993:
 	mov x13, #1
-	b .Ltmp234041
-.Ltmp234040:
+	b .Ltmp233997
+.Ltmp233996:
 	mov x13, #0
-.Ltmp234041:
+.Ltmp233997:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp234038:
+	// [__rseq_failure] .Ltmp233994:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp234042:
+	// [__rseq_failure] .Ltmp233998:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp234042
-	// [__rseq_failure] b .Ltmp234039
+	// [__rseq_failure] cbnz w15, .Ltmp233998
+	// [__rseq_failure] b .Ltmp233995
 	// ---- back in the function's section ----
-	cbz x13, .LBB1833_19
+	cbz x13, .LBB1835_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1833_10:
+.LBB1835_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1833_26
-.LBB1833_11:
+	b.eq .LBB1835_26
+.LBB1835_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1833_12:
+.LBB1835_12:
 	mov w21, w0
-	cbz x19, .LBB1833_10
+	cbz x19, .LBB1835_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1833_11
+	b.ne .LBB1835_11
 	cmp x19, #1
-	b.ne .LBB1833_27
+	b.ne .LBB1835_27
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1833_16:
+.LBB1835_16:
 	mov w9, #2
 	strb w9, [x29, #28]
 	ldr x9, [x20]
-	tbz w9, #1, .LBB1833_29
+	tbz w9, #1, .LBB1835_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1833_18:
-	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
-	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
+.LBB1835_18:
+	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.44
+	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1833_19:
+.LBB1835_19:
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1833_22
-.LBB1833_20:
+	b .LBB1835_22
+.LBB1835_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1833_28
-.LBB1833_21:
+	b.eq .LBB1835_28
+.LBB1835_21:
 	mov x19, x0
-.LBB1833_22:
-	cbz x19, .LBB1833_20
+.LBB1835_22:
+	cbz x19, .LBB1835_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1833_21
+	b.ne .LBB1835_21
 	cmp x19, #1
-	b.eq .LBB1833_30
+	b.eq .LBB1835_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1833_26:
+.LBB1835_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1833_27:
+.LBB1835_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1833_28:
+.LBB1835_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -298,7 +298,7 @@ swapref_hot_percpu_fence_qsbr_cid:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1833_29:
+.LBB1835_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -307,11 +307,11 @@ swapref_hot_percpu_fence_qsbr_cid:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1833_2
-	b .LBB1833_4
-.LBB1833_30:
+	cbz w0, .LBB1835_2
+	b .LBB1835_4
+.LBB1835_30:
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

@@ -8,15 +8,15 @@ swapref_hot_percpu_acquire_fence_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1825_3
+	b.ls .LBB1827_3
 	mov w0, wzr
-.LBB1825_2:
+.LBB1827_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1825_3:
+.LBB1827_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -26,58 +26,58 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov w9, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233272:
+	// [__rseq_cs] .Ltmp233228:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233273
-	// [__rseq_cs] .xword .Ltmp233274-.Ltmp233273
-	// [__rseq_cs] .xword .Ltmp233275
+	// [__rseq_cs] .xword .Ltmp233229
+	// [__rseq_cs] .xword .Ltmp233230-.Ltmp233229
+	// [__rseq_cs] .xword .Ltmp233231
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233272
+	// [__rseq_cs_ptr_array] .xword .Ltmp233228
 	// ---- back in the function's section ----
-.Ltmp233276:
-	adrp x13, .Ltmp233272
-	add x13, x13, :lo12:.Ltmp233272
+.Ltmp233232:
+	adrp x13, .Ltmp233228
+	add x13, x13, :lo12:.Ltmp233228
 	str x13, [x12, #8]
-.Ltmp233273:
+.Ltmp233229:
 	ldr w13, [x12, #4]
 	ldar x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233277
+	b.ne .Ltmp233233
 	cmp w13, w11
-	b.hs .Ltmp233277
+	b.hs .Ltmp233233
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x9
 	str x14, [x13]
-.Ltmp233274:
+.Ltmp233230:
 	mov x13, #1
-	b .Ltmp233278
-.Ltmp233277:
+	b .Ltmp233234
+.Ltmp233233:
 	mov x13, #0
-.Ltmp233278:
+.Ltmp233234:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233275:
+	// [__rseq_failure] .Ltmp233231:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233279:
+	// [__rseq_failure] .Ltmp233235:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233279
-	// [__rseq_failure] b .Ltmp233276
+	// [__rseq_failure] cbnz w15, .Ltmp233235
+	// [__rseq_failure] b .Ltmp233232
 	// ---- back in the function's section ----
-	cbz x13, .LBB1825_16
-.LBB1825_4:
+	cbz x13, .LBB1827_16
+.LBB1827_4:
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1825_18
+	cbz x9, .LBB1827_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1825_8
+	b.hs .LBB1827_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -87,56 +87,56 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233291:
+	// [__rseq_cs] .Ltmp233247:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233292
-	// [__rseq_cs] .xword .Ltmp233293-.Ltmp233292
-	// [__rseq_cs] .xword .Ltmp233294
+	// [__rseq_cs] .xword .Ltmp233248
+	// [__rseq_cs] .xword .Ltmp233249-.Ltmp233248
+	// [__rseq_cs] .xword .Ltmp233250
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233291
+	// [__rseq_cs_ptr_array] .xword .Ltmp233247
 	// ---- back in the function's section ----
-.Ltmp233295:
-	adrp x13, .Ltmp233291
-	add x13, x13, :lo12:.Ltmp233291
+.Ltmp233251:
+	adrp x13, .Ltmp233247
+	add x13, x13, :lo12:.Ltmp233247
 	str x13, [x9, #8]
-.Ltmp233292:
+.Ltmp233248:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233296
+	b.ne .Ltmp233252
 	cmp w13, w11
-	b.hs .Ltmp233296
+	b.hs .Ltmp233252
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233293:
+.Ltmp233249:
 	mov x13, #1
-	b .Ltmp233297
-.Ltmp233296:
+	b .Ltmp233253
+.Ltmp233252:
 	mov x13, #0
-.Ltmp233297:
+.Ltmp233253:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233294:
+	// [__rseq_failure] .Ltmp233250:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233298:
+	// [__rseq_failure] .Ltmp233254:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233298
-	// [__rseq_failure] b .Ltmp233295
+	// [__rseq_failure] cbnz w15, .Ltmp233254
+	// [__rseq_failure] b .Ltmp233251
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1825_2
+	cbnz x13, .LBB1827_2
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1825_12
-.LBB1825_8:
+	b .LBB1827_12
+.LBB1827_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -144,143 +144,143 @@ swapref_hot_percpu_acquire_fence_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233306:
+	// [__rseq_cs] .Ltmp233262:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233307
-	// [__rseq_cs] .xword .Ltmp233308-.Ltmp233307
-	// [__rseq_cs] .xword .Ltmp233309
+	// [__rseq_cs] .xword .Ltmp233263
+	// [__rseq_cs] .xword .Ltmp233264-.Ltmp233263
+	// [__rseq_cs] .xword .Ltmp233265
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233306
+	// [__rseq_cs_ptr_array] .xword .Ltmp233262
 	// ---- back in the function's section ----
-.Ltmp233310:
-	adrp x13, .Ltmp233306
-	add x13, x13, :lo12:.Ltmp233306
+.Ltmp233266:
+	adrp x13, .Ltmp233262
+	add x13, x13, :lo12:.Ltmp233262
 	str x13, [x9, #8]
-.Ltmp233307:
+.Ltmp233263:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233311
+	b.ne .Ltmp233267
 	cmp w13, w11
-	b.hs .Ltmp233311
+	b.hs .Ltmp233267
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233308:
+.Ltmp233264:
 	mov x13, #1
-	b .Ltmp233312
-.Ltmp233311:
+	b .Ltmp233268
+.Ltmp233267:
 	mov x13, #0
-.Ltmp233312:
+.Ltmp233268:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233309:
+	// [__rseq_failure] .Ltmp233265:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233313:
+	// [__rseq_failure] .Ltmp233269:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233313
-	// [__rseq_failure] b .Ltmp233310
+	// [__rseq_failure] cbnz w15, .Ltmp233269
+	// [__rseq_failure] b .Ltmp233266
 	// ---- back in the function's section ----
-	cbz x13, .LBB1825_19
+	cbz x13, .LBB1827_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1825_10:
+.LBB1827_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1825_26
-.LBB1825_11:
+	b.eq .LBB1827_26
+.LBB1827_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1825_12:
+.LBB1827_12:
 	mov w21, w0
-	cbz x19, .LBB1825_10
+	cbz x19, .LBB1827_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1825_11
+	b.ne .LBB1827_11
 	cmp x19, #1
-	b.ne .LBB1825_27
+	b.ne .LBB1827_27
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1825_16:
+.LBB1827_16:
 	strb w9, [x29, #28]
 	ldar x9, [x20]
-	tbz w9, #1, .LBB1825_29
+	tbz w9, #1, .LBB1827_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1825_18:
-	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
-	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.46
+.LBB1827_18:
+	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.46
+	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1825_19:
+.LBB1827_19:
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1825_22
-.LBB1825_20:
+	b .LBB1827_22
+.LBB1827_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1825_28
-.LBB1825_21:
+	b.eq .LBB1827_28
+.LBB1827_21:
 	mov x19, x0
-.LBB1825_22:
-	cbz x19, .LBB1825_20
+.LBB1827_22:
+	cbz x19, .LBB1827_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1825_21
+	b.ne .LBB1827_21
 	cmp x19, #1
-	b.eq .LBB1825_30
+	b.eq .LBB1827_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1825_26:
+.LBB1827_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1825_27:
+.LBB1827_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1825_28:
+.LBB1827_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -290,7 +290,7 @@ swapref_hot_percpu_acquire_fence_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1825_29:
+.LBB1827_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -299,11 +299,11 @@ swapref_hot_percpu_acquire_fence_cpu:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1825_2
-	b .LBB1825_4
-.LBB1825_30:
+	cbz w0, .LBB1827_2
+	b .LBB1827_4
+.LBB1827_30:
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

@@ -9,15 +9,15 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	stp x20, x19, [sp, #48]
 	add x29, sp, #16
 	cmp x2, #31
-	b.ls .LBB1830_3
+	b.ls .LBB1832_3
 	mov w0, wzr
-.LBB1830_2:
+.LBB1832_2:
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1830_3:
+.LBB1832_3:
 	add x19, x0, x2, lsl #7
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
@@ -27,59 +27,59 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov w12, #1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233739:
+	// [__rseq_cs] .Ltmp233695:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233740
-	// [__rseq_cs] .xword .Ltmp233741-.Ltmp233740
-	// [__rseq_cs] .xword .Ltmp233742
+	// [__rseq_cs] .xword .Ltmp233696
+	// [__rseq_cs] .xword .Ltmp233697-.Ltmp233696
+	// [__rseq_cs] .xword .Ltmp233698
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233739
+	// [__rseq_cs_ptr_array] .xword .Ltmp233695
 	// ---- back in the function's section ----
-.Ltmp233743:
-	adrp x13, .Ltmp233739
-	add x13, x13, :lo12:.Ltmp233739
+.Ltmp233699:
+	adrp x13, .Ltmp233695
+	add x13, x13, :lo12:.Ltmp233695
 	str x13, [x9, #8]
-.Ltmp233740:
+.Ltmp233696:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233744
+	b.ne .Ltmp233700
 	cmp w13, w11
-	b.hs .Ltmp233744
+	b.hs .Ltmp233700
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233741:
+.Ltmp233697:
 	mov x13, #1
-	b .Ltmp233745
-.Ltmp233744:
+	b .Ltmp233701
+.Ltmp233700:
 	mov x13, #0
-.Ltmp233745:
+.Ltmp233701:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233742:
+	// [__rseq_failure] .Ltmp233698:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233746:
+	// [__rseq_failure] .Ltmp233702:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233746
-	// [__rseq_failure] b .Ltmp233743
+	// [__rseq_failure] cbnz w15, .Ltmp233702
+	// [__rseq_failure] b .Ltmp233699
 	// ---- back in the function's section ----
-	cbz x13, .LBB1830_16
-.LBB1830_4:
+	cbz x13, .LBB1832_16
+.LBB1832_4:
 	dmb ishld
 	ldr x9, [x19, #56]
-	cbz x9, .LBB1830_18
+	cbz x9, .LBB1832_18
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1830_8
+	b.hs .LBB1832_8
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	ldp x10, x9, [x19, #24]
@@ -89,56 +89,56 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233759:
+	// [__rseq_cs] .Ltmp233715:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233760
-	// [__rseq_cs] .xword .Ltmp233761-.Ltmp233760
-	// [__rseq_cs] .xword .Ltmp233762
+	// [__rseq_cs] .xword .Ltmp233716
+	// [__rseq_cs] .xword .Ltmp233717-.Ltmp233716
+	// [__rseq_cs] .xword .Ltmp233718
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233759
+	// [__rseq_cs_ptr_array] .xword .Ltmp233715
 	// ---- back in the function's section ----
-.Ltmp233763:
-	adrp x13, .Ltmp233759
-	add x13, x13, :lo12:.Ltmp233759
+.Ltmp233719:
+	adrp x13, .Ltmp233715
+	add x13, x13, :lo12:.Ltmp233715
 	str x13, [x9, #8]
-.Ltmp233760:
+.Ltmp233716:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233764
+	b.ne .Ltmp233720
 	cmp w13, w11
-	b.hs .Ltmp233764
+	b.hs .Ltmp233720
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233761:
+.Ltmp233717:
 	mov x13, #1
-	b .Ltmp233765
-.Ltmp233764:
+	b .Ltmp233721
+.Ltmp233720:
 	mov x13, #0
-.Ltmp233765:
+.Ltmp233721:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233762:
+	// [__rseq_failure] .Ltmp233718:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233766:
+	// [__rseq_failure] .Ltmp233722:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233766
-	// [__rseq_failure] b .Ltmp233763
+	// [__rseq_failure] cbnz w15, .Ltmp233722
+	// [__rseq_failure] b .Ltmp233719
 	// ---- back in the function's section ----
-	cbnz x13, .LBB1830_2
+	cbnz x13, .LBB1832_2
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1830_12
-.LBB1830_8:
+	b .LBB1832_12
+.LBB1832_8:
 	ldp x10, x9, [x19, #24]
 	ldr w11, [x19, #40]
 	mrs x12, TPIDR_EL0
@@ -146,144 +146,144 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	mov x12, #-1
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp233774:
+	// [__rseq_cs] .Ltmp233730:
 	// [__rseq_cs] .word 0
 	// [__rseq_cs] .word 0
-	// [__rseq_cs] .xword .Ltmp233775
-	// [__rseq_cs] .xword .Ltmp233776-.Ltmp233775
-	// [__rseq_cs] .xword .Ltmp233777
+	// [__rseq_cs] .xword .Ltmp233731
+	// [__rseq_cs] .xword .Ltmp233732-.Ltmp233731
+	// [__rseq_cs] .xword .Ltmp233733
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .xword .Ltmp233774
+	// [__rseq_cs_ptr_array] .xword .Ltmp233730
 	// ---- back in the function's section ----
-.Ltmp233778:
-	adrp x13, .Ltmp233774
-	add x13, x13, :lo12:.Ltmp233774
+.Ltmp233734:
+	adrp x13, .Ltmp233730
+	add x13, x13, :lo12:.Ltmp233730
 	str x13, [x9, #8]
-.Ltmp233775:
+.Ltmp233731:
 	ldr w13, [x9, #4]
 	ldr x14, [x20]
 	tst x14, #0x3
-	b.ne .Ltmp233779
+	b.ne .Ltmp233735
 	cmp w13, w11
-	b.hs .Ltmp233779
+	b.hs .Ltmp233735
 	add x13, x10, x13, lsl #11
 	add x13, x13, x14, lsl #1
 	ldr x14, [x13]
 	add x14, x14, x12
 	str x14, [x13]
-.Ltmp233776:
+.Ltmp233732:
 	mov x13, #1
-	b .Ltmp233780
-.Ltmp233779:
+	b .Ltmp233736
+.Ltmp233735:
 	mov x13, #0
-.Ltmp233780:
+.Ltmp233736:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .word 3559439360
-	// [__rseq_failure] .Ltmp233777:
+	// [__rseq_failure] .Ltmp233733:
 	// [__rseq_failure] adrp x13, _RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
 	// [__rseq_failure] add x13, x13, :lo12:_RNvNtCsiF5ETt0djIv_7swapref4rseq6ABORTS
-	// [__rseq_failure] .Ltmp233781:
+	// [__rseq_failure] .Ltmp233737:
 	// [__rseq_failure] ldxr x14, [x13]
 	// [__rseq_failure] add x14, x14, #1
 	// [__rseq_failure] stxr w15, x14, [x13]
-	// [__rseq_failure] cbnz w15, .Ltmp233781
-	// [__rseq_failure] b .Ltmp233778
+	// [__rseq_failure] cbnz w15, .Ltmp233737
+	// [__rseq_failure] b .Ltmp233734
 	// ---- back in the function's section ----
-	cbz x13, .LBB1830_19
+	cbz x13, .LBB1832_19
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1830_10:
+.LBB1832_10:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1830_26
-.LBB1830_11:
+	b.eq .LBB1832_26
+.LBB1832_11:
 	mov x19, x0
 	mov w0, w21
-.LBB1830_12:
+.LBB1832_12:
 	mov w21, w0
-	cbz x19, .LBB1830_10
+	cbz x19, .LBB1832_10
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1830_11
+	b.ne .LBB1832_11
 	cmp x19, #1
-	b.ne .LBB1830_27
+	b.ne .LBB1832_27
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1830_16:
+.LBB1832_16:
 	mov w9, #2
 	strb w9, [x29, #28]
 	ldr x9, [x20]
-	tbz w9, #1, .LBB1830_29
+	tbz w9, #1, .LBB1832_29
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1830_18:
-	adrp x0, .Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
-	add x0, x0, :lo12:.Lanon.ea1fa6ee67a84323dbcf448a374a0d3f.44
+.LBB1832_18:
+	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.44
+	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1830_19:
+.LBB1832_19:
 	ldr x20, [x19, #8]
 	ldr x19, [x20, #48]
-	b .LBB1830_22
-.LBB1830_20:
+	b .LBB1832_22
+.LBB1832_20:
 	add x2, x20, #48
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1830_28
-.LBB1830_21:
+	b.eq .LBB1832_28
+.LBB1832_21:
 	mov x19, x0
-.LBB1830_22:
-	cbz x19, .LBB1830_20
+.LBB1832_22:
+	cbz x19, .LBB1832_20
 	sub x1, x19, #1
 	add x2, x20, #48
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1830_21
+	b.ne .LBB1832_21
 	cmp x19, #1
-	b.eq .LBB1830_30
+	b.eq .LBB1832_30
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1830_26:
+.LBB1832_26:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1830_27:
+.LBB1832_27:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1830_28:
+.LBB1832_28:
 	add x1, x20, #120
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -293,7 +293,7 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	ldp x29, x30, [sp, #16]
 	add sp, sp, #64
 	ret
-.LBB1830_29:
+.LBB1832_29:
 	str x3, [sp, #8]
 	add x3, x29, #28
 	mov x1, x19
@@ -302,11 +302,11 @@ swapref_hot_percpu_fence_membarrier_cpu:
 	bl _RINvXs_NtNtNtCsiF5ETt0djIv_7swapref10percpu_ref8counters7per_cpuINtB5_6PerCpuKb1_EINtB7_8CountersNtNtNtBb_3rcu6flavor2MbE7coveredbINtNtNtNtCsghK3rmIhX4W_3std4sync6poison5mutex10MutexGuardNtB9_6SwitchENCNvMs7_B9_INtB9_9PercpuRefB1x_B10_E16tryget_live_slow0NCB3e_s_0EBb_
 	ldr x3, [sp, #8]
 	mov x2, x21
-	cbz w0, .LBB1830_2
-	b .LBB1830_4
-.LBB1830_30:
+	cbz w0, .LBB1832_2
+	b .LBB1832_4
+.LBB1832_30:
 	add x0, x20, #16
-	bl _RNvMs8_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
+	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x21, [sp, #32]

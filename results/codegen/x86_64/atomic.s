@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1816_2
-.LBB1816_1:
+	jbe .LBB1818_2
+.LBB1818_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1816_2:
+.LBB1818_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1816_3:
+.LBB1818_3:
 	testq %rax, %rax
-	jle .LBB1816_1
+	jle .LBB1818_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1816_3
+	jne .LBB1818_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1816_10
+	je .LBB1818_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1816_9
+	jae .LBB1818_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1816_9:
+.LBB1818_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1816_10:
-	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.37(%rip), %rdi
+.LBB1818_10:
+	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

@@ -8,7 +8,7 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1827_8
+	ja .LBB1829_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -19,57 +19,57 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	movq 32(%rdi,%rax), %rax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208179:
+	// [__rseq_cs] .Ltmp208061:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208180
-	// [__rseq_cs] .quad .Ltmp208181-.Ltmp208180
-	// [__rseq_cs] .quad .Ltmp208182
+	// [__rseq_cs] .quad .Ltmp208062
+	// [__rseq_cs] .quad .Ltmp208063-.Ltmp208062
+	// [__rseq_cs] .quad .Ltmp208064
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208179
+	// [__rseq_cs_ptr_array] .quad .Ltmp208061
 	// ---- back in the function's section ----
-.Ltmp208183:
-	leaq .Ltmp208179(%rip), %rdi
+.Ltmp208065:
+	leaq .Ltmp208061(%rip), %rdi
 	movq %rdi, %fs:8(%rax)
-.Ltmp208180:
+.Ltmp208062:
 	movl %fs:4(%rax), %edi
 	testl %edi, %edi
-	js .Ltmp208184
+	js .Ltmp208066
 	movl %fs:24(%rax), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp208184
+	jne .Ltmp208066
 	cmpl %esi, %edi
-	jae .Ltmp208184
+	jae .Ltmp208066
 	shlq $11, %rdi
 	addq %r8, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp208181:
+.Ltmp208063:
 	movl $1, %edi
-	jmp .Ltmp208185
-.Ltmp208184:
+	jmp .Ltmp208067
+.Ltmp208066:
 	xorl %edi, %edi
-.Ltmp208185:
+.Ltmp208067:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208182:
+	// [__rseq_failure] .Ltmp208064:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208183
+	// [__rseq_failure] jmp .Ltmp208065
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1827_16
-.LBB1827_3:
+	je .LBB1829_16
+.LBB1829_3:
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1827_18
+	je .LBB1829_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1827_7
+	jae .LBB1829_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -77,140 +77,140 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208194:
+	// [__rseq_cs] .Ltmp208076:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208195
-	// [__rseq_cs] .quad .Ltmp208196-.Ltmp208195
-	// [__rseq_cs] .quad .Ltmp208197
+	// [__rseq_cs] .quad .Ltmp208077
+	// [__rseq_cs] .quad .Ltmp208078-.Ltmp208077
+	// [__rseq_cs] .quad .Ltmp208079
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208194
+	// [__rseq_cs_ptr_array] .quad .Ltmp208076
 	// ---- back in the function's section ----
-.Ltmp208198:
-	leaq .Ltmp208194(%rip), %rdi
+.Ltmp208080:
+	leaq .Ltmp208076(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp208195:
+.Ltmp208077:
 	movl %fs:4(%rdx), %edi
 	testl %edi, %edi
-	js .Ltmp208199
+	js .Ltmp208081
 	movl %fs:24(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp208199
+	jne .Ltmp208081
 	cmpl %esi, %edi
-	jae .Ltmp208199
+	jae .Ltmp208081
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp208196:
+.Ltmp208078:
 	movl $1, %edi
-	jmp .Ltmp208200
-.Ltmp208199:
+	jmp .Ltmp208082
+.Ltmp208081:
 	xorl %edi, %edi
-.Ltmp208200:
+.Ltmp208082:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208197:
+	// [__rseq_failure] .Ltmp208079:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208198
+	// [__rseq_failure] jmp .Ltmp208080
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	jne .LBB1827_9
+	jne .LBB1829_9
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1827_12
-.LBB1827_7:
+	jmp .LBB1829_12
+.LBB1829_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208206:
+	// [__rseq_cs] .Ltmp208088:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208207
-	// [__rseq_cs] .quad .Ltmp208208-.Ltmp208207
-	// [__rseq_cs] .quad .Ltmp208209
+	// [__rseq_cs] .quad .Ltmp208089
+	// [__rseq_cs] .quad .Ltmp208090-.Ltmp208089
+	// [__rseq_cs] .quad .Ltmp208091
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208206
+	// [__rseq_cs_ptr_array] .quad .Ltmp208088
 	// ---- back in the function's section ----
-.Ltmp208210:
-	leaq .Ltmp208206(%rip), %rsi
+.Ltmp208092:
+	leaq .Ltmp208088(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp208207:
+.Ltmp208089:
 	movl %fs:4(%rcx), %esi
 	testl %esi, %esi
-	js .Ltmp208211
+	js .Ltmp208093
 	movl %fs:24(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp208211
+	jne .Ltmp208093
 	cmpl %edx, %esi
-	jae .Ltmp208211
+	jae .Ltmp208093
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp208208:
+.Ltmp208090:
 	movl $1, %esi
-	jmp .Ltmp208212
-.Ltmp208211:
+	jmp .Ltmp208094
+.Ltmp208093:
 	xorl %esi, %esi
-.Ltmp208212:
+.Ltmp208094:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208209:
+	// [__rseq_failure] .Ltmp208091:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208210
+	// [__rseq_failure] jmp .Ltmp208092
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
-	je .LBB1827_19
-.LBB1827_8:
+	je .LBB1829_19
+.LBB1829_8:
 	xorl %eax, %eax
-.LBB1827_9:
+.LBB1829_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1827_10:
+.LBB1829_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1827_26
-.LBB1827_11:
+	je .LBB1829_26
+.LBB1829_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1827_12:
+.LBB1829_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1827_10
+	je .LBB1829_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1827_11
+	jne .LBB1829_11
 	cmpq $1, %rcx
-	jne .LBB1827_27
+	jne .LBB1829_27
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1827_27
-.LBB1827_16:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1829_27
+.LBB1829_16:
 	movb $1, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1827_8
+	jne .LBB1829_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -221,40 +221,40 @@ swapref_hot_percpu_acquire_qsbr_cid:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1827_3
-	jmp .LBB1827_8
-.LBB1827_18:
-	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.31(%rip), %rdi
+	jne .LBB1829_3
+	jmp .LBB1829_8
+.LBB1829_18:
+	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1827_19:
+.LBB1829_19:
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1827_22
-.LBB1827_20:
+	jmp .LBB1829_22
+.LBB1829_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1827_28
-.LBB1827_21:
+	je .LBB1829_28
+.LBB1829_21:
 	movq %rax, %rcx
-.LBB1827_22:
+.LBB1829_22:
 	testq %rcx, %rcx
-	je .LBB1827_20
+	je .LBB1829_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1827_21
+	jne .LBB1829_21
 	cmpq $1, %rcx
-	jne .LBB1827_8
+	jne .LBB1829_8
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1827_8
-.LBB1827_26:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1829_8
+.LBB1829_26:
 	lock  incq 120(%rdi)
-.LBB1827_27:
+.LBB1829_27:
 	movl %ebx, %eax
-	jmp .LBB1827_9
-.LBB1827_28:
+	jmp .LBB1829_9
+.LBB1829_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1827_8
+	jmp .LBB1829_8

@@ -9,7 +9,7 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1824_8
+	ja .LBB1826_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -20,54 +20,54 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	movq 32(%rdi,%rax), %rax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207932:
+	// [__rseq_cs] .Ltmp207814:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207933
-	// [__rseq_cs] .quad .Ltmp207934-.Ltmp207933
-	// [__rseq_cs] .quad .Ltmp207935
+	// [__rseq_cs] .quad .Ltmp207815
+	// [__rseq_cs] .quad .Ltmp207816-.Ltmp207815
+	// [__rseq_cs] .quad .Ltmp207817
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207932
+	// [__rseq_cs_ptr_array] .quad .Ltmp207814
 	// ---- back in the function's section ----
-.Ltmp207936:
-	leaq .Ltmp207932(%rip), %rdi
+.Ltmp207818:
+	leaq .Ltmp207814(%rip), %rdi
 	movq %rdi, %fs:8(%rax)
-.Ltmp207933:
+.Ltmp207815:
 	movl %fs:4(%rax), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp207937
+	jne .Ltmp207819
 	cmpl %esi, %edi
-	jae .Ltmp207937
+	jae .Ltmp207819
 	shlq $11, %rdi
 	addq %r8, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp207934:
+.Ltmp207816:
 	movl $1, %edi
-	jmp .Ltmp207938
-.Ltmp207937:
+	jmp .Ltmp207820
+.Ltmp207819:
 	xorl %edi, %edi
-.Ltmp207938:
+.Ltmp207820:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207935:
+	// [__rseq_failure] .Ltmp207817:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207936
+	// [__rseq_failure] jmp .Ltmp207818
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1824_16
-.LBB1824_3:
+	je .LBB1826_16
+.LBB1826_3:
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1824_18
+	je .LBB1826_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1824_7
+	jae .LBB1826_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -75,134 +75,134 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207947:
+	// [__rseq_cs] .Ltmp207829:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207948
-	// [__rseq_cs] .quad .Ltmp207949-.Ltmp207948
-	// [__rseq_cs] .quad .Ltmp207950
+	// [__rseq_cs] .quad .Ltmp207830
+	// [__rseq_cs] .quad .Ltmp207831-.Ltmp207830
+	// [__rseq_cs] .quad .Ltmp207832
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207947
+	// [__rseq_cs_ptr_array] .quad .Ltmp207829
 	// ---- back in the function's section ----
-.Ltmp207951:
-	leaq .Ltmp207947(%rip), %rdi
+.Ltmp207833:
+	leaq .Ltmp207829(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp207948:
+.Ltmp207830:
 	movl %fs:4(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp207952
+	jne .Ltmp207834
 	cmpl %esi, %edi
-	jae .Ltmp207952
+	jae .Ltmp207834
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp207949:
+.Ltmp207831:
 	movl $1, %edi
-	jmp .Ltmp207953
-.Ltmp207952:
+	jmp .Ltmp207835
+.Ltmp207834:
 	xorl %edi, %edi
-.Ltmp207953:
+.Ltmp207835:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207950:
+	// [__rseq_failure] .Ltmp207832:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207951
+	// [__rseq_failure] jmp .Ltmp207833
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	jne .LBB1824_9
+	jne .LBB1826_9
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1824_12
-.LBB1824_7:
+	jmp .LBB1826_12
+.LBB1826_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp207959:
+	// [__rseq_cs] .Ltmp207841:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp207960
-	// [__rseq_cs] .quad .Ltmp207961-.Ltmp207960
-	// [__rseq_cs] .quad .Ltmp207962
+	// [__rseq_cs] .quad .Ltmp207842
+	// [__rseq_cs] .quad .Ltmp207843-.Ltmp207842
+	// [__rseq_cs] .quad .Ltmp207844
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp207959
+	// [__rseq_cs_ptr_array] .quad .Ltmp207841
 	// ---- back in the function's section ----
-.Ltmp207963:
-	leaq .Ltmp207959(%rip), %rsi
+.Ltmp207845:
+	leaq .Ltmp207841(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp207960:
+.Ltmp207842:
 	movl %fs:4(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp207964
+	jne .Ltmp207846
 	cmpl %edx, %esi
-	jae .Ltmp207964
+	jae .Ltmp207846
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp207961:
+.Ltmp207843:
 	movl $1, %esi
-	jmp .Ltmp207965
-.Ltmp207964:
+	jmp .Ltmp207847
+.Ltmp207846:
 	xorl %esi, %esi
-.Ltmp207965:
+.Ltmp207847:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp207962:
+	// [__rseq_failure] .Ltmp207844:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp207963
+	// [__rseq_failure] jmp .Ltmp207845
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
-	je .LBB1824_19
-.LBB1824_8:
+	je .LBB1826_19
+.LBB1826_8:
 	xorl %eax, %eax
-.LBB1824_9:
+.LBB1826_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1824_10:
+.LBB1826_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1824_26
-.LBB1824_11:
+	je .LBB1826_26
+.LBB1826_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1824_12:
+.LBB1826_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1824_10
+	je .LBB1826_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1824_11
+	jne .LBB1826_11
 	cmpq $1, %rcx
-	jne .LBB1824_27
+	jne .LBB1826_27
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1824_27
-.LBB1824_16:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1826_27
+.LBB1826_16:
 	movb $1, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1824_8
+	jne .LBB1826_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -213,40 +213,40 @@ swapref_hot_percpu_acquire_qsbr_cpu:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1824_3
-	jmp .LBB1824_8
-.LBB1824_18:
-	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.31(%rip), %rdi
+	jne .LBB1826_3
+	jmp .LBB1826_8
+.LBB1826_18:
+	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1824_19:
+.LBB1826_19:
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1824_22
-.LBB1824_20:
+	jmp .LBB1826_22
+.LBB1826_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1824_28
-.LBB1824_21:
+	je .LBB1826_28
+.LBB1826_21:
 	movq %rax, %rcx
-.LBB1824_22:
+.LBB1826_22:
 	testq %rcx, %rcx
-	je .LBB1824_20
+	je .LBB1826_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1824_21
+	jne .LBB1826_21
 	cmpq $1, %rcx
-	jne .LBB1824_8
+	jne .LBB1826_8
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1824_8
-.LBB1824_26:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1826_8
+.LBB1826_26:
 	lock  incq 120(%rdi)
-.LBB1824_27:
+.LBB1826_27:
 	movl %ebx, %eax
-	jmp .LBB1824_9
-.LBB1824_28:
+	jmp .LBB1826_9
+.LBB1826_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1824_8
+	jmp .LBB1826_8

@@ -8,12 +8,12 @@ swapref_hot_percpu_fence_membarrier:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1830_18
+	ja .LBB1832_18
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	cmpq %r8, (%rdi,%rax)
-	jne .LBB1830_26
+	jne .LBB1832_26
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 128(%r8), %r8
@@ -21,25 +21,25 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1830_5
+	jne .LBB1832_5
 	leaq (%rax,%rbx), %r8
 	incq (%r8)
-.LBB1830_5:
+.LBB1832_5:
 	#MEMBARRIER
 	movq $0, 8(%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1830_27
+	jne .LBB1832_27
 	testb $3, %bl
-	jne .LBB1830_28
-.LBB1830_7:
+	jne .LBB1832_28
+.LBB1832_7:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1830_35
+	je .LBB1832_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1830_14
+	jae .LBB1832_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -49,24 +49,24 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1830_11
+	jne .LBB1832_11
 	leaq (%rcx,%rbx), %rdx
 	decq (%rdx)
-.LBB1830_11:
+.LBB1832_11:
 	#MEMBARRIER
 	movq $0, 8(%rcx)
 	#MEMBARRIER
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1830_37
+	jne .LBB1832_37
 	testb $3, %bl
-	je .LBB1830_19
-.LBB1830_13:
+	je .LBB1832_19
+.LBB1832_13:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1830_22
-.LBB1830_14:
+	jmp .LBB1832_22
+.LBB1832_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -74,50 +74,50 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1830_16
+	jne .LBB1832_16
 	leaq (%rax,%rbx), %rcx
 	decq (%rcx)
-.LBB1830_16:
+.LBB1832_16:
 	#MEMBARRIER
 	movq $0, 8(%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1830_38
+	jne .LBB1832_38
 	testb $3, %bl
-	jne .LBB1830_39
-.LBB1830_18:
+	jne .LBB1832_39
+.LBB1832_18:
 	xorl %eax, %eax
-.LBB1830_19:
+.LBB1832_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1830_20:
+.LBB1832_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1830_55
-.LBB1830_21:
+	je .LBB1832_55
+.LBB1832_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1830_22:
+.LBB1832_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1830_20
+	je .LBB1832_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1830_21
+	jne .LBB1832_21
 	cmpq $1, %rcx
-	jne .LBB1830_56
+	jne .LBB1832_56
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1830_56
-.LBB1830_26:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1832_56
+.LBB1832_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1830_27:
+.LBB1832_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -129,38 +129,38 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1830_7
-.LBB1830_28:
+	je .LBB1832_7
+.LBB1832_28:
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1830_18
+	jne .LBB1832_18
 	cmpl $0, 32(%rsi)
-	je .LBB1830_46
+	je .LBB1832_46
 	movq %rdi, %rax
 	movq 16(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1830_18
+	jne .LBB1832_18
 	movq %rax, %rdi
 	movq 8(%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1830_33
-.LBB1830_32:
+	jmp .LBB1832_33
+.LBB1832_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1830_18
-.LBB1830_33:
+	je .LBB1832_18
+.LBB1832_33:
 	testq %rax, %rax
-	je .LBB1830_32
+	je .LBB1832_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1830_33
-	jmp .LBB1830_7
-.LBB1830_35:
-	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.29(%rip), %rdi
+	jne .LBB1832_33
+	jmp .LBB1832_7
+.LBB1832_35:
+	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1830_37:
+.LBB1832_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -168,39 +168,39 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1830_19
-	jmp .LBB1830_13
-.LBB1830_38:
+	je .LBB1832_19
+	jmp .LBB1832_13
+.LBB1832_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1830_18
-.LBB1830_39:
+	je .LBB1832_18
+.LBB1832_39:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1830_42
-.LBB1830_40:
+	jmp .LBB1832_42
+.LBB1832_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1830_57
-.LBB1830_41:
+	je .LBB1832_57
+.LBB1832_41:
 	movq %rax, %rcx
-.LBB1830_42:
+.LBB1832_42:
 	testq %rcx, %rcx
-	je .LBB1830_40
+	je .LBB1832_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1830_41
+	jne .LBB1832_41
 	cmpq $1, %rcx
-	jne .LBB1830_18
+	jne .LBB1832_18
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1830_18
-.LBB1830_46:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1832_18
+.LBB1832_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -210,59 +210,59 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1830_59
+	jne .LBB1832_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq 8(%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1830_50
-.LBB1830_48:
+	jmp .LBB1832_50
+.LBB1832_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1830_52
-.LBB1830_49:
+	je .LBB1832_52
+.LBB1832_49:
 	movq %rax, %rbx
-.LBB1830_50:
+.LBB1832_50:
 	testq %rbx, %rbx
-	je .LBB1830_48
+	je .LBB1832_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1830_49
-.LBB1830_52:
+	jne .LBB1832_49
+.LBB1832_52:
 	#MEMBARRIER
 	movq $0, (%rdx)
 	#MEMBARRIER
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	jne .LBB1830_63
+	jne .LBB1832_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1830_7
-	jmp .LBB1830_18
-.LBB1830_55:
+	jne .LBB1832_7
+	jmp .LBB1832_18
+.LBB1832_55:
 	lock  incq 112(%rdi)
-.LBB1830_56:
+.LBB1832_56:
 	movq %rbx, %rax
-	jmp .LBB1830_19
-.LBB1830_57:
+	jmp .LBB1832_19
+.LBB1832_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1830_18
-.LBB1830_59:
+	jmp .LBB1832_18
+.LBB1832_59:
 	#MEMBARRIER
 	movq $0, (%rdx)
 	#MEMBARRIER
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	je .LBB1830_18
+	je .LBB1832_18
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1830_18
-.LBB1830_63:
+	jmp .LBB1832_18
+.LBB1832_63:
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -270,5 +270,5 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1830_7
-	jmp .LBB1830_18
+	jne .LBB1832_7
+	jmp .LBB1832_18

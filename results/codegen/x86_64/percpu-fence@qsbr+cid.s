@@ -8,7 +8,7 @@ swapref_hot_percpu_fence_qsbr_cid:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1832_8
+	ja .LBB1834_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -19,58 +19,58 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movl 40(%rdi,%rax), %eax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208617:
+	// [__rseq_cs] .Ltmp208499:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208618
-	// [__rseq_cs] .quad .Ltmp208619-.Ltmp208618
-	// [__rseq_cs] .quad .Ltmp208620
+	// [__rseq_cs] .quad .Ltmp208500
+	// [__rseq_cs] .quad .Ltmp208501-.Ltmp208500
+	// [__rseq_cs] .quad .Ltmp208502
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208617
+	// [__rseq_cs_ptr_array] .quad .Ltmp208499
 	// ---- back in the function's section ----
-.Ltmp208621:
-	leaq .Ltmp208617(%rip), %rdi
+.Ltmp208503:
+	leaq .Ltmp208499(%rip), %rdi
 	movq %rdi, %fs:8(%r8)
-.Ltmp208618:
+.Ltmp208500:
 	movl %fs:4(%r8), %edi
 	testl %edi, %edi
-	js .Ltmp208622
+	js .Ltmp208504
 	movl %fs:24(%r8), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp208622
+	jne .Ltmp208504
 	cmpl %eax, %edi
-	jae .Ltmp208622
+	jae .Ltmp208504
 	shlq $11, %rdi
 	addq %rsi, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp208619:
+.Ltmp208501:
 	movl $1, %edi
-	jmp .Ltmp208623
-.Ltmp208622:
+	jmp .Ltmp208505
+.Ltmp208504:
 	xorl %edi, %edi
-.Ltmp208623:
+.Ltmp208505:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208620:
+	// [__rseq_failure] .Ltmp208502:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208621
+	// [__rseq_failure] jmp .Ltmp208503
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1832_16
-.LBB1832_3:
+	je .LBB1834_16
+.LBB1834_3:
 	#MEMBARRIER
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1832_18
+	je .LBB1834_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1832_7
+	jae .LBB1834_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -78,140 +78,140 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208632:
+	// [__rseq_cs] .Ltmp208514:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208633
-	// [__rseq_cs] .quad .Ltmp208634-.Ltmp208633
-	// [__rseq_cs] .quad .Ltmp208635
+	// [__rseq_cs] .quad .Ltmp208515
+	// [__rseq_cs] .quad .Ltmp208516-.Ltmp208515
+	// [__rseq_cs] .quad .Ltmp208517
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208632
+	// [__rseq_cs_ptr_array] .quad .Ltmp208514
 	// ---- back in the function's section ----
-.Ltmp208636:
-	leaq .Ltmp208632(%rip), %rdi
+.Ltmp208518:
+	leaq .Ltmp208514(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp208633:
+.Ltmp208515:
 	movl %fs:4(%rdx), %edi
 	testl %edi, %edi
-	js .Ltmp208637
+	js .Ltmp208519
 	movl %fs:24(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp208637
+	jne .Ltmp208519
 	cmpl %esi, %edi
-	jae .Ltmp208637
+	jae .Ltmp208519
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp208634:
+.Ltmp208516:
 	movl $1, %edi
-	jmp .Ltmp208638
-.Ltmp208637:
+	jmp .Ltmp208520
+.Ltmp208519:
 	xorl %edi, %edi
-.Ltmp208638:
+.Ltmp208520:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208635:
+	// [__rseq_failure] .Ltmp208517:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208636
+	// [__rseq_failure] jmp .Ltmp208518
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	jne .LBB1832_9
+	jne .LBB1834_9
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1832_12
-.LBB1832_7:
+	jmp .LBB1834_12
+.LBB1834_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208644:
+	// [__rseq_cs] .Ltmp208526:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208645
-	// [__rseq_cs] .quad .Ltmp208646-.Ltmp208645
-	// [__rseq_cs] .quad .Ltmp208647
+	// [__rseq_cs] .quad .Ltmp208527
+	// [__rseq_cs] .quad .Ltmp208528-.Ltmp208527
+	// [__rseq_cs] .quad .Ltmp208529
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208644
+	// [__rseq_cs_ptr_array] .quad .Ltmp208526
 	// ---- back in the function's section ----
-.Ltmp208648:
-	leaq .Ltmp208644(%rip), %rsi
+.Ltmp208530:
+	leaq .Ltmp208526(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp208645:
+.Ltmp208527:
 	movl %fs:4(%rcx), %esi
 	testl %esi, %esi
-	js .Ltmp208649
+	js .Ltmp208531
 	movl %fs:24(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp208649
+	jne .Ltmp208531
 	cmpl %edx, %esi
-	jae .Ltmp208649
+	jae .Ltmp208531
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp208646:
+.Ltmp208528:
 	movl $1, %esi
-	jmp .Ltmp208650
-.Ltmp208649:
+	jmp .Ltmp208532
+.Ltmp208531:
 	xorl %esi, %esi
-.Ltmp208650:
+.Ltmp208532:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208647:
+	// [__rseq_failure] .Ltmp208529:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208648
+	// [__rseq_failure] jmp .Ltmp208530
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
-	je .LBB1832_19
-.LBB1832_8:
+	je .LBB1834_19
+.LBB1834_8:
 	xorl %eax, %eax
-.LBB1832_9:
+.LBB1834_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1832_10:
+.LBB1834_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1832_26
-.LBB1832_11:
+	je .LBB1834_26
+.LBB1834_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1832_12:
+.LBB1834_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1832_10
+	je .LBB1834_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1832_11
+	jne .LBB1834_11
 	cmpq $1, %rcx
-	jne .LBB1832_27
+	jne .LBB1834_27
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1832_27
-.LBB1832_16:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1834_27
+.LBB1834_16:
 	movb $2, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1832_8
+	jne .LBB1834_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -222,40 +222,40 @@ swapref_hot_percpu_fence_qsbr_cid:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1832_3
-	jmp .LBB1832_8
-.LBB1832_18:
-	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.29(%rip), %rdi
+	jne .LBB1834_3
+	jmp .LBB1834_8
+.LBB1834_18:
+	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1832_19:
+.LBB1834_19:
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1832_22
-.LBB1832_20:
+	jmp .LBB1834_22
+.LBB1834_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1832_28
-.LBB1832_21:
+	je .LBB1834_28
+.LBB1834_21:
 	movq %rax, %rcx
-.LBB1832_22:
+.LBB1834_22:
 	testq %rcx, %rcx
-	je .LBB1832_20
+	je .LBB1834_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1832_21
+	jne .LBB1834_21
 	cmpq $1, %rcx
-	jne .LBB1832_8
+	jne .LBB1834_8
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1832_8
-.LBB1832_26:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1834_8
+.LBB1834_26:
 	lock  incq 120(%rdi)
-.LBB1832_27:
+.LBB1834_27:
 	movl %ebx, %eax
-	jmp .LBB1832_9
-.LBB1832_28:
+	jmp .LBB1834_9
+.LBB1834_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1832_8
+	jmp .LBB1834_8

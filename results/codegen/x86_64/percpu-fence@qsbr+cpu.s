@@ -9,7 +9,7 @@ swapref_hot_percpu_fence_qsbr_cpu:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1829_8
+	ja .LBB1831_8
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rbx
@@ -20,55 +20,55 @@ swapref_hot_percpu_fence_qsbr_cpu:
 	movl 40(%rdi,%rax), %eax
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208369:
+	// [__rseq_cs] .Ltmp208251:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208370
-	// [__rseq_cs] .quad .Ltmp208371-.Ltmp208370
-	// [__rseq_cs] .quad .Ltmp208372
+	// [__rseq_cs] .quad .Ltmp208252
+	// [__rseq_cs] .quad .Ltmp208253-.Ltmp208252
+	// [__rseq_cs] .quad .Ltmp208254
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208369
+	// [__rseq_cs_ptr_array] .quad .Ltmp208251
 	// ---- back in the function's section ----
-.Ltmp208373:
-	leaq .Ltmp208369(%rip), %rdi
+.Ltmp208255:
+	leaq .Ltmp208251(%rip), %rdi
 	movq %rdi, %fs:8(%r8)
-.Ltmp208370:
+.Ltmp208252:
 	movl %fs:4(%r8), %edi
 	movq (%r14), %r9
 	testl $3, %r9d
-	jne .Ltmp208374
+	jne .Ltmp208256
 	cmpl %eax, %edi
-	jae .Ltmp208374
+	jae .Ltmp208256
 	shlq $11, %rdi
 	addq %rsi, %rdi
 	leaq (%rdi,%r9,2), %rdi
 	incq (%rdi)
-.Ltmp208371:
+.Ltmp208253:
 	movl $1, %edi
-	jmp .Ltmp208375
-.Ltmp208374:
+	jmp .Ltmp208257
+.Ltmp208256:
 	xorl %edi, %edi
-.Ltmp208375:
+.Ltmp208257:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208372:
+	// [__rseq_failure] .Ltmp208254:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208373
+	// [__rseq_failure] jmp .Ltmp208255
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	je .LBB1829_16
-.LBB1829_3:
+	je .LBB1831_16
+.LBB1831_3:
 	#MEMBARRIER
 	movq 56(%rbx), %rax
 	testq %rax, %rax
-	je .LBB1829_18
+	je .LBB1831_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1829_7
+	jae .LBB1831_7
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 24(%rbx), %rcx
@@ -76,134 +76,134 @@ swapref_hot_percpu_fence_qsbr_cpu:
 	movl 40(%rbx), %esi
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208384:
+	// [__rseq_cs] .Ltmp208266:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208385
-	// [__rseq_cs] .quad .Ltmp208386-.Ltmp208385
-	// [__rseq_cs] .quad .Ltmp208387
+	// [__rseq_cs] .quad .Ltmp208267
+	// [__rseq_cs] .quad .Ltmp208268-.Ltmp208267
+	// [__rseq_cs] .quad .Ltmp208269
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208384
+	// [__rseq_cs_ptr_array] .quad .Ltmp208266
 	// ---- back in the function's section ----
-.Ltmp208388:
-	leaq .Ltmp208384(%rip), %rdi
+.Ltmp208270:
+	leaq .Ltmp208266(%rip), %rdi
 	movq %rdi, %fs:8(%rdx)
-.Ltmp208385:
+.Ltmp208267:
 	movl %fs:4(%rdx), %edi
 	movq (%r14), %r8
 	testl $3, %r8d
-	jne .Ltmp208389
+	jne .Ltmp208271
 	cmpl %esi, %edi
-	jae .Ltmp208389
+	jae .Ltmp208271
 	shlq $11, %rdi
 	addq %rcx, %rdi
 	leaq (%rdi,%r8,2), %rdi
 	decq (%rdi)
-.Ltmp208386:
+.Ltmp208268:
 	movl $1, %edi
-	jmp .Ltmp208390
-.Ltmp208389:
+	jmp .Ltmp208272
+.Ltmp208271:
 	xorl %edi, %edi
-.Ltmp208390:
+.Ltmp208272:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208387:
+	// [__rseq_failure] .Ltmp208269:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208388
+	// [__rseq_failure] jmp .Ltmp208270
 	// ---- back in the function's section ----
 	testq %rdi, %rdi
-	jne .LBB1829_9
+	jne .LBB1831_9
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1829_12
-.LBB1829_7:
+	jmp .LBB1831_12
+.LBB1831_7:
 	movq 24(%rbx), %rax
 	movq 32(%rbx), %rcx
 	movl 40(%rbx), %edx
 	// ---- section __rseq_cs: out of line, not on the path ----
 	// [__rseq_cs] .p2align 5, 0x0
-	// [__rseq_cs] .Ltmp208396:
+	// [__rseq_cs] .Ltmp208278:
 	// [__rseq_cs] .long 0
 	// [__rseq_cs] .long 0
-	// [__rseq_cs] .quad .Ltmp208397
-	// [__rseq_cs] .quad .Ltmp208398-.Ltmp208397
-	// [__rseq_cs] .quad .Ltmp208399
+	// [__rseq_cs] .quad .Ltmp208279
+	// [__rseq_cs] .quad .Ltmp208280-.Ltmp208279
+	// [__rseq_cs] .quad .Ltmp208281
 	// ---- back in the function's section ----
 	// ---- section __rseq_cs_ptr_array: out of line, not on the path ----
 	// [__rseq_cs_ptr_array] .p2align 3, 0x0
-	// [__rseq_cs_ptr_array] .quad .Ltmp208396
+	// [__rseq_cs_ptr_array] .quad .Ltmp208278
 	// ---- back in the function's section ----
-.Ltmp208400:
-	leaq .Ltmp208396(%rip), %rsi
+.Ltmp208282:
+	leaq .Ltmp208278(%rip), %rsi
 	movq %rsi, %fs:8(%rcx)
-.Ltmp208397:
+.Ltmp208279:
 	movl %fs:4(%rcx), %esi
 	movq (%r14), %rdi
 	testl $3, %edi
-	jne .Ltmp208401
+	jne .Ltmp208283
 	cmpl %edx, %esi
-	jae .Ltmp208401
+	jae .Ltmp208283
 	shlq $11, %rsi
 	addq %rax, %rsi
 	leaq (%rsi,%rdi,2), %rsi
 	decq (%rsi)
-.Ltmp208398:
+.Ltmp208280:
 	movl $1, %esi
-	jmp .Ltmp208402
-.Ltmp208401:
+	jmp .Ltmp208284
+.Ltmp208283:
 	xorl %esi, %esi
-.Ltmp208402:
+.Ltmp208284:
 	// ---- section __rseq_failure: out of line, not on the path ----
 	// [__rseq_failure] .byte 15
 	// [__rseq_failure] .byte 185
 	// [__rseq_failure] .byte 61
 	// [__rseq_failure] .long 1392848979
-	// [__rseq_failure] .Ltmp208399:
+	// [__rseq_failure] .Ltmp208281:
 	// [__rseq_failure] lock  incq _RNvNtCs5SxYMT1390x_7swapref4rseq6ABORTS(%rip)
-	// [__rseq_failure] jmp .Ltmp208400
+	// [__rseq_failure] jmp .Ltmp208282
 	// ---- back in the function's section ----
 	testq %rsi, %rsi
-	je .LBB1829_19
-.LBB1829_8:
+	je .LBB1831_19
+.LBB1831_8:
 	xorl %eax, %eax
-.LBB1829_9:
+.LBB1831_9:
 	addq $8, %rsp
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	retq
-.LBB1829_10:
+.LBB1831_10:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1829_26
-.LBB1829_11:
+	je .LBB1831_26
+.LBB1831_11:
 	movq %rax, %rcx
 	movl %ebx, %eax
-.LBB1829_12:
+.LBB1831_12:
 	movl %eax, %ebx
 	testq %rcx, %rcx
-	je .LBB1829_10
+	je .LBB1831_10
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1829_11
+	jne .LBB1831_11
 	cmpq $1, %rcx
-	jne .LBB1829_27
+	jne .LBB1831_27
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1829_27
-.LBB1829_16:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1831_27
+.LBB1831_16:
 	movb $2, 7(%rsp)
 	movq (%r14), %rax
 	testb $2, %al
-	jne .LBB1829_8
+	jne .LBB1831_8
 	leaq 7(%rsp), %rax
 	movq %rbx, %rsi
 	movq %rdx, %r15
@@ -214,40 +214,40 @@ swapref_hot_percpu_fence_qsbr_cpu:
 	movq %r15, %rdx
 	movq %r12, %rcx
 	testb %al, %al
-	jne .LBB1829_3
-	jmp .LBB1829_8
-.LBB1829_18:
-	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.29(%rip), %rdi
+	jne .LBB1831_3
+	jmp .LBB1831_8
+.LBB1831_18:
+	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1829_19:
+.LBB1831_19:
 	movq 8(%rbx), %rdi
 	movq 48(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1829_22
-.LBB1829_20:
+	jmp .LBB1831_22
+.LBB1831_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 48(%rdi)
-	je .LBB1829_28
-.LBB1829_21:
+	je .LBB1831_28
+.LBB1831_21:
 	movq %rax, %rcx
-.LBB1829_22:
+.LBB1831_22:
 	testq %rcx, %rcx
-	je .LBB1829_20
+	je .LBB1831_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 48(%rdi)
-	jne .LBB1829_21
+	jne .LBB1831_21
 	cmpq $1, %rcx
-	jne .LBB1829_8
+	jne .LBB1831_8
 	addq $16, %rdi
-	callq *_RNvMs8_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1829_8
-.LBB1829_26:
+	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
+	jmp .LBB1831_8
+.LBB1831_26:
 	lock  incq 120(%rdi)
-.LBB1829_27:
+.LBB1831_27:
 	movl %ebx, %eax
-	jmp .LBB1829_9
-.LBB1829_28:
+	jmp .LBB1831_9
+.LBB1831_28:
 	lock  incq 120(%rdi)
-	jmp .LBB1829_8
+	jmp .LBB1831_8

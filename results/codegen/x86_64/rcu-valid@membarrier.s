@@ -6,25 +6,25 @@ swapref_hot_rcu_valid_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1834_1
+	ja .LBB1836_1
 	movq %rsi, %rbx
 	movq (%rsi), %rax
 	cmpq %rax, 4096(%rdi)
-	jne .LBB1834_17
+	jne .LBB1836_17
 	movq %rdx, %rsi
 	shlq $7, %rsi
 	addq %rsi, %rdi
 	movl 32(%rbx), %esi
 	testl %esi, %esi
-	je .LBB1834_7
+	je .LBB1836_7
 	leal 1(%rsi), %eax
 	movl %eax, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1834_8
+	jne .LBB1836_8
 	movl %esi, 32(%rbx)
-	jmp .LBB1834_1
-.LBB1834_7:
+	jmp .LBB1836_1
+.LBB1836_7:
 	movq 8(%rbx), %r8
 	movq 128(%rax), %rax
 	movq %rax, (%r8)
@@ -32,52 +32,52 @@ swapref_hot_rcu_valid_membarrier:
 	movl $1, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1834_15
-.LBB1834_8:
+	je .LBB1836_15
+.LBB1836_8:
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1834_18
+	je .LBB1836_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1834_13
+	jae .LBB1836_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movl %esi, 32(%rbx)
 	testl %esi, %esi
-	je .LBB1834_11
-.LBB1834_2:
+	je .LBB1836_11
+.LBB1836_2:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1834_13:
+.LBB1836_13:
 	movl %esi, 32(%rbx)
 	testl %esi, %esi
-	jne .LBB1834_1
-	jmp .LBB1834_14
-.LBB1834_15:
+	jne .LBB1836_1
+	jmp .LBB1836_14
+.LBB1836_15:
 	movl $0, 32(%rbx)
-.LBB1834_14:
+.LBB1836_14:
 	movq 8(%rbx), %rax
 	#MEMBARRIER
 	movq $0, (%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1834_16
-.LBB1834_1:
+	jne .LBB1836_16
+.LBB1836_1:
 	xorl %eax, %eax
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1834_11:
+.LBB1836_11:
 	movq 8(%rbx), %rcx
 	#MEMBARRIER
 	movq $0, (%rcx)
 	#MEMBARRIER
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1834_2
+	je .LBB1836_2
 	movq %rbx, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
@@ -86,22 +86,22 @@ swapref_hot_rcu_valid_membarrier:
 	popq %rbx
 	popq %r14
 	retq
-.LBB1834_17:
+.LBB1836_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1834_18:
-	leaq .Lanon.397d2a1c30e1f2d014ac0acbe3a8c4ed.33(%rip), %rdi
+.LBB1836_18:
+	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
-.LBB1834_16:
+.LBB1836_16:
 	movq %rbx, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1834_1
-.LBB1834_20:
+	jmp .LBB1836_1
+.LBB1836_20:
 	movq %rax, %r14
 	movq %rbx, %rdi
 	callq _RINvNtCs8NwYtU1Mohg_4core3ptr9drop_glueINtNtNtCs5SxYMT1390x_7swapref3rcu6reader12RcuReadGuardNtNtBG_6flavor4MembEEBI_
 	movq %r14, %rdi
 	callq _Unwind_Resume@PLT
-.LBB1834_22:
+.LBB1836_22:
 	callq *_RNvNtCs8NwYtU1Mohg_4core9panicking16panic_in_cleanup@GOTPCREL(%rip)

@@ -8,10 +8,10 @@ swapref_hot_rcuref_fence:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1836_17
+	ja .LBB1838_17
 	movq (%rsi), %rax
 	cmpq %rax, 4096(%rdi)
-	jne .LBB1836_15
+	jne .LBB1838_15
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
 	movq %rax, 8(%r14)
@@ -19,31 +19,31 @@ swapref_hot_rcuref_fence:
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
 	testq %rbx, %rbx
-	je .LBB1836_6
+	je .LBB1838_6
 	lock  incl (%rbx)
-	jns .LBB1836_7
+	jns .LBB1838_7
 	movq %rbx, %rdi
 	movq %rsi, %r15
 	movq %rcx, %r12
-	callq *_RNvMs_NtCs5SxYMT1390x_7swapref5zonedNtB4_6RcuRef8get_slow@GOTPCREL(%rip)
+	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8get_slow@GOTPCREL(%rip)
 	movq %r12, %rcx
 	movq %r15, %rsi
 	testb %al, %al
-	jne .LBB1836_7
-.LBB1836_6:
+	jne .LBB1838_7
+.LBB1838_6:
 	xorl %ebx, %ebx
-.LBB1836_7:
+.LBB1838_7:
 	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%r14), %eax
 	testb %al, %al
-	jne .LBB1836_16
+	jne .LBB1838_16
 	testq %rbx, %rbx
-	je .LBB1836_17
-.LBB1836_9:
+	je .LBB1838_17
+.LBB1838_9:
 	movq 128(%rbx), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1836_12
+	jae .LBB1838_12
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rcx
@@ -54,15 +54,15 @@ swapref_hot_rcuref_fence:
 	movl $-1, %ecx
 	lock  xaddl %ecx, (%rbx)
 	decl %ecx
-	js .LBB1836_19
-.LBB1836_11:
+	js .LBB1838_19
+.LBB1838_11:
 	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%r14), %ecx
 	testb %cl, %cl
-	je .LBB1836_18
-	jmp .LBB1836_14
-.LBB1836_12:
+	je .LBB1838_18
+	jmp .LBB1838_14
+.LBB1838_12:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
@@ -71,23 +71,23 @@ swapref_hot_rcuref_fence:
 	movl $-1, %eax
 	lock  xaddl %eax, (%rbx)
 	decl %eax
-	js .LBB1836_20
-.LBB1836_13:
+	js .LBB1838_20
+.LBB1838_13:
 	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
-	je .LBB1836_18
-.LBB1836_14:
+	je .LBB1838_18
+.LBB1838_14:
 	movq %rsi, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1836_18
-.LBB1836_15:
+	jmp .LBB1838_18
+.LBB1838_15:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1836_16:
+.LBB1838_16:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
@@ -95,29 +95,29 @@ swapref_hot_rcuref_fence:
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx
-	jne .LBB1836_9
-.LBB1836_17:
+	jne .LBB1838_9
+.LBB1838_17:
 	xorl %eax, %eax
-.LBB1836_18:
+.LBB1838_18:
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	popq %rbp
 	retq
-.LBB1836_19:
+.LBB1838_19:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movl %ecx, %esi
 	movl %eax, %ebp
-	callq *_RNvMs_NtCs5SxYMT1390x_7swapref5zonedNtB4_6RcuRef8put_slow@GOTPCREL(%rip)
+	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8put_slow@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq %rbx, %rsi
-	jmp .LBB1836_11
-.LBB1836_20:
+	jmp .LBB1838_11
+.LBB1838_20:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movl %eax, %esi
-	callq *_RNvMs_NtCs5SxYMT1390x_7swapref5zonedNtB4_6RcuRef8put_slow@GOTPCREL(%rip)
+	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8put_slow@GOTPCREL(%rip)
 	movq %rbx, %rsi
-	jmp .LBB1836_13
+	jmp .LBB1838_13
