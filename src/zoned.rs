@@ -47,7 +47,7 @@ mod sealed {
 /// written elsewhere, answering otherwise from safe code, could make it free a device under a
 /// reader. Outside this crate an implementation does not compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// struct Liar;
 /// impl swapref::zoned::Zoned for Liar {
 ///     fn one() -> Self { Liar }

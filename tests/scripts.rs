@@ -2,9 +2,6 @@
 //! every script, `sweep.sh --dry-run` building the `swapref run` command the driver expects,
 //! bad arguments refused with exit 2, and `check-machine.sh` reading a fake /sys and /proc.
 
-// The library modules these tests use are not built under `--cfg loom` (src/lib.rs).
-#![cfg(not(loom))]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -364,6 +361,7 @@ fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
             ("percpu-acquire", "qsbr", &[3000, 0, 2000, 2600]),
             ("rcu-valid", "qsbr", &[1300, 1200, 1400]),
             ("failed:percpu-fence", "qsbr", &[1000]),
+            ("rcuref", "qsbr", &[0, 0]),
         ],
     );
     let n1 = results(
@@ -416,6 +414,8 @@ fn swapoff_ab_takes_ratios_within_a_run_and_flags_a_control_that_moved() {
         .find(|l| l.starts_with("percpu-fence@qsbr"))
         .unwrap();
     assert!(failed.ends_with("1/1  left out: status failed"), "{out}");
+    let idle = out.lines().find(|l| l.starts_with("rcuref@qsbr")).unwrap();
+    assert!(idle.ends_with("0/2  left out: no swapoff cycle"), "{out}");
     assert_eq!(
         row("percpu-fence@qsbr")[1..],
         ["-", "-", "-", "-", "-", "-"],

@@ -51,7 +51,7 @@ impl Strategy for NoWait {
     }
 
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>) {
-        // SAFETY: our caller's preconditions are Atomic::publish's (same slots, CHURN true).
+        // SAFETY: our caller's preconditions are Atomic::publish's (the same slots).
         unsafe { self.0.publish(ty, map) }
     }
 

@@ -335,7 +335,9 @@ mod tests {
             let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let _ = b.get(&mut r, 0);
             }));
-            assert!(got.is_err(), "instance {i} took a reader of a dropped instance");
+            let why = got.expect_err(&format!("instance {i} took a reader of a dropped instance"));
+            let why = why.downcast_ref::<&str>().copied().unwrap_or_default();
+            assert!(why.contains("another strategy instance"), "instance {i}: {why}");
         }
     }
 

@@ -154,7 +154,7 @@ pub(crate) mod sealed {
 /// its readers after every publish itself. Outside this crate an implementation does not
 /// compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use std::sync::Arc;
 /// use swapref::strategy::{Strategy, StrategyConfig, StrategyError};
 /// use swapref::swap::SwapMap;
@@ -227,12 +227,10 @@ pub trait Strategy: sealed::Sealed + Send + Sync + Sized + 'static {
     /// 1. Nothing is published in slot `ty`.
     /// 2. No other `publish` or `unpublish` of slot `ty` runs concurrently.
     ///
-    /// [`SwapTable::swapon`](crate::swap::SwapTable::swapon) upholds both. It also refuses a
-    /// swapon of a strategy without churn once it made a reader handle, but that is the
-    /// contract, not what makes such a strategy's readers safe: a handle made through
-    /// `SwapTable::strategy()`, or one table's handle used on another table, escapes the
-    /// table's check, so the strategy orders its readers' loads after a publish itself
-    /// (`unprotected`: an `Acquire` load of the map pointer).
+    /// [`SwapTable::swapon`](crate::swap::SwapTable::swapon) upholds both. Its refusal of a
+    /// swapon once a no-churn table made a reader handle is that policy, not a safety
+    /// precondition: such a strategy orders its readers after a publish itself (see
+    /// `unprotected`'s module doc for why the table cannot).
     unsafe fn publish(&self, ty: usize, map: Arc<SwapMap>);
     /// swapoff: unpublish slot `ty` and return its map once no reader holds it or can obtain it.
     ///
@@ -473,20 +471,33 @@ pub fn info(name: &str) -> Result<Info, UnknownStrategy> {
 /// swapon sets and swapoff clears, owning one `Arc` count while set.
 ///
 /// Loads and stores are `Relaxed`: each strategy's own acquire/release point orders them, which
-/// is exactly what the proofs and the torture checker test.
+/// is exactly what the torture checker tests (a missing acquire reads a map from before the
+/// set-up, or none). The one exception is `unprotected`, whose pair is
+/// [`set_release`](Self::set_release) and [`get_acquire`](Self::get_acquire) (its module doc
+/// says why).
 #[derive(Debug, Default)]
 pub(crate) struct MapSlot(AtomicPtr<SwapMap>);
 
 impl MapSlot {
     /// setup_swap_info(): set the map. The slot must be empty.
     pub(crate) fn set(&self, map: Arc<SwapMap>) {
-        // Release: pairs with `get_acquire`'s Acquire (unprotected's lookups, which a reader
-        // handle of another table can make while this table publishes). The other strategies
-        // load it Relaxed and are ordered by their own release point after this (atomic's
-        // Release store, percpu's resurrect, rcu-valid's grace period): a missing acquire there
-        // still reads an unset map, which is what the torture checker and the proofs look for.
-        let old = self.0.swap(Arc::into_raw(map).cast_mut(), Release);
+        // Relaxed: published by the strategy's own release point after it (atomic's Release
+        // store, percpu's resurrect, rcu-valid's grace period). Not Release: on arm64 that would
+        // also order the map's contents for a reader whose live check lacks its acquire, and
+        // hide the stale map the torture checker looks for.
+        let old = self.0.swap(Arc::into_raw(map).cast_mut(), Relaxed);
         debug_assert!(old.is_null(), "MapSlot::set on a slot that holds a map");
+    }
+
+    /// [`set`](Self::set), ordering itself: for `unprotected`, whose readers load with
+    /// [`get_acquire`](Self::get_acquire).
+    pub(crate) fn set_release(&self, map: Arc<SwapMap>) {
+        // Release: pairs with `get_acquire`'s Acquire; the map's construction happens before.
+        let old = self.0.swap(Arc::into_raw(map).cast_mut(), Release);
+        debug_assert!(
+            old.is_null(),
+            "MapSlot::set_release on a slot that holds a map"
+        );
     }
 
     /// Take the map back (swapoff, after the drain).
@@ -496,8 +507,8 @@ impl MapSlot {
         // it; the broken negative control skips the drain on purpose.
         let p = self.0.swap(std::ptr::null_mut(), Relaxed);
         assert!(!p.is_null(), "MapSlot::take on an empty slot");
-        // SAFETY: `p` came from `Arc::into_raw` in `set` and was swapped out exactly once, so
-        // this reclaims the count `set` leaked.
+        // SAFETY: `p` came from `Arc::into_raw` in `set` or `set_release` and was swapped out
+        // exactly once, so this reclaims the count that leaked.
         unsafe { Arc::from_raw(p) }
     }
 
@@ -518,14 +529,16 @@ impl MapSlot {
     }
 
     /// [`get`](Self::get) with an `Acquire` load, which orders itself: a map it sees, it sees
-    /// whole (the load pairs with `set`'s `Release`). On x86-64 the same instruction as `get`.
+    /// whole (the load pairs with [`set_release`](Self::set_release)). On x86-64 the same
+    /// instruction as `get`.
     ///
     /// # Safety
     ///
     /// 1. As `get`'s 1: the map cannot be taken and dropped before `'a` ends.
     #[inline]
     pub(crate) unsafe fn get_acquire<'a>(&self) -> Option<&'a SwapMap> {
-        // Acquire: pairs with the Release in `set`; the map's construction happens before.
+        // Acquire: pairs with the Release in `set_release`; the map's construction happens
+        // before.
         let p = self.0.load(Acquire);
         // SAFETY: as in `get`; precondition 1 extends the pointer's validity to `'a`.
         unsafe { p.as_ref() }

@@ -1,6 +1,8 @@
 //! `unprotected`: no protection at all, the floor every other strategy's overhead is measured
 //! against (refscale's `acqrel` plays this role there). A lookup is the same loads as in the
-//! other in-place strategies — slot, map pointer, `max`, `swap_map[offset]` — and nothing else.
+//! other in-place strategies — slot, map pointer, `max`, `swap_map[offset]` — and nothing else;
+//! on arm64 the map pointer's load is `ldar`/`ldapr` (it is `Acquire`, below), on x86-64 a
+//! plain `mov` like the others'.
 //!
 //! It refuses swapoff while the table is alive (`CHURN = false`): without protection, freeing
 //! under readers would be a use-after-free. Its devices are published before the first reader
@@ -10,8 +12,9 @@
 //! even for a caller that makes its handle through `SwapTable::strategy()` and so bypasses the
 //! table's own check. A handle carries no table, so safe code can use one table's handle on
 //! another table, still publishing: there the map pointer's `Acquire` load (paired with the
-//! `Release` in `MapSlot::set`) makes a racing swapon harmless, the map seen whole or not at
-//! all. On x86-64 that load is the same `mov`, so the floor's instructions do not change.
+//! `Release` in `MapSlot::set_release`) makes a racing swapon harmless, the map seen whole or
+//! not at all. Miri found the data race this closes (`swap::table`'s test
+//! `a_reader_of_another_table_sees_a_racing_swapon_whole`).
 
 use super::{MapSlot, Strategy, StrategyConfig, StrategyError, slots};
 use crate::swap::map::{MAX_SWAPFILES, SwapMap};
@@ -69,9 +72,9 @@ impl Strategy for Unprotected {
         // `SwapTable::strategy()`, which the table does not see, before a reader could race.
         assert!(
             !*sealed,
-            "unprotected: publish after a reader handle was made (precondition 3 of publish)"
+            "unprotected: publish after a reader handle was made (no churn: devices first)"
         );
-        self.info[ty].set(map);
+        self.info[ty].set_release(map);
     }
 
     unsafe fn unpublish(&self, ty: usize) -> Arc<SwapMap> {
