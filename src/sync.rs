@@ -134,20 +134,23 @@ pub(crate) fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> std:
 /// Run `f`; whether it panicked (the panic is caught). Under loom a panic is not caught: it
 /// fails the model, which is what a model wants to hear.
 ///
-/// The payload is dropped here, inside a second catch: a payload whose own drop panics would
-/// otherwise unwind out of this function, past the bookkeeping its caller does next (the
-/// callback runner's count of callbacks in flight, which `barrier` waits on). That second
-/// payload is leaked, not dropped.
+/// The payload is dropped here, inside a catch of its own: a payload whose own drop panics
+/// would otherwise unwind out of this function, past the bookkeeping its caller does next (the
+/// callback runner's count of callbacks in flight, which `barrier` waits on). That panic's
+/// payload is dropped the same way; after a few such rounds (a chain no real payload makes)
+/// what is left is leaked rather than dropped, so this always returns.
 pub(crate) fn run_catching(f: impl FnOnce()) -> bool {
-    match catch(f) {
-        Ok(()) => false,
-        Err(payload) => {
-            if let Err(again) = catch(move || drop(payload)) {
-                std::mem::forget(again);
-            }
-            true
+    let Err(mut payload) = catch(f) else {
+        return false;
+    };
+    for _ in 0..4 {
+        match catch(move || drop(payload)) {
+            Ok(()) => return true,
+            Err(again) => payload = again,
         }
     }
+    std::mem::forget(payload);
+    true
 }
 
 /// Run `f`, catching a panic as its payload, for a caller that must finish some bookkeeping
