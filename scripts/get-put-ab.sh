@@ -93,7 +93,7 @@ ab_build_both "${revs[0]}" "${revs[1]}"
 report="$work/report.txt"
 {
     echo "# scripts/get-put-ab.sh --rounds $rounds --filter '$filter' --control '$controls'${base_env[*]+$(printf ' --base-env %s' "${base_env[@]}")}${new_env[*]+$(printf ' --new-env %s' "${new_env[@]}")} ${revs[*]} -- ${extra[*]}"
-    echo "# SWAPREF_RCU=${SWAPREF_RCU:-(unset: auto, the model of the running kernel)} SWAPREF_PERCPU=${SWAPREF_PERCPU:-(unset: auto, per-CPU counters where rseq works)}"
+    echo "# SWAPREF_RCU=${SWAPREF_RCU:-(unset: auto, the model of the running kernel)} SWAPREF_PERCPU=${SWAPREF_PERCPU:-(unset: auto, per-CPU counters where rseq works, unless a side sets it below)}"
     ab_header "${base_env[*]:+ with ${base_env[*]}}" "${new_env[*]:+ with ${new_env[*]}}"
 } >"$report"
 for i in $(seq 1 "$rounds"); do
