@@ -219,20 +219,27 @@ fn rseq_parts_refuses_bad_arguments_before_building_anything() {
     );
 }
 
+/// What both A/B scripts refuse through `scripts/ab-common.sh`'s checks (`ab_check`) or their
+/// own option loop: no or too many revisions, a bad round count, a missing value, an unknown
+/// commit or option.
+const AB_REFUSALS: &[&[&str]] = &[
+    &[],
+    &["HEAD"],
+    &["HEAD", ".", "HEAD"],
+    &["--rounds", "0", "HEAD", "."],
+    &["--rounds", "x", "HEAD", "."],
+    &["--rounds"],
+    &["no-such-commit-xyz", "."],
+    &["HEAD", "no-such-commit-xyz"],
+    &["--bogus", "HEAD", "."],
+];
+
 #[test]
 fn get_put_ab_refuses_bad_arguments_before_building_anything() {
+    refuses_each("get-put-ab.sh", AB_REFUSALS);
     refuses_each(
         "get-put-ab.sh",
         &[
-            &[][..],
-            &["HEAD"],
-            &["HEAD", ".", "HEAD"],
-            &["--rounds", "0", "HEAD", "."],
-            &["--rounds", "x", "HEAD", "."],
-            &["--rounds"],
-            &["no-such-commit-xyz", "."],
-            &["HEAD", "no-such-commit-xyz"],
-            &["--bogus", "HEAD", "."],
             &["--new-env", "SWAPREF_PERCPU", ".", "."],
             &["--base-env", "=cpu", ".", "."],
             &["--new-env"],
@@ -244,16 +251,10 @@ fn get_put_ab_refuses_bad_arguments_before_building_anything() {
 
 #[test]
 fn swapoff_ab_refuses_bad_arguments_before_building_anything() {
+    refuses_each("swapoff-ab.sh", AB_REFUSALS);
     refuses_each(
         "swapoff-ab.sh",
         &[
-            &[][..],
-            &["HEAD"],
-            &["HEAD", ".", "HEAD"],
-            &["--rounds", "0", "HEAD", "."],
-            &["--rounds"],
-            &["no-such-commit-xyz", "."],
-            &["--bogus", "HEAD", "."],
             &["HEAD", ".", "--", "--out", "x.json"],
             &["HEAD", ".", "--", "--format=csv"],
         ],

@@ -155,21 +155,32 @@ pub(crate) mod sealed {
 /// compile:
 ///
 /// ```compile_fail,E0277
-/// use std::sync::Arc;
+/// use std::sync::{Arc, Mutex};
 /// use swapref::strategy::{Strategy, StrategyConfig, StrategyError};
 /// use swapref::swap::SwapMap;
-/// struct Outside;
+/// // One device behind a mutex (every slot shares it): a whole strategy, were it allowed.
+/// struct Outside(Mutex<Option<Arc<SwapMap>>>);
 /// impl Strategy for Outside {
 ///     const NAME: &'static str = "outside";
-///     const SUMMARY: &'static str = "";
+///     const SUMMARY: &'static str = "one mutex";
 ///     type Reader = ();
 ///     type Guard<'r> = Arc<SwapMap>;
-///     fn new(_: &StrategyConfig) -> Result<Self, StrategyError> { Ok(Outside) }
+///     fn new(_: &StrategyConfig) -> Result<Self, StrategyError> {
+///         Ok(Outside(Mutex::new(None)))
+///     }
 ///     fn reader(&self) {}
-///     fn get<'r>(&'r self, _: &'r mut (), _: usize) -> Option<Arc<SwapMap>> { None }
-///     unsafe fn publish(&self, _: usize, _: Arc<SwapMap>) {}
-///     unsafe fn unpublish(&self, _: usize) -> Arc<SwapMap> { unimplemented!() }
-///     fn device_bytes(&self) -> usize { 0 }
+///     fn get<'r>(&'r self, _: &'r mut (), _: usize) -> Option<Arc<SwapMap>> {
+///         self.0.lock().unwrap().clone()
+///     }
+///     unsafe fn publish(&self, _: usize, map: Arc<SwapMap>) {
+///         *self.0.lock().unwrap() = Some(map);
+///     }
+///     unsafe fn unpublish(&self, _: usize) -> Arc<SwapMap> {
+///         self.0.lock().unwrap().take().expect("published")
+///     }
+///     fn device_bytes(&self) -> usize {
+///         std::mem::size_of::<Self>()
+///     }
 /// }
 /// ```
 pub trait Strategy: sealed::Sealed + Send + Sync + Sized + 'static {
