@@ -611,7 +611,13 @@ mod arch {
     /// instructions that an asm-goto exit (`jnz {exit}` to a `label` operand) would save. That
     /// was tried and was slower in criterion `get_put` (`SWAPREF_PERCPU=cpu`, before and after
     /// interleaved): LLVM treats the goto as a terminator (`callbr`), duplicated the put's
-    /// section and spilled the area's fields to the stack and reloaded them around it.
+    /// section and spilled the area's fields to the stack and reloaded them around it. A
+    /// fall-through form was tried too: the exit without commit moved out of line (to
+    /// `.text.unlikely`, `xor` and a jump back), so that a commit falls through with `{t}`
+    /// still holding the counter's address, never 0, as the flag: two instructions and one
+    /// taken jump fewer per section. Its ranges overlap those of this form in
+    /// `results/reference/vm-2cpu/get_put-ab-fallthrough-exit-qsbr-cpu.txt` (the patch beside
+    /// it), so the simpler form stays.
     macro_rules! section {
         ([$($inject:literal),*] $commit:literal, $($ops:tt)*) => {
             std::arch::asm!(
