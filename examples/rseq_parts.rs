@@ -13,6 +13,7 @@
 //! | --- | --- |
 //! | `full` | nothing: arm the descriptor (`lea`, store to `rseq_cs`), load `cpu_id`, load and test the mode word, check the CPU, compute the counter's address into one register, add through it (`inc` for the get, `dec` for the put) |
 //! | `fields loaded` | nothing left out, but the counters' address, the CPU count and the rseq offset are loaded from memory in each section, as the strategies' loop loads them from the ref (`full` keeps them in registers, as `get_put/rseq-floor` does) |
+//! | `address mode` | `fields loaded`, but the mode word is the counter's address in CPU 0's chunk (as the kernel's `percpu_count_ptr` is), so there is no counters' address to load or add: one load and one instruction fewer per section |
 //! | `indexed inc` | nothing left out, but the `inc` and `dec` address the counter through base + index (`inc [t + m*2]`, no `lea`) |
 //! | `register add` | nothing left out, but the add takes its amount from a register (`add [t], nr`: the section's form for amounts other than 1 and -1) |
 //! | `indexed add` | nothing left out, but both: `add [t + m*2], nr` (the section's commit before d8a1fbf) |
@@ -216,60 +217,87 @@ mod x86 {
         "dec qword ptr [{chunks}]"
     );
 
-    /// `full` with the counters' address, the CPU count and the rseq offset loaded from memory
-    /// in each section (the strategies' loop loads them from the ref after every section, which
-    /// the compiler must assume may have written memory), rather than kept in registers.
+    /// A section that loads the counters' address (`$chunks`, into `{c}`), the CPU count and the
+    /// rseq offset from `$fields` in each section (the strategies' loop loads them from the ref
+    /// after every section, which the compiler must assume may have written memory), rather
+    /// than keeping them in registers; `$addr` turns the CPU's chunk offset in `{t}` and the mode
+    /// word in `{m}` into the counter's address; `$add` commits.
     macro_rules! loaded {
-        ($add:literal, $fields:expr) => {{
+        ($chunks:literal, $addr:literal, $add:literal, $fields:expr, $mode:expr) => {{
             let t: u64;
             asm!(
                 ".pushsection __rseq_cs, \"awR\"", ".balign 32", "3:", ".long 0, 0",
                 ".quad 4f, 5f - 4f, 6f", ".popsection",
                 ".pushsection __rseq_cs_ptr_array, \"awR\"", ".balign 8", ".quad 3b",
                 ".popsection",
-                "mov {o}, qword ptr [{f} + 16]", "mov {c}, qword ptr [{f}]",
-                "mov {n:e}, dword ptr [{f} + 8]",
+                "mov {o}, qword ptr [{f} + 16]", $chunks, "mov {n:e}, dword ptr [{f} + 8]",
                 "2:", "lea {t}, [rip + 3b]", "mov qword ptr fs:[{o} + 8], {t}",
                 "4:", "mov {t:e}, dword ptr fs:[{o} + 4]", "mov {m}, qword ptr [{mode}]",
                 "test {m:e}, 3", "jnz 7f",
                 "cmp {t:e}, {n:e}", "jae 7f",
-                "shl {t}, 11", "add {t}, {c}", "lea {t}, [{t} + {m} * 2]", $add,
+                "shl {t}, 11", $addr, $add,
                 "5:", "mov {t:e}, 1", "jmp 12f", "7:", "xor {t:e}, {t:e}", "12:",
                 ".pushsection __rseq_failure, \"axR\"", ".byte 0x0f, 0xb9, 0x3d",
                 ".long 0x53053053", "6:", "lock inc qword ptr [rip + {aborts}]", "jmp 2b",
                 ".popsection",
-                f = in(reg) $fields, mode = in(reg) &raw const MODE,
+                // Both forms name every operand, used or not.
+                "/* {c} */",
+                f = in(reg) $fields, mode = in(reg) $mode,
                 aborts = sym ABORTS, t = out(reg) t, m = out(reg) _, o = out(reg) _,
                 c = out(reg) _, n = out(reg) _, options(nostack));
             t
         }};
     }
 
-    fn fields_loaded(off: isize, n: u64, map: &[u8]) -> f64 {
-        // SAFETY: only this thread runs the variants, and no asm block is running.
-        unsafe {
-            FIELDS = Fields {
-                chunks: &raw mut CHUNKS as u64,
-                cpus: 256,
-                off: off as i64,
-            };
-        }
-        let fields = &raw const FIELDS;
-        let t = Instant::now();
-        let mut s = 0u64;
-        for i in 0..n {
-            // SAFETY: as `full`'s: FIELDS holds glibc's __rseq_offset (checked by the caller)
-            // and CHUNKS' address, and the CPU is range-checked against 256, CHUNKS' chunks.
-            unsafe {
-                if loaded!("inc qword ptr [{t}]", fields) != 0 {
-                    s += u64::from(map[(i & 1023) as usize]);
-                    loaded!("dec qword ptr [{t}]", fields);
+    /// `address mode`'s mode word: CHUNKS' address (slot 0 of CPU 0, no flag).
+    pub static mut MODE_ADDR: u64 = 0;
+
+    macro_rules! loaded_variant {
+        ($name:ident, $chunks:literal, $addr:literal, $mode:expr) => {
+            fn $name(off: isize, n: u64, map: &[u8]) -> f64 {
+                // SAFETY: only this thread runs the variants, and no asm block is running.
+                unsafe {
+                    FIELDS = Fields {
+                        chunks: &raw mut CHUNKS as u64,
+                        cpus: 256,
+                        off: off as i64,
+                    };
+                    MODE_ADDR = &raw mut CHUNKS as u64;
                 }
+                let fields = &raw const FIELDS;
+                let t = Instant::now();
+                let mut s = 0u64;
+                for i in 0..n {
+                    // SAFETY: as `full`'s: FIELDS holds glibc's __rseq_offset (checked by the
+                    // caller) and CHUNKS' address; the CPU is range-checked against 256, CHUNKS'
+                    // chunks, and the mode word is 0 (a slot offset) or CHUNKS' address.
+                    unsafe {
+                        if loaded!($chunks, $addr, "inc qword ptr [{t}]", fields, $mode) != 0 {
+                            s += u64::from(map[(i & 1023) as usize]);
+                            loaded!($chunks, $addr, "dec qword ptr [{t}]", fields, $mode);
+                        }
+                    }
+                }
+                black_box(s);
+                t.elapsed().as_nanos() as f64 / n as f64
             }
-        }
-        black_box(s);
-        t.elapsed().as_nanos() as f64 / n as f64
+        };
     }
+
+    loaded_variant!(
+        fields_loaded,
+        "mov {c}, qword ptr [{f}]",
+        "add {t}, {c}\nlea {t}, [{t} + {m} * 2]",
+        &raw const MODE
+    );
+    // The mode word is the counter's address in CPU 0's chunk, flags in its low bits (as the
+    // kernel's `percpu_count_ptr`): the CPU's chunk offset is added to it.
+    loaded_variant!(
+        fields_address_mode,
+        "",
+        "add {t}, {m}",
+        &raw const MODE_ADDR
+    );
 
     fn read_only(_: isize, n: u64, map: &[u8]) -> f64 {
         let t = Instant::now();
@@ -282,9 +310,10 @@ mod x86 {
     }
 
     type Variant = (&'static str, fn(isize, u64, &[u8]) -> f64);
-    pub const VARIANTS: [Variant; 12] = [
+    pub const VARIANTS: [Variant; 13] = [
         ("full", full),
         ("fields loaded", fields_loaded),
+        ("address mode", fields_address_mode),
         ("indexed inc", indexed_inc),
         ("register add", register_add),
         ("indexed add", indexed_add),
