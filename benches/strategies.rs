@@ -211,14 +211,14 @@ impl Visitor for Floors<'_, '_> {
         let area = swapref::rseq::CpuArea::new(rseq);
         let counters = area.counters();
         // Slot 0, flags clear: always per-CPU mode, as a live ref's mode word is.
-        let mode = AtomicUsize::new(0);
+        let mode = AtomicUsize::new(counters.slot_mode(0));
         // Sections that left without adding (a CPU number out of range): none are expected,
         // and the sum below would not balance if a get or a put alone left.
         let left = std::cell::Cell::new(0u64);
         self.group.bench_function("rseq-floor", |b| {
             b.iter(|| {
                 // The strategies' shape: the put only after a get that counted.
-                // SAFETY: (1) the mode word is 0 (slot 0 < SLOTS, no flag); (2) `area` is alive
+                // SAFETY: (1) the mode word is `slot_mode(0)` of these counters (no flag); (2) `area` is alive
                 // for the whole bench, and only these two calls add to its counters.
                 if unsafe { counters.add_if_percpu::<true, false>(&mode, 1) } {
                     let v = lookup(black_box(&t), &mut r, black_box(ENTRY));

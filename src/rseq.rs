@@ -50,8 +50,9 @@
 //! [`CpuCounters::add_if_percpu`] is, in one assembly block: arm the descriptor; read `cpu_id`
 //! (or `mm_cid`, the concurrency ID: [`cid_available`]);
 //! load the ref's mode word (`Acquire` or `Relaxed`); leave if a mode bit is set or the CPU is
-//! out of range; compute this CPU's counter from the mode word (the slot index sits above the
-//! two mode bits, as `percpu_count_ptr` carries the counter's address); add, with one
+//! out of range; compute this CPU's counter from the mode word (which is the counter's address
+//! in the first CPU's chunk, the two mode bits below it, as `percpu_count_ptr` carries the
+//! counter's address: the CPU's chunk offset is added to it); add, with one
 //! non-locked read-modify-write through one register (x86-64: `inc` for a get, `dec` for a put,
 //! `add` otherwise; see `arch::section`) or a load/add/store whose store commits (arm64). An abort
 //! restarts from the arming, so the mode is read again.
@@ -69,10 +70,9 @@ const _: () = assert!(std::mem::size_of::<Chunk>() == 1 << CHUNK_SHIFT);
 
 /// The mode word's flag bits (`percpu_ref`'s `ATOMIC | DEAD`); the section leaves if any is set.
 pub(crate) const MODE_FLAGS: usize = 3;
-/// Where the slot index starts in the mode word (what `PerCpu::slot_mode` puts there).
-pub(crate) const MODE_SLOT_SHIFT: u32 = 2;
-// The section turns the mode word into a byte offset by one shift of `3 - MODE_SLOT_SHIFT`.
-const _: () = assert!(MODE_SLOT_SHIFT == 2);
+// A mode word in percpu mode is a counter's address (`CpuCounters::slot_mode`): the flags fit
+// below a counter's alignment.
+const _: () = assert!(MODE_FLAGS < std::mem::align_of::<AtomicUsize>());
 
 /// glibc's `RSEQ_SIG` for this architecture (the four bytes before every abort handler).
 #[cfg(target_arch = "x86_64")]
@@ -442,6 +442,21 @@ unsafe impl Send for CpuCounters {}
 unsafe impl Sync for CpuCounters {}
 
 impl CpuCounters {
+    /// The mode word of slot `slot` in percpu mode, flags clear: the address of the slot's
+    /// counter in the first chunk, to which the section adds the CPU's (or ID's) chunk offset,
+    /// as the kernel adds a CPU's per-CPU offset to `percpu_count_ptr`.
+    ///
+    /// # Panics
+    ///
+    /// If `slot` is not below the chunk's slot count.
+    pub fn slot_mode(&self, slot: usize) -> usize {
+        assert!(
+            slot < SLOTS,
+            "slot {slot} out of range (a chunk has {SLOTS})"
+        );
+        self.chunks as usize + slot * std::mem::size_of::<AtomicUsize>()
+    }
+
     /// In one restartable sequence: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no
     /// mode bit is set, add `nr` to the slot the mode word names in the chunk of the calling
     /// CPU (`cpu_id`; with `CID`, of the calling thread's concurrency ID, `mm_cid`) and return
@@ -451,8 +466,8 @@ impl CpuCounters {
     ///
     /// # Safety
     ///
-    /// 1. `mode`'s value, whenever its flag bits are clear, is `slot << MODE_SLOT_SHIFT` for a
-    ///    `slot < SLOTS` (so the computed counter lies inside the CPU's chunk).
+    /// 1. `mode`'s value, whenever its flag bits are clear, is [`slot_mode`](Self::slot_mode)
+    ///    of these counters (so the computed counter is that slot in the CPU's chunk).
     /// 2. The [`CpuArea`] these counters came from is alive, and every add to its counters is
     ///    made by this function or `add_if_percpu_delayed` (test builds), all
     ///    with the same `CID` (the section's exclusivity per index, CPU or concurrency ID, is
@@ -502,19 +517,12 @@ impl CpuCounters {
         nr: usize,
     ) -> bool {
         // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
-        // rseq area; `chunks` has `cpus` chunks (a `CpuArea`'s, alive by 2) and the section
-        // checks the index against it (and, for any field but cpu_id, that the thread is
-        // registered); precondition 1 bounds the slot; precondition 2 gives each index one
-        // writer at a time.
-        unsafe {
-            arch::add_if_percpu::<ACQUIRE, DELAY, FIELD>(
-                self.offset,
-                mode,
-                self.chunks,
-                self.cpus,
-                nr,
-            )
-        }
+        // rseq area; by precondition 1 the mode word (flags clear) is a slot's counter in the
+        // first of `cpus` chunks (a `CpuArea`'s, alive by 2), and the section checks the index
+        // against `cpus` (and, for any field but cpu_id, that the thread is registered), so
+        // the counter it computes is that slot's in the index's chunk; precondition 2 gives
+        // each index one writer at a time.
+        unsafe { arch::add_if_percpu::<ACQUIRE, DELAY, FIELD>(self.offset, mode, self.cpus, nr) }
     }
 
     /// [`add_if_percpu`](Self::add_if_percpu) with a delay loop inside the section (between
@@ -600,8 +608,9 @@ mod arch {
     /// between the mode test and the commit (test builds only); `$commit` is the add to the
     /// counter at `[{t}]`; `$ops` are the operands.
     ///
-    /// The counter's address is computed into `{t}` (`lea`) and the commit adds through it
-    /// alone, as `inc` or `dec` where `nr` is 1 or -1 (a get, a put): on this VM's Intel host an
+    /// The counter's address is computed into `{t}` (the index shifted to its chunk's offset,
+    /// plus the mode word, which is the counter's address in the first chunk) and the commit
+    /// adds through it alone, as `inc` or `dec` where `nr` is 1 or -1 (a get, a put): on this VM's Intel host an
     /// add to memory through base + index, or with the amount in a register, waits far longer
     /// for the previous add's store to the same counter (`examples/rseq_parts.rs`, variants
     /// `indexed inc`, `register add` and `indexed add` against `full`, in
@@ -651,8 +660,7 @@ mod arch {
                 "jae 7f",
                 $($inject,)*
                 "shl {t}, {shift}",
-                "add {t}, {chunks}",
-                "lea {t}, [{t} + {m} * 2]",
+                "add {t}, {m}",
                 $commit,
                 "5:",
                 "mov {t:e}, 1",
@@ -682,7 +690,8 @@ mod arch {
     ///
     /// 1. `offset` is glibc's `__rseq_offset`: the calling thread's rseq area is at
     ///    `%fs:offset` (addressed through the segment, with no load of the thread pointer).
-    /// 2. `chunks` points to `cpus` chunks of `1 << CHUNK_SHIFT` bytes.
+    /// 2. `mode`, whenever its flag bits are clear, is the address of a counter in the first of
+    ///    `cpus` chunks of `1 << CHUNK_SHIFT` bytes.
     /// 3. As [`CpuCounters::add_if_percpu`](super::CpuCounters::add_if_percpu)'s 1 and 2.
     #[inline(always)]
     pub(super) unsafe fn add_if_percpu<
@@ -692,7 +701,6 @@ mod arch {
     >(
         offset: isize,
         mode: &AtomicUsize,
-        chunks: *const u8,
         cpus: u32,
         nr: usize,
     ) -> bool {
@@ -705,8 +713,7 @@ mod arch {
             ([$($inject:literal),*] $commit:literal $(, $($more:tt)*)?) => {
                 section!(
                     [$($inject),*] $commit,
-                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
-                    cpus = in(reg) cpus, index = const FIELD,
+                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), cpus = in(reg) cpus, index = const FIELD,
                     cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, $($($more)*)?
                 )
@@ -774,8 +781,7 @@ mod arch {
                 "cmp {t:w}, {cpus:w}",
                 "b.hs 7f",
                 $($inject,)*
-                "add {t}, {chunks}, {t}, lsl #{shift}",
-                "add {t}, {t}, {m}, lsl #1",
+                "add {t}, {m}, {t}, lsl #{shift}",
                 "ldr {m}, [{t}]",
                 "add {m}, {m}, {nr}",
                 "str {m}, [{t}]",
@@ -819,7 +825,6 @@ mod arch {
     >(
         offset: isize,
         mode: &AtomicUsize,
-        chunks: *const u8,
         cpus: u32,
         nr: usize,
     ) -> bool {
@@ -836,26 +841,26 @@ mod arch {
                 #[cfg(target_feature = "rcpc")]
                 (true, _) => section!(
                     "ldapr {m}, [{mode}]" []
-                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(),
                     cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 #[cfg(not(target_feature = "rcpc"))]
                 (true, _) => section!(
                     "ldar {m}, [{mode}]" []
-                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(),
                     cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, false) => section!(
                     "ldr {m}, [{mode}]" []
-                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(),
                     cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
                 (false, true) => section!(
                     "ldr {m}, [{mode}]" ["mov {s:w}, #64", "8:", "subs {s:w}, {s:w}, #1", "b.ne 8b"]
-                    area = in(reg) area, mode = in(reg) mode.as_ptr(), chunks = in(reg) chunks,
+                    area = in(reg) area, mode = in(reg) mode.as_ptr(),
                     cpus = in(reg) cpus, nr = in(reg) nr, index = const FIELD, cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, s = out(reg) _,
                 ),
@@ -878,7 +883,6 @@ mod arch {
     >(
         _: isize,
         _: &AtomicUsize,
-        _: *const u8,
         _: u32,
         _: usize,
     ) -> bool {
@@ -1154,9 +1158,10 @@ mod tests {
     /// One area, its sections indexed by `cpu_id` or (`CID`) by `mm_cid`.
     fn adds_in_percpu_mode_and_refuses_otherwise<const CID: bool>(area: &CpuArea) {
         let c = area.counters();
-        let mode = AtomicUsize::new(5 << MODE_SLOT_SHIFT);
+        let mode = AtomicUsize::new(c.slot_mode(5));
         for _ in 0..1000 {
-            // SAFETY: (1) slot 5 < SLOTS; (2) `area` outlives the call, and only this function adds.
+            // SAFETY: (1) the mode word is `slot_mode(5)` of these counters; (2) `area` outlives
+            // the call, and only this function adds.
             assert!(unsafe { c.add_if_percpu::<true, CID>(&mode, 3) });
             // SAFETY: as above.
             assert!(unsafe { c.add_if_percpu::<false, CID>(&mode, 1usize.wrapping_neg()) });
@@ -1164,7 +1169,7 @@ mod tests {
         assert_eq!(area.sum(5), 2000);
         assert_eq!(area.sum(4) + area.sum(6), 0);
         for bits in 1..=3 {
-            mode.store(5 << MODE_SLOT_SHIFT | bits, Relaxed);
+            mode.store(c.slot_mode(5) | bits, Relaxed);
             // SAFETY: as above.
             assert!(!unsafe { c.add_if_percpu::<true, CID>(&mode, 7) });
         }
@@ -1238,13 +1243,14 @@ mod tests {
                     );
                     return;
                 }
-                let mode = AtomicUsize::new(3 << MODE_SLOT_SHIFT);
-                // SAFETY: (1) slot 3 < SLOTS; (2) the areas outlive the scope, only this thread
-                // adds, each area by one index.
+                // SAFETY: (1) each mode word is `slot_mode(3)` of the counters it is used with;
+                // (2) the areas outlive the scope, only this thread adds, each area by one index.
                 unsafe {
                     let by_cpu = by_cpu.counters();
+                    let mode = AtomicUsize::new(by_cpu.slot_mode(3));
                     assert!(!by_cpu.add_if_percpu::<true, false>(&mode, 1), "by cpu_id");
                     let by_cid = by_cid.counters();
+                    let mode = AtomicUsize::new(by_cid.slot_mode(3));
                     assert!(!by_cid.add_if_percpu::<true, true>(&mode, 1), "by mm_cid");
                 }
             });
@@ -1272,9 +1278,10 @@ mod tests {
                     id: cpu
                 }));
                 let c = area.counters();
-                let mode = AtomicUsize::new(2 << MODE_SLOT_SHIFT);
+                let mode = AtomicUsize::new(c.slot_mode(2));
                 for _ in 0..10_000 {
-                    // SAFETY: (1) slot 2 < SLOTS; (2) `area` outlives the scope; only this adds.
+                    // SAFETY: (1) the mode word is `slot_mode(2)` of these counters; (2) `area`
+                    // outlives the scope; only this adds.
                     let added = unsafe { c.add_if_percpu::<false, false>(&mode, 1) };
                     assert!(
                         !added,
@@ -1299,8 +1306,9 @@ mod tests {
             cpus: 0,
             ..area.counters()
         };
-        let mode = AtomicUsize::new(4 << MODE_SLOT_SHIFT);
-        // SAFETY: (1) slot 4 < SLOTS; (2) `area` lives to the end; by cpu_id only here.
+        let mode = AtomicUsize::new(none.slot_mode(4));
+        // SAFETY: (1) the mode word is `slot_mode(4)` of `none` (the area's counters with no
+        // chunk); (2) `area` lives to the end; by cpu_id only here.
         assert!(
             !unsafe { none.add_if_percpu::<true, false>(&mode, 1) },
             "by cpu_id"
@@ -1312,7 +1320,9 @@ mod tests {
                     cpus: 0,
                     ..by_cid.counters()
                 };
-                // SAFETY: (1) slot 4 < SLOTS; (2) `by_cid` lives to the end; by mm_cid only.
+                let mode = AtomicUsize::new(none.slot_mode(4));
+                // SAFETY: (1) the mode word is `slot_mode(4)` of `none`; (2) `by_cid` lives to
+                // the end; by mm_cid only.
                 let added = unsafe { none.add_if_percpu::<true, true>(&mode, 1) };
                 assert!(!added, "by mm_cid");
                 assert_eq!(by_cid.sum(4), 0);

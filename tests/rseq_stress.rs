@@ -167,7 +167,7 @@ fn run_counter(how: Add, per_thread: usize) -> Counted {
     assert!(!allowed.is_empty(), "no allowed CPU");
     let n = threads();
     let slot = 7;
-    let mode = Arc::new(AtomicUsize::new(slot << 2));
+    let mode = Arc::new(AtomicUsize::new(area.counters().slot_mode(slot)));
     let start = Arc::new(std::sync::Barrier::new(n + 1));
     let aborts0 = rseq::aborts();
     let workers: Vec<_> = (0..n)
@@ -180,7 +180,7 @@ fn run_counter(how: Add, per_thread: usize) -> Counted {
                 start.wait();
                 for k in 0..per_thread {
                     // SAFETY: (add_if_percpu_delayed and _by_node: 1) the mode word is
-                    // `slot << 2`, slot < PERCPU_SLOTS; (2) `area` is alive (this thread holds
+                    // `slot_mode(slot)` of this area's counters; (2) `area` is alive (this thread holds
                     // it) and is added to only here, by one index. (add_unprotected_delayed:
                     // 1) `area` is alive.
                     let added = unsafe {

@@ -62,8 +62,9 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     /// path turns into its counter's address, as the kernel's `percpu_count_ptr` is that
     /// address. Per-thread, the counter's byte offset in a reader record
     /// (`Record::counter_offset`: the address is the record's plus the word); per-CPU, the
-    /// slot shifted left by 2 (the section adds it, scaled, to the CPU's chunk).
-    fn slot_mode(slot: usize) -> usize;
+    /// counter's address in the area's first chunk (`CpuCounters::slot_mode`: the section adds
+    /// the CPU's chunk offset).
+    fn slot_mode(fast: &Self::Fast, slot: usize) -> usize;
 
     /// In one section: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no mode bit is
     /// set, add `nr` to the caller's counter of the slot the mode word names and return true;
@@ -71,8 +72,8 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     ///
     /// # Safety
     ///
-    /// 1. Whenever `mode`'s flag bits are clear, it is [`slot_mode`](Self::slot_mode)`(slot)`
-    ///    for a slot below [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS), allocated from the
+    /// 1. Whenever `mode`'s flag bits are clear, it is
+    ///    [`slot_mode`](Self::slot_mode)`(fast, slot)` for a slot below [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS), allocated from the
     ///    domain `fast` and `r` belong to (`r` passed [`check_reader`](Self::check_reader)).
     /// 2. `fast` came from [`new`](Self::new) with a `Shared` that is still alive.
     unsafe fn add_if_percpu<const ACQUIRE: bool>(
@@ -207,7 +208,7 @@ impl<F: Flavor> Counters<F> for PerThread {
         }
     }
 
-    fn slot_mode(slot: usize) -> usize {
+    fn slot_mode(_: &(), slot: usize) -> usize {
         Record::counter_offset(slot)
     }
 
@@ -340,7 +341,7 @@ mod model_cpu {
             assert!(r.0 < CPUS, "model CPU {} out of range", r.0);
         }
 
-        fn slot_mode(slot: usize) -> usize {
+        fn slot_mode(_: &Arc<Area>, slot: usize) -> usize {
             slot << SLOT_SHIFT
         }
 
@@ -400,7 +401,7 @@ mod model_cpu {
 mod per_cpu {
     use super::{Counters, FLAGS, InitError, Pending, PercpuKind, sealed};
     use crate::rcu::{Flavor, Rcu};
-    use crate::rseq::{CpuArea, CpuCounters, MODE_FLAGS, MODE_SLOT_SHIFT, membarrier};
+    use crate::rseq::{CpuArea, CpuCounters, MODE_FLAGS, membarrier};
     use crate::sync::{Arc, AtomicUsize};
 
     // The section tests the flags `percpu_ref` sets.
@@ -452,9 +453,10 @@ mod per_cpu {
         #[inline(always)]
         fn check_reader(_: &Rcu<F>, _: &CpuReader) {}
 
-        /// The section's encoding: the slot above `rseq::MODE_SLOT_SHIFT`, the flags below.
-        fn slot_mode(slot: usize) -> usize {
-            slot << MODE_SLOT_SHIFT
+        /// The section's encoding: the slot's counter in the area's first chunk, the flags
+        /// below its alignment.
+        fn slot_mode(fast: &CpuCounters, slot: usize) -> usize {
+            fast.slot_mode(slot)
         }
 
         #[inline(always)]
@@ -465,8 +467,8 @@ mod per_cpu {
             nr: usize,
         ) -> bool {
             // SAFETY: (1) and (2) of add_if_percpu are those of CpuCounters::add_if_percpu:
-            // (1) a word with flags clear is `slot_mode(slot)` = `slot << MODE_SLOT_SHIFT`, with
-            // `slot` below PERCPU_SLOTS, which is the area's SLOTS; (2) the area is alive (the
+            // (1) a word with flags clear is `slot_mode(fast, slot)` = `fast.slot_mode(slot)`,
+            // these counters' own (precondition 1 of ours); (2) the area is alive (the
             // ref's shared data holds it), and every add to the area is
             // made through this function, with this `CID`: the domain keeps one area per
             // index (`Rcu::cpu_area`, `Rcu::cid_area`).

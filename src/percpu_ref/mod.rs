@@ -279,7 +279,8 @@ impl<F: Flavor, C: Counters<F>> Drop for RefData<F, C> {
 /// ```
 pub struct PercpuRef<F: Flavor, C: Counters<F> = PerThread> {
     /// The hot word, the kernel's `percpu_count_ptr`: the ref's slot as the backend encodes it
-    /// ([`Counters::slot_mode`]: per-thread, the counter's byte offset in a reader record),
+    /// ([`Counters::slot_mode`]: per-thread, the counter's byte offset in a reader record;
+    /// per-CPU, the counter's address in the area's first chunk),
     /// with the `ATOMIC | DEAD` bits below, so the fast path finds its counter in the word it
     /// tests.
     /// Written only under `data.switch`, so code holding that lock reads it with
@@ -360,7 +361,7 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
         // dropped, so no thread can be updating it now.
         let base = C::sum(rcu, &counters, slot);
         Ok(PercpuRef {
-            mode: AtomicUsize::new(C::slot_mode(slot) | mode),
+            mode: AtomicUsize::new(C::slot_mode(&fast, slot) | mode),
             domain: rcu.clone(),
             fast,
             data: Arc::new(RefData {
@@ -401,8 +402,8 @@ impl<F: Flavor, C: Counters<F>> PercpuRef<F, C> {
     /// true; otherwise false, nothing written. Caller has checked `r` (`check_reader`).
     #[inline(always)]
     fn fast<const ACQUIRE: bool>(&self, r: &C::Reader, nr: usize) -> bool {
-        // SAFETY: (1) with its flags clear the mode word is `C::slot_mode` of the slot
-        // `with_counters` allocated from this ref's domain (below PERCPU_SLOTS); the mode
+        // SAFETY: (1) with its flags clear the mode word is `C::slot_mode` of `self.fast` and
+        // the slot `with_counters` allocated from this ref's domain (below PERCPU_SLOTS); the mode
         // stores (kill, resurrect, the switches) change only the flag bits; the caller checked
         // `r` against that domain; (2) `fast` came from `C::new` together with
         // `data.counters`, which `self` keeps alive.
