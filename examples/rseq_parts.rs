@@ -4,16 +4,17 @@
 //! with no ref at all, already cost most of what the per-CPU strategies cost over
 //! `unprotected`. This experiment asks which part of the section that is. It runs, in one
 //! process, a loop of `section(+1); read one byte; section(-1)` with the section as
-//! `src/rseq.rs` emits it (`full`), and with one part of it taken out at a time, after a
-//! warm-up round, interleaved over rounds (each round in another order), and prints each
-//! variant's ns per iteration (median and min–max over the rounds) and its difference from
-//! `full`:
+//! `src/rseq.rs` emitted it before 019c36f (`full`: the slot in the mode word, the area's address
+//! added to it), and with one part of it taken out at a time, after a warm-up round, interleaved
+//! over rounds (each round in another order), and prints each variant's ns per iteration (median
+//! and min–max over the rounds) and its difference from `full`. Since 019c36f the backend's
+//! mode word is the counter's address, as in `address mode`:
 //!
 //! | variant | what is left out |
 //! | --- | --- |
 //! | `full` | nothing: arm the descriptor (`lea`, store to `rseq_cs`), load `cpu_id`, load and test the mode word, check the CPU, compute the counter's address into one register, add through it (`inc` for the get, `dec` for the put) |
-//! | `fields loaded` | nothing left out, but the counters' address, the CPU count and the rseq offset are loaded from memory in each section, as the strategies' loop loads them from the ref (`full` keeps them in registers, as `get_put/rseq-floor` does) |
-//! | `address mode` | `fields loaded`, but the mode word is the counter's address in CPU 0's chunk (as the kernel's `percpu_count_ptr` is), so there is no counters' address to load or add: one load and one instruction fewer per section |
+//! | `fields loaded` | nothing left out, but the counters' address, the CPU count and the rseq offset are loaded from memory in each section, as the strategies' loop loaded them from the ref before 019c36f (`full` keeps them in registers, as `get_put/rseq-floor` does) |
+//! | `address mode` | `fields loaded`, but the mode word is the counter's address in CPU 0's chunk (as the kernel's `percpu_count_ptr` is), so there is no counters' address to load or add: one load and one instruction fewer per section (the strategies' section since 019c36f) |
 //! | `indexed inc` | nothing left out, but the `inc` and `dec` address the counter through base + index (`inc [t + m*2]`, no `lea`) |
 //! | `register add` | nothing left out, but the add takes its amount from a register (`add [t], nr`: the section's form for amounts other than 1 and -1) |
 //! | `indexed add` | nothing left out, but both: `add [t + m*2], nr` (the section's commit before d8a1fbf) |

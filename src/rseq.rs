@@ -426,7 +426,8 @@ impl CpuArea {
     }
 }
 
-/// A [`CpuArea`]'s address, CPU count and the rseq area's offset: what a section needs, in the
+/// A [`CpuArea`]'s address (from which [`slot_mode`](Self::slot_mode) makes a ref's mode word),
+/// its CPU count and the rseq area's offset (what a section needs besides the mode word), in the
 /// ref itself so that the fast path loads no other object.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuCounters {
