@@ -7,39 +7,39 @@ swapref_hot_atomic:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1819_2
-.LBB1819_1:
+	b.ls .LBB1820_2
+.LBB1820_1:
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1819_2:
+.LBB1820_2:
 	add x19, x0, x2, lsl #7
 	mov x20, x2
 	mov x22, x3
 	ldr x21, [x19]
-.LBB1819_3:
+.LBB1820_3:
 	cmp x21, #1
-	b.lt .LBB1819_1
+	b.lt .LBB1820_1
 	add x1, x21, #1
 	mov x0, x21
 	mov x2, x19
 	bl __aarch64_cas8_acq
 	cmp x0, x21
 	mov x21, x0
-	b.ne .LBB1819_3
+	b.ne .LBB1820_3
 	ldr x8, [x19, #8]
-	cbz x8, .LBB1819_10
+	cbz x8, .LBB1820_10
 	ldr x9, [x8, #8]
 	cmp x22, x9
-	b.hs .LBB1819_8
+	b.hs .LBB1820_8
 	ldr x8, [x8]
 	ldrb w20, [x8, x22]
-	b .LBB1819_9
-.LBB1819_8:
+	b .LBB1820_9
+.LBB1820_8:
 	mov w20, wzr
-.LBB1819_9:
+.LBB1820_9:
 	mov x0, #-1
 	mov x1, x19
 	bl __aarch64_ldadd8_rel
@@ -48,9 +48,9 @@ swapref_hot_atomic:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1819_10:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.52
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.52
+.LBB1820_10:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.52
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.52
 	mov w1, #6
 	mov x2, x20
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

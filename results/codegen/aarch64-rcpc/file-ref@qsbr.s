@@ -6,60 +6,60 @@ swapref_hot_file_ref_qsbr:
 	stp x20, x19, [sp, #16]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1822_3
+	b.ls .LBB1823_3
 	mov w0, wzr
-.LBB1822_2:
+.LBB1823_2:
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1822_3:
+.LBB1823_3:
 	ldr x8, [x0, #4096]
 	ldr x9, [x1]
 	cmp x8, x9
-	b.ne .LBB1822_13
+	b.ne .LBB1823_13
 	add x8, x0, x2, lsl #7
 	ldapr x19, [x8]
-	cbz x19, .LBB1822_9
+	cbz x19, .LBB1823_9
 	mov w0, #1
 	mov x1, x19
 	mov x20, x3
 	bl __aarch64_ldadd8_acq_rel
 	cmn x0, #1
-	b.mi .LBB1822_9
+	b.mi .LBB1823_9
 	ldr x8, [x19, #128]
 	ldr x9, [x8, #24]
 	cmp x20, x9
-	b.hs .LBB1822_10
+	b.hs .LBB1823_10
 	ldr x8, [x8, #16]
 	mov x0, #-1
 	mov x1, x19
 	ldrb w20, [x8, x20]
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
-	b.mi .LBB1822_12
+	b.mi .LBB1823_12
 	mov w0, w20
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1822_9:
+.LBB1823_9:
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1822_10:
+.LBB1823_10:
 	mov x0, #-1
 	mov x1, x19
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
 	mov w0, wzr
-	b.pl .LBB1822_2
+	b.pl .LBB1823_2
 	mov w20, w0
-.LBB1822_12:
+.LBB1823_12:
 	mov x0, x19
 	bl _RNvMs4_NtCsiF5ETt0djIv_7swapref5zonedNtB5_7FileRef8put_slow
 	mov w0, w20
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1822_13:
+.LBB1823_13:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain

@@ -6,48 +6,48 @@ swapref_hot_hazptr_qsbr:
 	stp x29, x30, [sp, #-16]!
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1825_2
-.LBB1825_1:
+	b.ls .LBB1826_2
+.LBB1826_1:
 	mov w0, wzr
 	ldp x29, x30, [sp], #16
 	ret
-.LBB1825_2:
+.LBB1826_2:
 	ldr x8, [x1, #8]
 	ldr x9, [x0, #4096]
 	cmp x8, x9
-	b.ne .LBB1825_11
+	b.ne .LBB1826_11
 	add x10, x0, x2, lsl #7
 	ldr x8, [x1]
 	ldr x9, [x10]
-.LBB1825_4:
-	cbz x9, .LBB1825_1
+.LBB1826_4:
+	cbz x9, .LBB1826_1
 	add x11, x8, #128
 	stlr x9, [x11]
 	//MEMBARRIER
 	ldapr x11, [x10]
 	cmp x11, x9
-	b.eq .LBB1825_8
+	b.eq .LBB1826_8
 	mov x9, x11
-	cbnz x11, .LBB1825_4
+	cbnz x11, .LBB1826_4
 	mov w0, wzr
 	str xzr, [x8, #128]
 	ldp x29, x30, [sp], #16
 	ret
-.LBB1825_8:
+.LBB1826_8:
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1825_10
+	b.hs .LBB1826_10
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldp x29, x30, [sp], #16
 	ret
-.LBB1825_10:
+.LBB1826_10:
 	mov w0, wzr
 	add x8, x8, #128
 	stlr xzr, [x8]
 	ldp x29, x30, [sp], #16
 	ret
-.LBB1825_11:
+.LBB1826_11:
 	bl _RNvNtNtCsiF5ETt0djIv_7swapref8strategy6hazptr12wrong_reader

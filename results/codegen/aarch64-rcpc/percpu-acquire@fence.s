@@ -9,7 +9,7 @@ swapref_hot_percpu_acquire_fence:
 	stp x20, x19, [sp, #80]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1826_2
+	b.ls .LBB1827_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -17,12 +17,12 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1826_2:
+.LBB1827_2:
 	add x20, x0, x2, lsl #7
 	ldr x9, [x1]
 	ldr x8, [x20]
 	cmp x8, x9
-	b.ne .LBB1826_19
+	b.ne .LBB1827_19
 	ldr x8, [x1, #8]
 	ldr x10, [x9, #128]
 	add x9, x8, #8
@@ -31,22 +31,22 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldapr x10, [x10]
 	ands x19, x10, #0x3
-	b.ne .LBB1826_5
+	b.ne .LBB1827_5
 	ldr x11, [x8, x10]
 	add x11, x11, #1
 	str x11, [x8, x10]
-.LBB1826_5:
+.LBB1827_5:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1826_20
-	cbnz x19, .LBB1826_21
-.LBB1826_7:
+	cbnz w8, .LBB1827_20
+	cbnz x19, .LBB1827_21
+.LBB1827_7:
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1826_30
+	cbz x8, .LBB1827_30
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1826_14
+	b.hs .LBB1827_14
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldp x9, x8, [x1]
@@ -56,24 +56,24 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x10, [x20, #16]
 	ands x19, x10, #0x3
-	b.ne .LBB1826_11
+	b.ne .LBB1827_11
 	ldr x11, [x8, x10]
 	sub x11, x11, #1
 	str x11, [x8, x10]
-.LBB1826_11:
+.LBB1827_11:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1826_31
-	cbnz x19, .LBB1826_32
-.LBB1826_13:
+	cbnz w8, .LBB1827_31
+	cbnz x19, .LBB1827_32
+.LBB1827_13:
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
 	ldp x24, x23, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1826_14:
+.LBB1827_14:
 	ldp x9, x8, [x1]
 	ldr x10, [x9, #128]
 	add x9, x8, #8
@@ -81,17 +81,17 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	ldr x10, [x20, #16]
 	ands x19, x10, #0x3
-	b.ne .LBB1826_16
+	b.ne .LBB1827_16
 	ldr x11, [x8, x10]
 	sub x11, x11, #1
 	str x11, [x8, x10]
-.LBB1826_16:
+.LBB1827_16:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1826_39
-	cbnz x19, .LBB1826_40
-.LBB1826_18:
+	cbnz w8, .LBB1827_39
+	cbnz x19, .LBB1827_40
+.LBB1827_18:
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -99,9 +99,9 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1826_19:
+.LBB1827_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1826_20:
+.LBB1827_20:
 	mov x0, x1
 	mov x21, x1
 	mov x23, x3
@@ -110,24 +110,24 @@ swapref_hot_percpu_acquire_fence:
 	mov x2, x22
 	mov x3, x23
 	mov x1, x21
-	cbz x19, .LBB1826_7
-.LBB1826_21:
+	cbz x19, .LBB1827_7
+.LBB1827_21:
 	add x8, x20, #16
 	ldapr x8, [x8]
-	tbnz w8, #1, .LBB1826_18
+	tbnz w8, #1, .LBB1827_18
 	ldr w8, [x1, #32]
-	cbz w8, .LBB1826_47
+	cbz w8, .LBB1827_47
 	add x9, x20, #16
 	ldapr x9, [x9]
-	tbnz w9, #1, .LBB1826_18
+	tbnz w9, #1, .LBB1827_18
 	mov x8, x20
 	mov x23, x2
 	mov x21, x3
 	ldr x24, [x8, #8]
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1826_25:
-	cbz x19, .LBB1826_28
+.LBB1827_25:
+	cbz x19, .LBB1827_28
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -136,88 +136,88 @@ swapref_hot_percpu_acquire_fence:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1826_7
+	b.eq .LBB1827_7
 	mov x19, x0
-	b .LBB1826_25
-.LBB1826_28:
+	b .LBB1827_25
+.LBB1827_28:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1826_13
+	b.eq .LBB1827_13
 	mov x19, x0
-	b .LBB1826_25
-.LBB1826_30:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.46
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.46
+	b .LBB1827_25
+.LBB1827_30:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.46
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1826_31:
+.LBB1827_31:
 	mov w21, w0
 	mov x0, x1
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
-	cbz x19, .LBB1826_13
-.LBB1826_32:
+	cbz x19, .LBB1827_13
+.LBB1827_32:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1826_35
-.LBB1826_33:
+	b .LBB1827_35
+.LBB1827_33:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1826_55
-.LBB1826_34:
+	b.eq .LBB1827_55
+.LBB1827_34:
 	mov x19, x0
 	mov w0, w21
-.LBB1826_35:
+.LBB1827_35:
 	mov w21, w0
-	cbz x19, .LBB1826_33
+	cbz x19, .LBB1827_33
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1826_34
+	b.ne .LBB1827_34
 	cmp x19, #1
-	b.ne .LBB1826_56
+	b.ne .LBB1827_56
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1826_56
-.LBB1826_39:
+	b .LBB1827_56
+.LBB1827_39:
 	mov x0, x1
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	cbz x19, .LBB1826_18
-.LBB1826_40:
+	cbz x19, .LBB1827_18
+.LBB1827_40:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1826_43
-.LBB1826_41:
+	b .LBB1827_43
+.LBB1827_41:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1826_57
-.LBB1826_42:
+	b.eq .LBB1827_57
+.LBB1827_42:
 	mov x19, x0
-.LBB1826_43:
-	cbz x19, .LBB1826_41
+.LBB1827_43:
+	cbz x19, .LBB1827_41
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1826_42
+	b.ne .LBB1827_42
 	cmp x19, #1
-	b.ne .LBB1826_18
+	b.ne .LBB1827_18
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1826_18
-.LBB1826_47:
+	b .LBB1827_18
+.LBB1827_47:
 	ldp x8, x21, [x1]
 	stp x3, x2, [sp]
 	str x1, [sp, #16]
@@ -227,43 +227,43 @@ swapref_hot_percpu_acquire_fence:
 	dmb ish
 	stur x20, [x29, #-8]
 	ldapr x8, [x8]
-	tbnz w8, #1, .LBB1826_58
+	tbnz w8, #1, .LBB1827_58
 	ldur x8, [x29, #-8]
 	ldr x20, [x8, #8]
 	ldr x19, [x20, #40]
-	b .LBB1826_51
-.LBB1826_49:
+	b .LBB1827_51
+.LBB1827_49:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1826_53
-.LBB1826_50:
+	b.eq .LBB1827_53
+.LBB1827_50:
 	mov x19, x0
-.LBB1826_51:
-	cbz x19, .LBB1826_49
+.LBB1827_51:
+	cbz x19, .LBB1827_49
 	add x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_relax
 	cmp x0, x19
-	b.ne .LBB1826_50
-.LBB1826_53:
+	b.ne .LBB1827_50
+.LBB1827_53:
 	stlr xzr, [x21]
 	dmb ish
 	ldrb w8, [x21, #16]
-	cbnz w8, .LBB1826_60
+	cbnz w8, .LBB1827_60
 	ldp x2, x1, [sp, #8]
 	ldr x3, [sp]
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1826_7
-	b .LBB1826_18
-.LBB1826_55:
+	cbnz x19, .LBB1827_7
+	b .LBB1827_18
+.LBB1827_55:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1826_56:
+.LBB1827_56:
 	mov w0, w21
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -271,25 +271,25 @@ swapref_hot_percpu_acquire_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1826_57:
+.LBB1827_57:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-	b .LBB1826_18
-.LBB1826_58:
+	b .LBB1827_18
+.LBB1827_58:
 	stlr xzr, [x21]
 	dmb ish
 	ldrb w8, [x21, #16]
-	cbz w8, .LBB1826_18
+	cbz w8, .LBB1827_18
 	ldr x0, [sp, #16]
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	b .LBB1826_18
-.LBB1826_60:
+	b .LBB1827_18
+.LBB1827_60:
 	ldr x20, [sp, #16]
 	mov x0, x20
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp]
 	mov x1, x20
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1826_7
-	b .LBB1826_18
+	cbnz x19, .LBB1827_7
+	b .LBB1827_18

@@ -8,50 +8,50 @@ swapref_hot_percpu_fence_qsbr:
 	stp x20, x19, [sp, #48]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1834_3
+	b.ls .LBB1835_3
 	mov w0, wzr
-.LBB1834_2:
+.LBB1835_2:
 	ldp x20, x19, [sp, #48]
 	ldp x22, x21, [sp, #32]
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1834_3:
+.LBB1835_3:
 	add x20, x0, x2, lsl #7
 	ldr x9, [x1]
 	ldr x8, [x20]
 	cmp x8, x9
-	b.ne .LBB1834_19
+	b.ne .LBB1835_19
 	ldr x8, [x1, #8]
 	ldr x9, [x20, #16]
 	tst x9, #0x3
-	b.ne .LBB1834_20
+	b.ne .LBB1835_20
 	ldr x10, [x8, x9]
 	add x10, x10, #1
 	str x10, [x8, x9]
-.LBB1834_6:
+.LBB1835_6:
 	dmb ishld
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1834_28
+	cbz x8, .LBB1835_28
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1834_10
+	b.hs .LBB1835_10
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr x8, [x1, #8]
 	ldr x9, [x20, #16]
 	tst x9, #0x3
-	b.eq .LBB1834_12
+	b.eq .LBB1835_12
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1834_15
-.LBB1834_10:
+	b .LBB1835_15
+.LBB1835_10:
 	ldr x8, [x1, #8]
 	ldr x9, [x20, #16]
 	tst x9, #0x3
-	b.ne .LBB1834_29
+	b.ne .LBB1835_29
 	mov w0, wzr
-.LBB1834_12:
+.LBB1835_12:
 	ldr x10, [x8, x9]
 	sub x10, x10, #1
 	str x10, [x8, x9]
@@ -60,27 +60,27 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1834_13:
+.LBB1835_13:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1834_36
-.LBB1834_14:
+	b.eq .LBB1835_36
+.LBB1835_14:
 	mov x19, x0
 	mov w0, w21
-.LBB1834_15:
+.LBB1835_15:
 	mov w21, w0
-	cbz x19, .LBB1834_13
+	cbz x19, .LBB1835_13
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1834_14
+	b.ne .LBB1835_14
 	cmp x19, #1
-	b.ne .LBB1834_37
+	b.ne .LBB1835_37
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
@@ -89,20 +89,20 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1834_19:
+.LBB1835_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1834_20:
+.LBB1835_20:
 	ldr x8, [x20, #16]
-	tbnz w8, #1, .LBB1834_35
+	tbnz w8, #1, .LBB1835_35
 	ldr x8, [x20, #16]
-	tbnz w8, #1, .LBB1834_35
+	tbnz w8, #1, .LBB1835_35
 	ldr x24, [x20, #8]
 	mov x23, x2
 	mov x21, x3
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1834_23:
-	cbz x19, .LBB1834_26
+.LBB1835_23:
+	cbz x19, .LBB1835_26
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -111,65 +111,65 @@ swapref_hot_percpu_fence_qsbr:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1834_6
+	b.eq .LBB1835_6
 	mov x19, x0
-	b .LBB1834_23
-.LBB1834_26:
+	b .LBB1835_23
+.LBB1835_26:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1834_2
+	b.eq .LBB1835_2
 	mov x19, x0
-	b .LBB1834_23
-.LBB1834_28:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.44
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.44
+	b .LBB1835_23
+.LBB1835_28:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.44
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1834_29:
+.LBB1835_29:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1834_32
-.LBB1834_30:
+	b .LBB1835_32
+.LBB1835_30:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1834_38
-.LBB1834_31:
+	b.eq .LBB1835_38
+.LBB1835_31:
 	mov x19, x0
-.LBB1834_32:
-	cbz x19, .LBB1834_30
+.LBB1835_32:
+	cbz x19, .LBB1835_30
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1834_31
+	b.ne .LBB1835_31
 	cmp x19, #1
-	b.eq .LBB1834_39
-.LBB1834_35:
+	b.eq .LBB1835_39
+.LBB1835_35:
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x22, x21, [sp, #32]
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1834_36:
+.LBB1835_36:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1834_37:
+.LBB1835_37:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldp x22, x21, [sp, #32]
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1834_38:
+.LBB1835_38:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -179,7 +179,7 @@ swapref_hot_percpu_fence_qsbr:
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1834_39:
+.LBB1835_39:
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr

@@ -6,31 +6,31 @@ swapref_hot_rcu_valid_fence:
 	stp x20, x19, [sp, #16]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1836_3
+	b.ls .LBB1837_3
 	mov w0, wzr
-.LBB1836_2:
+.LBB1837_2:
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1836_3:
+.LBB1837_3:
 	ldr x8, [x0, #4096]
 	ldr x10, [x1]
 	mov x19, x1
 	cmp x8, x10
-	b.ne .LBB1836_19
+	b.ne .LBB1837_19
 	ldr w8, [x19, #32]
 	add x9, x0, x2, lsl #7
-	cbz w8, .LBB1836_7
+	cbz w8, .LBB1837_7
 	add w10, w8, #1
 	str w10, [x19, #32]
 	ldrb w10, [x9, #8]
-	cbnz w10, .LBB1836_8
+	cbnz w10, .LBB1837_8
 	mov w0, wzr
 	str w8, [x19, #32]
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1836_7:
+.LBB1837_7:
 	ldr x11, [x19, #8]
 	ldr x10, [x10, #128]
 	stlr x10, [x11]
@@ -38,22 +38,22 @@ swapref_hot_rcu_valid_fence:
 	dmb ish
 	str w10, [x19, #32]
 	ldrb w10, [x9, #8]
-	cbz w10, .LBB1836_15
-.LBB1836_8:
+	cbz w10, .LBB1837_15
+.LBB1837_8:
 	ldr x9, [x9]
-	cbz x9, .LBB1836_20
+	cbz x9, .LBB1837_20
 	ldr x10, [x9, #8]
 	cmp x3, x10
-	b.hs .LBB1836_13
+	b.hs .LBB1837_13
 	ldr x9, [x9]
 	ldrb w0, [x9, x3]
 	str w8, [x19, #32]
-	cbnz w8, .LBB1836_2
+	cbnz w8, .LBB1837_2
 	ldr x8, [x19, #8]
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbz w8, .LBB1836_2
+	cbz w8, .LBB1837_2
 	mov w20, w0
 	mov x0, x19
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
@@ -61,54 +61,54 @@ swapref_hot_rcu_valid_fence:
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1836_13:
+.LBB1837_13:
 	str w8, [x19, #32]
-	cbz w8, .LBB1836_17
+	cbz w8, .LBB1837_17
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1836_15:
+.LBB1837_15:
 	ldr x8, [x19, #8]
 	str wzr, [x19, #32]
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1836_22
+	cbnz w8, .LBB1837_22
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1836_17:
+.LBB1837_17:
 	ldr x8, [x19, #8]
 	stlr xzr, [x8]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1836_22
+	cbnz w8, .LBB1837_22
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1836_19:
+.LBB1837_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1836_20:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.48
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.48
+.LBB1837_20:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.48
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.48
 	mov w1, #9
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
 	brk #0x1
-.LBB1836_22:
+.LBB1837_22:
 	mov x0, x19
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1836_23:
+.LBB1837_23:
 	mov x20, x0
 	mov x0, x19
 	bl _RINvNtCs7FrzzqQryGL_4core3ptr9drop_glueINtNtNtCsiF5ETt0djIv_7swapref3rcu6reader12RcuReadGuardNtNtBG_6flavor2MbEEBI_
 	mov x0, x20
 	bl _Unwind_Resume
-.LBB1836_25:
+.LBB1837_25:
 	bl _RNvNtCs7FrzzqQryGL_4core9panicking16panic_in_cleanup

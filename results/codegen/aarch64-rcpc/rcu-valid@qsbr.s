@@ -5,31 +5,31 @@ swapref_hot_rcu_valid_qsbr:
 	stp x29, x30, [sp, #-16]!
 	mov x29, sp
 	cmp x2, #31
-	b.hi .LBB1838_6
+	b.hi .LBB1839_6
 	ldr x8, [x0, #4096]
 	ldr x9, [x1]
 	cmp x8, x9
-	b.ne .LBB1838_7
+	b.ne .LBB1839_7
 	add x8, x0, x2, lsl #7
 	ldrb w9, [x8, #8]
-	cbz w9, .LBB1838_6
+	cbz w9, .LBB1839_6
 	ldr x8, [x8]
-	cbz x8, .LBB1838_8
+	cbz x8, .LBB1839_8
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1838_6
+	b.hs .LBB1839_6
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldp x29, x30, [sp], #16
 	ret
-.LBB1838_6:
+.LBB1839_6:
 	mov w0, wzr
 	ldp x29, x30, [sp], #16
 	ret
-.LBB1838_7:
+.LBB1839_7:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1838_8:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.48
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.48
+.LBB1839_8:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.48
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.48
 	mov w1, #9
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map

@@ -8,20 +8,20 @@ swapref_hot_file_ref_fence:
 	stp x20, x19, [sp, #48]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1820_3
+	b.ls .LBB1821_3
 	mov w0, wzr
-.LBB1820_2:
+.LBB1821_2:
 	ldp x20, x19, [sp, #48]
 	ldr x23, [sp, #16]
 	ldp x22, x21, [sp, #32]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1820_3:
+.LBB1821_3:
 	ldr x9, [x0, #4096]
 	ldr x8, [x1]
 	mov x19, x1
 	cmp x9, x8
-	b.ne .LBB1820_14
+	b.ne .LBB1821_14
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
 	add x22, x21, #8
@@ -29,7 +29,7 @@ swapref_hot_file_ref_fence:
 	add x8, x0, x2, lsl #7
 	dmb ish
 	ldar x20, [x8]
-	cbz x20, .LBB1820_6
+	cbz x20, .LBB1821_6
 	mov w0, #1
 	mov x1, x20
 	mov x23, x3
@@ -37,17 +37,17 @@ swapref_hot_file_ref_fence:
 	add x8, x0, #1
 	mov x3, x23
 	bic x20, x20, x8, asr #63
-.LBB1820_6:
+.LBB1821_6:
 	stlr xzr, [x22]
 	dmb ish
 	ldrb w8, [x21, #16]
-	cbnz w8, .LBB1820_15
-	cbz x20, .LBB1820_16
-.LBB1820_8:
+	cbnz w8, .LBB1821_15
+	cbz x20, .LBB1821_16
+.LBB1821_8:
 	ldr x8, [x20, #128]
 	ldr x9, [x8, #24]
 	cmp x3, x9
-	b.hs .LBB1820_11
+	b.hs .LBB1821_11
 	ldr x8, [x8, #16]
 	mov x0, #-1
 	mov x1, x20
@@ -59,14 +59,14 @@ swapref_hot_file_ref_fence:
 	dmb ish
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
-	b.mi .LBB1820_17
+	b.mi .LBB1821_17
 	stlr xzr, [x23]
 	mov w0, w21
 	dmb ish
 	ldrb w8, [x22, #16]
-	cbz w8, .LBB1820_2
-	b .LBB1820_13
-.LBB1820_11:
+	cbz w8, .LBB1821_2
+	b .LBB1821_13
+.LBB1821_11:
 	ldp x8, x22, [x19]
 	mov x0, #-1
 	mov x1, x20
@@ -76,15 +76,15 @@ swapref_hot_file_ref_fence:
 	dmb ish
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
-	b.mi .LBB1820_18
-.LBB1820_12:
+	b.mi .LBB1821_18
+.LBB1821_12:
 	stlr xzr, [x23]
 	mov w21, wzr
 	mov w0, wzr
 	dmb ish
 	ldrb w8, [x22, #16]
-	cbz w8, .LBB1820_2
-.LBB1820_13:
+	cbz w8, .LBB1821_2
+.LBB1821_13:
 	mov x0, x19
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
@@ -93,31 +93,31 @@ swapref_hot_file_ref_fence:
 	ldp x22, x21, [sp, #32]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1820_14:
+.LBB1821_14:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1820_15:
+.LBB1821_15:
 	mov x0, x19
 	mov x21, x3
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
-	cbnz x20, .LBB1820_8
-.LBB1820_16:
+	cbnz x20, .LBB1821_8
+.LBB1821_16:
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x23, [sp, #16]
 	ldp x22, x21, [sp, #32]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1820_17:
+.LBB1821_17:
 	mov x0, x20
 	bl _RNvMs4_NtCsiF5ETt0djIv_7swapref5zonedNtB5_7FileRef8put_slow
 	stlr xzr, [x23]
 	mov w0, w21
 	dmb ish
 	ldrb w8, [x22, #16]
-	cbz w8, .LBB1820_2
-	b .LBB1820_13
-.LBB1820_18:
+	cbz w8, .LBB1821_2
+	b .LBB1821_13
+.LBB1821_18:
 	mov x0, x20
 	bl _RNvMs4_NtCsiF5ETt0djIv_7swapref5zonedNtB5_7FileRef8put_slow
-	b .LBB1820_12
+	b .LBB1821_12

@@ -7,25 +7,25 @@ swapref_hot_file_ref_membarrier:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1821_2
+	b.ls .LBB1822_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1821_2:
+.LBB1822_2:
 	ldr x9, [x0, #4096]
 	ldr x8, [x1]
 	mov x19, x1
 	cmp x9, x8
-	b.ne .LBB1821_14
+	b.ne .LBB1822_14
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
 	add x9, x0, x2, lsl #7
 	str x8, [x21, #8]
 	//MEMBARRIER
 	ldar x20, [x9]
-	cbz x20, .LBB1821_5
+	cbz x20, .LBB1822_5
 	mov w0, #1
 	mov x1, x20
 	mov x22, x3
@@ -33,18 +33,18 @@ swapref_hot_file_ref_membarrier:
 	add x8, x0, #1
 	mov x3, x22
 	bic x20, x20, x8, asr #63
-.LBB1821_5:
+.LBB1822_5:
 	//MEMBARRIER
 	str xzr, [x21, #8]
 	//MEMBARRIER
 	ldrb w8, [x21, #16]
-	cbnz w8, .LBB1821_15
-	cbz x20, .LBB1821_16
-.LBB1821_7:
+	cbnz w8, .LBB1822_15
+	cbz x20, .LBB1822_16
+.LBB1822_7:
 	ldr x8, [x20, #128]
 	ldr x9, [x8, #24]
 	cmp x3, x9
-	b.hs .LBB1821_11
+	b.hs .LBB1822_11
 	ldr x8, [x8, #16]
 	mov x0, #-1
 	mov x1, x20
@@ -55,14 +55,14 @@ swapref_hot_file_ref_membarrier:
 	//MEMBARRIER
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
-	b.mi .LBB1821_17
+	b.mi .LBB1822_17
 	//MEMBARRIER
 	str xzr, [x22, #8]
 	//MEMBARRIER
 	ldrb w8, [x22, #16]
 	mov w0, w21
-	cbz w8, .LBB1821_13
-.LBB1821_10:
+	cbz w8, .LBB1822_13
+.LBB1822_10:
 	mov x0, x19
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
@@ -70,7 +70,7 @@ swapref_hot_file_ref_membarrier:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1821_11:
+.LBB1822_11:
 	ldp x8, x22, [x19]
 	mov x0, #-1
 	mov x1, x20
@@ -79,34 +79,34 @@ swapref_hot_file_ref_membarrier:
 	//MEMBARRIER
 	bl __aarch64_ldadd8_acq_rel
 	subs x1, x0, #1
-	b.mi .LBB1821_18
+	b.mi .LBB1822_18
 	//MEMBARRIER
 	str xzr, [x22, #8]
 	//MEMBARRIER
 	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
-	cbnz w8, .LBB1821_10
-.LBB1821_13:
+	cbnz w8, .LBB1822_10
+.LBB1822_13:
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1821_14:
+.LBB1822_14:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1821_15:
+.LBB1822_15:
 	mov x0, x19
 	mov x21, x3
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
-	cbnz x20, .LBB1821_7
-.LBB1821_16:
+	cbnz x20, .LBB1822_7
+.LBB1822_16:
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1821_17:
+.LBB1822_17:
 	mov x0, x20
 	bl _RNvMs4_NtCsiF5ETt0djIv_7swapref5zonedNtB5_7FileRef8put_slow
 	//MEMBARRIER
@@ -114,9 +114,9 @@ swapref_hot_file_ref_membarrier:
 	//MEMBARRIER
 	ldrb w8, [x22, #16]
 	mov w0, w21
-	cbz w8, .LBB1821_13
-	b .LBB1821_10
-.LBB1821_18:
+	cbz w8, .LBB1822_13
+	b .LBB1822_10
+.LBB1822_18:
 	mov x0, x20
 	bl _RNvMs4_NtCsiF5ETt0djIv_7swapref5zonedNtB5_7FileRef8put_slow
 	//MEMBARRIER
@@ -125,5 +125,5 @@ swapref_hot_file_ref_membarrier:
 	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
-	cbz w8, .LBB1821_13
-	b .LBB1821_10
+	cbz w8, .LBB1822_13
+	b .LBB1822_10

@@ -8,50 +8,50 @@ swapref_hot_percpu_acquire_qsbr:
 	stp x20, x19, [sp, #48]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1829_3
+	b.ls .LBB1830_3
 	mov w0, wzr
-.LBB1829_2:
+.LBB1830_2:
 	ldp x20, x19, [sp, #48]
 	ldp x22, x21, [sp, #32]
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1829_3:
+.LBB1830_3:
 	add x20, x0, x2, lsl #7
 	ldr x9, [x1]
 	ldr x8, [x20]
 	cmp x8, x9
-	b.ne .LBB1829_19
+	b.ne .LBB1830_19
 	add x10, x20, #16
 	ldr x8, [x1, #8]
 	ldar x9, [x10]
 	tst x9, #0x3
-	b.ne .LBB1829_20
+	b.ne .LBB1830_20
 	ldr x10, [x8, x9]
 	add x10, x10, #1
 	str x10, [x8, x9]
-.LBB1829_6:
+.LBB1830_6:
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1829_28
+	cbz x8, .LBB1830_28
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1829_10
+	b.hs .LBB1830_10
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldr x8, [x1, #8]
 	ldr x9, [x20, #16]
 	tst x9, #0x3
-	b.eq .LBB1829_12
+	b.eq .LBB1830_12
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1829_15
-.LBB1829_10:
+	b .LBB1830_15
+.LBB1830_10:
 	ldr x8, [x1, #8]
 	ldr x9, [x20, #16]
 	tst x9, #0x3
-	b.ne .LBB1829_29
+	b.ne .LBB1830_29
 	mov w0, wzr
-.LBB1829_12:
+.LBB1830_12:
 	ldr x10, [x8, x9]
 	sub x10, x10, #1
 	str x10, [x8, x9]
@@ -60,27 +60,27 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1829_13:
+.LBB1830_13:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1829_36
-.LBB1829_14:
+	b.eq .LBB1830_36
+.LBB1830_14:
 	mov x19, x0
 	mov w0, w21
-.LBB1829_15:
+.LBB1830_15:
 	mov w21, w0
-	cbz x19, .LBB1829_13
+	cbz x19, .LBB1830_13
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1829_14
+	b.ne .LBB1830_14
 	cmp x19, #1
-	b.ne .LBB1829_37
+	b.ne .LBB1830_37
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, w21
@@ -89,21 +89,21 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1829_19:
+.LBB1830_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1829_20:
+.LBB1830_20:
 	ldar x8, [x10]
-	tbnz w8, #1, .LBB1829_35
+	tbnz w8, #1, .LBB1830_35
 	add x8, x20, #16
 	ldar x8, [x8]
-	tbnz w8, #1, .LBB1829_35
+	tbnz w8, #1, .LBB1830_35
 	ldr x24, [x20, #8]
 	mov x23, x2
 	mov x21, x3
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1829_23:
-	cbz x19, .LBB1829_26
+.LBB1830_23:
+	cbz x19, .LBB1830_26
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -112,65 +112,65 @@ swapref_hot_percpu_acquire_qsbr:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1829_6
+	b.eq .LBB1830_6
 	mov x19, x0
-	b .LBB1829_23
-.LBB1829_26:
+	b .LBB1830_23
+.LBB1830_26:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1829_2
+	b.eq .LBB1830_2
 	mov x19, x0
-	b .LBB1829_23
-.LBB1829_28:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.46
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.46
+	b .LBB1830_23
+.LBB1830_28:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.46
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.46
 	mov w1, #14
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1829_29:
+.LBB1830_29:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1829_32
-.LBB1829_30:
+	b .LBB1830_32
+.LBB1830_30:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1829_38
-.LBB1829_31:
+	b.eq .LBB1830_38
+.LBB1830_31:
 	mov x19, x0
-.LBB1829_32:
-	cbz x19, .LBB1829_30
+.LBB1830_32:
+	cbz x19, .LBB1830_30
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1829_31
+	b.ne .LBB1830_31
 	cmp x19, #1
-	b.eq .LBB1829_39
-.LBB1829_35:
+	b.eq .LBB1830_39
+.LBB1830_35:
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldp x22, x21, [sp, #32]
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1829_36:
+.LBB1830_36:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1829_37:
+.LBB1830_37:
 	mov w0, w21
 	ldp x20, x19, [sp, #48]
 	ldp x22, x21, [sp, #32]
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1829_38:
+.LBB1830_38:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
@@ -180,7 +180,7 @@ swapref_hot_percpu_acquire_qsbr:
 	ldp x24, x23, [sp, #16]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1829_39:
+.LBB1830_39:
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
 	mov w0, wzr

@@ -9,7 +9,7 @@ swapref_hot_percpu_fence_fence:
 	stp x20, x19, [sp, #80]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1831_2
+	b.ls .LBB1832_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -17,12 +17,12 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1831_2:
+.LBB1832_2:
 	add x20, x0, x2, lsl #7
 	ldr x9, [x1]
 	ldr x8, [x20]
 	cmp x8, x9
-	b.ne .LBB1831_19
+	b.ne .LBB1832_19
 	ldr x8, [x1, #8]
 	ldr x10, [x9, #128]
 	add x9, x8, #8
@@ -30,23 +30,23 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #16]
 	ands x19, x10, #0x3
-	b.ne .LBB1831_5
+	b.ne .LBB1832_5
 	ldr x11, [x8, x10]
 	add x11, x11, #1
 	str x11, [x8, x10]
-.LBB1831_5:
+.LBB1832_5:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1831_20
-	cbnz x19, .LBB1831_21
-.LBB1831_7:
+	cbnz w8, .LBB1832_20
+	cbnz x19, .LBB1832_21
+.LBB1832_7:
 	dmb ishld
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1831_30
+	cbz x8, .LBB1832_30
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1831_14
+	b.hs .LBB1832_14
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldp x9, x8, [x1]
@@ -56,24 +56,24 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #16]
 	ands x19, x10, #0x3
-	b.ne .LBB1831_11
+	b.ne .LBB1832_11
 	ldr x11, [x8, x10]
 	sub x11, x11, #1
 	str x11, [x8, x10]
-.LBB1831_11:
+.LBB1832_11:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1831_31
-	cbnz x19, .LBB1831_32
-.LBB1831_13:
+	cbnz w8, .LBB1832_31
+	cbnz x19, .LBB1832_32
+.LBB1832_13:
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
 	ldp x24, x23, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1831_14:
+.LBB1832_14:
 	ldp x9, x8, [x1]
 	ldr x10, [x9, #128]
 	add x9, x8, #8
@@ -81,17 +81,17 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	ldr x10, [x20, #16]
 	ands x19, x10, #0x3
-	b.ne .LBB1831_16
+	b.ne .LBB1832_16
 	ldr x11, [x8, x10]
 	sub x11, x11, #1
 	str x11, [x8, x10]
-.LBB1831_16:
+.LBB1832_16:
 	stlr xzr, [x9]
 	dmb ish
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1831_39
-	cbnz x19, .LBB1831_40
-.LBB1831_18:
+	cbnz w8, .LBB1832_39
+	cbnz x19, .LBB1832_40
+.LBB1832_18:
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -99,9 +99,9 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1831_19:
+.LBB1832_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1831_20:
+.LBB1832_20:
 	mov x0, x1
 	mov x21, x1
 	mov x23, x3
@@ -110,22 +110,22 @@ swapref_hot_percpu_fence_fence:
 	mov x2, x22
 	mov x3, x23
 	mov x1, x21
-	cbz x19, .LBB1831_7
-.LBB1831_21:
+	cbz x19, .LBB1832_7
+.LBB1832_21:
 	ldr x8, [x20, #16]
-	tbnz w8, #1, .LBB1831_18
+	tbnz w8, #1, .LBB1832_18
 	ldr w8, [x1, #32]
-	cbz w8, .LBB1831_47
+	cbz w8, .LBB1832_47
 	ldr x9, [x20, #16]
-	tbnz w9, #1, .LBB1831_18
+	tbnz w9, #1, .LBB1832_18
 	mov x8, x20
 	mov x23, x2
 	mov x21, x3
 	ldr x24, [x8, #8]
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1831_25:
-	cbz x19, .LBB1831_28
+.LBB1832_25:
+	cbz x19, .LBB1832_28
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -134,88 +134,88 @@ swapref_hot_percpu_fence_fence:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1831_7
+	b.eq .LBB1832_7
 	mov x19, x0
-	b .LBB1831_25
-.LBB1831_28:
+	b .LBB1832_25
+.LBB1832_28:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1831_13
+	b.eq .LBB1832_13
 	mov x19, x0
-	b .LBB1831_25
-.LBB1831_30:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.44
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.44
+	b .LBB1832_25
+.LBB1832_30:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.44
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1831_31:
+.LBB1832_31:
 	mov w21, w0
 	mov x0, x1
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
-	cbz x19, .LBB1831_13
-.LBB1831_32:
+	cbz x19, .LBB1832_13
+.LBB1832_32:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1831_35
-.LBB1831_33:
+	b .LBB1832_35
+.LBB1832_33:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1831_55
-.LBB1831_34:
+	b.eq .LBB1832_55
+.LBB1832_34:
 	mov x19, x0
 	mov w0, w21
-.LBB1831_35:
+.LBB1832_35:
 	mov w21, w0
-	cbz x19, .LBB1831_33
+	cbz x19, .LBB1832_33
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1831_34
+	b.ne .LBB1832_34
 	cmp x19, #1
-	b.ne .LBB1831_56
+	b.ne .LBB1832_56
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1831_56
-.LBB1831_39:
+	b .LBB1832_56
+.LBB1832_39:
 	mov x0, x1
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	cbz x19, .LBB1831_18
-.LBB1831_40:
+	cbz x19, .LBB1832_18
+.LBB1832_40:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1831_43
-.LBB1831_41:
+	b .LBB1832_43
+.LBB1832_41:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1831_57
-.LBB1831_42:
+	b.eq .LBB1832_57
+.LBB1832_42:
 	mov x19, x0
-.LBB1831_43:
-	cbz x19, .LBB1831_41
+.LBB1832_43:
+	cbz x19, .LBB1832_41
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1831_42
+	b.ne .LBB1832_42
 	cmp x19, #1
-	b.ne .LBB1831_18
+	b.ne .LBB1832_18
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1831_18
-.LBB1831_47:
+	b .LBB1832_18
+.LBB1832_47:
 	ldp x8, x21, [x1]
 	stp x3, x2, [sp]
 	str x1, [sp, #16]
@@ -224,43 +224,43 @@ swapref_hot_percpu_fence_fence:
 	dmb ish
 	stur x20, [x29, #-8]
 	ldr x8, [x20, #16]
-	tbnz w8, #1, .LBB1831_58
+	tbnz w8, #1, .LBB1832_58
 	ldur x8, [x29, #-8]
 	ldr x20, [x8, #8]
 	ldr x19, [x20, #40]
-	b .LBB1831_51
-.LBB1831_49:
+	b .LBB1832_51
+.LBB1832_49:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1831_53
-.LBB1831_50:
+	b.eq .LBB1832_53
+.LBB1832_50:
 	mov x19, x0
-.LBB1831_51:
-	cbz x19, .LBB1831_49
+.LBB1832_51:
+	cbz x19, .LBB1832_49
 	add x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_relax
 	cmp x0, x19
-	b.ne .LBB1831_50
-.LBB1831_53:
+	b.ne .LBB1832_50
+.LBB1832_53:
 	stlr xzr, [x21]
 	dmb ish
 	ldrb w8, [x21, #16]
-	cbnz w8, .LBB1831_60
+	cbnz w8, .LBB1832_60
 	ldp x2, x1, [sp, #8]
 	ldr x3, [sp]
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1831_7
-	b .LBB1831_18
-.LBB1831_55:
+	cbnz x19, .LBB1832_7
+	b .LBB1832_18
+.LBB1832_55:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1831_56:
+.LBB1832_56:
 	mov w0, w21
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -268,25 +268,25 @@ swapref_hot_percpu_fence_fence:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1831_57:
+.LBB1832_57:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-	b .LBB1831_18
-.LBB1831_58:
+	b .LBB1832_18
+.LBB1832_58:
 	stlr xzr, [x21]
 	dmb ish
 	ldrb w8, [x21, #16]
-	cbz w8, .LBB1831_18
+	cbz w8, .LBB1832_18
 	ldr x0, [sp, #16]
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	b .LBB1831_18
-.LBB1831_60:
+	b .LBB1832_18
+.LBB1832_60:
 	ldr x20, [sp, #16]
 	mov x0, x20
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp]
 	mov x1, x20
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1831_7
-	b .LBB1831_18
+	cbnz x19, .LBB1832_7
+	b .LBB1832_18

@@ -9,7 +9,7 @@ swapref_hot_percpu_fence_membarrier:
 	stp x20, x19, [sp, #80]
 	add x29, sp, #32
 	cmp x2, #31
-	b.ls .LBB1833_2
+	b.ls .LBB1834_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -17,36 +17,36 @@ swapref_hot_percpu_fence_membarrier:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1833_2:
+.LBB1834_2:
 	add x20, x0, x2, lsl #7
 	ldr x9, [x1]
 	ldr x8, [x20]
 	cmp x8, x9
-	b.ne .LBB1833_19
+	b.ne .LBB1834_19
 	ldr x8, [x1, #8]
 	ldr x9, [x9, #128]
 	str x9, [x8, #8]
 	//MEMBARRIER
 	ldr x9, [x20, #16]
 	ands x19, x9, #0x3
-	b.ne .LBB1833_5
+	b.ne .LBB1834_5
 	ldr x10, [x8, x9]
 	add x10, x10, #1
 	str x10, [x8, x9]
-.LBB1833_5:
+.LBB1834_5:
 	//MEMBARRIER
 	str xzr, [x8, #8]
 	//MEMBARRIER
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1833_20
-	cbnz x19, .LBB1833_21
-.LBB1833_7:
+	cbnz w8, .LBB1834_20
+	cbnz x19, .LBB1834_21
+.LBB1834_7:
 	dmb ishld
 	ldr x8, [x20, #32]
-	cbz x8, .LBB1833_30
+	cbz x8, .LBB1834_30
 	ldr x9, [x8, #8]
 	cmp x3, x9
-	b.hs .LBB1833_14
+	b.hs .LBB1834_14
 	ldr x8, [x8]
 	ldrb w0, [x8, x3]
 	ldp x9, x8, [x1]
@@ -55,43 +55,43 @@ swapref_hot_percpu_fence_membarrier:
 	//MEMBARRIER
 	ldr x9, [x20, #16]
 	ands x19, x9, #0x3
-	b.ne .LBB1833_11
+	b.ne .LBB1834_11
 	ldr x10, [x8, x9]
 	sub x10, x10, #1
 	str x10, [x8, x9]
-.LBB1833_11:
+.LBB1834_11:
 	//MEMBARRIER
 	str xzr, [x8, #8]
 	//MEMBARRIER
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1833_31
-	cbnz x19, .LBB1833_32
-.LBB1833_13:
+	cbnz w8, .LBB1834_31
+	cbnz x19, .LBB1834_32
+.LBB1834_13:
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
 	ldp x24, x23, [sp, #48]
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1833_14:
+.LBB1834_14:
 	ldp x9, x8, [x1]
 	ldr x9, [x9, #128]
 	str x9, [x8, #8]
 	//MEMBARRIER
 	ldr x9, [x20, #16]
 	ands x19, x9, #0x3
-	b.ne .LBB1833_16
+	b.ne .LBB1834_16
 	ldr x10, [x8, x9]
 	sub x10, x10, #1
 	str x10, [x8, x9]
-.LBB1833_16:
+.LBB1834_16:
 	//MEMBARRIER
 	str xzr, [x8, #8]
 	//MEMBARRIER
 	ldrb w8, [x8, #16]
-	cbnz w8, .LBB1833_39
-	cbnz x19, .LBB1833_40
-.LBB1833_18:
+	cbnz w8, .LBB1834_39
+	cbnz x19, .LBB1834_40
+.LBB1834_18:
 	mov w0, wzr
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -99,9 +99,9 @@ swapref_hot_percpu_fence_membarrier:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1833_19:
+.LBB1834_19:
 	bl _RNvNtCsiF5ETt0djIv_7swapref10percpu_ref12wrong_domain
-.LBB1833_20:
+.LBB1834_20:
 	mov x0, x1
 	mov x21, x1
 	mov x23, x3
@@ -110,22 +110,22 @@ swapref_hot_percpu_fence_membarrier:
 	mov x2, x22
 	mov x3, x23
 	mov x1, x21
-	cbz x19, .LBB1833_7
-.LBB1833_21:
+	cbz x19, .LBB1834_7
+.LBB1834_21:
 	ldr x8, [x20, #16]
-	tbnz w8, #1, .LBB1833_18
+	tbnz w8, #1, .LBB1834_18
 	ldr w8, [x1, #32]
-	cbz w8, .LBB1833_47
+	cbz w8, .LBB1834_47
 	ldr x9, [x20, #16]
-	tbnz w9, #1, .LBB1833_18
+	tbnz w9, #1, .LBB1834_18
 	mov x8, x20
 	mov x23, x2
 	mov x21, x3
 	ldr x24, [x8, #8]
 	mov x22, x1
 	ldr x19, [x24, #40]
-.LBB1833_25:
-	cbz x19, .LBB1833_28
+.LBB1834_25:
+	cbz x19, .LBB1834_28
 	add x1, x19, #1
 	add x2, x24, #40
 	mov x0, x19
@@ -134,88 +134,88 @@ swapref_hot_percpu_fence_membarrier:
 	mov x1, x22
 	mov x3, x21
 	mov x2, x23
-	b.eq .LBB1833_7
+	b.eq .LBB1834_7
 	mov x19, x0
-	b .LBB1833_25
-.LBB1833_28:
+	b .LBB1834_25
+.LBB1834_28:
 	add x2, x24, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1833_13
+	b.eq .LBB1834_13
 	mov x19, x0
-	b .LBB1833_25
-.LBB1833_30:
-	adrp x0, .Lanon.cc2f65ea42e1162e7b022f71f265880c.44
-	add x0, x0, :lo12:.Lanon.cc2f65ea42e1162e7b022f71f265880c.44
+	b .LBB1834_25
+.LBB1834_30:
+	adrp x0, .Lanon.4bd3c5a942c9c004ce0c958095fdd16b.44
+	add x0, x0, :lo12:.Lanon.4bd3c5a942c9c004ce0c958095fdd16b.44
 	mov w1, #12
 	bl _RNvNtCsiF5ETt0djIv_7swapref8strategy16live_without_map
-.LBB1833_31:
+.LBB1834_31:
 	mov w21, w0
 	mov x0, x1
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
-	cbz x19, .LBB1833_13
-.LBB1833_32:
+	cbz x19, .LBB1834_13
+.LBB1834_32:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1833_35
-.LBB1833_33:
+	b .LBB1834_35
+.LBB1834_33:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1833_55
-.LBB1833_34:
+	b.eq .LBB1834_55
+.LBB1834_34:
 	mov x19, x0
 	mov w0, w21
-.LBB1833_35:
+.LBB1834_35:
 	mov w21, w0
-	cbz x19, .LBB1833_33
+	cbz x19, .LBB1834_33
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1833_34
+	b.ne .LBB1834_34
 	cmp x19, #1
-	b.ne .LBB1833_56
+	b.ne .LBB1834_56
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1833_56
-.LBB1833_39:
+	b .LBB1834_56
+.LBB1834_39:
 	mov x0, x1
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	cbz x19, .LBB1833_18
-.LBB1833_40:
+	cbz x19, .LBB1834_18
+.LBB1834_40:
 	ldr x20, [x20, #8]
 	ldr x19, [x20, #40]
-	b .LBB1833_43
-.LBB1833_41:
+	b .LBB1834_43
+.LBB1834_41:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1833_57
-.LBB1833_42:
+	b.eq .LBB1834_57
+.LBB1834_42:
 	mov x19, x0
-.LBB1833_43:
-	cbz x19, .LBB1833_41
+.LBB1834_43:
+	cbz x19, .LBB1834_41
 	sub x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_acq_rel
 	cmp x0, x19
-	b.ne .LBB1833_42
+	b.ne .LBB1834_42
 	cmp x19, #1
-	b.ne .LBB1833_18
+	b.ne .LBB1834_18
 	add x0, x20, #16
 	bl _RNvMs9_NtCsiF5ETt0djIv_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_
-	b .LBB1833_18
-.LBB1833_47:
+	b .LBB1834_18
+.LBB1834_47:
 	ldp x8, x21, [x1]
 	stp x3, x2, [sp]
 	str x1, [sp, #16]
@@ -224,44 +224,44 @@ swapref_hot_percpu_fence_membarrier:
 	//MEMBARRIER
 	stur x20, [x29, #-8]
 	ldr x8, [x20, #16]
-	tbnz w8, #1, .LBB1833_58
+	tbnz w8, #1, .LBB1834_58
 	ldur x8, [x29, #-8]
 	ldr x20, [x8, #8]
 	ldr x19, [x20, #40]
-	b .LBB1833_51
-.LBB1833_49:
+	b .LBB1834_51
+.LBB1834_49:
 	add x2, x20, #40
 	mov x0, xzr
 	mov x1, xzr
 	bl __aarch64_cas8_relax
 	cmp x0, #0
-	b.eq .LBB1833_53
-.LBB1833_50:
+	b.eq .LBB1834_53
+.LBB1834_50:
 	mov x19, x0
-.LBB1833_51:
-	cbz x19, .LBB1833_49
+.LBB1834_51:
+	cbz x19, .LBB1834_49
 	add x1, x19, #1
 	add x2, x20, #40
 	mov x0, x19
 	bl __aarch64_cas8_relax
 	cmp x0, x19
-	b.ne .LBB1833_50
-.LBB1833_53:
+	b.ne .LBB1834_50
+.LBB1834_53:
 	//MEMBARRIER
 	str xzr, [x21]
 	//MEMBARRIER
 	ldrb w8, [x21, #16]
-	cbnz w8, .LBB1833_60
+	cbnz w8, .LBB1834_60
 	ldp x2, x1, [sp, #8]
 	ldr x3, [sp]
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1833_7
-	b .LBB1833_18
-.LBB1833_55:
+	cbnz x19, .LBB1834_7
+	b .LBB1834_18
+.LBB1834_55:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-.LBB1833_56:
+.LBB1834_56:
 	mov w0, w21
 	ldp x20, x19, [sp, #80]
 	ldp x22, x21, [sp, #64]
@@ -269,26 +269,26 @@ swapref_hot_percpu_fence_membarrier:
 	ldp x29, x30, [sp, #32]
 	add sp, sp, #96
 	ret
-.LBB1833_57:
+.LBB1834_57:
 	add x1, x20, #112
 	mov w0, #1
 	bl __aarch64_ldadd8_relax
-	b .LBB1833_18
-.LBB1833_58:
+	b .LBB1834_18
+.LBB1834_58:
 	//MEMBARRIER
 	str xzr, [x21]
 	//MEMBARRIER
 	ldrb w8, [x21, #16]
-	cbz w8, .LBB1833_18
+	cbz w8, .LBB1834_18
 	ldr x0, [sp, #16]
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
-	b .LBB1833_18
-.LBB1833_60:
+	b .LBB1834_18
+.LBB1834_60:
 	ldr x20, [sp, #16]
 	mov x0, x20
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	ldp x3, x2, [sp]
 	mov x1, x20
 	ldur x20, [x29, #-8]
-	cbnz x19, .LBB1833_7
-	b .LBB1833_18
+	cbnz x19, .LBB1834_7
+	b .LBB1834_18

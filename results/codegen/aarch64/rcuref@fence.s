@@ -8,20 +8,20 @@ swapref_hot_rcuref_fence:
 	stp x20, x19, [sp, #48]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1839_3
+	b.ls .LBB1840_3
 	mov w0, wzr
-.LBB1839_2:
+.LBB1840_2:
 	ldp x20, x19, [sp, #48]
 	ldr x23, [sp, #16]
 	ldp x22, x21, [sp, #32]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1839_3:
+.LBB1840_3:
 	ldr x9, [x0, #4096]
 	ldr x8, [x1]
 	mov x19, x1
 	cmp x9, x8
-	b.ne .LBB1839_15
+	b.ne .LBB1840_15
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
 	add x22, x21, #8
@@ -29,26 +29,26 @@ swapref_hot_rcuref_fence:
 	add x8, x0, x2, lsl #7
 	dmb ish
 	ldar x20, [x8]
-	cbz x20, .LBB1839_7
+	cbz x20, .LBB1840_7
 	mov w0, #1
 	mov x1, x20
 	mov x23, x3
 	bl __aarch64_ldadd4_relax
 	cmn w0, #1
-	b.mi .LBB1839_18
-.LBB1839_6:
+	b.mi .LBB1840_18
+.LBB1840_6:
 	mov x3, x23
-.LBB1839_7:
+.LBB1840_7:
 	stlr xzr, [x22]
 	dmb ish
 	ldrb w8, [x21, #16]
-	cbnz w8, .LBB1839_16
-	cbz x20, .LBB1839_17
-.LBB1839_9:
+	cbnz w8, .LBB1840_16
+	cbz x20, .LBB1840_17
+.LBB1840_9:
 	ldr x8, [x20, #128]
 	ldr x9, [x8, #24]
 	cmp x3, x9
-	b.hs .LBB1839_12
+	b.hs .LBB1840_12
 	ldr x8, [x8, #16]
 	mov w0, #-1
 	mov x1, x20
@@ -60,14 +60,14 @@ swapref_hot_rcuref_fence:
 	dmb ish
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1839_20
+	b.mi .LBB1840_20
 	stlr xzr, [x23]
 	mov w0, w21
 	dmb ish
 	ldrb w8, [x22, #16]
-	cbz w8, .LBB1839_2
-	b .LBB1839_14
-.LBB1839_12:
+	cbz w8, .LBB1840_2
+	b .LBB1840_14
+.LBB1840_12:
 	ldp x8, x22, [x19]
 	mov w0, #-1
 	mov x1, x20
@@ -77,15 +77,15 @@ swapref_hot_rcuref_fence:
 	dmb ish
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1839_21
-.LBB1839_13:
+	b.mi .LBB1840_21
+.LBB1840_13:
 	stlr xzr, [x23]
 	mov w21, wzr
 	mov w0, wzr
 	dmb ish
 	ldrb w8, [x22, #16]
-	cbz w8, .LBB1839_2
-.LBB1839_14:
+	cbz w8, .LBB1840_2
+.LBB1840_14:
 	mov x0, x19
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
@@ -94,37 +94,37 @@ swapref_hot_rcuref_fence:
 	ldp x22, x21, [sp, #32]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1839_15:
+.LBB1840_15:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1839_16:
+.LBB1840_16:
 	mov x0, x19
 	mov x21, x3
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
-	cbnz x20, .LBB1839_9
-.LBB1839_17:
+	cbnz x20, .LBB1840_9
+.LBB1840_17:
 	mov w0, wzr
 	ldp x20, x19, [sp, #48]
 	ldr x23, [sp, #16]
 	ldp x22, x21, [sp, #32]
 	ldp x29, x30, [sp], #64
 	ret
-.LBB1839_18:
+.LBB1840_18:
 	mov x0, x20
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8get_slow
-	cbnz w0, .LBB1839_6
+	cbnz w0, .LBB1840_6
 	mov x20, xzr
-	b .LBB1839_6
-.LBB1839_20:
+	b .LBB1840_6
+.LBB1840_20:
 	mov x0, x20
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8put_slow
 	stlr xzr, [x23]
 	mov w0, w21
 	dmb ish
 	ldrb w8, [x22, #16]
-	cbz w8, .LBB1839_2
-	b .LBB1839_14
-.LBB1839_21:
+	cbz w8, .LBB1840_2
+	b .LBB1840_14
+.LBB1840_21:
 	mov x0, x20
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8put_slow
-	b .LBB1839_13
+	b .LBB1840_13

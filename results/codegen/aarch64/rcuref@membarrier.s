@@ -7,45 +7,45 @@ swapref_hot_rcuref_membarrier:
 	stp x20, x19, [sp, #32]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1840_2
+	b.ls .LBB1841_2
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1840_2:
+.LBB1841_2:
 	ldr x9, [x0, #4096]
 	ldr x8, [x1]
 	mov x19, x1
 	cmp x9, x8
-	b.ne .LBB1840_15
+	b.ne .LBB1841_15
 	ldr x21, [x19, #8]
 	ldr x8, [x8, #128]
 	add x9, x0, x2, lsl #7
 	str x8, [x21, #8]
 	//MEMBARRIER
 	ldar x20, [x9]
-	cbz x20, .LBB1840_6
+	cbz x20, .LBB1841_6
 	mov w0, #1
 	mov x1, x20
 	mov x22, x3
 	bl __aarch64_ldadd4_relax
 	cmn w0, #1
-	b.mi .LBB1840_18
-.LBB1840_5:
+	b.mi .LBB1841_18
+.LBB1841_5:
 	mov x3, x22
-.LBB1840_6:
+.LBB1841_6:
 	//MEMBARRIER
 	str xzr, [x21, #8]
 	//MEMBARRIER
 	ldrb w8, [x21, #16]
-	cbnz w8, .LBB1840_16
-	cbz x20, .LBB1840_17
-.LBB1840_8:
+	cbnz w8, .LBB1841_16
+	cbz x20, .LBB1841_17
+.LBB1841_8:
 	ldr x8, [x20, #128]
 	ldr x9, [x8, #24]
 	cmp x3, x9
-	b.hs .LBB1840_12
+	b.hs .LBB1841_12
 	ldr x8, [x8, #16]
 	mov w0, #-1
 	mov x1, x20
@@ -56,14 +56,14 @@ swapref_hot_rcuref_membarrier:
 	//MEMBARRIER
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1840_20
+	b.mi .LBB1841_20
 	//MEMBARRIER
 	str xzr, [x22, #8]
 	//MEMBARRIER
 	ldrb w8, [x22, #16]
 	mov w0, w21
-	cbz w8, .LBB1840_14
-.LBB1840_11:
+	cbz w8, .LBB1841_14
+.LBB1841_11:
 	mov x0, x19
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov w0, w21
@@ -71,7 +71,7 @@ swapref_hot_rcuref_membarrier:
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1840_12:
+.LBB1841_12:
 	ldp x8, x22, [x19]
 	mov w0, #-1
 	mov x1, x20
@@ -80,40 +80,40 @@ swapref_hot_rcuref_membarrier:
 	//MEMBARRIER
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1840_21
+	b.mi .LBB1841_21
 	//MEMBARRIER
 	str xzr, [x22, #8]
 	//MEMBARRIER
 	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
-	cbnz w8, .LBB1840_11
-.LBB1840_14:
+	cbnz w8, .LBB1841_11
+.LBB1841_14:
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1840_15:
+.LBB1841_15:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1840_16:
+.LBB1841_16:
 	mov x0, x19
 	mov x21, x3
 	bl _RNvMs6_NtNtCsiF5ETt0djIv_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_
 	mov x3, x21
-	cbnz x20, .LBB1840_8
-.LBB1840_17:
+	cbnz x20, .LBB1841_8
+.LBB1841_17:
 	mov w0, wzr
 	ldp x20, x19, [sp, #32]
 	ldp x22, x21, [sp, #16]
 	ldp x29, x30, [sp], #48
 	ret
-.LBB1840_18:
+.LBB1841_18:
 	mov x0, x20
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8get_slow
-	cbnz w0, .LBB1840_5
+	cbnz w0, .LBB1841_5
 	mov x20, xzr
-	b .LBB1840_5
-.LBB1840_20:
+	b .LBB1841_5
+.LBB1841_20:
 	mov x0, x20
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8put_slow
 	//MEMBARRIER
@@ -121,9 +121,9 @@ swapref_hot_rcuref_membarrier:
 	//MEMBARRIER
 	ldrb w8, [x22, #16]
 	mov w0, w21
-	cbz w8, .LBB1840_14
-	b .LBB1840_11
-.LBB1840_21:
+	cbz w8, .LBB1841_14
+	b .LBB1841_11
+.LBB1841_21:
 	mov x0, x20
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8put_slow
 	//MEMBARRIER
@@ -132,5 +132,5 @@ swapref_hot_rcuref_membarrier:
 	ldrb w8, [x22, #16]
 	mov w21, wzr
 	mov w0, wzr
-	cbz w8, .LBB1840_14
-	b .LBB1840_11
+	cbz w8, .LBB1841_14
+	b .LBB1841_11

@@ -6,66 +6,66 @@ swapref_hot_rcuref_qsbr:
 	stp x20, x19, [sp, #16]
 	mov x29, sp
 	cmp x2, #31
-	b.ls .LBB1841_3
+	b.ls .LBB1842_3
 	mov w0, wzr
-.LBB1841_2:
+.LBB1842_2:
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1841_3:
+.LBB1842_3:
 	ldr x8, [x0, #4096]
 	ldr x9, [x1]
 	cmp x8, x9
-	b.ne .LBB1841_13
+	b.ne .LBB1842_13
 	add x8, x0, x2, lsl #7
 	ldar x19, [x8]
-	cbz x19, .LBB1841_9
+	cbz x19, .LBB1842_9
 	mov w0, #1
 	mov x1, x19
 	mov x20, x3
 	bl __aarch64_ldadd4_relax
 	cmn w0, #1
-	b.mi .LBB1841_14
-.LBB1841_6:
+	b.mi .LBB1842_14
+.LBB1842_6:
 	ldr x8, [x19, #128]
 	ldr x9, [x8, #24]
 	cmp x20, x9
-	b.hs .LBB1841_10
+	b.hs .LBB1842_10
 	ldr x8, [x8, #16]
 	mov w0, #-1
 	mov x1, x19
 	ldrb w20, [x8, x20]
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
-	b.mi .LBB1841_12
+	b.mi .LBB1842_12
 	mov w0, w20
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1841_9:
+.LBB1842_9:
 	mov w0, wzr
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1841_10:
+.LBB1842_10:
 	mov w0, #-1
 	mov x1, x19
 	bl __aarch64_ldadd4_rel
 	subs w1, w0, #1
 	mov w0, wzr
-	b.pl .LBB1841_2
+	b.pl .LBB1842_2
 	mov w20, w0
-.LBB1841_12:
+.LBB1842_12:
 	mov x0, x19
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8put_slow
 	mov w0, w20
 	ldp x20, x19, [sp, #16]
 	ldp x29, x30, [sp], #32
 	ret
-.LBB1841_13:
+.LBB1842_13:
 	bl _RNvNtCsiF5ETt0djIv_7swapref3rcu12wrong_domain
-.LBB1841_14:
+.LBB1842_14:
 	mov x0, x19
 	bl _RNvMs0_NtCsiF5ETt0djIv_7swapref5zonedNtB5_6RcuRef8get_slow
-	cbz w0, .LBB1841_2
-	b .LBB1841_6
+	cbz w0, .LBB1842_2
+	b .LBB1842_6

@@ -4,38 +4,38 @@
 swapref_hot_atomic:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1818_2
-.LBB1818_1:
+	jbe .LBB1819_2
+.LBB1819_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1818_2:
+.LBB1819_2:
 	movq %rdx, %rax
 	shlq $7, %rax
 	leaq (%rdi,%rax), %rsi
 	movq (%rdi,%rax), %rax
-.LBB1818_3:
+.LBB1819_3:
 	testq %rax, %rax
-	jle .LBB1818_1
+	jle .LBB1819_1
 	leaq 1(%rax), %rdi
 	lock  cmpxchgq %rdi, (%rsi)
-	jne .LBB1818_3
+	jne .LBB1819_3
 	movq 8(%rsi), %rax
 	testq %rax, %rax
-	je .LBB1818_10
+	je .LBB1819_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1818_9
+	jae .LBB1819_9
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1818_9:
+.LBB1819_9:
 	xorl %eax, %eax
 	lock  decq (%rsi)
 	popq %rcx
 	retq
-.LBB1818_10:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.37(%rip), %rdi
+.LBB1819_10:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.37(%rip), %rdi
 	movl $6, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

@@ -8,10 +8,10 @@ swapref_hot_file_ref_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1820_15
+	ja .LBB1821_15
 	movq (%rsi), %r8
 	cmpq %r8, 4096(%rdi)
-	jne .LBB1820_13
+	jne .LBB1821_13
 	movq 8(%rsi), %rax
 	movq 128(%r8), %r8
 	movq %r8, 8(%rax)
@@ -20,22 +20,22 @@ swapref_hot_file_ref_membarrier:
 	movq (%rdi,%rdx), %rdx
 	xorl %ebx, %ebx
 	testq %rdx, %rdx
-	je .LBB1820_5
+	je .LBB1821_5
 	lock  incq (%rdx)
 	cmovnsq %rdx, %rbx
-.LBB1820_5:
+.LBB1821_5:
 	#MEMBARRIER
 	movq $0, 8(%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1820_14
+	jne .LBB1821_14
 	testq %rbx, %rbx
-	je .LBB1820_15
-.LBB1820_7:
+	je .LBB1821_15
+.LBB1821_7:
 	movq 128(%rbx), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1820_10
+	jae .LBB1821_10
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rcx
@@ -46,16 +46,16 @@ swapref_hot_file_ref_membarrier:
 	movq $-1, %rcx
 	lock  xaddq %rcx, (%rbx)
 	decq %rcx
-	js .LBB1820_17
-.LBB1820_9:
+	js .LBB1821_17
+.LBB1821_9:
 	#MEMBARRIER
 	movq $0, 8(%r14)
 	#MEMBARRIER
 	movzbl 16(%r14), %ecx
 	testb %cl, %cl
-	je .LBB1820_16
-	jmp .LBB1820_12
-.LBB1820_10:
+	je .LBB1821_16
+	jmp .LBB1821_12
+.LBB1821_10:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
@@ -64,24 +64,24 @@ swapref_hot_file_ref_membarrier:
 	movq $-1, %rax
 	lock  xaddq %rax, (%rbx)
 	decq %rax
-	js .LBB1820_18
-.LBB1820_11:
+	js .LBB1821_18
+.LBB1821_11:
 	#MEMBARRIER
 	movq $0, 8(%r14)
 	#MEMBARRIER
 	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
-	je .LBB1820_16
-.LBB1820_12:
+	je .LBB1821_16
+.LBB1821_12:
 	movq %rsi, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1820_16
-.LBB1820_13:
+	jmp .LBB1821_16
+.LBB1821_13:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1820_14:
+.LBB1821_14:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
@@ -89,17 +89,17 @@ swapref_hot_file_ref_membarrier:
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx
-	jne .LBB1820_7
-.LBB1820_15:
+	jne .LBB1821_7
+.LBB1821_15:
 	xorl %eax, %eax
-.LBB1820_16:
+.LBB1821_16:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	popq %r15
 	popq %rbp
 	retq
-.LBB1820_17:
+.LBB1821_17:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movq %rcx, %rsi
@@ -107,11 +107,11 @@ swapref_hot_file_ref_membarrier:
 	callq *_RNvMs4_NtCs5SxYMT1390x_7swapref5zonedNtB5_7FileRef8put_slow@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq %rbx, %rsi
-	jmp .LBB1820_9
-.LBB1820_18:
+	jmp .LBB1821_9
+.LBB1821_18:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movq %rax, %rsi
 	callq *_RNvMs4_NtCs5SxYMT1390x_7swapref5zonedNtB5_7FileRef8put_slow@GOTPCREL(%rip)
 	movq %rbx, %rsi
-	jmp .LBB1820_11
+	jmp .LBB1821_11

@@ -4,44 +4,44 @@
 swapref_hot_file_ref_qsbr:
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1821_1
+	ja .LBB1822_1
 	movq 4096(%rdi), %rax
 	cmpq (%rsi), %rax
-	jne .LBB1821_12
+	jne .LBB1822_12
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rdi
 	testq %rdi, %rdi
-	je .LBB1821_1
+	je .LBB1822_1
 	lock  incq (%rdi)
-	js .LBB1821_1
+	js .LBB1822_1
 	movq 128(%rdi), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1821_10
+	jae .LBB1822_10
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %ebx
 	movq $-1, %rsi
 	lock  xaddq %rsi, (%rdi)
 	decq %rsi
 	movl %ebx, %eax
-	jns .LBB1821_11
-.LBB1821_7:
+	jns .LBB1822_11
+.LBB1822_7:
 	callq *_RNvMs4_NtCs5SxYMT1390x_7swapref5zonedNtB5_7FileRef8put_slow@GOTPCREL(%rip)
 	movl %ebx, %eax
 	popq %rbx
 	retq
-.LBB1821_1:
+.LBB1822_1:
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1821_10:
+.LBB1822_10:
 	movq $-1, %rsi
 	lock  xaddq %rsi, (%rdi)
 	xorl %ebx, %ebx
 	decq %rsi
 	movl $0, %eax
-	js .LBB1821_7
-.LBB1821_11:
+	js .LBB1822_7
+.LBB1822_11:
 	popq %rbx
 	retq
-.LBB1821_12:
+.LBB1822_12:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)

@@ -5,43 +5,43 @@
 swapref_hot_hazptr_qsbr:
 	pushq %rax
 	cmpq $31, %rdx
-	jbe .LBB1824_2
-.LBB1824_1:
+	jbe .LBB1825_2
+.LBB1825_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1824_2:
+.LBB1825_2:
 	movq 8(%rsi), %rax
 	cmpq 4096(%rdi), %rax
-	jne .LBB1824_11
+	jne .LBB1825_11
 	movq (%rsi), %rsi
 	shlq $7, %rdx
 	leaq (%rdi,%rdx), %r8
 	movq (%rdi,%rdx), %rax
-.LBB1824_4:
+.LBB1825_4:
 	testq %rax, %rax
-	je .LBB1824_1
+	je .LBB1825_1
 	movq %rax, 128(%rsi)
 	#MEMBARRIER
 	movq (%r8), %rdx
 	cmpq %rax, %rdx
-	je .LBB1824_8
+	je .LBB1825_8
 	movq %rdx, %rax
 	testq %rdx, %rdx
-	jne .LBB1824_4
-	jmp .LBB1824_10
-.LBB1824_8:
+	jne .LBB1825_4
+	jmp .LBB1825_10
+.LBB1825_8:
 	cmpq 8(%rax), %rcx
-	jae .LBB1824_10
+	jae .LBB1825_10
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq $0, 128(%rsi)
 	popq %rcx
 	retq
-.LBB1824_10:
+.LBB1825_10:
 	movq $0, 128(%rsi)
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1824_11:
+.LBB1825_11:
 	callq *_RNvNtNtCs5SxYMT1390x_7swapref8strategy6hazptr12wrong_reader@GOTPCREL(%rip)

@@ -8,12 +8,12 @@ swapref_hot_percpu_acquire_fence:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1825_18
+	ja .LBB1826_18
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	cmpq %r9, (%rdi,%r8)
-	jne .LBB1825_26
+	jne .LBB1826_26
 	movq 8(%rsi), %rax
 	movq 128(%r9), %r9
 	movq %r9, 8(%rax)
@@ -21,23 +21,23 @@ swapref_hot_percpu_acquire_fence:
 	addq %r8, %rdi
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1825_5
+	jne .LBB1826_5
 	leaq (%rax,%rbx), %r8
 	incq (%r8)
-.LBB1825_5:
+.LBB1826_5:
 	movq $0, 8(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1825_27
+	jne .LBB1826_27
 	testb $3, %bl
-	jne .LBB1825_28
-.LBB1825_7:
+	jne .LBB1826_28
+.LBB1826_7:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1825_35
+	je .LBB1826_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1825_14
+	jae .LBB1826_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -47,23 +47,23 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1825_11
+	jne .LBB1826_11
 	leaq (%rcx,%rbx), %rdx
 	decq (%rdx)
-.LBB1825_11:
+.LBB1826_11:
 	movq $0, 8(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1825_37
+	jne .LBB1826_37
 	testb $3, %bl
-	je .LBB1825_19
-.LBB1825_13:
+	je .LBB1826_19
+.LBB1826_13:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1825_22
-.LBB1825_14:
+	jmp .LBB1826_22
+.LBB1826_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -71,49 +71,49 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1825_16
+	jne .LBB1826_16
 	leaq (%rax,%rbx), %rcx
 	decq (%rcx)
-.LBB1825_16:
+.LBB1826_16:
 	movq $0, 8(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1825_38
+	jne .LBB1826_38
 	testb $3, %bl
-	jne .LBB1825_39
-.LBB1825_18:
+	jne .LBB1826_39
+.LBB1826_18:
 	xorl %eax, %eax
-.LBB1825_19:
+.LBB1826_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1825_20:
+.LBB1826_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1825_55
-.LBB1825_21:
+	je .LBB1826_55
+.LBB1826_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1825_22:
+.LBB1826_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1825_20
+	je .LBB1826_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1825_21
+	jne .LBB1826_21
 	cmpq $1, %rcx
-	jne .LBB1825_56
+	jne .LBB1826_56
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1825_56
-.LBB1825_26:
+	jmp .LBB1826_56
+.LBB1826_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1825_27:
+.LBB1826_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -125,38 +125,38 @@ swapref_hot_percpu_acquire_fence:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1825_7
-.LBB1825_28:
+	je .LBB1826_7
+.LBB1826_28:
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1825_18
+	jne .LBB1826_18
 	cmpl $0, 32(%rsi)
-	je .LBB1825_46
+	je .LBB1826_46
 	movq %rdi, %rax
 	movq 16(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1825_18
+	jne .LBB1826_18
 	movq %rax, %rdi
 	movq 8(%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1825_33
-.LBB1825_32:
+	jmp .LBB1826_33
+.LBB1826_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1825_18
-.LBB1825_33:
+	je .LBB1826_18
+.LBB1826_33:
 	testq %rax, %rax
-	je .LBB1825_32
+	je .LBB1826_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1825_33
-	jmp .LBB1825_7
-.LBB1825_35:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.31(%rip), %rdi
+	jne .LBB1826_33
+	jmp .LBB1826_7
+.LBB1826_35:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1825_37:
+.LBB1826_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -164,39 +164,39 @@ swapref_hot_percpu_acquire_fence:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1825_19
-	jmp .LBB1825_13
-.LBB1825_38:
+	je .LBB1826_19
+	jmp .LBB1826_13
+.LBB1826_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1825_18
-.LBB1825_39:
+	je .LBB1826_18
+.LBB1826_39:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1825_42
-.LBB1825_40:
+	jmp .LBB1826_42
+.LBB1826_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1825_57
-.LBB1825_41:
+	je .LBB1826_57
+.LBB1826_41:
 	movq %rax, %rcx
-.LBB1825_42:
+.LBB1826_42:
 	testq %rcx, %rcx
-	je .LBB1825_40
+	je .LBB1826_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1825_41
+	jne .LBB1826_41
 	cmpq $1, %rcx
-	jne .LBB1825_18
+	jne .LBB1826_18
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1825_18
-.LBB1825_46:
+	jmp .LBB1826_18
+.LBB1826_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -206,57 +206,57 @@ swapref_hot_percpu_acquire_fence:
 	lock  orl $0, -64(%rsp)
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1825_59
+	jne .LBB1826_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq 8(%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1825_50
-.LBB1825_48:
+	jmp .LBB1826_50
+.LBB1826_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1825_52
-.LBB1825_49:
+	je .LBB1826_52
+.LBB1826_49:
 	movq %rax, %rbx
-.LBB1825_50:
+.LBB1826_50:
 	testq %rbx, %rbx
-	je .LBB1825_48
+	je .LBB1826_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1825_49
-.LBB1825_52:
+	jne .LBB1826_49
+.LBB1826_52:
 	movq $0, (%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	jne .LBB1825_63
+	jne .LBB1826_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1825_7
-	jmp .LBB1825_18
-.LBB1825_55:
+	jne .LBB1826_7
+	jmp .LBB1826_18
+.LBB1826_55:
 	lock  incq 112(%rdi)
-.LBB1825_56:
+.LBB1826_56:
 	movq %rbx, %rax
-	jmp .LBB1825_19
-.LBB1825_57:
+	jmp .LBB1826_19
+.LBB1826_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1825_18
-.LBB1825_59:
+	jmp .LBB1826_18
+.LBB1826_59:
 	movq $0, (%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	je .LBB1825_18
+	je .LBB1826_18
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1825_18
-.LBB1825_63:
+	jmp .LBB1826_18
+.LBB1826_63:
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -264,5 +264,5 @@ swapref_hot_percpu_acquire_fence:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1825_7
-	jmp .LBB1825_18
+	jne .LBB1826_7
+	jmp .LBB1826_18

@@ -8,12 +8,12 @@ swapref_hot_percpu_acquire_membarrier:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1827_18
+	ja .LBB1828_18
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	cmpq %r8, (%rdi,%rax)
-	jne .LBB1827_26
+	jne .LBB1828_26
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 128(%r8), %r8
@@ -21,24 +21,24 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1827_5
+	jne .LBB1828_5
 	leaq (%rax,%rbx), %r8
 	incq (%r8)
-.LBB1827_5:
+.LBB1828_5:
 	#MEMBARRIER
 	movq $0, 8(%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1827_27
+	jne .LBB1828_27
 	testb $3, %bl
-	jne .LBB1827_28
-.LBB1827_7:
+	jne .LBB1828_28
+.LBB1828_7:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1827_35
+	je .LBB1828_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1827_14
+	jae .LBB1828_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -48,24 +48,24 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1827_11
+	jne .LBB1828_11
 	leaq (%rcx,%rbx), %rdx
 	decq (%rdx)
-.LBB1827_11:
+.LBB1828_11:
 	#MEMBARRIER
 	movq $0, 8(%rcx)
 	#MEMBARRIER
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1827_37
+	jne .LBB1828_37
 	testb $3, %bl
-	je .LBB1827_19
-.LBB1827_13:
+	je .LBB1828_19
+.LBB1828_13:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1827_22
-.LBB1827_14:
+	jmp .LBB1828_22
+.LBB1828_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -73,50 +73,50 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1827_16
+	jne .LBB1828_16
 	leaq (%rax,%rbx), %rcx
 	decq (%rcx)
-.LBB1827_16:
+.LBB1828_16:
 	#MEMBARRIER
 	movq $0, 8(%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1827_38
+	jne .LBB1828_38
 	testb $3, %bl
-	jne .LBB1827_39
-.LBB1827_18:
+	jne .LBB1828_39
+.LBB1828_18:
 	xorl %eax, %eax
-.LBB1827_19:
+.LBB1828_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1827_20:
+.LBB1828_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1827_55
-.LBB1827_21:
+	je .LBB1828_55
+.LBB1828_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1827_22:
+.LBB1828_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1827_20
+	je .LBB1828_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1827_21
+	jne .LBB1828_21
 	cmpq $1, %rcx
-	jne .LBB1827_56
+	jne .LBB1828_56
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1827_56
-.LBB1827_26:
+	jmp .LBB1828_56
+.LBB1828_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1827_27:
+.LBB1828_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -128,38 +128,38 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1827_7
-.LBB1827_28:
+	je .LBB1828_7
+.LBB1828_28:
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1827_18
+	jne .LBB1828_18
 	cmpl $0, 32(%rsi)
-	je .LBB1827_46
+	je .LBB1828_46
 	movq %rdi, %rax
 	movq 16(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1827_18
+	jne .LBB1828_18
 	movq %rax, %rdi
 	movq 8(%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1827_33
-.LBB1827_32:
+	jmp .LBB1828_33
+.LBB1828_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1827_18
-.LBB1827_33:
+	je .LBB1828_18
+.LBB1828_33:
 	testq %rax, %rax
-	je .LBB1827_32
+	je .LBB1828_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1827_33
-	jmp .LBB1827_7
-.LBB1827_35:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.31(%rip), %rdi
+	jne .LBB1828_33
+	jmp .LBB1828_7
+.LBB1828_35:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1827_37:
+.LBB1828_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -167,39 +167,39 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1827_19
-	jmp .LBB1827_13
-.LBB1827_38:
+	je .LBB1828_19
+	jmp .LBB1828_13
+.LBB1828_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1827_18
-.LBB1827_39:
+	je .LBB1828_18
+.LBB1828_39:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1827_42
-.LBB1827_40:
+	jmp .LBB1828_42
+.LBB1828_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1827_57
-.LBB1827_41:
+	je .LBB1828_57
+.LBB1828_41:
 	movq %rax, %rcx
-.LBB1827_42:
+.LBB1828_42:
 	testq %rcx, %rcx
-	je .LBB1827_40
+	je .LBB1828_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1827_41
+	jne .LBB1828_41
 	cmpq $1, %rcx
-	jne .LBB1827_18
+	jne .LBB1828_18
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1827_18
-.LBB1827_46:
+	jmp .LBB1828_18
+.LBB1828_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -209,59 +209,59 @@ swapref_hot_percpu_acquire_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1827_59
+	jne .LBB1828_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq 8(%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1827_50
-.LBB1827_48:
+	jmp .LBB1828_50
+.LBB1828_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1827_52
-.LBB1827_49:
+	je .LBB1828_52
+.LBB1828_49:
 	movq %rax, %rbx
-.LBB1827_50:
+.LBB1828_50:
 	testq %rbx, %rbx
-	je .LBB1827_48
+	je .LBB1828_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1827_49
-.LBB1827_52:
+	jne .LBB1828_49
+.LBB1828_52:
 	#MEMBARRIER
 	movq $0, (%rdx)
 	#MEMBARRIER
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	jne .LBB1827_63
+	jne .LBB1828_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1827_7
-	jmp .LBB1827_18
-.LBB1827_55:
+	jne .LBB1828_7
+	jmp .LBB1828_18
+.LBB1828_55:
 	lock  incq 112(%rdi)
-.LBB1827_56:
+.LBB1828_56:
 	movq %rbx, %rax
-	jmp .LBB1827_19
-.LBB1827_57:
+	jmp .LBB1828_19
+.LBB1828_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1827_18
-.LBB1827_59:
+	jmp .LBB1828_18
+.LBB1828_59:
 	#MEMBARRIER
 	movq $0, (%rdx)
 	#MEMBARRIER
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	je .LBB1827_18
+	je .LBB1828_18
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1827_18
-.LBB1827_63:
+	jmp .LBB1828_18
+.LBB1828_63:
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -269,5 +269,5 @@ swapref_hot_percpu_acquire_membarrier:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1827_7
-	jmp .LBB1827_18
+	jne .LBB1828_7
+	jmp .LBB1828_18

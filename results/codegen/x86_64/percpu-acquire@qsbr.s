@@ -4,137 +4,137 @@
 swapref_hot_percpu_acquire_qsbr:
 	pushq %rbx
 	cmpq $31, %rdx
-	jbe .LBB1828_1
-.LBB1828_35:
+	jbe .LBB1829_1
+.LBB1829_35:
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1828_1:
+.LBB1829_1:
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rdi,%rax), %r8
 	cmpq (%rsi), %r8
-	jne .LBB1828_10
+	jne .LBB1829_10
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 16(%rdi), %r8
 	testb $3, %r8b
-	jne .LBB1828_11
+	jne .LBB1829_11
 	addq %r8, %rax
 	incq (%rax)
-.LBB1828_4:
+.LBB1829_4:
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1828_17
+	je .LBB1829_17
 	cmpq 8(%rax), %rcx
-	jae .LBB1828_8
+	jae .LBB1829_8
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rcx
 	movq 16(%rdi), %rdx
 	testb $3, %dl
-	jne .LBB1828_18
+	jne .LBB1829_18
 	addq %rdx, %rcx
 	decq (%rcx)
 	popq %rbx
 	retq
-.LBB1828_8:
+.LBB1829_8:
 	movq 8(%rsi), %rax
 	movq 16(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1828_25
+	jne .LBB1829_25
 	addq %rcx, %rax
 	decq (%rax)
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1828_10:
+.LBB1829_10:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1828_11:
+.LBB1829_11:
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1828_35
+	jne .LBB1829_35
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1828_35
+	jne .LBB1829_35
 	movq 8(%rdi), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1828_15
-.LBB1828_14:
+	jmp .LBB1829_15
+.LBB1829_14:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1828_35
-.LBB1828_15:
+	je .LBB1829_35
+.LBB1829_15:
 	testq %rax, %rax
-	je .LBB1828_14
+	je .LBB1829_14
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1828_15
-	jmp .LBB1828_4
-.LBB1828_17:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.31(%rip), %rdi
+	jne .LBB1829_15
+	jmp .LBB1829_4
+.LBB1829_17:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.31(%rip), %rdi
 	movl $14, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1828_18:
+.LBB1829_18:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1828_21
-.LBB1828_19:
+	jmp .LBB1829_21
+.LBB1829_19:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1828_32
-.LBB1828_20:
+	je .LBB1829_32
+.LBB1829_20:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1828_21:
+.LBB1829_21:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1828_19
+	je .LBB1829_19
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1828_20
+	jne .LBB1829_20
 	cmpq $1, %rcx
-	jne .LBB1828_33
+	jne .LBB1829_33
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	movq %rbx, %rax
 	popq %rbx
 	retq
-.LBB1828_25:
+.LBB1829_25:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1828_28
-.LBB1828_26:
+	jmp .LBB1829_28
+.LBB1829_26:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1828_34
-.LBB1828_27:
+	je .LBB1829_34
+.LBB1829_27:
 	movq %rax, %rcx
-.LBB1828_28:
+.LBB1829_28:
 	testq %rcx, %rcx
-	je .LBB1828_26
+	je .LBB1829_26
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1828_27
+	jne .LBB1829_27
 	cmpq $1, %rcx
-	jne .LBB1828_35
+	jne .LBB1829_35
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1828_32:
+.LBB1829_32:
 	lock  incq 112(%rdi)
-.LBB1828_33:
+.LBB1829_33:
 	movq %rbx, %rax
 	popq %rbx
 	retq
-.LBB1828_34:
+.LBB1829_34:
 	lock  incq 112(%rdi)
 	xorl %eax, %eax
 	popq %rbx

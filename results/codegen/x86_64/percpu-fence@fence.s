@@ -8,12 +8,12 @@ swapref_hot_percpu_fence_fence:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1830_18
+	ja .LBB1831_18
 	movq %rdx, %r8
 	shlq $7, %r8
 	movq (%rsi), %r9
 	cmpq %r9, (%rdi,%r8)
-	jne .LBB1830_26
+	jne .LBB1831_26
 	movq 8(%rsi), %rax
 	movq 128(%r9), %r9
 	movq %r9, 8(%rax)
@@ -21,24 +21,24 @@ swapref_hot_percpu_fence_fence:
 	addq %r8, %rdi
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1830_5
+	jne .LBB1831_5
 	leaq (%rax,%rbx), %r8
 	incq (%r8)
-.LBB1830_5:
+.LBB1831_5:
 	movq $0, 8(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1830_27
+	jne .LBB1831_27
 	testb $3, %bl
-	jne .LBB1830_28
-.LBB1830_7:
+	jne .LBB1831_28
+.LBB1831_7:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1830_35
+	je .LBB1831_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1830_14
+	jae .LBB1831_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -48,23 +48,23 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1830_11
+	jne .LBB1831_11
 	leaq (%rcx,%rbx), %rdx
 	decq (%rdx)
-.LBB1830_11:
+.LBB1831_11:
 	movq $0, 8(%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1830_37
+	jne .LBB1831_37
 	testb $3, %bl
-	je .LBB1830_19
-.LBB1830_13:
+	je .LBB1831_19
+.LBB1831_13:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1830_22
-.LBB1830_14:
+	jmp .LBB1831_22
+.LBB1831_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -72,49 +72,49 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1830_16
+	jne .LBB1831_16
 	leaq (%rax,%rbx), %rcx
 	decq (%rcx)
-.LBB1830_16:
+.LBB1831_16:
 	movq $0, 8(%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1830_38
+	jne .LBB1831_38
 	testb $3, %bl
-	jne .LBB1830_39
-.LBB1830_18:
+	jne .LBB1831_39
+.LBB1831_18:
 	xorl %eax, %eax
-.LBB1830_19:
+.LBB1831_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1830_20:
+.LBB1831_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1830_55
-.LBB1830_21:
+	je .LBB1831_55
+.LBB1831_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1830_22:
+.LBB1831_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1830_20
+	je .LBB1831_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1830_21
+	jne .LBB1831_21
 	cmpq $1, %rcx
-	jne .LBB1830_56
+	jne .LBB1831_56
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1830_56
-.LBB1830_26:
+	jmp .LBB1831_56
+.LBB1831_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1830_27:
+.LBB1831_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -126,38 +126,38 @@ swapref_hot_percpu_fence_fence:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1830_7
-.LBB1830_28:
+	je .LBB1831_7
+.LBB1831_28:
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1830_18
+	jne .LBB1831_18
 	cmpl $0, 32(%rsi)
-	je .LBB1830_46
+	je .LBB1831_46
 	movq %rdi, %rax
 	movq 16(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1830_18
+	jne .LBB1831_18
 	movq %rax, %rdi
 	movq 8(%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1830_33
-.LBB1830_32:
+	jmp .LBB1831_33
+.LBB1831_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1830_18
-.LBB1830_33:
+	je .LBB1831_18
+.LBB1831_33:
 	testq %rax, %rax
-	je .LBB1830_32
+	je .LBB1831_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1830_33
-	jmp .LBB1830_7
-.LBB1830_35:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.29(%rip), %rdi
+	jne .LBB1831_33
+	jmp .LBB1831_7
+.LBB1831_35:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1830_37:
+.LBB1831_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -165,39 +165,39 @@ swapref_hot_percpu_fence_fence:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1830_19
-	jmp .LBB1830_13
-.LBB1830_38:
+	je .LBB1831_19
+	jmp .LBB1831_13
+.LBB1831_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1830_18
-.LBB1830_39:
+	je .LBB1831_18
+.LBB1831_39:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1830_42
-.LBB1830_40:
+	jmp .LBB1831_42
+.LBB1831_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1830_57
-.LBB1830_41:
+	je .LBB1831_57
+.LBB1831_41:
 	movq %rax, %rcx
-.LBB1830_42:
+.LBB1831_42:
 	testq %rcx, %rcx
-	je .LBB1830_40
+	je .LBB1831_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1830_41
+	jne .LBB1831_41
 	cmpq $1, %rcx
-	jne .LBB1830_18
+	jne .LBB1831_18
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1830_18
-.LBB1830_46:
+	jmp .LBB1831_18
+.LBB1831_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -207,57 +207,57 @@ swapref_hot_percpu_fence_fence:
 	lock  orl $0, -64(%rsp)
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1830_59
+	jne .LBB1831_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq 8(%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1830_50
-.LBB1830_48:
+	jmp .LBB1831_50
+.LBB1831_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1830_52
-.LBB1830_49:
+	je .LBB1831_52
+.LBB1831_49:
 	movq %rax, %rbx
-.LBB1830_50:
+.LBB1831_50:
 	testq %rbx, %rbx
-	je .LBB1830_48
+	je .LBB1831_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1830_49
-.LBB1830_52:
+	jne .LBB1831_49
+.LBB1831_52:
 	movq $0, (%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	jne .LBB1830_63
+	jne .LBB1831_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1830_7
-	jmp .LBB1830_18
-.LBB1830_55:
+	jne .LBB1831_7
+	jmp .LBB1831_18
+.LBB1831_55:
 	lock  incq 112(%rdi)
-.LBB1830_56:
+.LBB1831_56:
 	movq %rbx, %rax
-	jmp .LBB1830_19
-.LBB1830_57:
+	jmp .LBB1831_19
+.LBB1831_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1830_18
-.LBB1830_59:
+	jmp .LBB1831_18
+.LBB1831_59:
 	movq $0, (%rdx)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	je .LBB1830_18
+	je .LBB1831_18
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1830_18
-.LBB1830_63:
+	jmp .LBB1831_18
+.LBB1831_63:
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -265,5 +265,5 @@ swapref_hot_percpu_fence_fence:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1830_7
-	jmp .LBB1830_18
+	jne .LBB1831_7
+	jmp .LBB1831_18

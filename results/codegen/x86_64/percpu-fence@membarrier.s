@@ -8,12 +8,12 @@ swapref_hot_percpu_fence_membarrier:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1832_18
+	ja .LBB1833_18
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rsi), %r8
 	cmpq %r8, (%rdi,%rax)
-	jne .LBB1832_26
+	jne .LBB1833_26
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 128(%r8), %r8
@@ -21,25 +21,25 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1832_5
+	jne .LBB1833_5
 	leaq (%rax,%rbx), %r8
 	incq (%r8)
-.LBB1832_5:
+.LBB1833_5:
 	#MEMBARRIER
 	movq $0, 8(%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1832_27
+	jne .LBB1833_27
 	testb $3, %bl
-	jne .LBB1832_28
-.LBB1832_7:
+	jne .LBB1833_28
+.LBB1833_7:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1832_35
+	je .LBB1833_35
 	cmpq 8(%rax), %rcx
-	jae .LBB1832_14
+	jae .LBB1833_14
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rdx
@@ -49,24 +49,24 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1832_11
+	jne .LBB1833_11
 	leaq (%rcx,%rbx), %rdx
 	decq (%rdx)
-.LBB1832_11:
+.LBB1833_11:
 	#MEMBARRIER
 	movq $0, 8(%rcx)
 	#MEMBARRIER
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	jne .LBB1832_37
+	jne .LBB1833_37
 	testb $3, %bl
-	je .LBB1832_19
-.LBB1832_13:
+	je .LBB1833_19
+.LBB1833_13:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1832_22
-.LBB1832_14:
+	jmp .LBB1833_22
+.LBB1833_14:
 	movq (%rsi), %rcx
 	movq 8(%rsi), %rax
 	movq 128(%rcx), %rcx
@@ -74,50 +74,50 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rbx
 	testb $3, %bl
-	jne .LBB1832_16
+	jne .LBB1833_16
 	leaq (%rax,%rbx), %rcx
 	decq (%rcx)
-.LBB1832_16:
+.LBB1833_16:
 	#MEMBARRIER
 	movq $0, 8(%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1832_38
+	jne .LBB1833_38
 	testb $3, %bl
-	jne .LBB1832_39
-.LBB1832_18:
+	jne .LBB1833_39
+.LBB1833_18:
 	xorl %eax, %eax
-.LBB1832_19:
+.LBB1833_19:
 	popq %rbx
 	popq %r12
 	popq %r13
 	popq %r14
 	popq %r15
 	retq
-.LBB1832_20:
+.LBB1833_20:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1832_55
-.LBB1832_21:
+	je .LBB1833_55
+.LBB1833_21:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1832_22:
+.LBB1833_22:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1832_20
+	je .LBB1833_20
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1832_21
+	jne .LBB1833_21
 	cmpq $1, %rcx
-	jne .LBB1832_56
+	jne .LBB1833_56
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1832_56
-.LBB1832_26:
+	jmp .LBB1833_56
+.LBB1833_26:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1832_27:
+.LBB1833_27:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rsi, %r12
@@ -129,38 +129,38 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r12, %rsi
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1832_7
-.LBB1832_28:
+	je .LBB1833_7
+.LBB1833_28:
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1832_18
+	jne .LBB1833_18
 	cmpl $0, 32(%rsi)
-	je .LBB1832_46
+	je .LBB1833_46
 	movq %rdi, %rax
 	movq 16(%rdi), %rdi
 	testb $2, %dil
-	jne .LBB1832_18
+	jne .LBB1833_18
 	movq %rax, %rdi
 	movq 8(%rax), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1832_33
-.LBB1832_32:
+	jmp .LBB1833_33
+.LBB1833_32:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1832_18
-.LBB1832_33:
+	je .LBB1833_18
+.LBB1833_33:
 	testq %rax, %rax
-	je .LBB1832_32
+	je .LBB1833_32
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1832_33
-	jmp .LBB1832_7
-.LBB1832_35:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.29(%rip), %rdi
+	jne .LBB1833_33
+	jmp .LBB1833_7
+.LBB1833_35:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1832_37:
+.LBB1833_37:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	movq %rax, %r15
@@ -168,39 +168,39 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r15, %rax
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1832_19
-	jmp .LBB1832_13
-.LBB1832_38:
+	je .LBB1833_19
+	jmp .LBB1833_13
+.LBB1833_38:
 	movq %rdi, %r14
 	movq %rsi, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rdi
 	testb $3, %bl
-	je .LBB1832_18
-.LBB1832_39:
+	je .LBB1833_18
+.LBB1833_39:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1832_42
-.LBB1832_40:
+	jmp .LBB1833_42
+.LBB1833_40:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1832_57
-.LBB1832_41:
+	je .LBB1833_57
+.LBB1833_41:
 	movq %rax, %rcx
-.LBB1832_42:
+.LBB1833_42:
 	testq %rcx, %rcx
-	je .LBB1832_40
+	je .LBB1833_40
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1832_41
+	jne .LBB1833_41
 	cmpq $1, %rcx
-	jne .LBB1832_18
+	jne .LBB1833_18
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
-	jmp .LBB1832_18
-.LBB1832_46:
+	jmp .LBB1833_18
+.LBB1833_46:
 	movq %rdx, %r15
 	movq 8(%rsi), %rdx
 	movq %rsi, %r14
@@ -210,59 +210,59 @@ swapref_hot_percpu_fence_membarrier:
 	#MEMBARRIER
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1832_59
+	jne .LBB1833_59
 	movq %rcx, %r12
 	movq %rdi, %r13
 	movq 8(%rdi), %rsi
 	movq 40(%rsi), %rbx
 	xorl %edi, %edi
-	jmp .LBB1832_50
-.LBB1832_48:
+	jmp .LBB1833_50
+.LBB1833_48:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdi, 40(%rsi)
-	je .LBB1832_52
-.LBB1832_49:
+	je .LBB1833_52
+.LBB1833_49:
 	movq %rax, %rbx
-.LBB1832_50:
+.LBB1833_50:
 	testq %rbx, %rbx
-	je .LBB1832_48
+	je .LBB1833_48
 	leaq 1(%rbx), %r8
 	movq %rbx, %rax
 	lock  cmpxchgq %r8, 40(%rsi)
-	jne .LBB1832_49
-.LBB1832_52:
+	jne .LBB1833_49
+.LBB1833_52:
 	#MEMBARRIER
 	movq $0, (%rdx)
 	#MEMBARRIER
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	jne .LBB1832_63
+	jne .LBB1833_63
 	testq %rbx, %rbx
 	movq %r13, %rdi
 	movq %r14, %rsi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1832_7
-	jmp .LBB1832_18
-.LBB1832_55:
+	jne .LBB1833_7
+	jmp .LBB1833_18
+.LBB1833_55:
 	lock  incq 112(%rdi)
-.LBB1832_56:
+.LBB1833_56:
 	movq %rbx, %rax
-	jmp .LBB1832_19
-.LBB1832_57:
+	jmp .LBB1833_19
+.LBB1833_57:
 	lock  incq 112(%rdi)
-	jmp .LBB1832_18
-.LBB1832_59:
+	jmp .LBB1833_18
+.LBB1833_59:
 	#MEMBARRIER
 	movq $0, (%rdx)
 	#MEMBARRIER
 	movzbl 16(%rdx), %eax
 	testb %al, %al
-	je .LBB1832_18
+	je .LBB1833_18
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1832_18
-.LBB1832_63:
+	jmp .LBB1833_18
+.LBB1833_63:
 	movq %r14, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movq %r14, %rsi
@@ -270,5 +270,5 @@ swapref_hot_percpu_fence_membarrier:
 	movq %r13, %rdi
 	movq %r12, %rcx
 	movq %r15, %rdx
-	jne .LBB1832_7
-	jmp .LBB1832_18
+	jne .LBB1833_7
+	jmp .LBB1833_18

@@ -4,138 +4,138 @@
 swapref_hot_percpu_fence_qsbr:
 	pushq %rbx
 	cmpq $31, %rdx
-	jbe .LBB1833_1
-.LBB1833_35:
+	jbe .LBB1834_1
+.LBB1834_35:
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1833_1:
+.LBB1834_1:
 	movq %rdx, %rax
 	shlq $7, %rax
 	movq (%rdi,%rax), %r8
 	cmpq (%rsi), %r8
-	jne .LBB1833_10
+	jne .LBB1834_10
 	addq %rax, %rdi
 	movq 8(%rsi), %rax
 	movq 16(%rdi), %r8
 	testb $3, %r8b
-	jne .LBB1833_11
+	jne .LBB1834_11
 	addq %r8, %rax
 	incq (%rax)
-.LBB1833_4:
+.LBB1834_4:
 	#MEMBARRIER
 	movq 32(%rdi), %rax
 	testq %rax, %rax
-	je .LBB1833_17
+	je .LBB1834_17
 	cmpq 8(%rax), %rcx
-	jae .LBB1833_8
+	jae .LBB1834_8
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq 8(%rsi), %rcx
 	movq 16(%rdi), %rdx
 	testb $3, %dl
-	jne .LBB1833_18
+	jne .LBB1834_18
 	addq %rdx, %rcx
 	decq (%rcx)
 	popq %rbx
 	retq
-.LBB1833_8:
+.LBB1834_8:
 	movq 8(%rsi), %rax
 	movq 16(%rdi), %rcx
 	testb $3, %cl
-	jne .LBB1833_25
+	jne .LBB1834_25
 	addq %rcx, %rax
 	decq (%rax)
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1833_10:
+.LBB1834_10:
 	callq *_RNvNtCs5SxYMT1390x_7swapref10percpu_ref12wrong_domain@GOTPCREL(%rip)
-.LBB1833_11:
+.LBB1834_11:
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1833_35
+	jne .LBB1834_35
 	movq 16(%rdi), %rax
 	testb $2, %al
-	jne .LBB1833_35
+	jne .LBB1834_35
 	movq 8(%rdi), %r8
 	movq 40(%r8), %rax
-	jmp .LBB1833_15
-.LBB1833_14:
+	jmp .LBB1834_15
+.LBB1834_14:
 	xorl %r9d, %r9d
 	xorl %eax, %eax
 	lock  cmpxchgq %r9, 40(%r8)
-	je .LBB1833_35
-.LBB1833_15:
+	je .LBB1834_35
+.LBB1834_15:
 	testq %rax, %rax
-	je .LBB1833_14
+	je .LBB1834_14
 	leaq 1(%rax), %r9
 	lock  cmpxchgq %r9, 40(%r8)
-	jne .LBB1833_15
-	jmp .LBB1833_4
-.LBB1833_17:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.29(%rip), %rdi
+	jne .LBB1834_15
+	jmp .LBB1834_4
+.LBB1834_17:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.29(%rip), %rdi
 	movl $12, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
-.LBB1833_18:
+.LBB1834_18:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1833_21
-.LBB1833_19:
+	jmp .LBB1834_21
+.LBB1834_19:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1833_32
-.LBB1833_20:
+	je .LBB1834_32
+.LBB1834_20:
 	movq %rax, %rcx
 	movq %rbx, %rax
-.LBB1833_21:
+.LBB1834_21:
 	movq %rax, %rbx
 	testq %rcx, %rcx
-	je .LBB1833_19
+	je .LBB1834_19
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1833_20
+	jne .LBB1834_20
 	cmpq $1, %rcx
-	jne .LBB1833_33
+	jne .LBB1834_33
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	movq %rbx, %rax
 	popq %rbx
 	retq
-.LBB1833_25:
+.LBB1834_25:
 	movq 8(%rdi), %rdi
 	movq 40(%rdi), %rcx
 	xorl %edx, %edx
-	jmp .LBB1833_28
-.LBB1833_26:
+	jmp .LBB1834_28
+.LBB1834_26:
 	xorl %eax, %eax
 	lock  cmpxchgq %rdx, 40(%rdi)
-	je .LBB1833_34
-.LBB1833_27:
+	je .LBB1834_34
+.LBB1834_27:
 	movq %rax, %rcx
-.LBB1833_28:
+.LBB1834_28:
 	testq %rcx, %rcx
-	je .LBB1833_26
+	je .LBB1834_26
 	leaq -1(%rcx), %rsi
 	movq %rcx, %rax
 	lock  cmpxchgq %rsi, 40(%rdi)
-	jne .LBB1833_27
+	jne .LBB1834_27
 	cmpq $1, %rcx
-	jne .LBB1833_35
+	jne .LBB1834_35
 	addq $16, %rdi
 	callq *_RNvMs9_NtCs5SxYMT1390x_7swapref10percpu_refINtB5_7RefDataNtNtNtB7_3rcu6flavor2MbINtNtNtB5_8counters7per_cpu6PerCpuKb1_EE7releaseB7_@GOTPCREL(%rip)
 	xorl %eax, %eax
 	popq %rbx
 	retq
-.LBB1833_32:
+.LBB1834_32:
 	lock  incq 112(%rdi)
-.LBB1833_33:
+.LBB1834_33:
 	movq %rbx, %rax
 	popq %rbx
 	retq
-.LBB1833_34:
+.LBB1834_34:
 	lock  incq 112(%rdi)
 	xorl %eax, %eax
 	popq %rbx

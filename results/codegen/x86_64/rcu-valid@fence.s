@@ -6,25 +6,25 @@ swapref_hot_rcu_valid_fence:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1835_1
+	ja .LBB1836_1
 	movq %rsi, %rbx
 	movq (%rsi), %rax
 	cmpq %rax, 4096(%rdi)
-	jne .LBB1835_17
+	jne .LBB1836_17
 	movq %rdx, %rsi
 	shlq $7, %rsi
 	addq %rsi, %rdi
 	movl 32(%rbx), %esi
 	testl %esi, %esi
-	je .LBB1835_7
+	je .LBB1836_7
 	leal 1(%rsi), %eax
 	movl %eax, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1835_8
+	jne .LBB1836_8
 	movl %esi, 32(%rbx)
-	jmp .LBB1835_1
-.LBB1835_7:
+	jmp .LBB1836_1
+.LBB1836_7:
 	movq 8(%rbx), %r8
 	movq 128(%rax), %rax
 	movq %rax, (%r8)
@@ -32,50 +32,50 @@ swapref_hot_rcu_valid_fence:
 	movl $1, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1835_15
-.LBB1835_8:
+	je .LBB1836_15
+.LBB1836_8:
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1835_18
+	je .LBB1836_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1835_13
+	jae .LBB1836_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movl %esi, 32(%rbx)
 	testl %esi, %esi
-	je .LBB1835_11
-.LBB1835_2:
+	je .LBB1836_11
+.LBB1836_2:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1835_13:
+.LBB1836_13:
 	movl %esi, 32(%rbx)
 	testl %esi, %esi
-	jne .LBB1835_1
-	jmp .LBB1835_14
-.LBB1835_15:
+	jne .LBB1836_1
+	jmp .LBB1836_14
+.LBB1836_15:
 	movl $0, 32(%rbx)
-.LBB1835_14:
+.LBB1836_14:
 	movq 8(%rbx), %rax
 	movq $0, (%rax)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1835_16
-.LBB1835_1:
+	jne .LBB1836_16
+.LBB1836_1:
 	xorl %eax, %eax
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1835_11:
+.LBB1836_11:
 	movq 8(%rbx), %rcx
 	movq $0, (%rcx)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1835_2
+	je .LBB1836_2
 	movq %rbx, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
@@ -84,22 +84,22 @@ swapref_hot_rcu_valid_fence:
 	popq %rbx
 	popq %r14
 	retq
-.LBB1835_17:
+.LBB1836_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1835_18:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.33(%rip), %rdi
+.LBB1836_18:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
-.LBB1835_16:
+.LBB1836_16:
 	movq %rbx, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1835_1
-.LBB1835_20:
+	jmp .LBB1836_1
+.LBB1836_20:
 	movq %rax, %r14
 	movq %rbx, %rdi
 	callq _RINvNtCs8NwYtU1Mohg_4core3ptr9drop_glueINtNtNtCs5SxYMT1390x_7swapref3rcu6reader12RcuReadGuardNtNtBG_6flavor2MbEEBI_
 	movq %r14, %rdi
 	callq _Unwind_Resume@PLT
-.LBB1835_22:
+.LBB1836_22:
 	callq *_RNvNtCs8NwYtU1Mohg_4core9panicking16panic_in_cleanup@GOTPCREL(%rip)

@@ -6,25 +6,25 @@ swapref_hot_rcu_valid_membarrier:
 	pushq %rbx
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1836_1
+	ja .LBB1837_1
 	movq %rsi, %rbx
 	movq (%rsi), %rax
 	cmpq %rax, 4096(%rdi)
-	jne .LBB1836_17
+	jne .LBB1837_17
 	movq %rdx, %rsi
 	shlq $7, %rsi
 	addq %rsi, %rdi
 	movl 32(%rbx), %esi
 	testl %esi, %esi
-	je .LBB1836_7
+	je .LBB1837_7
 	leal 1(%rsi), %eax
 	movl %eax, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	jne .LBB1836_8
+	jne .LBB1837_8
 	movl %esi, 32(%rbx)
-	jmp .LBB1836_1
-.LBB1836_7:
+	jmp .LBB1837_1
+.LBB1837_7:
 	movq 8(%rbx), %r8
 	movq 128(%rax), %rax
 	movq %rax, (%r8)
@@ -32,52 +32,52 @@ swapref_hot_rcu_valid_membarrier:
 	movl $1, 32(%rbx)
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1836_15
-.LBB1836_8:
+	je .LBB1837_15
+.LBB1837_8:
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1836_18
+	je .LBB1837_18
 	cmpq 8(%rax), %rcx
-	jae .LBB1836_13
+	jae .LBB1837_13
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movl %esi, 32(%rbx)
 	testl %esi, %esi
-	je .LBB1836_11
-.LBB1836_2:
+	je .LBB1837_11
+.LBB1837_2:
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1836_13:
+.LBB1837_13:
 	movl %esi, 32(%rbx)
 	testl %esi, %esi
-	jne .LBB1836_1
-	jmp .LBB1836_14
-.LBB1836_15:
+	jne .LBB1837_1
+	jmp .LBB1837_14
+.LBB1837_15:
 	movl $0, 32(%rbx)
-.LBB1836_14:
+.LBB1837_14:
 	movq 8(%rbx), %rax
 	#MEMBARRIER
 	movq $0, (%rax)
 	#MEMBARRIER
 	movzbl 16(%rax), %eax
 	testb %al, %al
-	jne .LBB1836_16
-.LBB1836_1:
+	jne .LBB1837_16
+.LBB1837_1:
 	xorl %eax, %eax
 	addq $8, %rsp
 	popq %rbx
 	popq %r14
 	retq
-.LBB1836_11:
+.LBB1837_11:
 	movq 8(%rbx), %rcx
 	#MEMBARRIER
 	movq $0, (%rcx)
 	#MEMBARRIER
 	movzbl 16(%rcx), %ecx
 	testb %cl, %cl
-	je .LBB1836_2
+	je .LBB1837_2
 	movq %rbx, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
@@ -86,22 +86,22 @@ swapref_hot_rcu_valid_membarrier:
 	popq %rbx
 	popq %r14
 	retq
-.LBB1836_17:
+.LBB1837_17:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1836_18:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.33(%rip), %rdi
+.LBB1837_18:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)
 	ud2
-.LBB1836_16:
+.LBB1837_16:
 	movq %rbx, %rdi
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
-	jmp .LBB1836_1
-.LBB1836_20:
+	jmp .LBB1837_1
+.LBB1837_20:
 	movq %rax, %r14
 	movq %rbx, %rdi
 	callq _RINvNtCs8NwYtU1Mohg_4core3ptr9drop_glueINtNtNtCs5SxYMT1390x_7swapref3rcu6reader12RcuReadGuardNtNtBG_6flavor4MembEEBI_
 	movq %r14, %rdi
 	callq _Unwind_Resume@PLT
-.LBB1836_22:
+.LBB1837_22:
 	callq *_RNvNtCs8NwYtU1Mohg_4core9panicking16panic_in_cleanup@GOTPCREL(%rip)

@@ -4,32 +4,32 @@
 swapref_hot_rcu_valid_qsbr:
 	pushq %rax
 	cmpq $31, %rdx
-	ja .LBB1837_1
+	ja .LBB1838_1
 	movq 4096(%rdi), %rax
 	cmpq (%rsi), %rax
-	jne .LBB1837_9
+	jne .LBB1838_9
 	movq %rdx, %rax
 	shlq $7, %rax
 	addq %rax, %rdi
 	movzbl 8(%rdi), %eax
 	testb %al, %al
-	je .LBB1837_1
+	je .LBB1838_1
 	movq (%rdi), %rax
 	testq %rax, %rax
-	je .LBB1837_10
+	je .LBB1838_10
 	cmpq 8(%rax), %rcx
-	jae .LBB1837_1
+	jae .LBB1838_1
 	movq (%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	popq %rcx
 	retq
-.LBB1837_1:
+.LBB1838_1:
 	xorl %eax, %eax
 	popq %rcx
 	retq
-.LBB1837_9:
+.LBB1838_9:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1837_10:
-	leaq .Lanon.e538b41d03bd06507f8b21f552a26294.33(%rip), %rdi
+.LBB1838_10:
+	leaq .Lanon.86490eef39c89d45aca7456155bf620d.33(%rip), %rdi
 	movl $9, %esi
 	callq *_RNvNtCs5SxYMT1390x_7swapref8strategy16live_without_map@GOTPCREL(%rip)

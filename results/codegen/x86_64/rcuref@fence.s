@@ -8,10 +8,10 @@ swapref_hot_rcuref_fence:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1838_17
+	ja .LBB1839_17
 	movq (%rsi), %rax
 	cmpq %rax, 4096(%rdi)
-	jne .LBB1838_15
+	jne .LBB1839_15
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
 	movq %rax, 8(%r14)
@@ -19,9 +19,9 @@ swapref_hot_rcuref_fence:
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
 	testq %rbx, %rbx
-	je .LBB1838_6
+	je .LBB1839_6
 	lock  incl (%rbx)
-	jns .LBB1838_7
+	jns .LBB1839_7
 	movq %rbx, %rdi
 	movq %rsi, %r15
 	movq %rcx, %r12
@@ -29,21 +29,21 @@ swapref_hot_rcuref_fence:
 	movq %r12, %rcx
 	movq %r15, %rsi
 	testb %al, %al
-	jne .LBB1838_7
-.LBB1838_6:
+	jne .LBB1839_7
+.LBB1839_6:
 	xorl %ebx, %ebx
-.LBB1838_7:
+.LBB1839_7:
 	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%r14), %eax
 	testb %al, %al
-	jne .LBB1838_16
+	jne .LBB1839_16
 	testq %rbx, %rbx
-	je .LBB1838_17
-.LBB1838_9:
+	je .LBB1839_17
+.LBB1839_9:
 	movq 128(%rbx), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1838_12
+	jae .LBB1839_12
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rcx
@@ -54,15 +54,15 @@ swapref_hot_rcuref_fence:
 	movl $-1, %ecx
 	lock  xaddl %ecx, (%rbx)
 	decl %ecx
-	js .LBB1838_19
-.LBB1838_11:
+	js .LBB1839_19
+.LBB1839_11:
 	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%r14), %ecx
 	testb %cl, %cl
-	je .LBB1838_18
-	jmp .LBB1838_14
-.LBB1838_12:
+	je .LBB1839_18
+	jmp .LBB1839_14
+.LBB1839_12:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
@@ -71,23 +71,23 @@ swapref_hot_rcuref_fence:
 	movl $-1, %eax
 	lock  xaddl %eax, (%rbx)
 	decl %eax
-	js .LBB1838_20
-.LBB1838_13:
+	js .LBB1839_20
+.LBB1839_13:
 	movq $0, 8(%r14)
 	lock  orl $0, -64(%rsp)
 	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
-	je .LBB1838_18
-.LBB1838_14:
+	je .LBB1839_18
+.LBB1839_14:
 	movq %rsi, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1838_18
-.LBB1838_15:
+	jmp .LBB1839_18
+.LBB1839_15:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1838_16:
+.LBB1839_16:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
@@ -95,17 +95,17 @@ swapref_hot_rcuref_fence:
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx
-	jne .LBB1838_9
-.LBB1838_17:
+	jne .LBB1839_9
+.LBB1839_17:
 	xorl %eax, %eax
-.LBB1838_18:
+.LBB1839_18:
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	popq %rbp
 	retq
-.LBB1838_19:
+.LBB1839_19:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movl %ecx, %esi
@@ -113,11 +113,11 @@ swapref_hot_rcuref_fence:
 	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8put_slow@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq %rbx, %rsi
-	jmp .LBB1838_11
-.LBB1838_20:
+	jmp .LBB1839_11
+.LBB1839_20:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movl %eax, %esi
 	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8put_slow@GOTPCREL(%rip)
 	movq %rbx, %rsi
-	jmp .LBB1838_13
+	jmp .LBB1839_13

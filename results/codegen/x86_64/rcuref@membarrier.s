@@ -8,10 +8,10 @@ swapref_hot_rcuref_membarrier:
 	pushq %r12
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1839_17
+	ja .LBB1840_17
 	movq (%rsi), %rax
 	cmpq %rax, 4096(%rdi)
-	jne .LBB1839_15
+	jne .LBB1840_15
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
 	movq %rax, 8(%r14)
@@ -19,9 +19,9 @@ swapref_hot_rcuref_membarrier:
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
 	testq %rbx, %rbx
-	je .LBB1839_6
+	je .LBB1840_6
 	lock  incl (%rbx)
-	jns .LBB1839_7
+	jns .LBB1840_7
 	movq %rbx, %rdi
 	movq %rsi, %r15
 	movq %rcx, %r12
@@ -29,22 +29,22 @@ swapref_hot_rcuref_membarrier:
 	movq %r12, %rcx
 	movq %r15, %rsi
 	testb %al, %al
-	jne .LBB1839_7
-.LBB1839_6:
+	jne .LBB1840_7
+.LBB1840_6:
 	xorl %ebx, %ebx
-.LBB1839_7:
+.LBB1840_7:
 	#MEMBARRIER
 	movq $0, 8(%r14)
 	#MEMBARRIER
 	movzbl 16(%r14), %eax
 	testb %al, %al
-	jne .LBB1839_16
+	jne .LBB1840_16
 	testq %rbx, %rbx
-	je .LBB1839_17
-.LBB1839_9:
+	je .LBB1840_17
+.LBB1840_9:
 	movq 128(%rbx), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1839_12
+	jae .LBB1840_12
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %eax
 	movq (%rsi), %rcx
@@ -55,16 +55,16 @@ swapref_hot_rcuref_membarrier:
 	movl $-1, %ecx
 	lock  xaddl %ecx, (%rbx)
 	decl %ecx
-	js .LBB1839_19
-.LBB1839_11:
+	js .LBB1840_19
+.LBB1840_11:
 	#MEMBARRIER
 	movq $0, 8(%r14)
 	#MEMBARRIER
 	movzbl 16(%r14), %ecx
 	testb %cl, %cl
-	je .LBB1839_18
-	jmp .LBB1839_14
-.LBB1839_12:
+	je .LBB1840_18
+	jmp .LBB1840_14
+.LBB1840_12:
 	movq (%rsi), %rax
 	movq 8(%rsi), %r14
 	movq 128(%rax), %rax
@@ -73,24 +73,24 @@ swapref_hot_rcuref_membarrier:
 	movl $-1, %eax
 	lock  xaddl %eax, (%rbx)
 	decl %eax
-	js .LBB1839_20
-.LBB1839_13:
+	js .LBB1840_20
+.LBB1840_13:
 	#MEMBARRIER
 	movq $0, 8(%r14)
 	#MEMBARRIER
 	movzbl 16(%r14), %ecx
 	xorl %eax, %eax
 	testb %cl, %cl
-	je .LBB1839_18
-.LBB1839_14:
+	je .LBB1840_18
+.LBB1840_14:
 	movq %rsi, %rdi
 	movl %eax, %ebx
 	callq *_RNvMs6_NtNtCs5SxYMT1390x_7swapref3rcu6readerINtB5_9RcuReaderNtNtB7_6flavor2MbE11wake_driverB9_@GOTPCREL(%rip)
 	movl %ebx, %eax
-	jmp .LBB1839_18
-.LBB1839_15:
+	jmp .LBB1840_18
+.LBB1840_15:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1839_16:
+.LBB1840_16:
 	movq %rsi, %rdi
 	movq %rsi, %r14
 	movq %rcx, %r15
@@ -98,17 +98,17 @@ swapref_hot_rcuref_membarrier:
 	movq %r15, %rcx
 	movq %r14, %rsi
 	testq %rbx, %rbx
-	jne .LBB1839_9
-.LBB1839_17:
+	jne .LBB1840_9
+.LBB1840_17:
 	xorl %eax, %eax
-.LBB1839_18:
+.LBB1840_18:
 	popq %rbx
 	popq %r12
 	popq %r14
 	popq %r15
 	popq %rbp
 	retq
-.LBB1839_19:
+.LBB1840_19:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movl %ecx, %esi
@@ -116,11 +116,11 @@ swapref_hot_rcuref_membarrier:
 	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8put_slow@GOTPCREL(%rip)
 	movl %ebp, %eax
 	movq %rbx, %rsi
-	jmp .LBB1839_11
-.LBB1839_20:
+	jmp .LBB1840_11
+.LBB1840_20:
 	movq %rbx, %rdi
 	movq %rsi, %rbx
 	movl %eax, %esi
 	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8put_slow@GOTPCREL(%rip)
 	movq %rbx, %rsi
-	jmp .LBB1839_13
+	jmp .LBB1840_13

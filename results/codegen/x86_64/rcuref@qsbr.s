@@ -6,40 +6,40 @@ swapref_hot_rcuref_qsbr:
 	pushq %r14
 	pushq %rbx
 	cmpq $31, %rdx
-	ja .LBB1840_1
+	ja .LBB1841_1
 	movq 4096(%rdi), %rax
 	cmpq (%rsi), %rax
-	jne .LBB1840_11
+	jne .LBB1841_11
 	shlq $7, %rdx
 	movq (%rdi,%rdx), %rbx
 	testq %rbx, %rbx
-	je .LBB1840_1
+	je .LBB1841_1
 	lock  incl (%rbx)
-	js .LBB1840_12
-.LBB1840_6:
+	js .LBB1841_12
+.LBB1841_6:
 	movq 128(%rbx), %rax
 	cmpq 24(%rax), %rcx
-	jae .LBB1840_9
+	jae .LBB1841_9
 	movq 16(%rax), %rax
 	movzbl (%rax,%rcx), %ebp
 	movl $-1, %esi
 	lock  xaddl %esi, (%rbx)
 	decl %esi
 	movl %ebp, %eax
-	js .LBB1840_10
-.LBB1840_2:
+	js .LBB1841_10
+.LBB1841_2:
 	popq %rbx
 	popq %r14
 	popq %rbp
 	retq
-.LBB1840_9:
+.LBB1841_9:
 	movl $-1, %esi
 	lock  xaddl %esi, (%rbx)
 	xorl %ebp, %ebp
 	decl %esi
 	movl $0, %eax
-	jns .LBB1840_2
-.LBB1840_10:
+	jns .LBB1841_2
+.LBB1841_10:
 	movq %rbx, %rdi
 	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8put_slow@GOTPCREL(%rip)
 	movl %ebp, %eax
@@ -47,16 +47,16 @@ swapref_hot_rcuref_qsbr:
 	popq %r14
 	popq %rbp
 	retq
-.LBB1840_11:
+.LBB1841_11:
 	callq *_RNvNtCs5SxYMT1390x_7swapref3rcu12wrong_domain@GOTPCREL(%rip)
-.LBB1840_12:
+.LBB1841_12:
 	movq %rbx, %rdi
 	movq %rcx, %r14
 	callq *_RNvMs0_NtCs5SxYMT1390x_7swapref5zonedNtB5_6RcuRef8get_slow@GOTPCREL(%rip)
 	movq %r14, %rcx
 	testb %al, %al
-	jne .LBB1840_6
-.LBB1840_1:
+	jne .LBB1841_6
+.LBB1841_1:
 	xorl %eax, %eax
 	popq %rbx
 	popq %r14
