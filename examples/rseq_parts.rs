@@ -56,8 +56,8 @@ mod x86 {
     pub static mut MODE: u64 = 0;
     /// Where the `elsewhere` variants store and load instead of the rseq area.
     pub static mut ELSEWHERE: [u64; 8] = [0; 8];
-    /// What `fields loaded` loads in each section, as a ref's fields (`CpuCounters`): the
-    /// counters' address, the CPU count and the rseq area's offset.
+    /// What `fields loaded` loads in each section, as a ref's fields (`CpuCounters`) were loaded
+    /// before 019c36f: the counters' address, the CPU count and the rseq area's offset.
     #[repr(C)]
     pub struct Fields {
         chunks: u64,

@@ -436,8 +436,10 @@ pub struct CpuCounters {
     offset: isize,
 }
 
-// SAFETY: the pointer is only dereferenced by `add_if_percpu`, whose caller guarantees the area
-// is alive; the area's counters are atomics, shared across threads by design.
+// SAFETY: the area's memory is reached only through the sections (`add_if_percpu` and the test
+// builds' `_delayed*`, through the mode word `slot_mode` makes from this pointer) and
+// `add_unprotected_delayed`, whose callers guarantee the area is alive; the area's counters are
+// atomics, shared across threads by design.
 unsafe impl Send for CpuCounters {}
 // SAFETY: as for Send.
 unsafe impl Sync for CpuCounters {}
@@ -455,7 +457,9 @@ impl CpuCounters {
             slot < SLOTS,
             "slot {slot} out of range (a chunk has {SLOTS})"
         );
-        self.chunks as usize + slot * std::mem::size_of::<AtomicUsize>()
+        // The address as an integer the section adds to: its provenance is exposed, so the
+        // assembly's write through the sum is a write to the area.
+        self.chunks.expose_provenance() + slot * std::mem::size_of::<AtomicUsize>()
     }
 
     /// In one restartable sequence: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no
@@ -519,7 +523,8 @@ impl CpuCounters {
     ) -> bool {
         // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
         // rseq area; by precondition 1 the mode word (flags clear) is a slot's counter in the
-        // first of `cpus` chunks (a `CpuArea`'s, alive by 2), and the section checks the index
+        // first chunk of an area of at least `cpus` chunks (a `CpuArea`'s, alive by 2; fewer
+        // than it has in tests only), and the section checks the index
         // against `cpus` (and, for any field but cpu_id, that the thread is registered), so
         // the counter it computes is that slot's in the index's chunk; precondition 2 gives
         // each index one writer at a time.
@@ -691,8 +696,8 @@ mod arch {
     ///
     /// 1. `offset` is glibc's `__rseq_offset`: the calling thread's rseq area is at
     ///    `%fs:offset` (addressed through the segment, with no load of the thread pointer).
-    /// 2. `mode`, whenever its flag bits are clear, is the address of a counter in the first of
-    ///    `cpus` chunks of `1 << CHUNK_SHIFT` bytes.
+    /// 2. `mode`, whenever its flag bits are clear, is the address of a counter in the first
+    ///    chunk of an area of at least `cpus` contiguous chunks of `1 << CHUNK_SHIFT` bytes.
     /// 3. As [`CpuCounters::add_if_percpu`](super::CpuCounters::add_if_percpu)'s 1 and 2.
     #[inline(always)]
     pub(super) unsafe fn add_if_percpu<

@@ -63,7 +63,7 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     /// address. Per-thread, the counter's byte offset in a reader record
     /// (`Record::counter_offset`: the address is the record's plus the word); per-CPU, the
     /// counter's address in the area's first chunk (`CpuCounters::slot_mode`: the section adds
-    /// the CPU's chunk offset).
+    /// the CPU's chunk offset; under loom, the model's index).
     fn slot_mode(fast: &Self::Fast, slot: usize) -> usize;
 
     /// In one section: load `mode` (`Acquire` if `ACQUIRE`, else `Relaxed`); if no mode bit is
@@ -286,7 +286,9 @@ mod model_cpu {
 
     /// Model CPUs.
     const CPUS: usize = 2;
-    /// Where the slot starts in the mode word, as for the real per-CPU backend.
+    /// The model's own encoding of the slot in the mode word, an index above the flags: the
+    /// real backend stores the counter's address (`CpuCounters::slot_mode`); the model checks
+    /// the protocol, not the address arithmetic.
     const SLOT_SHIFT: u32 = 2;
 
     /// Test hook: the membarrier visits no CPU (the mutation that the models must catch).

@@ -290,7 +290,8 @@ pub struct PercpuRef<F: Flavor, C: Counters<F> = PerThread> {
     /// reader check: the reader's handle and this one are one pointer each, compared as they
     /// are (`Rcu::same_domain`), with no address arithmetic on either side.
     domain: Rcu<F>,
-    /// What the backend's fast path needs (the per-CPU area's address), next to `mode`.
+    /// What the backend's fast path needs besides `mode` (the per-CPU area's CPU count and the
+    /// rseq offset), next to it.
     fast: C::Fast,
     data: Arc<RefData<F, C>>,
 }
