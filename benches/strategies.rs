@@ -218,8 +218,9 @@ impl Visitor for Floors<'_, '_> {
         self.group.bench_function("rseq-floor", |b| {
             b.iter(|| {
                 // The strategies' shape: the put only after a get that counted.
-                // SAFETY: (1) the mode word is `slot_mode(0)` of these counters (no flag); (2) `area` is alive
-                // for the whole bench, and only these two calls add to its counters.
+                // SAFETY: (1) the mode word is `slot_mode(0)` of these counters (no flag); (2)
+                // `area` is alive for the whole bench, and only these two calls add to its
+                // counters.
                 if unsafe { counters.add_if_percpu::<true, false>(&mode, 1) } {
                     let v = lookup(black_box(&t), &mut r, black_box(ENTRY));
                     // SAFETY: as above.

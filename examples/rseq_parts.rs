@@ -13,8 +13,8 @@
 //! | variant | what is left out |
 //! | --- | --- |
 //! | `full` | nothing: arm the descriptor (`lea`, store to `rseq_cs`), load `cpu_id`, load and test the mode word, check the CPU, compute the counter's address into one register, add through it (`inc` for the get, `dec` for the put) |
-//! | `fields loaded` | nothing left out, but the counters' address, the CPU count and the rseq offset are loaded from memory in each section, as the strategies' loop loaded them from the ref before 019c36f (`full` keeps them in registers, as `get_put/rseq-floor` does) |
-//! | `address mode` | `fields loaded`, but the mode word is the counter's address in CPU 0's chunk (as the kernel's `percpu_count_ptr` is), so there is no counters' address to load or add: one load and one instruction fewer per section (the strategies' section since 019c36f) |
+//! | `fields loaded` | nothing left out, but the counters' address, the CPU count and the rseq offset are loaded from memory in each section, as criterion's `get_put` loops (`rseq-floor`'s and the strategies') loaded them before 019c36f (`full` keeps them in registers) |
+//! | `address mode` | `fields loaded`, but the mode word is the counter's address in CPU 0's chunk (as the kernel's `percpu_count_ptr` is), so there is no counters' address to load or add: one load and one instruction fewer per section (the library's section since 019c36f, as criterion's loops run it, its two fields loaded) |
 //! | `indexed inc` | nothing left out, but the `inc` and `dec` address the counter through base + index (`inc [t + m*2]`, no `lea`) |
 //! | `register add` | nothing left out, but the add takes its amount from a register (`add [t], nr`: the section's form for amounts other than 1 and -1) |
 //! | `indexed add` | nothing left out, but both: `add [t + m*2], nr` (the section's commit before d8a1fbf) |
@@ -70,6 +70,31 @@ mod x86 {
         off: 0,
     };
 
+    /// A section's descriptor (label 3: `start_ip` 4, `post_commit_ip` 5, `abort_ip` 6) and its
+    /// entry in `__rseq_cs_ptr_array`, as `src/rseq.rs` emits them.
+    macro_rules! descriptor {
+        () => {
+            concat!(
+                ".pushsection __rseq_cs, \"awR\"\n.balign 32\n3:\n.long 0, 0\n",
+                ".quad 4f, 5f - 4f, 6f\n.popsection\n",
+                ".pushsection __rseq_cs_ptr_array, \"awR\"\n.balign 8\n.quad 3b\n.popsection"
+            )
+        };
+    }
+
+    /// After the commit (5): the flag in `{t}` (1 committed, 0 left at 7), then the abort
+    /// handler (6, after glibc's signature) that counts in `{aborts}` and restarts at 2, as
+    /// `src/rseq.rs` emits them.
+    macro_rules! exit_and_abort_handler {
+        () => {
+            concat!(
+                "5:\nmov {t:e}, 1\njmp 12f\n7:\nxor {t:e}, {t:e}\n12:\n",
+                ".pushsection __rseq_failure, \"axR\"\n.byte 0x0f, 0xb9, 0x3d\n",
+                ".long 0x53053053\n6:\nlock inc qword ptr [rip + {aborts}]\njmp 2b\n.popsection"
+            )
+        };
+    }
+
     /// One section: `$arm` arms the descriptor, `$cpu` loads the CPU into `t`, `$mode` the mode
     /// word into `m`, `$check` checks the CPU, `$add` commits (`{nr}` is 1 or -1). The
     /// descriptor, the signature and the abort handler are `src/rseq.rs`'s.
@@ -77,19 +102,13 @@ mod x86 {
         ($arm:literal, $cpu:literal, $mode:literal, $check:literal, $add:literal, $off:expr, $nr:expr) => {{
             let t: u64;
             asm!(
-                ".pushsection __rseq_cs, \"awR\"", ".balign 32", "3:", ".long 0, 0",
-                ".quad 4f, 5f - 4f, 6f", ".popsection",
-                ".pushsection __rseq_cs_ptr_array, \"awR\"", ".balign 8", ".quad 3b",
-                ".popsection",
+                descriptor!(),
                 "2:", $arm,
                 "4:", $cpu, $mode,
                 "test {m:e}, 3", "jnz 7f",
                 $check,
                 $add,
-                "5:", "mov {t:e}, 1", "jmp 12f", "7:", "xor {t:e}, {t:e}", "12:",
-                ".pushsection __rseq_failure, \"axR\"", ".byte 0x0f, 0xb9, 0x3d",
-                ".long 0x53053053", "6:", "lock inc qword ptr [rip + {aborts}]", "jmp 2b",
-                ".popsection",
+                exit_and_abort_handler!(),
                 // Every variant names every operand, used or not.
                 "/* {off} {mode} {chunks} {nr} {elsewhere} */",
                 off = in(reg) $off, mode = in(reg) &raw const MODE,
@@ -219,28 +238,23 @@ mod x86 {
     );
 
     /// A section that loads the counters' address (`$chunks`, into `{c}`), the CPU count and the
-    /// rseq offset from `$fields` in each section (the strategies' loop loads them from the ref
-    /// after every section, which the compiler must assume may have written memory), rather
-    /// than keeping them in registers; `$addr` turns the CPU's chunk offset in `{t}` and the mode
+    /// rseq offset from `$fields` in each section (criterion's `get_put` loops loaded them after
+    /// every section before 019c36f, since the compiler must assume the section may have
+    /// written memory; since then they load the two others), rather than keeping them in
+    /// registers; `$addr` turns the CPU's chunk offset in `{t}` and the mode
     /// word in `{m}` into the counter's address; `$add` commits.
     macro_rules! loaded {
         ($chunks:literal, $addr:literal, $add:literal, $fields:expr, $mode:expr) => {{
             let t: u64;
             asm!(
-                ".pushsection __rseq_cs, \"awR\"", ".balign 32", "3:", ".long 0, 0",
-                ".quad 4f, 5f - 4f, 6f", ".popsection",
-                ".pushsection __rseq_cs_ptr_array, \"awR\"", ".balign 8", ".quad 3b",
-                ".popsection",
+                descriptor!(),
                 "mov {o}, qword ptr [{f} + 16]", $chunks, "mov {n:e}, dword ptr [{f} + 8]",
                 "2:", "lea {t}, [rip + 3b]", "mov qword ptr fs:[{o} + 8], {t}",
                 "4:", "mov {t:e}, dword ptr fs:[{o} + 4]", "mov {m}, qword ptr [{mode}]",
                 "test {m:e}, 3", "jnz 7f",
                 "cmp {t:e}, {n:e}", "jae 7f",
                 "shl {t}, 11", $addr, $add,
-                "5:", "mov {t:e}, 1", "jmp 12f", "7:", "xor {t:e}, {t:e}", "12:",
-                ".pushsection __rseq_failure, \"axR\"", ".byte 0x0f, 0xb9, 0x3d",
-                ".long 0x53053053", "6:", "lock inc qword ptr [rip + {aborts}]", "jmp 2b",
-                ".popsection",
+                exit_and_abort_handler!(),
                 // Both forms name every operand, used or not.
                 "/* {c} */",
                 f = in(reg) $fields, mode = in(reg) $mode,

@@ -523,11 +523,10 @@ impl CpuCounters {
     ) -> bool {
         // SAFETY: `offset` is glibc's __rseq_offset, so the section addresses this thread's
         // rseq area; by precondition 1 the mode word (flags clear) is a slot's counter in the
-        // first chunk of an area of at least `cpus` chunks (a `CpuArea`'s, alive by 2; fewer
-        // than it has in tests only), and the section checks the index
-        // against `cpus` (and, for any field but cpu_id, that the thread is registered), so
-        // the counter it computes is that slot's in the index's chunk; precondition 2 gives
-        // each index one writer at a time.
+        // first chunk of a `CpuArea` (alive by 2) of at least `cpus` chunks (more only in tests
+        // that set `cpus` lower), and the section checks the index against `cpus` (and, for any
+        // field but cpu_id, that the thread is registered), so the counter it computes is that
+        // slot's in the index's chunk; precondition 2 gives each index one writer at a time.
         unsafe { arch::add_if_percpu::<ACQUIRE, DELAY, FIELD>(self.offset, mode, self.cpus, nr) }
     }
 
@@ -616,11 +615,12 @@ mod arch {
     ///
     /// The counter's address is computed into `{t}` (the index shifted to its chunk's offset,
     /// plus the mode word, which is the counter's address in the first chunk) and the commit
-    /// adds through it alone, as `inc` or `dec` where `nr` is 1 or -1 (a get, a put): on this VM's Intel host an
-    /// add to memory through base + index, or with the amount in a register, waits far longer
-    /// for the previous add's store to the same counter (`examples/rseq_parts.rs`, variants
-    /// `indexed inc`, `register add` and `indexed add` against `full`, in
-    /// `results/reference/vm-2cpu/rseq-parts.txt`). `tests/rseq_listing.rs` checks the form.
+    /// adds through it alone, as `inc` or `dec` where `nr` is 1 or -1 (a get, a put): on this
+    /// VM's Intel host an add to memory through base + index, or with the amount in a
+    /// register, waits far longer for the previous add's store to the same counter
+    /// (`examples/rseq_parts.rs`, variants `indexed inc`, `register add` and `indexed add`
+    /// against `full`, in `results/reference/vm-2cpu/rseq-parts.txt`). `tests/rseq_listing.rs`
+    /// checks the form.
     ///
     /// The block returns a flag (`t`: 1 committed, 0 left) that the caller tests again, three
     /// instructions that an asm-goto exit (`jnz {exit}` to a `label` operand) would save. That
@@ -719,7 +719,8 @@ mod arch {
             ([$($inject:literal),*] $commit:literal $(, $($more:tt)*)?) => {
                 section!(
                     [$($inject),*] $commit,
-                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), cpus = in(reg) cpus, index = const FIELD,
+                    off = in(reg) offset, mode = in(reg) mode.as_ptr(), cpus = in(reg) cpus,
+                    index = const FIELD,
                     cid = const super::checks_registration(FIELD) as u8,
                     t = out(reg) done, m = out(reg) _, $($($more)*)?
                 )

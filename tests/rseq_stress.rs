@@ -180,8 +180,8 @@ fn run_counter(how: Add, per_thread: usize) -> Counted {
                 start.wait();
                 for k in 0..per_thread {
                     // SAFETY: (add_if_percpu_delayed and _by_node: 1) the mode word is
-                    // `slot_mode(slot)` of this area's counters; (2) `area` is alive (this thread holds
-                    // it) and is added to only here, by one index. (add_unprotected_delayed:
+                    // `slot_mode(slot)` of this area's counters; (2) `area` is alive (this thread
+                    // holds it) and is added to only here, by one index. (add_unprotected_delayed:
                     // 1) `area` is alive.
                     let added = unsafe {
                         match how {

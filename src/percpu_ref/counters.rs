@@ -73,8 +73,9 @@ pub trait Counters<F: Flavor>: sealed::Sealed + Send + Sync + Sized + 'static {
     /// # Safety
     ///
     /// 1. Whenever `mode`'s flag bits are clear, it is
-    ///    [`slot_mode`](Self::slot_mode)`(fast, slot)` for a slot below [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS), allocated from the
-    ///    domain `fast` and `r` belong to (`r` passed [`check_reader`](Self::check_reader)).
+    ///    [`slot_mode`](Self::slot_mode)`(fast, slot)` for a slot below
+    ///    [`PERCPU_SLOTS`](crate::rcu::PERCPU_SLOTS), allocated from the domain `fast` and `r`
+    ///    belong to (`r` passed [`check_reader`](Self::check_reader)).
     /// 2. `fast` came from [`new`](Self::new) with a `Shared` that is still alive.
     unsafe fn add_if_percpu<const ACQUIRE: bool>(
         fast: &Self::Fast,

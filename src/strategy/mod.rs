@@ -587,6 +587,58 @@ pub(crate) fn slots<T>(f: impl FnMut(usize) -> T) -> [T; crate::swap::map::MAX_S
 mod tests {
     use super::*;
 
+    /// The `compile_fail` example of [`Strategy`]'s docs, word for word, with the seal: inside
+    /// the crate it compiles and works, so the doctest fails only for the seal (its `E0277` is
+    /// checked on nightly only; a trait change that broke the example would also fail there,
+    /// and shows here). Keep the two the same.
+    mod outside {
+        use crate::strategy::{Strategy, StrategyConfig, StrategyError};
+        use crate::swap::SwapMap;
+        use std::sync::{Arc, Mutex};
+        // One device behind a mutex (every slot shares it): a whole strategy, were it allowed.
+        pub struct Outside(Mutex<Option<Arc<SwapMap>>>);
+        impl Strategy for Outside {
+            const NAME: &'static str = "outside";
+            const SUMMARY: &'static str = "one mutex";
+            type Reader = ();
+            type Guard<'r> = Arc<SwapMap>;
+            fn new(_: &StrategyConfig) -> Result<Self, StrategyError> {
+                Ok(Outside(Mutex::new(None)))
+            }
+            fn reader(&self) {}
+            fn get<'r>(&'r self, _: &'r mut (), _: usize) -> Option<Arc<SwapMap>> {
+                self.0.lock().unwrap().clone()
+            }
+            unsafe fn publish(&self, _: usize, map: Arc<SwapMap>) {
+                *self.0.lock().unwrap() = Some(map);
+            }
+            unsafe fn unpublish(&self, _: usize) -> Arc<SwapMap> {
+                self.0.lock().unwrap().take().expect("published")
+            }
+            fn device_bytes(&self) -> usize {
+                std::mem::size_of::<Self>()
+            }
+        }
+        impl crate::strategy::sealed::Sealed for Outside {}
+    }
+
+    #[test]
+    fn the_sealed_example_is_a_whole_strategy_once_sealed() {
+        use crate::swap::{SwapEntry, SwapTable, TableConfig};
+        let t = SwapTable::<outside::Outside>::new(&TableConfig::default()).unwrap();
+        let e = SwapEntry { ty: 0, offset: 1 };
+        // The reader handle is `()`.
+        let r = &mut ();
+        assert!(t.get_swap_device(r, e).is_none(), "no device yet");
+        t.swapon(0, 4).unwrap();
+        {
+            let dev = t.get_swap_device(r, e).expect("device 0 is on");
+            assert_eq!(dev.read(e.offset), dev.expected());
+        }
+        t.swapoff(0).unwrap();
+        assert!(t.get_swap_device(r, e).is_none(), "device 0 is off");
+    }
+
     #[test]
     fn every_registered_strategy_has_notes_naming_it() {
         for i in ALL {
